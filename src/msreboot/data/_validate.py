@@ -1,0 +1,415 @@
+"""Validate raw tables against the canonical schema and against each other.
+
+Every problem is collected, none stops the search for others: column names first, then
+value conversion, then the per-table contracts (pandera, lazy), duplicate keys, and the
+cross-table checks (unknown patients, events before birth or onset, follow-up after death,
+dates of one row out of order). The result is the canonical tables or the full problem list.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from msreboot.data._coerce import coerce_column, is_day_like
+from msreboot.data._problems import Problem
+from msreboot.data._schema import SCHEMA, ColumnSpec, TableSpec, TimeUnit
+
+__all__ = ["Prepared", "infer_time_unit", "prepare_tables"]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Canonical tables (complete only when there are no errors) and every problem found."""
+
+    tables: Mapping[str, pd.DataFrame]
+    problems: tuple[Problem, ...]
+    time_unit: TimeUnit
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems)
+
+
+def _header_key(name: object) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
+
+
+def infer_time_unit(raw: Mapping[str, pd.DataFrame]) -> TimeUnit:
+    """``"day"`` when every date value in every table is a whole number, else ``"date"``."""
+    seen_any = False
+    for name, frame in raw.items():
+        spec = SCHEMA.get(name)
+        if spec is None:
+            continue
+        by_key = {_header_key(c): c for c in frame.columns}
+        for col in spec.date_columns:
+            source = by_key.get(col)
+            if source is None:
+                continue
+            column = frame[source]
+            if column.notna().any():
+                seen_any = True
+            if not is_day_like(column):
+                return "date"
+    return "day" if seen_any else "date"
+
+
+def prepare_tables(
+    raw: Mapping[str, pd.DataFrame],
+    *,
+    time_unit: TimeUnit | None = None,
+    date_format: str | None = None,
+    problems: Iterable[Problem] = (),
+) -> Prepared:
+    """Check and convert raw tables (any dtypes, column order and index) to canonical form.
+
+    Parameters
+    ----------
+    raw
+        Tables by canonical name, as read. Names that are not canonical tables are ignored
+        (the readers report them). A missing table counts as empty; a missing ``patients``
+        table is an error.
+    time_unit
+        Force calendar dates (``"date"``) or whole days (``"day"``); inferred when ``None``.
+    date_format
+        A :func:`time.strftime` format for calendar dates, when they are not ISO 8601.
+    problems
+        Problems already found while reading, kept at the head of the list.
+    """
+    found: list[Problem] = list(problems)
+    unit = time_unit or infer_time_unit(raw)
+    tables: dict[str, pd.DataFrame] = {}
+    for name, spec in SCHEMA.items():
+        frame = raw.get(name)
+        if frame is None:
+            if spec.required:
+                found.append(Problem(name, None, None, None, None,
+                                     f"the {name} table is required but was not given"))
+            tables[name] = spec.empty_frame(unit)
+            continue
+        tables[name] = _prepare_table(spec, frame, unit, date_format, found)
+    _check_cross_table(tables, unit, found)
+    if any(p.severity == "error" for p in found):
+        return Prepared(tables, tuple(found), unit)
+    return Prepared(_canonical_order(tables), tuple(found), unit)
+
+
+def _prepare_table(
+    spec: TableSpec,
+    frame: pd.DataFrame,
+    unit: TimeUnit,
+    date_format: str | None,
+    found: list[Problem],
+) -> pd.DataFrame:
+    frame = frame.reset_index(drop=True)
+    frame.index = pd.RangeIndex(1, len(frame) + 1)  # 1-based data rows
+    columns = _match_columns(spec, frame, found)
+    pid = (
+        coerce_column(frame[columns["patient_id"]], spec["patient_id"], unit).values
+        if "patient_id" in columns
+        else pd.Series(pd.NA, index=frame.index, dtype="string")
+    )
+    out: dict[str, pd.Series] = {}
+    unconvertible: set[tuple[int, str]] = set()
+    for col in spec.columns:
+        if col.name not in columns:
+            out[col.name] = pd.Series(pd.NA, index=frame.index, dtype=col.dtype(unit))
+            continue
+        source = frame[columns[col.name]]
+        coerced = coerce_column(source, col, unit, date_format)
+        out[col.name] = coerced.values
+        if coerced.bad.any():
+            rows = frame.index[coerced.bad]
+            unconvertible.update((int(r), col.name) for r in rows)
+            found.extend(_row_problems(spec.name, rows, pid, col.name, source,
+                                       coerced.problem))
+    table = pd.DataFrame(out, index=frame.index)
+    _check_contract(spec, table, pid, unit, unconvertible, found)
+    _check_treatment_kinds(spec, table, pid, found)
+    _check_duplicates(spec, table, pid, found)
+    _check_order_rules(spec, table, pid, found)
+    return table
+
+
+def _match_columns(spec: TableSpec, frame: pd.DataFrame, found: list[Problem]) -> dict[str, str]:
+    """Map canonical column names to the input's column names (case and punctuation ignored)."""
+    matched: dict[str, str] = {}
+    unknown: list[str] = []
+    for source in frame.columns:
+        key = _header_key(source)
+        if key in spec and key not in matched:
+            matched[key] = str(source)
+        elif key in spec:
+            found.append(Problem(spec.name, None, None, key, str(source),
+                                 f"column {key} appears twice (as {matched[key]!r} and "
+                                 f"{source!r}); keep one"))
+        else:
+            unknown.append(str(source))
+    unknown_keys = {_header_key(u): u for u in unknown}
+    missing = [c for c in spec.columns if c.required and c.name not in matched]
+    for col in missing:
+        close = difflib.get_close_matches(col.name, list(unknown_keys), n=1, cutoff=0.6)
+        fix = (f" Did you mean {unknown_keys[close[0]]!r}? Rename it to {col.name}."
+               if close else f" Add a {col.name} column ({col.description})")
+        found.append(Problem(spec.name, None, None, col.name, None,
+                             f"required column {col.name} is missing.{fix}"))
+    for source in unknown:
+        close = difflib.get_close_matches(_header_key(source), list(spec.column_names), n=1,
+                                          cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        found.append(Problem(spec.name, None, None, source, None,
+                             f"column {source!r} is not part of the {spec.name} table and is "
+                             f"ignored{hint}", severity="warning"))
+    return matched
+
+
+def _row_problems(
+    table: str,
+    rows: Iterable[int] | pd.Index,
+    pid: pd.Series,
+    column: str | None,
+    values: pd.Series | None,
+    problem: str | pd.Series,
+) -> list[Problem]:
+    """One problem per row; ``problem`` is one message or a message per row (by row)."""
+    rows = list(rows)
+    ids = pid.reindex(rows)
+    shown = values.reindex(rows) if values is not None else None
+    messages = problem.reindex(rows) if isinstance(problem, pd.Series) else None
+    out = []
+    for i, row in enumerate(rows):
+        patient = ids.iloc[i]
+        value = None if shown is None else shown.iloc[i]
+        out.append(Problem(
+            table, int(row), None if _isna(patient) else str(patient), column,
+            None if value is None or _isna(value) else _value_text(value),
+            str(messages.iloc[i]) if messages is not None else str(problem),
+        ))
+    return out
+
+
+def _isna(value: object) -> bool:
+    result = pd.isna(value)
+    return bool(result) if isinstance(result, (bool, np.bool_)) else False
+
+
+def _value_text(value: object) -> str:
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(value)
+    return str(value)
+
+
+def _pandera_schema(spec: TableSpec, unit: TimeUnit) -> pa.DataFrameSchema:
+    columns: dict[str, pa.Column] = {}
+    for col in spec.columns:
+        columns[col.name] = pa.Column(
+            None, checks=_checks(col), nullable=col.nullable, required=False
+        )
+    return pa.DataFrameSchema(columns, strict=False, coerce=False, name=spec.name)
+
+
+def _checks(col: ColumnSpec) -> list[pa.Check]:
+    message = f"{col.name} must be {col.constraint()}"
+    checks: list[pa.Check] = []
+    if col.allowed is not None:
+        close = ""
+        checks.append(pa.Check.isin(list(col.allowed), error=message + close))
+    if col.min_value is not None:
+        if col.min_exclusive:
+            checks.append(pa.Check.gt(col.min_value, error=message))
+        else:
+            checks.append(pa.Check.ge(col.min_value, error=message))
+    if col.max_value is not None:
+        checks.append(pa.Check.le(col.max_value, error=message))
+    if col.step is not None:
+        step = col.step
+        checks.append(pa.Check(lambda s: np.isclose(np.mod(s.astype("float64"), step), 0)
+                               | np.isclose(np.mod(s.astype("float64"), step), step),
+                               error=message))
+    return checks
+
+
+def _check_contract(
+    spec: TableSpec,
+    table: pd.DataFrame,
+    pid: pd.Series,
+    unit: TimeUnit,
+    unconvertible: set[tuple[int, str]],
+    found: list[Problem],
+) -> None:
+    try:
+        _pandera_schema(spec, unit).validate(table, lazy=True)
+    except SchemaErrors as err:
+        cases = err.failure_cases
+        cases = cases[cases["index"].notna()]
+        for case in cases.itertuples(index=False):
+            row = int(case.index)
+            column = str(case.column)
+            if (row, column) in unconvertible:
+                continue  # already reported: the value did not convert
+            if case.check == "not_nullable":
+                message = f"{column} is required; the value is missing"
+            else:
+                message = str(case.check)
+                allowed = spec[column].allowed
+                if allowed is not None:
+                    close = difflib.get_close_matches(str(case.failure_case), allowed, n=1)
+                    if close:
+                        message += f". Did you mean {close[0]}?"
+            patient = pid.get(row)
+            found.append(Problem(
+                spec.name, row, None if _isna(patient) else str(patient), column,
+                None if _isna(case.failure_case) else _value_text(case.failure_case),
+                message,
+            ))
+
+
+def _check_treatment_kinds(
+    spec: TableSpec, table: pd.DataFrame, pid: pd.Series, found: list[Problem]
+) -> None:
+    if spec.name != "treatments":
+        return
+    kind = table["kind"]
+    for col in spec.columns:
+        if col.treatment_kinds is None:
+            continue
+        wrong = table[col.name].notna() & kind.notna() & ~kind.isin(col.treatment_kinds)
+        wrong = wrong.fillna(False).astype(bool).to_numpy()
+        if wrong.any():
+            found.extend(_row_problems(
+                spec.name, table.index[wrong], pid, col.name, table[col.name],
+                f"{col.name} applies to {' / '.join(col.treatment_kinds)} courses only; "
+                "this row is a " + kind.astype(str) + " course",
+            ))
+
+
+def _check_duplicates(
+    spec: TableSpec, table: pd.DataFrame, pid: pd.Series, found: list[Problem]
+) -> None:
+    if not spec.key:
+        return
+    key = table[list(spec.key)]
+    complete = key.drop(columns=[c for c in spec.key if not spec[c].required]).notna().all(axis=1)
+    dup = key.duplicated(keep="first") & complete
+    if not dup.any():
+        return
+    first_row = (
+        pd.Series(table.index, index=table.index)
+        .groupby([key[c] for c in spec.key], dropna=False, sort=False)
+        .transform("min")
+    )
+    described = ", ".join(spec.key)
+    found.extend(_row_problems(
+        spec.name, table.index[dup.to_numpy()], pid, spec.key[-1], table[spec.key[-1]],
+        f"duplicate: same {described} as row " + first_row.astype(str) + "; keep one row",
+    ))
+
+
+def _check_order_rules(
+    spec: TableSpec, table: pd.DataFrame, pid: pd.Series, found: list[Problem]
+) -> None:
+    for rule in spec.order_rules:
+        early, late = table[rule.earlier], table[rule.later]
+        wrong = (early >= late) if rule.strict else (early > late)
+        wrong = wrong.fillna(False).astype(bool)
+        if rule.treatment_kinds is not None:
+            wrong &= table["kind"].isin(rule.treatment_kinds).fillna(False).astype(bool)
+        relation = "after" if rule.strict else "on or after"
+        rows = table.index[wrong.to_numpy()]
+        if len(rows):
+            found.extend(_row_problems(
+                spec.name, rows, pid, rule.later, table[rule.later],
+                f"{rule.later} must be {relation} {rule.earlier} ("
+                + early[rows].map(_value_text) + f"): {rule.reason}",
+            ))
+
+
+def _check_cross_table(
+    tables: Mapping[str, pd.DataFrame], unit: TimeUnit, found: list[Problem]
+) -> None:
+    patients = tables["patients"]
+    known = pd.Index(patients["patient_id"].dropna().unique())
+    patients_once = patients.dropna(subset=["patient_id"]).drop_duplicates("patient_id")
+    by_patient = patients_once.set_index("patient_id")
+    birth = by_patient["birth_date"]
+    onset = by_patient["onset_date"]
+    deaths = tables["deaths"].dropna(subset=["patient_id"]).drop_duplicates("patient_id")
+    death = deaths.set_index("patient_id")["date"]
+    for name, spec in SCHEMA.items():
+        table = tables[name]
+        if table.empty:
+            continue
+        pid = table["patient_id"]
+        if name != "patients":
+            unknown = pid.notna() & ~pid.isin(known)
+            found.extend(_row_problems(
+                name, table.index[unknown.to_numpy()], pid, "patient_id", pid,
+                "unknown patient_id: not in the patients table",
+            ))
+        for col in spec.date_columns:
+            if not (name == "patients" and col == "birth_date"):
+                _compare_to_patient(name, table, col, birth, "before", "birth_date",
+                                    "the patient's birth", found)
+            if name in {"edss", "relapses", "treatments"} and col == spec.event_date:
+                _compare_to_patient(name, table, col, onset, "before", "onset_date",
+                                    "MS onset", found)
+            if name != "deaths":
+                _compare_to_patient(name, table, col, death, "after", "deaths.date",
+                                    "the patient's death", found)
+        if unit == "date" and name != "patients" and by_patient["birth_year"].notna().any():
+            year = pid.map(by_patient["birth_year"])
+            for col in spec.date_columns:
+                early = (table[col].dt.year < year).fillna(False).astype(bool)
+                found.extend(_row_problems(
+                    name, table.index[early.to_numpy()], pid, col, table[col],
+                    f"{col} is before the patient's birth_year",
+                ))
+
+
+def _compare_to_patient(
+    name: str,
+    table: pd.DataFrame,
+    col: str,
+    reference: pd.Series,
+    direction: str,
+    reference_name: str,
+    what: str,
+    found: list[Problem],
+) -> None:
+    if reference.notna().sum() == 0:
+        return
+    pid = table["patient_id"]
+    ref = pid.map(reference)
+    values = table[col]
+    wrong = (values < ref) if direction == "before" else (values > ref)
+    wrong = wrong.fillna(False).astype(bool).to_numpy()
+    if not wrong.any():
+        return
+    rows = table.index[wrong]
+    found.extend(_row_problems(
+        name, rows, pid, col, values,
+        f"{col} is {direction} {what} ({reference_name} " + ref[rows].map(_value_text) + ")",
+    ))
+
+
+def _canonical_order(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Rows sorted by patient and key (stable), fresh 0-based index: order-free results."""
+    out: dict[str, pd.DataFrame] = {}
+    for name, spec in SCHEMA.items():
+        table = tables[name]
+        sort_by = ["patient_id", *[c for c in spec.key if c != "patient_id"]]
+        if spec.event_date is not None and spec.event_date not in sort_by:
+            sort_by.append(spec.event_date)
+        table = table.sort_values(sort_by, kind="stable", na_position="last")
+        out[name] = table.reset_index(drop=True)
+    return out
