@@ -121,7 +121,7 @@ def _prepare_table(
     unconvertible: set[tuple[int, str]] = set()
     for col in spec.columns:
         if col.name not in columns:
-            out[col.name] = pd.Series(pd.NA, index=frame.index, dtype=col.dtype(unit))
+            out[col.name] = pd.Series(None, index=frame.index, dtype=col.dtype(unit))
             continue
         source = frame[columns[col.name]]
         coerced = coerce_column(source, col, unit, date_format)

@@ -1,0 +1,279 @@
+"""Read cohort tables from files (CSV, Parquet, Excel) and write them back, atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from msreboot.data._problems import Problem
+from msreboot.data._schema import SCHEMA, TABLE_NAMES, TimeUnit
+from msreboot.exceptions import MissingDependencyError
+
+__all__ = [
+    "TABLE_SUFFIXES",
+    "FileFormat",
+    "atomic_write_text",
+    "read_folder",
+    "read_table_file",
+    "read_workbook",
+    "replace_directory",
+    "write_tables",
+]
+
+FileFormat = Literal["csv", "parquet"]
+TABLE_SUFFIXES: Mapping[str, str] = {
+    ".csv": "csv", ".tsv": "csv", ".txt": "csv",
+    ".parquet": "parquet", ".pq": "parquet",
+    ".xlsx": "excel", ".xlsm": "excel",
+}
+
+
+def _table_key(stem: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", stem.strip().lower()).strip("_")
+
+
+def read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """Read every file named after a canonical table (``edss.csv``, ``mri.parquet``...).
+
+    Files that name no table are reported as warnings; two files for one table, empty
+    files and files that are not tables are errors.
+    """
+    raw: dict[str, pd.DataFrame] = {}
+    sources: dict[str, Path] = {}
+    problems: list[Problem] = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith((".", "~$")) or not path.is_file():
+            continue
+        if path.suffix.lower() not in TABLE_SUFFIXES:
+            continue
+        name = _table_key(path.stem)
+        if name not in SCHEMA:
+            close = difflib.get_close_matches(name, TABLE_NAMES, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}{path.suffix}?" if close else ""
+            problems.append(Problem(
+                path.name, None, None, None, None,
+                f"file is not named after a cohort table ({', '.join(TABLE_NAMES)}) and is "
+                f"ignored{hint}", severity="warning",
+            ))
+            continue
+        if name in sources:
+            problems.append(Problem(
+                name, None, None, None, None,
+                f"two files for the {name} table ({sources[name].name} and {path.name}); "
+                "keep one",
+            ))
+            continue
+        sources[name] = path
+        frame = read_table_file(path, name, problems)
+        if frame is not None:
+            raw[name] = frame
+    for name, spec in SCHEMA.items():
+        if name not in sources and not spec.required:
+            problems.append(Problem(
+                name, None, None, None, None,
+                f"no {name} file in {folder} (looked for {name}.csv, .parquet, .xlsx); "
+                "the table is empty", severity="warning",
+            ))
+    return raw, problems
+
+
+def read_table_file(path: Path, table: str, problems: list[Problem]) -> pd.DataFrame | None:
+    """Read one table file as raw values; on failure append a problem and return ``None``."""
+    kind = TABLE_SUFFIXES.get(path.suffix.lower())
+    try:
+        if path.stat().st_size == 0:
+            problems.append(Problem(table, None, None, None, path.name,
+                                    f"{path.name} is empty: it has no header row"))
+            return None
+        if kind == "parquet":
+            return _read_parquet(path)
+        if kind == "excel":
+            sheets = _read_excel(path)
+            return next(iter(sheets.values()))
+        return _read_csv(path)
+    except MissingDependencyError:
+        raise
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
+        problems.append(Problem(table, None, None, None, path.name,
+                                f"{path.name} could not be read as a table: {_first_line(err)}"))
+        return None
+
+
+def read_workbook(path: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """Read an Excel workbook whose sheets are named after the tables."""
+    problems: list[Problem] = []
+    raw: dict[str, pd.DataFrame] = {}
+    for sheet, frame in _read_excel(path).items():
+        name = _table_key(str(sheet))
+        if name in SCHEMA:
+            raw[name] = frame
+        else:
+            problems.append(Problem(str(sheet), None, None, None, None,
+                                    f"sheet {sheet!r} is not named after a cohort table and "
+                                    "is ignored", severity="warning"))
+    return raw, problems
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+def _sniff_separator(path: Path) -> str:
+    with path.open("rb") as fh:
+        head = fh.read(64 * 1024)
+    if b"\x00" in head:
+        raise ValueError("it is a binary file, not a text table (CSV)")
+    first = head.decode("utf-8-sig", errors="replace").splitlines()[0] if head else ""
+    counts = {sep: first.count(sep) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda s: counts[s])
+    return best if counts[best] > 0 else ","
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    sep = _sniff_separator(path)
+    try:
+        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False,
+                           encoding="utf-8-sig", skipinitialspace=False)
+    except UnicodeDecodeError:
+        # spreadsheet exports on Windows are often cp1252
+        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="cp1252")
+    except pd.errors.EmptyDataError as err:
+        raise ValueError("it has no header row") from err
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as err:  # pyarrow raises its own error types for corrupt files
+        raise ValueError(f"not a Parquet file ({_first_line(err)})") from err
+    frame: pd.DataFrame = table.to_pandas(date_as_object=False)
+    return frame
+
+
+def _read_excel(path: Path) -> dict[str, pd.DataFrame]:
+    try:
+        import openpyxl  # noqa: F401
+    except ImportError as err:
+        raise MissingDependencyError(
+            "reading Excel files needs openpyxl; install it with "
+            "`pip install 'msreboot[excel]'`"
+        ) from err
+    try:
+        sheets: dict[str, pd.DataFrame] = pd.read_excel(
+            path, sheet_name=None, dtype=object, engine="openpyxl"
+        )
+    except Exception as err:  # openpyxl raises zipfile/KeyError types for non-workbooks
+        raise ValueError(f"not an Excel workbook ({_first_line(err)})") from err
+    return sheets
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+@contextlib.contextmanager
+def replace_directory(target: Path) -> Iterator[Path]:
+    """Yield a fresh temporary folder; on success its files replace those in ``target``.
+
+    On any error the temporary folder is removed and ``target`` is left untouched.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield staging
+        if not target.exists():
+            os.replace(staging, target)
+            _fsync_dir(target.parent)
+            return
+        if not target.is_dir():
+            raise NotADirectoryError(f"output must be a folder; got the file {target}")
+        for item in sorted(staging.iterdir()):
+            os.replace(item, target / item.name)
+        _fsync_dir(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _csv_frame(frame: pd.DataFrame, time_unit: TimeUnit) -> pd.DataFrame:
+    out = frame.copy()
+    for col in out.columns:
+        series = out[col]
+        if pd.api.types.is_datetime64_any_dtype(series.dtype):
+            out[col] = series.dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_bool_dtype(series.dtype):
+            out[col] = series.map({True: "true", False: "false"}, na_action="ignore")
+    return out
+
+
+def write_tables(
+    tables: Mapping[str, pd.DataFrame],
+    folder: Path,
+    time_unit: TimeUnit,
+    fmt: FileFormat = "csv",
+) -> list[Path]:
+    """Write canonical tables to ``folder`` (one file per table); all files or none."""
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"format must be 'csv' or 'parquet'; got {fmt!r}")
+    written: list[Path] = []
+    with replace_directory(folder) as staging:
+        for name, frame in tables.items():
+            path = staging / f"{name}.{fmt}"
+            if fmt == "csv":
+                _csv_frame(frame, time_unit).to_csv(path, index=False, lineterminator="\n")
+            else:
+                _write_parquet(frame, path)
+            written.append(folder / path.name)
+    return written
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    fields = []
+    for field in table.schema:
+        if pa.types.is_timestamp(field.type):
+            fields.append(pa.field(field.name, pa.date32()))
+        else:
+            fields.append(field)
+    table = table.cast(pa.schema(fields))
+    pq.write_table(table, path)

@@ -1,0 +1,175 @@
+"""Entry points: validate or read a cohort from a folder, workbook, REDCap export or store."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from msreboot.data._cohort import Cohort, ValidationReport
+from msreboot.data._files import FileFormat, read_folder, read_workbook, write_tables
+from msreboot.data._problems import Problem
+from msreboot.data._schema import TABLE_NAMES, TimeUnit
+from msreboot.data._validate import Prepared, prepare_tables
+from msreboot.exceptions import DataValidationError
+
+__all__ = ["CohortSource", "read_cohort", "validate", "write_cohort"]
+
+CohortSource = str | Path | Mapping[str, pd.DataFrame]
+"""A folder of table files, an Excel workbook (one sheet per table), a REDCap export (with
+a mapping), a DuckDB store (``.duckdb``), or pandas tables by name."""
+
+STORE_SUFFIXES = (".duckdb", ".db")
+
+
+@dataclass(frozen=True)
+class _Raw:
+    label: str
+    tables: Mapping[str, pd.DataFrame]
+    problems: tuple[Problem, ...]
+
+
+def _read_raw(source: CohortSource, redcap_mapping: str | Path | None) -> _Raw:
+    if isinstance(source, Mapping):
+        unknown = sorted(set(source) - set(TABLE_NAMES))
+        problems = tuple(
+            Problem(name, None, None, None, None,
+                    f"{name!r} is not a cohort table ({', '.join(TABLE_NAMES)}) and is ignored",
+                    severity="warning")
+            for name in unknown
+        )
+        return _Raw("<frames>", dict(source), problems)
+    path = Path(source)
+    if not path.exists():
+        raise FileNotFoundError(f"cohort source must exist; got {path} (no such file or folder)")
+    if redcap_mapping is not None:
+        from msreboot.data._redcap import read_redcap
+
+        tables, problems = read_redcap(path, Path(redcap_mapping))
+        return _Raw(str(path), tables, tuple(problems))
+    if path.is_dir():
+        tables, problems = read_folder(path)
+        return _Raw(str(path), tables, tuple(problems))
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        tables, problems = read_workbook(path)
+        return _Raw(str(path), tables, tuple(problems))
+    raise ValueError(
+        f"cohort source must be a folder of table files, an Excel workbook, a DuckDB store or "
+        f"a REDCap export with a mapping file; got {path}. For a REDCap export pass "
+        "redcap_mapping= (CLI: --redcap-mapping)."
+    )
+
+
+def _prepare(
+    source: CohortSource,
+    redcap_mapping: str | Path | None,
+    time_unit: TimeUnit | None,
+    date_format: str | None,
+) -> tuple[_Raw, Prepared]:
+    raw = _read_raw(source, redcap_mapping)
+    prepared = prepare_tables(
+        {k: v for k, v in raw.tables.items() if k in TABLE_NAMES},
+        time_unit=time_unit, date_format=date_format, problems=raw.problems,
+    )
+    return raw, prepared
+
+
+def _is_store(source: CohortSource) -> bool:
+    return not isinstance(source, Mapping) and Path(source).suffix.lower() in STORE_SUFFIXES
+
+
+def validate(
+    source: CohortSource,
+    *,
+    redcap_mapping: str | Path | None = None,
+    time_unit: TimeUnit | None = None,
+    date_format: str | None = None,
+) -> ValidationReport:
+    """Check a cohort and report every problem, without raising for data problems.
+
+    Parameters
+    ----------
+    source
+        See :data:`CohortSource`.
+    redcap_mapping
+        Mapping file (TOML) when ``source`` is a REDCap flat export.
+    time_unit
+        Force ``"date"`` or ``"day"``; inferred when ``None``.
+    date_format
+        strftime format of text dates when they are not ISO 8601 (``"%d/%m/%Y"``).
+
+    Returns
+    -------
+    ValidationReport
+        ``.ok`` is false when any problem is an error; ``.to_frame()`` lists them all.
+
+    Examples
+    --------
+    >>> from msreboot.datasets import example_path
+    >>> report = validate(example_path())
+    >>> report.ok, len(report.errors)
+    (True, 0)
+    """
+    if _is_store(source):
+        from msreboot.data._store import read_store
+
+        cohort = read_store(Path(str(source)))
+        return ValidationReport(str(source), cohort.warnings,
+                                {n: len(t) for n, t in cohort.tables.items()}, cohort.time_unit)
+    raw, prepared = _prepare(source, redcap_mapping, time_unit, date_format)
+    rows = {name: len(raw.tables[name]) for name in TABLE_NAMES if name in raw.tables}
+    return ValidationReport(raw.label, prepared.problems, rows, prepared.time_unit)
+
+
+def read_cohort(
+    source: CohortSource,
+    *,
+    redcap_mapping: str | Path | None = None,
+    time_unit: TimeUnit | None = None,
+    date_format: str | None = None,
+) -> Cohort:
+    """Read and validate a cohort; raise with the full problem list if anything is wrong.
+
+    Parameters are those of :func:`validate`.
+
+    Raises
+    ------
+    DataValidationError
+        Carrying every problem (``.problems``, ``.to_frame()``).
+    FileNotFoundError
+        ``source`` does not exist.
+
+    Examples
+    --------
+    >>> from msreboot.datasets import example_path
+    >>> cohort = read_cohort(example_path())
+    >>> cohort.n_patients
+    300
+    """
+    if _is_store(source):
+        from msreboot.data._store import read_store
+
+        return read_store(Path(str(source)))
+    _, prepared = _prepare(source, redcap_mapping, time_unit, date_format)
+    if not prepared.ok:
+        raise DataValidationError(prepared.problems)
+    return Cohort(**prepared.tables, time_unit=prepared.time_unit, warnings=prepared.problems)
+
+
+def write_cohort(cohort: Cohort, folder: str | Path, fmt: FileFormat = "csv") -> list[Path]:
+    """Write a cohort as one file per table (CSV or Parquet) into ``folder``.
+
+    All files are written to a temporary folder first and moved into place only when every
+    table was written, so an error leaves ``folder`` as it was. CSV dates are ISO 8601
+    (``YYYY-MM-DD``), booleans ``true``/``false``, missing values empty; floats are written
+    with enough digits to read back exactly. Parquet dates are ``date32``.
+
+    Returns
+    -------
+    list of Path
+        The files written, in canonical table order.
+    """
+    return write_tables(cohort.tables, Path(folder), cohort.time_unit, fmt)

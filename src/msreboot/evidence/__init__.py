@@ -1,0 +1,17 @@
+"""Published AHSCT and MSC evidence and the meta-analysis that pools it.
+
+Pooling follows R's metafor conventions (REML default, ``add = 1/2, to = "only0"``,
+Hartung-Knapp without truncation, Q-profile tau^2 intervals) and is checked against it.
+"""
+
+from msreboot.evidence._checks import EvidenceError, TruncatedTau2Warning
+from msreboot.evidence._meta import PooledEstimate, pool, pool_proportions, pool_rates
+
+__all__ = [
+    "EvidenceError",
+    "PooledEstimate",
+    "TruncatedTau2Warning",
+    "pool",
+    "pool_proportions",
+    "pool_rates",
+]

@@ -1,0 +1,124 @@
+"""Input checks and the warning class shared by the evidence modules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from msreboot.exceptions import MsrebootError
+
+__all__ = [
+    "EvidenceError",
+    "Tau2Method",
+    "TestKind",
+    "TruncatedTau2Warning",
+]
+
+FloatArray = npt.NDArray[np.float64]
+Tau2Method = Literal["REML", "ML", "DL", "PM", "FE"]
+TestKind = Literal["z", "knha"]
+
+TAU2_METHODS: tuple[str, ...] = ("REML", "ML", "DL", "PM", "FE")
+TESTS: tuple[str, ...] = ("z", "knha")
+
+
+class EvidenceError(MsrebootError, ValueError):
+    """Invalid input to a meta-analysis or an evidence-dataset query."""
+
+
+class TruncatedTau2Warning(UserWarning):
+    """The between-study variance tau^2 was truncated at zero.
+
+    Raised when an estimator's unconstrained solution is negative (DerSimonian-Laird,
+    Paule-Mandel) or when the (restricted) likelihood is maximised at the boundary
+    tau^2 = 0 (ML, REML). The pooled estimate then equals the common-effect one.
+    """
+
+
+def check_conf_level(conf_level: float) -> float:
+    """Return ``conf_level`` as a float after checking it lies in (0, 1)."""
+    value = float(conf_level)
+    if not 0.0 < value < 1.0:
+        hint = (
+            f" Did you mean {value / 100:g}?"
+            if 1.0 < value < 100.0
+            else " Pass a probability such as 0.95."
+        )
+        raise EvidenceError(f"conf_level must be in (0, 1); got {conf_level!r}.{hint}")
+    return value
+
+
+def check_method(method: str) -> Tau2Method:
+    """Return ``method`` upper-cased after checking it names a tau^2 estimator."""
+    upper = str(method).upper()
+    if upper not in TAU2_METHODS:
+        raise EvidenceError(
+            f"method must be one of {', '.join(TAU2_METHODS)}; got {method!r}. "
+            "REML is the default (as in metafor)."
+        )
+    return upper  # type: ignore[return-value]
+
+
+def check_test(test: str) -> TestKind:
+    """Return ``test`` after checking it is ``"z"`` or ``"knha"``."""
+    lower = str(test).lower()
+    if lower not in TESTS:
+        raise EvidenceError(
+            f"test must be 'z' (Wald) or 'knha' (Hartung-Knapp); got {test!r}. "
+            "Use test='knha' for Hartung-Knapp-Sidik-Jonkman intervals."
+        )
+    return lower  # type: ignore[return-value]
+
+
+def as_vector(name: str, values: Sequence[float] | npt.ArrayLike) -> FloatArray:
+    """Convert ``values`` to a finite 1-d float array (the pandas index is ignored)."""
+    arr = np.asarray(getattr(values, "to_numpy", lambda: values)(), dtype=np.float64)
+    if arr.ndim != 1:
+        raise EvidenceError(f"{name} must be one-dimensional; got shape {arr.shape}.")
+    if arr.size == 0:
+        raise EvidenceError(f"{name} must hold at least one study; got none.")
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        raise EvidenceError(
+            f"{name} must be finite; got {arr[bad[0]]!r} at position {int(bad[0])}. "
+            "Drop or impute studies with missing values first."
+        )
+    return arr
+
+
+def check_same_length(**arrays: FloatArray) -> int:
+    """Return the common length of ``arrays`` or raise naming the mismatch."""
+    lengths = {name: a.shape[0] for name, a in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{n}={k}" for n, k in lengths.items())
+        raise EvidenceError(
+            f"inputs must have one value per study; got lengths {shown}. "
+            "Pass aligned sequences."
+        )
+    return next(iter(lengths.values()))
+
+
+def check_positive(name: str, arr: FloatArray, *, allow_zero: bool = False) -> None:
+    """Raise unless every value in ``arr`` is positive (or non-negative)."""
+    bad = np.flatnonzero(arr < 0) if allow_zero else np.flatnonzero(arr <= 0)
+    if bad.size:
+        what = "non-negative" if allow_zero else "positive"
+        raise EvidenceError(
+            f"{name} must be {what}; got {arr[bad[0]]!r} at position {int(bad[0])}. "
+            "Check the study's input values."
+        )
+
+
+def labels_or_default(labels: Sequence[str] | None, k: int) -> tuple[str, ...]:
+    """Return study labels, defaulting to ``"study 1"`` ... ``"study k"``."""
+    if labels is None:
+        return tuple(f"study {i + 1}" for i in range(k))
+    out = tuple(str(x) for x in labels)
+    if len(out) != k:
+        raise EvidenceError(
+            f"labels must have one entry per study; got {len(out)} for k={k} studies."
+        )
+    return out

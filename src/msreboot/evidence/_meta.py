@@ -1,0 +1,549 @@
+"""Random- and common-effect meta-analysis of one effect per study."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import stats
+
+from msreboot.evidence._checks import (
+    EvidenceError,
+    FloatArray,
+    Tau2Method,
+    TestKind,
+    as_vector,
+    check_conf_level,
+    check_method,
+    check_positive,
+    check_same_length,
+    check_test,
+    labels_or_default,
+)
+from msreboot.evidence._effects import (
+    PROPORTION_MEASURES,
+    Measure,
+    ProportionMeasure,
+    back_transform,
+    proportion_effects,
+    rate_effects,
+)
+from msreboot.evidence._tau2 import estimate_tau2, q_profile_ci, typical_variance, wls
+
+__all__ = ["PooledEstimate", "pool", "pool_proportions", "pool_rates"]
+
+
+@dataclass(frozen=True)
+class PooledEstimate:
+    """The result of a meta-analysis of one effect per study.
+
+    All ``estimate`` / ``ci`` / ``pi`` fields are on the analysis scale (log odds, log rate,
+    log ratio, raw proportion, Freeman-Tukey angle or the generic effect); the ``*_natural``
+    fields are the same quantities back-transformed to the natural scale (proportion,
+    rate, ratio). ``i2`` is a fraction in [0, 1] (metafor prints percent).
+
+    Attributes
+    ----------
+    estimate, se, ci_low, ci_high
+        Pooled effect, its standard error and confidence interval at ``conf_level``.
+    statistic, pvalue
+        Wald z (or Hartung-Knapp t) statistic and two-sided p-value for effect = 0.
+    pi_low, pi_high
+        Prediction interval for the effect in a new study,
+        ``estimate +/- crit * sqrt(tau2 + se^2)`` (equal to the CI for ``method="FE"``).
+    tau2, tau2_ci_low, tau2_ci_high
+        Between-study variance and its Q-profile confidence interval.
+    tau2_truncated
+        Whether the tau^2 estimate was truncated at zero.
+    i2, i2_ci_low, i2_ci_high, h2
+        Higgins & Thompson's I^2 (fraction) and H^2.
+    q, q_df, q_pvalue
+        Cochran's Q test of homogeneity.
+    k, method, test, measure
+        Number of studies, tau^2 estimator, interval type and effect measure.
+    labels, yi, vi, weights
+        Per-study label, effect, sampling variance and normalised weight (sums to 1).
+    events, totals
+        Per-study events and sample size (proportions) or person-time (rates), if given.
+    """
+
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    conf_level: float
+    statistic: float
+    pvalue: float
+    pi_low: float
+    pi_high: float
+    tau2: float
+    tau2_ci_low: float
+    tau2_ci_high: float
+    tau2_truncated: bool
+    i2: float
+    i2_ci_low: float
+    i2_ci_high: float
+    h2: float
+    q: float
+    q_df: int
+    q_pvalue: float
+    k: int
+    method: str
+    test: str
+    measure: str
+    estimate_natural: float
+    ci_low_natural: float
+    ci_high_natural: float
+    pi_low_natural: float
+    pi_high_natural: float
+    labels: tuple[str, ...] = field(repr=False)
+    yi: tuple[float, ...] = field(repr=False)
+    vi: tuple[float, ...] = field(repr=False)
+    weights: tuple[float, ...] = field(repr=False)
+    events: tuple[float, ...] | None = field(default=None, repr=False)
+    totals: tuple[float, ...] | None = field(default=None, repr=False)
+
+    @property
+    def is_ratio(self) -> bool:
+        """Whether the natural scale is a ratio or rate (drawn on a log axis)."""
+        return self.measure in ("RR", "OR", "HR", "IRR", "RoM", "IRLN")
+
+    def study_frame(self) -> pd.DataFrame:
+        """One row per study: effect, CI at ``conf_level``, weight, natural-scale values."""
+        yi = np.asarray(self.yi)
+        se = np.sqrt(np.asarray(self.vi))
+        z = float(stats.norm.ppf(0.5 + self.conf_level / 2))
+        to_nat = back_transform(
+            self.measure, None if self.totals is None else np.asarray(self.totals)
+        )
+        lo, hi = yi - z * se, yi + z * se
+        frame = pd.DataFrame(
+            {
+                "label": list(self.labels),
+                "yi": yi,
+                "vi": np.asarray(self.vi),
+                "ci_low": lo,
+                "ci_high": hi,
+                "weight": np.asarray(self.weights),
+                "estimate_natural": _nat_each(self.measure, yi, self.totals, to_nat),
+                "ci_low_natural": _nat_each(self.measure, lo, self.totals, to_nat),
+                "ci_high_natural": _nat_each(self.measure, hi, self.totals, to_nat),
+            }
+        )
+        if self.events is not None:
+            frame["events"] = np.asarray(self.events)
+        if self.totals is not None:
+            frame["total"] = np.asarray(self.totals)
+        return frame
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table: one row per study plus a final ``row_type == "pooled"`` row."""
+        studies = self.study_frame()
+        studies.insert(0, "row_type", "study")
+        pooled = pd.DataFrame(
+            {
+                "row_type": ["pooled"],
+                "label": [f"{self.method} pooled"],
+                "yi": [self.estimate],
+                "vi": [self.se**2],
+                "ci_low": [self.ci_low],
+                "ci_high": [self.ci_high],
+                "weight": [1.0],
+                "estimate_natural": [self.estimate_natural],
+                "ci_low_natural": [self.ci_low_natural],
+                "ci_high_natural": [self.ci_high_natural],
+                "pi_low_natural": [self.pi_low_natural],
+                "pi_high_natural": [self.pi_high_natural],
+                "tau2": [self.tau2],
+                "i2": [self.i2],
+                "q": [self.q],
+                "q_pvalue": [self.q_pvalue],
+                "k": [self.k],
+            }
+        )
+        return pd.concat([studies, pooled], ignore_index=True)
+
+    def heterogeneity_text(self) -> str:
+        """One line: Q, df, p, I^2, tau^2 (used by forest plots)."""
+        return (
+            f"Heterogeneity: Q = {self.q:.2f}, df = {self.q_df}, p = {_fmt_p(self.q_pvalue)}; "
+            f"I\u00b2 = {100 * self.i2:.1f}%; \u03c4\u00b2 = {self.tau2:.4g}"
+        )
+
+    def summary(self) -> str:
+        """Human-readable summary (natural scale where it differs)."""
+        pct = f"{100 * self.conf_level:g}%"
+        lines = [
+            f"{self.method} meta-analysis of {self.k} studies ({self.measure}, test={self.test})",
+            f"  estimate {self.estimate:.4f} (SE {self.se:.4f}), {pct} CI "
+            f"{self.ci_low:.4f} to {self.ci_high:.4f}, p = {_fmt_p(self.pvalue)}",
+            f"  prediction interval {self.pi_low:.4f} to {self.pi_high:.4f}",
+        ]
+        if self.measure != "GEN":
+            lines.append(
+                f"  natural scale {self.estimate_natural:.4g} ({pct} CI "
+                f"{self.ci_low_natural:.4g} to {self.ci_high_natural:.4g}; PI "
+                f"{self.pi_low_natural:.4g} to {self.pi_high_natural:.4g})"
+            )
+        lines.append(
+            f"  tau^2 {self.tau2:.4g} ({pct} CI {self.tau2_ci_low:.4g} to "
+            f"{self.tau2_ci_high:.4g}){' [truncated at 0]' if self.tau2_truncated else ''}"
+        )
+        lines.append("  " + self.heterogeneity_text().replace("\u00b2", "^2"))
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return "<pre>" + html.escape(self.summary()) + "</pre>"
+
+
+def _nat_each(
+    measure: str, values: FloatArray, totals: tuple[float, ...] | None, default: object
+) -> FloatArray:
+    """Back-transform study-level values (Freeman-Tukey uses each study's own n)."""
+    if measure == "PFT" and totals is not None:
+        from msreboot.evidence._effects import ipft_harmonic
+
+        return np.array([ipft_harmonic(np.array([v]), n)[0] for v, n in zip(values, totals)])
+    return default(values)  # type: ignore[operator,no-any-return]
+
+
+def _fmt_p(p: float) -> str:
+    if not np.isfinite(p):
+        return "NA"
+    return "<0.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+def _fit(
+    yi: FloatArray,
+    vi: FloatArray,
+    *,
+    method: Tau2Method,
+    test: TestKind,
+    conf_level: float,
+    measure: str,
+    labels: tuple[str, ...],
+    events: FloatArray | None = None,
+    totals: FloatArray | None = None,
+    natural_n: FloatArray | None = None,
+    warn: bool = True,
+) -> PooledEstimate:
+    """Pool checked arrays (internal; all public entry points end here)."""
+    k = yi.shape[0]
+    x = np.ones((k, 1))
+    alpha = 1.0 - conf_level
+    if k == 1:
+        test = "z"  # no residual degrees of freedom: Hartung-Knapp is undefined
+    tau2, truncated = estimate_tau2(yi, vi, x, method, warn=warn)
+    fit = wls(yi, vi, x, tau2)
+    mu = float(fit.beta[0])
+    var = float(fit.vcov[0, 0])
+    if test == "knha":
+        var *= fit.q / (k - 1)
+        crit = float(stats.t.ppf(1 - alpha / 2, k - 1))
+    else:
+        crit = float(stats.norm.ppf(1 - alpha / 2))
+    se = float(np.sqrt(var))
+    statistic = mu / se
+    pvalue = float(
+        2 * stats.t.sf(abs(statistic), k - 1) if test == "knha" else 2 * stats.norm.sf(abs(statistic))
+    )
+    ci_low, ci_high = mu - crit * se, mu + crit * se
+    if method == "FE":
+        pi_low, pi_high = ci_low, ci_high
+    else:
+        half = crit * float(np.sqrt(tau2 + var))
+        pi_low, pi_high = mu - half, mu + half
+    q_df = k - 1
+    q = wls(yi, vi, x, 0.0).q if k > 1 else 0.0
+    q_pvalue = float(stats.chi2.sf(q, q_df)) if q_df > 0 else 1.0
+    nan = float("nan")
+    tau2_ci = (nan, nan)
+    i2_ci = (nan, nan)
+    if k == 1:
+        i2, h2 = 0.0, 1.0
+    elif method == "FE":
+        i2 = max(0.0, (q - q_df) / q) if q > 0 else 0.0
+        h2 = q / q_df
+    else:
+        vt = typical_variance(vi, x)
+        i2, h2 = tau2 / (tau2 + vt), (tau2 + vt) / vt
+        tau2_ci = q_profile_ci(yi, vi, x, conf_level)
+        i2_ci = (tau2_ci[0] / (tau2_ci[0] + vt), tau2_ci[1] / (tau2_ci[1] + vt))
+    weights = fit.weights / np.sum(fit.weights)
+    to_nat = back_transform(measure, natural_n)
+    nat = to_nat(np.array([mu, ci_low, ci_high, pi_low, pi_high]))
+    return PooledEstimate(
+        estimate=mu,
+        se=se,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        conf_level=conf_level,
+        statistic=statistic,
+        pvalue=pvalue,
+        pi_low=pi_low,
+        pi_high=pi_high,
+        tau2=tau2,
+        tau2_ci_low=tau2_ci[0],
+        tau2_ci_high=tau2_ci[1],
+        tau2_truncated=truncated,
+        i2=i2,
+        i2_ci_low=i2_ci[0],
+        i2_ci_high=i2_ci[1],
+        h2=h2,
+        q=q,
+        q_df=q_df,
+        q_pvalue=q_pvalue,
+        k=k,
+        method=method,
+        test=test,
+        measure=measure,
+        estimate_natural=float(nat[0]),
+        ci_low_natural=float(nat[1]),
+        ci_high_natural=float(nat[2]),
+        pi_low_natural=float(nat[3]),
+        pi_high_natural=float(nat[4]),
+        labels=labels,
+        yi=tuple(float(v) for v in yi),
+        vi=tuple(float(v) for v in vi),
+        weights=tuple(float(w) for w in weights),
+        events=None if events is None else tuple(float(e) for e in events),
+        totals=None if totals is None else tuple(float(t) for t in totals),
+    )
+
+
+def pool(
+    yi: Sequence[float] | npt.ArrayLike,
+    vi: Sequence[float] | npt.ArrayLike,
+    *,
+    method: Tau2Method = "REML",
+    test: TestKind = "z",
+    conf_level: float = 0.95,
+    measure: Measure = "GEN",
+    labels: Sequence[str] | None = None,
+) -> PooledEstimate:
+    """Pool one effect per study by random-effects (or common-effect) meta-analysis.
+
+    Parameters
+    ----------
+    yi
+        Study effects on the analysis scale (log ratios for ``measure`` RR, OR, HR, IRR).
+    vi
+        Their sampling variances (squared standard errors), all positive.
+    method
+        tau^2 estimator: ``"REML"`` (default, as in metafor), ``"ML"``, ``"DL"``
+        (DerSimonian-Laird), ``"PM"`` (Paule-Mandel) or ``"FE"`` (common effect, tau^2 = 0).
+    test
+        ``"z"`` for Wald intervals or ``"knha"`` for Hartung-Knapp(-Sidik-Jonkman) ones.
+    conf_level
+        Confidence level of every interval, in (0, 1).
+    measure
+        Label of the effect measure; sets the back-transformation (``exp`` for ratios).
+    labels
+        Study labels (default ``"study 1"`` ...).
+
+    Returns
+    -------
+    PooledEstimate
+
+    Raises
+    ------
+    EvidenceError
+        Inputs of unequal length, non-finite values, non-positive variances, bad options.
+
+    Warns
+    -----
+    TruncatedTau2Warning
+        When the tau^2 estimate is truncated at 0.
+
+    Notes
+    -----
+    With weights ``w_i = 1 / (v_i + tau^2)`` the pooled effect is ``sum w y / sum w`` with
+    variance ``1 / sum w``. Hartung-Knapp multiplies that variance by
+    ``sum w (y - mu)^2 / (k - 1)`` and uses t(k - 1) quantiles (no truncation of the
+    factor at 1, as in metafor). The prediction interval is
+    ``mu +/- crit sqrt(tau^2 + SE^2)``. ``I^2 = tau^2 / (tau^2 + s^2)`` and
+    ``H^2 = (tau^2 + s^2) / s^2`` with the typical within-study variance ``s^2``; for
+    ``method="FE"``, ``I^2 = (Q - df) / Q`` (floored at 0) and ``H^2 = Q / df``.
+    With a single study (k = 1) the pool is that study: tau^2 = 0, Q = 0, I^2 = 0,
+    H^2 = 1, no tau^2 interval, and ``test="knha"`` falls back to a Wald interval.
+    Validated against R metafor 3.8 (``rma``, ``predict``, ``confint``) on dat.bcg and
+    edge cases; see ``tests/reference/evidence``.
+
+    References
+    ----------
+    DerSimonian R, Laird N. Control Clin Trials 1986;7:177-88.
+    doi:10.1016/0197-2456(86)90046-2.
+    Hartung J, Knapp G. A refined method for the meta-analysis of controlled clinical
+    trials with binary outcome. Stat Med 2001;20:3875-89. doi:10.1002/sim.1009.
+    Higgins JPT, Thompson SG. Quantifying heterogeneity in a meta-analysis. Stat Med
+    2002;21:1539-58. doi:10.1002/sim.1186.
+    Riley RD, Higgins JPT, Deeks JJ. Interpretation of random effects meta-analyses.
+    BMJ 2011;342:d549. doi:10.1136/bmj.d549.
+    Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw
+    2010;36(3):1-48. doi:10.18637/jss.v036.i03.
+
+    Examples
+    --------
+    >>> res = pool([-0.89, -1.59, -1.35, -1.44], [0.33, 0.19, 0.42, 0.02], measure="RR")
+    >>> round(res.estimate, 3), res.k, round(sum(res.weights), 6)
+    (-1.405, 4, 1.0)
+    """
+    y = as_vector("yi", yi)
+    v = as_vector("vi", vi)
+    k = check_same_length(yi=y, vi=v)
+    check_positive("vi", v)
+    return _fit(
+        y,
+        v,
+        method=check_method(method),
+        test=check_test(test),
+        conf_level=check_conf_level(conf_level),
+        measure=measure,
+        labels=labels_or_default(labels, k),
+    )
+
+
+def _counts(
+    events: Sequence[float] | npt.ArrayLike,
+    totals: Sequence[float] | npt.ArrayLike,
+    total_name: str,
+) -> tuple[FloatArray, FloatArray, int]:
+    x = as_vector("events", events)
+    t = as_vector(total_name, totals)
+    k = check_same_length(events=x, **{total_name: t})
+    check_positive("events", x, allow_zero=True)
+    check_positive(total_name, t)
+    return x, t, k
+
+
+def pool_proportions(
+    events: Sequence[float] | npt.ArrayLike,
+    n: Sequence[float] | npt.ArrayLike,
+    *,
+    measure: ProportionMeasure = "PLO",
+    method: Tau2Method | str = "REML",
+    test: TestKind = "z",
+    conf_level: float = 0.95,
+    labels: Sequence[str] | None = None,
+) -> PooledEstimate:
+    """Pool single proportions (events out of ``n`` per study).
+
+    Parameters
+    ----------
+    events, n
+        Number of events and of patients per study (``0 <= events <= n``).
+    measure
+        ``"PLO"`` (logit, default), ``"PR"`` (raw proportion) or ``"PFT"``
+        (Freeman-Tukey double arcsine). Ignored for ``method="GLMM"`` (logit).
+    method
+        A tau^2 estimator (see :func:`pool`) or ``"GLMM"`` for the binomial-normal
+        model fitted by maximum likelihood (see :func:`pool_proportions_glmm`).
+    test, conf_level, labels
+        As in :func:`pool`.
+
+    Returns
+    -------
+    PooledEstimate
+        ``estimate_natural`` etc. hold the pooled proportion and its intervals.
+
+    Notes
+    -----
+    Continuity: for ``PLO`` and ``PR`` studies with 0 or ``n`` events get 1/2 added to
+    events and non-events (metafor's ``add = 1/2, to = "only0"``). ``PFT`` needs none; its
+    pooled value is back-transformed with Miller's inversion at the harmonic mean of the
+    study sizes (metafor's ``transf.ipft.hm``). Raw proportions (``PR``) are not clipped
+    to [0, 1], as in metafor.
+
+    References
+    ----------
+    Schwarzer G, Chemaitelly H, Abu-Raddad LJ, Rucker G. Seriously misleading results using
+    inverse of Freeman-Tukey double arcsine transformation in meta-analysis of single
+    proportions. Res Synth Methods 2019;10:476-83. doi:10.1002/jrsm.1348.
+
+    Examples
+    --------
+    >>> res = pool_proportions([0, 1, 2, 8], [24, 151, 281, 110], measure="PLO")
+    >>> 0 < res.estimate_natural < 0.1
+    True
+    """
+    x, nn, k = _counts(events, n, "n")
+    above = np.flatnonzero(x > nn)
+    if above.size:
+        i = int(above[0])
+        raise EvidenceError(
+            f"events must be <= n; got events={x[i]:g} > n={nn[i]:g} at position {i}. "
+            "Check the study's counts."
+        )
+    if str(method).upper() == "GLMM":
+        from msreboot.evidence._glmm import pool_proportions_glmm
+
+        return pool_proportions_glmm(x, nn, conf_level=conf_level, labels=labels)
+    if measure not in PROPORTION_MEASURES:
+        raise EvidenceError(
+            f"measure must be one of {', '.join(PROPORTION_MEASURES)}; got {measure!r}. "
+            "Use 'PLO' (logit) unless you have a reason not to."
+        )
+    yi, vi = proportion_effects(x, nn, measure)
+    return _fit(
+        yi,
+        vi,
+        method=check_method(method),
+        test=check_test(test),
+        conf_level=check_conf_level(conf_level),
+        measure=measure,
+        labels=labels_or_default(labels, k),
+        events=x,
+        totals=nn,
+        natural_n=nn,
+    )
+
+
+def pool_rates(
+    events: Sequence[float] | npt.ArrayLike,
+    time: Sequence[float] | npt.ArrayLike,
+    *,
+    method: Tau2Method = "REML",
+    test: TestKind = "z",
+    conf_level: float = 0.95,
+    labels: Sequence[str] | None = None,
+) -> PooledEstimate:
+    """Pool incidence rates (events over person-time) on the log scale.
+
+    Parameters
+    ----------
+    events
+        Number of events per study (non-negative).
+    time
+        Person-time at risk per study (positive; e.g. patient-years, so the natural-scale
+        estimate is a rate per patient-year).
+    method, test, conf_level, labels
+        As in :func:`pool`.
+
+    Notes
+    -----
+    ``yi = log(x / t)``, ``vi = 1 / x``; studies without events get 1/2 added to the
+    count (metafor's ``IRLN`` with ``add = 1/2, to = "only0"``).
+
+    Examples
+    --------
+    >>> res = pool_rates([3, 12, 7], [140.0, 300.0, 98.2])
+    >>> round(res.estimate_natural, 3)
+    0.041
+    """
+    x, t, k = _counts(events, time, "time")
+    yi, vi = rate_effects(x, t)
+    return _fit(
+        yi,
+        vi,
+        method=check_method(method),
+        test=check_test(test),
+        conf_level=check_conf_level(conf_level),
+        measure="IRLN",
+        labels=labels_or_default(labels, k),
+        events=x,
+        totals=t,
+    )

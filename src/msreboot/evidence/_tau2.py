@@ -1,0 +1,189 @@
+"""Between-study variance (tau^2) estimators and the weighted least-squares core.
+
+Everything here works on a design matrix ``x`` (k x p) so that the same code serves the
+intercept-only pool and meta-regression. Formulas follow the published sources cited in
+:func:`estimate_tau2`; nothing is copied from other implementations.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize, stats
+
+from msreboot.evidence._checks import FloatArray, Tau2Method, TruncatedTau2Warning
+
+__all__ = ["WLSFit", "estimate_tau2", "q_profile_ci", "typical_variance", "wls"]
+
+
+@dataclass(frozen=True)
+class WLSFit:
+    """Weighted least-squares fit for a given tau^2 (internal)."""
+
+    beta: FloatArray
+    vcov: FloatArray
+    weights: FloatArray
+    resid: FloatArray
+    q: float  # sum of w * resid^2 with the weights used
+
+
+def wls(y: FloatArray, v: FloatArray, x: FloatArray, tau2: float) -> WLSFit:
+    """Fit ``y = x beta + e`` with weights ``1 / (v + tau2)``."""
+    w = 1.0 / (v + tau2)
+    xtw = x.T * w
+    info = xtw @ x
+    vcov = np.linalg.inv(info)
+    beta = vcov @ (xtw @ y)
+    resid = y - x @ beta
+    return WLSFit(beta, vcov, w, resid, float(np.sum(w * resid**2)))
+
+
+def _p_trace(v: FloatArray, x: FloatArray, tau2: float) -> float:
+    """Trace of P = W - W X (X'WX)^-1 X'W."""
+    w = 1.0 / (v + tau2)
+    xtw = x.T * w
+    info_inv = np.linalg.inv(xtw @ x)
+    # tr(W X (X'WX)^-1 X'W) = tr((X'WX)^-1 X'W^2 X)
+    return float(np.sum(w) - np.trace(info_inv @ ((x.T * w**2) @ x)))
+
+
+def typical_variance(v: FloatArray, x: FloatArray) -> float:
+    """Typical within-study variance ``(k - p) / tr(P)`` with common-effect weights.
+
+    For the intercept-only model this is Higgins & Thompson's (2002)
+    ``(k - 1) sum(w) / ((sum w)^2 - sum(w^2))``; it defines I^2 and H^2 for every tau^2
+    estimator: ``I^2 = tau^2 / (tau^2 + s^2)``, ``H^2 = (tau^2 + s^2) / s^2``.
+    """
+    k, p = x.shape
+    return (k - p) / _p_trace(v, x, 0.0)
+
+
+def _score(y: FloatArray, v: FloatArray, x: FloatArray, tau2: float, restricted: bool) -> float:
+    """Derivative of the (restricted) log-likelihood with respect to tau^2."""
+    fit = wls(y, v, x, tau2)
+    w = fit.weights
+    quad = float(np.sum(w**2 * fit.resid**2))  # y' P P y
+    trace = _p_trace(v, x, tau2) if restricted else float(np.sum(w))
+    return 0.5 * (quad - trace)
+
+
+def _upper_bracket(f: object, start: float) -> float:
+    """Double ``start`` until ``f`` turns negative (for a decreasing criterion)."""
+    hi = max(start, 1e-4)
+    for _ in range(200):
+        if f(hi) < 0:  # type: ignore[operator]
+            return hi
+        hi *= 2.0
+    raise RuntimeError("could not bracket the tau^2 estimate")  # pragma: no cover
+
+
+def _root(f: object, start: float) -> float:
+    hi = _upper_bracket(f, start)
+    return float(optimize.brentq(f, 0.0, hi, xtol=1e-14, rtol=1e-13, maxiter=500))  # type: ignore[arg-type]
+
+
+def _warn_truncated(method: str, raw: float | None) -> None:
+    detail = f" (untruncated estimate {raw:.4g})" if raw is not None else ""
+    warnings.warn(
+        f"tau^2 ({method}) truncated at 0{detail}: the studies are no more variable than "
+        "their within-study variances imply; the pool equals the common-effect estimate.",
+        TruncatedTau2Warning,
+        stacklevel=4,
+    )
+
+
+def estimate_tau2(
+    y: FloatArray, v: FloatArray, x: FloatArray, method: Tau2Method, *, warn: bool = True
+) -> tuple[float, bool]:
+    """Estimate tau^2; return the estimate and whether it was truncated at zero.
+
+    Notes
+    -----
+    With ``w_i = 1 / (v_i + tau^2)``, residuals ``e`` from the weighted least-squares fit and
+    ``P = W - W X (X'WX)^{-1} X'W``:
+
+    * DL (DerSimonian & Laird 1986): ``(Q - (k - p)) / tr(P_0)`` with ``Q`` and ``P_0`` at
+      tau^2 = 0.
+    * PM (Paule & Mandel 1982): the root of ``sum w e^2 = k - p``.
+    * ML: the root of ``sum w^2 e^2 = sum w``.
+    * REML (Viechtbauer 2005): the root of ``sum w^2 e^2 = tr(P)``.
+    * FE: zero by definition (no warning).
+
+    Negative solutions are truncated at 0 with :class:`TruncatedTau2Warning`.
+
+    References
+    ----------
+    DerSimonian R, Laird N. Meta-analysis in clinical trials. Control Clin Trials
+    1986;7:177-88. doi:10.1016/0197-2456(86)90046-2.
+    Paule RC, Mandel J. Consensus values and weighting factors. J Res Natl Bur Stand
+    1982;87:377-85. doi:10.6028/jres.087.022.
+    Viechtbauer W. Bias and efficiency of meta-analytic variance estimators in the
+    random-effects model. J Educ Behav Stat 2005;30:261-93. doi:10.3102/10769986030003261.
+    """
+    k, p = x.shape
+    if method == "FE" or k - p < 1:
+        return 0.0, False
+    if method == "DL":
+        q0 = wls(y, v, x, 0.0).q
+        raw = (q0 - (k - p)) / _p_trace(v, x, 0.0)
+        if raw < 0:
+            if warn:
+                _warn_truncated(method, raw)
+            return 0.0, True
+        return float(raw), False
+    if method == "PM":
+
+        def crit(t: float) -> float:
+            return wls(y, v, x, t).q - (k - p)
+
+        if crit(0.0) <= 0:
+            if warn:
+                _warn_truncated(method, None)
+            return 0.0, True
+        return _root(crit, float(np.var(y))), False
+    restricted = method == "REML"
+
+    def score(t: float) -> float:
+        return _score(y, v, x, t, restricted)
+
+    if score(0.0) <= 0:
+        if warn:
+            _warn_truncated(method, None)
+        return 0.0, True
+    return _root(score, float(np.var(y))), False
+
+
+def q_profile_ci(
+    y: FloatArray, v: FloatArray, x: FloatArray, conf_level: float
+) -> tuple[float, float]:
+    """Q-profile confidence interval for tau^2 (Viechtbauer 2007).
+
+    The bounds solve ``Q(tau^2) = chi2_{k-p}(1 - alpha/2)`` (lower) and
+    ``Q(tau^2) = chi2_{k-p}(alpha/2)`` (upper), where ``Q(tau^2) = sum w (y - x beta)^2``
+    decreases in tau^2; a bound is 0 when ``Q(0)`` is already below its target.
+
+    References
+    ----------
+    Viechtbauer W. Confidence intervals for the amount of heterogeneity in meta-analysis.
+    Stat Med 2007;26:37-52. doi:10.1002/sim.2514.
+    """
+    k, p = x.shape
+    df = k - p
+    if df < 1:
+        return float("nan"), float("nan")
+    alpha = 1.0 - conf_level
+    targets = (stats.chi2.ppf(1 - alpha / 2, df), stats.chi2.ppf(alpha / 2, df))
+    q0 = wls(y, v, x, 0.0).q
+    bounds: list[float] = []
+    for target in targets:
+        if q0 <= target:
+            bounds.append(0.0)
+            continue
+
+        def crit(t: float, target: float = float(target)) -> float:
+            return wls(y, v, x, t).q - target
+
+        bounds.append(_root(crit, float(np.var(y))))
+    return bounds[0], bounds[1]
