@@ -118,8 +118,9 @@ def _patient(
             "end_date": _day(index, -rng.uniform(30, 90)) if transplanted else _day(index, -1),
             "drug": drug, "stop_reason": "inefficacy",
         }
+    transplant_rows: list[tuple[str, dict[str, object]]] = []
     if transplanted:
-        yield from _transplant(rng, pid, index, age)
+        transplant_rows = list(_transplant(rng, pid, index, age))
         if rng.random() < 0.01 + 0.003 * max(age - 35, 0) + (0.02 if progressive else 0):
             trm = True
             death = _day(index, rng.uniform(15, 95))
@@ -132,6 +133,9 @@ def _patient(
     if death is None and rng.random() < 0.02:
         death = _day(index, rng.uniform(200, (end - index).days + 200))
         death = death if death <= end else None
+    for table, row in transplant_rows:
+        if death is None or table != "adverse_events" or row["onset_date"] <= death:  # type: ignore[operator]
+            yield table, row
     if death is not None:
         end = min(end, death)
         yield "deaths", {
