@@ -95,10 +95,9 @@ def check_same_length(**arrays: FloatArray) -> int:
     if len(set(lengths.values())) > 1:
         shown = ", ".join(f"{n}={k}" for n, k in lengths.items())
         raise EvidenceError(
-            f"inputs must have one value per study; got lengths {shown}. "
-            "Pass aligned sequences."
+            f"inputs must have one value per study; got lengths {shown}. Pass aligned sequences."
         )
-    return next(iter(lengths.values()))
+    return int(next(iter(lengths.values())))
 
 
 def check_positive(name: str, arr: FloatArray, *, allow_zero: bool = False) -> None:

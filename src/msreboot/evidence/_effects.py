@@ -49,7 +49,9 @@ def proportion_effects(
     Ann Math Stat 1950;21:607-11. doi:10.1214/aoms/1177729756.
     """
     if measure == "PFT":
-        yi = 0.5 * (np.arcsin(np.sqrt(events / (n + 1))) + np.arcsin(np.sqrt((events + 1) / (n + 1))))
+        yi = 0.5 * (
+            np.arcsin(np.sqrt(events / (n + 1))) + np.arcsin(np.sqrt((events + 1) / (n + 1)))
+        )
         vi = 1.0 / (4.0 * n + 2.0)
         return yi, vi
     x = events.astype(np.float64).copy()
@@ -109,9 +111,7 @@ def ipft_harmonic(t: FloatArray, n_harmonic: float) -> FloatArray:
     return np.asarray(p, dtype=np.float64)
 
 
-def back_transform(
-    measure: str, n: FloatArray | None = None
-) -> Callable[[FloatArray], FloatArray]:
+def back_transform(measure: str, n: FloatArray | None = None) -> Callable[[FloatArray], FloatArray]:
     """Return the function mapping the analysis scale to the natural scale."""
     if measure in ("PLO",):
         return _ilogit

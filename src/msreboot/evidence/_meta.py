@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
+from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 
 from msreboot.evidence._checks import (
     EvidenceError,
@@ -29,6 +29,7 @@ from msreboot.evidence._effects import (
     Measure,
     ProportionMeasure,
     back_transform,
+    ipft_harmonic,
     proportion_effects,
     rate_effects,
 )
@@ -201,14 +202,16 @@ class PooledEstimate:
 
 
 def _nat_each(
-    measure: str, values: FloatArray, totals: tuple[float, ...] | None, default: object
+    measure: str,
+    values: FloatArray,
+    totals: tuple[float, ...] | None,
+    default: Callable[[FloatArray], FloatArray],
 ) -> FloatArray:
     """Back-transform study-level values (Freeman-Tukey uses each study's own n)."""
     if measure == "PFT" and totals is not None:
-        from msreboot.evidence._effects import ipft_harmonic
-
-        return np.array([ipft_harmonic(np.array([v]), n)[0] for v, n in zip(values, totals)])
-    return default(values)  # type: ignore[operator,no-any-return]
+        pairs = zip(values, totals, strict=True)
+        return np.array([ipft_harmonic(np.array([v]), n)[0] for v, n in pairs])
+    return default(values)
 
 
 def _fmt_p(p: float) -> str:
@@ -249,7 +252,9 @@ def _fit(
     se = float(np.sqrt(var))
     statistic = mu / se
     pvalue = float(
-        2 * stats.t.sf(abs(statistic), k - 1) if test == "knha" else 2 * stats.norm.sf(abs(statistic))
+        2 * stats.t.sf(abs(statistic), k - 1)
+        if test == "knha"
+        else 2 * stats.norm.sf(abs(statistic))
     )
     ci_low, ci_high = mu - crit * se, mu + crit * se
     if method == "FE":
@@ -388,9 +393,15 @@ def pool(
 
     Examples
     --------
-    >>> res = pool([-0.89, -1.59, -1.35, -1.44], [0.33, 0.19, 0.42, 0.02], measure="RR")
-    >>> round(res.estimate, 3), res.k, round(sum(res.weights), 6)
-    (-1.405, 4, 1.0)
+    Log risk ratios of six BCG trials (rounded from metafor's dat.bcg):
+
+    >>> yi = [-0.89, -1.59, -1.35, -1.44, -0.22, -0.79]
+    >>> vi = [0.33, 0.19, 0.42, 0.02, 0.05, 0.007]
+    >>> res = pool(yi, vi, measure="RR")
+    >>> round(res.estimate, 3), round(res.tau2, 3), round(res.estimate_natural, 3)
+    (-0.99, 0.224, 0.372)
+    >>> round(sum(res.weights), 6)
+    1.0
     """
     y = as_vector("yi", yi)
     v = as_vector("vi", vi)
@@ -481,7 +492,8 @@ def pool_proportions(
     if str(method).upper() == "GLMM":
         from msreboot.evidence._glmm import pool_proportions_glmm
 
-        return pool_proportions_glmm(x, nn, conf_level=conf_level, labels=labels)
+        glmm: PooledEstimate = pool_proportions_glmm(x, nn, conf_level=conf_level, labels=labels)
+        return glmm
     if measure not in PROPORTION_MEASURES:
         raise EvidenceError(
             f"measure must be one of {', '.join(PROPORTION_MEASURES)}; got {measure!r}. "
@@ -532,7 +544,7 @@ def pool_rates(
     --------
     >>> res = pool_rates([3, 12, 7], [140.0, 300.0, 98.2])
     >>> round(res.estimate_natural, 3)
-    0.041
+    0.043
     """
     x, t, k = _counts(events, time, "time")
     yi, vi = rate_effects(x, t)

@@ -8,14 +8,22 @@ intercept-only pool and meta-regression. Formulas follow the published sources c
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, stats  # type: ignore[import-untyped, unused-ignore]
 
 from msreboot.evidence._checks import FloatArray, Tau2Method, TruncatedTau2Warning
 
-__all__ = ["WLSFit", "estimate_tau2", "q_profile_ci", "typical_variance", "wls"]
+__all__ = [
+    "WLSFit",
+    "estimate_tau2",
+    "log_likelihood",
+    "q_profile_ci",
+    "typical_variance",
+    "wls",
+]
 
 
 @dataclass(frozen=True)
@@ -34,9 +42,9 @@ def wls(y: FloatArray, v: FloatArray, x: FloatArray, tau2: float) -> WLSFit:
     w = 1.0 / (v + tau2)
     xtw = x.T * w
     info = xtw @ x
-    vcov = np.linalg.inv(info)
-    beta = vcov @ (xtw @ y)
-    resid = y - x @ beta
+    vcov = np.asarray(np.linalg.inv(info), dtype=np.float64)
+    beta = np.asarray(vcov @ (xtw @ y), dtype=np.float64)
+    resid = np.asarray(y - x @ beta, dtype=np.float64)
     return WLSFit(beta, vcov, w, resid, float(np.sum(w * resid**2)))
 
 
@@ -57,7 +65,7 @@ def typical_variance(v: FloatArray, x: FloatArray) -> float:
     estimator: ``I^2 = tau^2 / (tau^2 + s^2)``, ``H^2 = (tau^2 + s^2) / s^2``.
     """
     k, p = x.shape
-    return (k - p) / _p_trace(v, x, 0.0)
+    return float((k - p) / _p_trace(v, x, 0.0))
 
 
 def _score(y: FloatArray, v: FloatArray, x: FloatArray, tau2: float, restricted: bool) -> float:
@@ -69,19 +77,19 @@ def _score(y: FloatArray, v: FloatArray, x: FloatArray, tau2: float, restricted:
     return 0.5 * (quad - trace)
 
 
-def _upper_bracket(f: object, start: float) -> float:
+def _upper_bracket(f: Callable[[float], float], start: float) -> float:
     """Double ``start`` until ``f`` turns negative (for a decreasing criterion)."""
     hi = max(start, 1e-4)
     for _ in range(200):
-        if f(hi) < 0:  # type: ignore[operator]
+        if f(hi) < 0:
             return hi
         hi *= 2.0
     raise RuntimeError("could not bracket the tau^2 estimate")  # pragma: no cover
 
 
-def _root(f: object, start: float) -> float:
+def _root(f: Callable[[float], float], start: float) -> float:
     hi = _upper_bracket(f, start)
-    return float(optimize.brentq(f, 0.0, hi, xtol=1e-14, rtol=1e-13, maxiter=500))  # type: ignore[arg-type]
+    return float(optimize.brentq(f, 0.0, hi, xtol=1e-14, rtol=1e-13, maxiter=500))
 
 
 def _warn_truncated(method: str, raw: float | None) -> None:
@@ -90,7 +98,7 @@ def _warn_truncated(method: str, raw: float | None) -> None:
         f"tau^2 ({method}) truncated at 0{detail}: the studies are no more variable than "
         "their within-study variances imply; the pool equals the common-effect estimate.",
         TruncatedTau2Warning,
-        stacklevel=4,
+        stacklevel=5,
     )
 
 
@@ -136,7 +144,7 @@ def estimate_tau2(
     if method == "PM":
 
         def crit(t: float) -> float:
-            return wls(y, v, x, t).q - (k - p)
+            return float(wls(y, v, x, t).q - (k - p))
 
         if crit(0.0) <= 0:
             if warn:
@@ -144,15 +152,47 @@ def estimate_tau2(
             return 0.0, True
         return _root(crit, float(np.var(y))), False
     restricted = method == "REML"
+    tau2 = _maximise_likelihood(y, v, x, restricted)
+    if tau2 == 0.0:
+        if warn:
+            _warn_truncated(method, None)
+        return 0.0, True
+    return tau2, False
+
+
+def log_likelihood(
+    y: FloatArray, v: FloatArray, x: FloatArray, tau2: float, *, restricted: bool
+) -> float:
+    """(Restricted) log-likelihood of the random-effects model, up to a constant."""
+    fit = wls(y, v, x, tau2)
+    ll = -0.5 * (float(np.sum(np.log(v + tau2))) + fit.q)
+    if restricted:
+        ll -= 0.5 * float(np.linalg.slogdet(np.linalg.inv(fit.vcov))[1])
+    return ll
+
+
+def _maximise_likelihood(y: FloatArray, v: FloatArray, x: FloatArray, restricted: bool) -> float:
+    """Global maximiser of the (restricted) likelihood over tau^2 >= 0.
+
+    The likelihood can have more than one local maximum (e.g. raw proportions with very
+    unequal variances), so every sign change of the score on a log grid is refined with
+    Brent's method and the candidate (including tau^2 = 0) with the highest likelihood wins.
+    """
 
     def score(t: float) -> float:
         return _score(y, v, x, t, restricted)
 
-    if score(0.0) <= 0:
-        if warn:
-            _warn_truncated(method, None)
-        return 0.0, True
-    return _root(score, float(np.var(y))), False
+    upper = 10.0 * (float(np.var(y)) + float(np.max(v)))
+    while score(upper) > 0:
+        upper *= 4.0
+    grid = np.concatenate(([0.0], np.geomspace(float(np.min(v)) * 1e-6, upper, 240)))
+    values = np.array([score(float(t)) for t in grid])
+    candidates = [0.0]
+    for i in np.flatnonzero((values[:-1] > 0) & (values[1:] <= 0)):
+        root = optimize.brentq(score, grid[i], grid[i + 1], xtol=1e-15, rtol=1e-13, maxiter=500)
+        candidates.append(float(root))
+    lls = [log_likelihood(y, v, x, t, restricted=restricted) for t in candidates]
+    return float(candidates[int(np.argmax(lls))])
 
 
 def q_profile_ci(

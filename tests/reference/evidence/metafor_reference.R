@@ -56,6 +56,12 @@ rates <- list(
 )
 
 methods <- c("FE", "DL", "PM", "REML", "ML")
+
+# Tight convergence: metafor's defaults stop Fisher scoring when tau^2 changes by < 1e-5
+# (absolute) and root-finding at tol = eps^0.25, too coarse for a 1e-4 relative check on
+# small tau^2 (e.g. raw proportions). The Python side solves to machine precision.
+ctrl <- list(threshold = 1e-12, maxiter = 10000, tol = 1e-12)
+ci_ctrl <- list(tol = 1e-12, maxiter = 10000, tau2.max = 1e4)
 tests <- c("z", "knha")
 
 # --- helpers ------------------------------------------------------------------------------
@@ -76,7 +82,7 @@ fit_summary <- function(fit, transf = NULL, targs = NULL) {
     pi_high = num(if (is.null(pr$pi.ub)) pr$ci.ub[1] else pr$pi.ub[1])
   )
   if (!(fit$method %in% c("FE", "EE", "CE")) && fit$k > 1) {
-    ci <- tryCatch(suppressMessages(suppressWarnings(confint(fit))), error = function(e) NULL)
+    ci <- tryCatch(suppressMessages(suppressWarnings(confint(fit, control = ci_ctrl))), error = function(e) NULL)
     if (!is.null(ci)) {
       out$tau2_ci <- num(ci$random["tau^2", c("ci.lb", "ci.ub")])
       out$i2_ci <- num(ci$random["I^2(%)", c("ci.lb", "ci.ub")]) / 100
@@ -91,7 +97,7 @@ fit_all <- function(yi, vi, transf = NULL, targs = NULL, ...) {
     for (t in tests) {
       if (m == "FE" && t == "knha") next
       fit <- tryCatch(
-        suppressWarnings(rma(yi = yi, vi = vi, method = m, test = t, ...)),
+        suppressWarnings(rma(yi = yi, vi = vi, method = m, test = t, control = ctrl, ...)),
         error = function(e) NULL
       )
       if (is.null(fit)) next
@@ -121,7 +127,7 @@ for (nm in names(props)) {
     targs <- if (measure == "PFT") list(ni = d$ni) else NULL
     fits <- list()
     for (m in c("FE", "DL", "REML")) {
-      fit <- suppressWarnings(rma(yi = es$yi, vi = es$vi, method = m))
+      fit <- suppressWarnings(rma(yi = es$yi, vi = es$vi, method = m, control = ctrl))
       fits[[m]] <- fit_summary(fit, transf, targs)
     }
     one[[measure]] <- list(yi = num(es$yi), vi = num(es$vi), fits = fits)
@@ -145,7 +151,7 @@ for (nm in names(props)) {
 es_rate <- escalc(measure = "IRLN", xi = rates$xi, ti = rates$ti)
 rate_fits <- list()
 for (m in c("FE", "DL", "REML")) {
-  fit <- suppressWarnings(rma(yi = es_rate$yi, vi = es_rate$vi, method = m))
+  fit <- suppressWarnings(rma(yi = es_rate$yi, vi = es_rate$vi, method = m, control = ctrl))
   rate_fits[[m]] <- fit_summary(fit, exp)
 }
 out_rates <- list(xi = rates$xi, ti = rates$ti, yi = num(es_rate$yi), vi = num(es_rate$vi),
@@ -157,7 +163,7 @@ sub <- list(groups = as.character(bcg$alloc), pools = list())
 ests <- c()
 ses <- c()
 for (g in sort(unique(bcg$alloc))) {
-  fit <- rma(yi, vi, data = bcg, subset = alloc == g, method = "REML")
+  fit <- rma(yi, vi, data = bcg, subset = alloc == g, method = "REML", control = ctrl)
   sub$pools[[g]] <- fit_summary(fit)
   ests <- c(ests, fit$b[1])
   ses <- c(ses, fit$se[1])
@@ -166,7 +172,8 @@ between <- rma(yi = ests, sei = ses, method = "FE")
 sub$q_between <- num(between$QE)
 sub$q_between_df <- num(between$k - 1)
 sub$q_between_pvalue <- num(between$QEp)
-common <- rma(yi, vi, mods = ~ factor(alloc), data = bcg, method = "REML")
+common <- rma(yi, vi, mods = ~ factor(alloc), data = bcg, method = "REML",
+              control = ctrl)
 sub$common_tau2 <- list(tau2 = num(common$tau2), qm = num(common$QM), qm_df = num(common$QMdf[1]),
                         qm_pvalue = num(common$QMp))
 
@@ -176,7 +183,7 @@ reg <- list(ablat = as.numeric(bcg$ablat), year = as.numeric(bcg$year), fits = l
 for (spec in c("ablat", "ablat+year")) {
   for (t in tests) {
     f <- as.formula(paste("~", spec))
-    fit <- rma(yi, vi, mods = f, data = bcg, method = "REML", test = t)
+    fit <- rma(yi, vi, mods = f, data = bcg, method = "REML", test = t, control = ctrl)
     reg$fits[[paste(spec, t, sep = "_")]] <- list(
       coef = num(fit$b), se = num(fit$se), stat = num(fit$zval), pval = num(fit$pval),
       ci_low = num(fit$ci.lb), ci_high = num(fit$ci.ub),
@@ -190,7 +197,7 @@ for (spec in c("ablat", "ablat+year")) {
 
 # --- leave-one-out ------------------------------------------------------------------------
 
-fit_bcg <- rma(yi, vi, data = bcg, method = "REML")
+fit_bcg <- rma(yi, vi, data = bcg, method = "REML", control = ctrl)
 l1o <- leave1out(fit_bcg)
 loo <- list(estimate = num(l1o$estimate), se = num(l1o$se), ci_low = num(l1o$ci.lb),
             ci_high = num(l1o$ci.ub), q = num(l1o$Q), q_pvalue = num(l1o$Qp),
@@ -212,7 +219,8 @@ result <- list(
     closed_form_rtol = 1e-6,
     iterative_rtol = 1e-4,
     iterative_atol = 1e-6,
-    glmm_rtol = 1e-3,
+    control = "rma(..., control = list(threshold = 1e-12, tol = 1e-12)); confint tau2.max = 1e4",
+    glmm_rtol = 1e-4,
     note = paste(
       "closed_form: FE, DL, escalc, Q, I2, H2, Wald/HK intervals given tau2;",
       "iterative: PM, REML, ML, Q-profile tau2 CI, meta-regression, leave-one-out;",
