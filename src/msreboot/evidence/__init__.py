@@ -6,12 +6,25 @@ Hartung-Knapp without truncation, Q-profile tau^2 intervals) and is checked agai
 
 from msreboot.evidence._checks import EvidenceError, TruncatedTau2Warning
 from msreboot.evidence._meta import PooledEstimate, pool, pool_proportions, pool_rates
+from msreboot.evidence._regression import MetaRegression, meta_regression
+from msreboot.evidence._sensitivity import (
+    LeaveOneOut,
+    SubgroupAnalysis,
+    leave_one_out,
+    subgroup_analysis,
+)
 
 __all__ = [
     "EvidenceError",
+    "LeaveOneOut",
+    "MetaRegression",
     "PooledEstimate",
+    "SubgroupAnalysis",
     "TruncatedTau2Warning",
+    "leave_one_out",
+    "meta_regression",
     "pool",
     "pool_proportions",
     "pool_rates",
+    "subgroup_analysis",
 ]

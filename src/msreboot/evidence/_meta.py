@@ -214,6 +214,13 @@ def _nat_each(
     return default(values)
 
 
+def _ratio(num: float, den: float) -> float:
+    """``num / den`` with 0/0 = NaN and x/0 = +/-inf (Hartung-Knapp on identical studies)."""
+    if den > 0:
+        return num / den
+    return float("nan") if num == 0 else float(np.copysign(np.inf, num))
+
+
 def _fmt_p(p: float) -> str:
     if not np.isfinite(p):
         return "NA"
@@ -250,12 +257,9 @@ def _fit(
     else:
         crit = float(stats.norm.ppf(1 - alpha / 2))
     se = float(np.sqrt(var))
-    statistic = mu / se
-    pvalue = float(
-        2 * stats.t.sf(abs(statistic), k - 1)
-        if test == "knha"
-        else 2 * stats.norm.sf(abs(statistic))
-    )
+    statistic = _ratio(mu, se)
+    dist = stats.t(k - 1) if test == "knha" else stats.norm()
+    pvalue = float(2 * dist.sf(abs(statistic)))
     ci_low, ci_high = mu - crit * se, mu + crit * se
     if method == "FE":
         pi_low, pi_high = ci_low, ci_high
