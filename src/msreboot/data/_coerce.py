@@ -17,7 +17,7 @@ from pandas.api import types as pdt
 
 from msreboot.data._schema import ColumnSpec, TimeUnit
 
-__all__ = ["NA_STRINGS", "Coerced", "coerce_column", "is_day_like", "normalise_missing"]
+__all__ = ["NA_STRINGS", "Coerced", "coerce_column", "count_numeric", "normalise_missing"]
 
 NA_STRINGS: frozenset[str] = frozenset({"", "na", "n/a", "nan", "null", "none", "nat"})
 """Text read as a missing value (compared case-insensitively, after stripping blanks)."""
@@ -40,14 +40,17 @@ def normalise_missing(raw: pd.Series) -> pd.Series:
     """Strip blanks from text values and turn :data:`NA_STRINGS` into missing values."""
     if not (pdt.is_object_dtype(raw.dtype) or pdt.is_string_dtype(raw.dtype)):
         return raw
-    out = raw.astype(object)
-    is_str = np.fromiter((isinstance(v, str) for v in out), dtype=bool, count=len(out))
-    if is_str.any():
-        stripped = out[is_str].str.strip()
-        stripped[stripped.str.lower().isin(NA_STRINGS)] = None
-        out = out.copy()
-        out[is_str] = stripped
-    return out.where(out.notna(), None)
+    cleaned = [_clean(v) for v in raw.to_numpy(dtype=object)]
+    return pd.Series(cleaned, index=raw.index, dtype=object)
+
+
+def _clean(v: object) -> object:
+    if isinstance(v, str):
+        text = v.strip()
+        return None if len(text) <= 4 and text.lower() in NA_STRINGS else text
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+        return None
+    return v
 
 
 def coerce_column(
@@ -180,14 +183,12 @@ def _coerce_day(values: pd.Series, present: np.ndarray) -> Coerced:
     return Coerced(out, bad, "must be a whole number of days from the patient's origin")
 
 
-def is_day_like(values: pd.Series) -> bool:
-    """True when every present value is a whole number (a day-based time column)."""
+def count_numeric(values: pd.Series) -> tuple[int, int]:
+    """(values that are numbers, values present): how day-like a time column is."""
     values = normalise_missing(values).dropna()
     if values.empty:
-        return True
+        return 0, 0
     if pdt.is_bool_dtype(values.dtype) or pdt.is_datetime64_any_dtype(values.dtype):
-        return False
+        return 0, len(values)
     number = _to_number(values)
-    if number.isna().any():
-        return False
-    return bool(np.all(np.mod(number.to_numpy(), 1) == 0))
+    return int(number.notna().sum()), len(values)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +18,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from msreboot.data._coerce import coerce_column, is_day_like
+from msreboot.data._coerce import coerce_column, count_numeric
 from msreboot.data._problems import Problem
 from msreboot.data._schema import SCHEMA, ColumnSpec, TableSpec, TimeUnit
 
@@ -43,23 +43,23 @@ def _header_key(name: object) -> str:
 
 
 def infer_time_unit(raw: Mapping[str, pd.DataFrame]) -> TimeUnit:
-    """``"day"`` when every date value in every table is a whole number, else ``"date"``."""
-    seen_any = False
+    """``"day"`` when most date values across all tables are numbers, else ``"date"``.
+
+    A majority rule, so that one stray value is reported as a bad value of the cohort's
+    unit rather than turning every other value into an error.
+    """
+    numeric = present = 0
     for name, frame in raw.items():
         spec = SCHEMA.get(name)
         if spec is None:
             continue
         by_key = {_header_key(c): c for c in frame.columns}
         for col in spec.date_columns:
-            source = by_key.get(col)
-            if source is None:
-                continue
-            column = frame[source]
-            if column.notna().any():
-                seen_any = True
-            if not is_day_like(column):
-                return "date"
-    return "day" if seen_any else "date"
+            if col in by_key:
+                n_numeric, n_present = count_numeric(frame[by_key[col]])
+                numeric += n_numeric
+                present += n_present
+    return "day" if present and numeric * 2 > present else "date"
 
 
 def prepare_tables(
@@ -132,7 +132,7 @@ def _prepare_table(
             found.extend(_row_problems(spec.name, rows, pid, col.name, source,
                                        coerced.problem))
     table = pd.DataFrame(out, index=frame.index)
-    _check_contract(spec, table, pid, unit, unconvertible, found)
+    _check_contract(spec, table[list(columns)], pid, unconvertible, found)
     _check_treatment_kinds(spec, table, pid, found)
     _check_duplicates(spec, table, pid, found)
     _check_order_rules(spec, table, pid, found)
@@ -156,19 +156,27 @@ def _match_columns(spec: TableSpec, frame: pd.DataFrame, found: list[Problem]) -
     unknown_keys = {_header_key(u): u for u in unknown}
     missing = [c for c in spec.columns if c.required and c.name not in matched]
     for col in missing:
-        close = difflib.get_close_matches(col.name, list(unknown_keys), n=1, cutoff=0.6)
-        fix = (f" Did you mean {unknown_keys[close[0]]!r}? Rename it to {col.name}."
-               if close else f" Add a {col.name} column ({col.description})")
+        close = _closest(col.name, list(unknown_keys))
+        fix = (f" Did you mean {unknown_keys[close]!r}? Rename it to {col.name}."
+               if close else f" Add a column {col.name!r}: {col.description}")
         found.append(Problem(spec.name, None, None, col.name, None,
                              f"required column {col.name} is missing.{fix}"))
     for source in unknown:
-        close = difflib.get_close_matches(_header_key(source), list(spec.column_names), n=1,
-                                          cutoff=0.6)
-        hint = f"; did you mean {close[0]}?" if close else ""
+        close = _closest(_header_key(source), list(spec.column_names))
+        hint = f"; did you mean {close}?" if close else ""
         found.append(Problem(spec.name, None, None, source, None,
                              f"column {source!r} is not part of the {spec.name} table and is "
                              f"ignored{hint}", severity="warning"))
     return matched
+
+
+def _closest(name: str, candidates: list[str]) -> str | None:
+    """The candidate most like ``name``: a containing name (edss_score ~ edss) or a near spelling."""
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    containing = [c for c in candidates if name in c.split("_") or c in name.split("_")]
+    return containing[0] if containing else None
 
 
 def _row_problems(
@@ -209,9 +217,12 @@ def _value_text(value: object) -> str:
     return str(value)
 
 
-def _pandera_schema(spec: TableSpec, unit: TimeUnit) -> pa.DataFrameSchema:
+def _pandera_schema(spec: TableSpec, present: Iterable[str]) -> pa.DataFrameSchema:
+    """The pandera contract for the columns present in the input (absent ones are reported
+    once, as missing columns, not once per row)."""
     columns: dict[str, pa.Column] = {}
-    for col in spec.columns:
+    for name in present:
+        col = spec[name]
         columns[col.name] = pa.Column(
             None, checks=_checks(col), nullable=col.nullable, required=False
         )
@@ -232,23 +243,28 @@ def _checks(col: ColumnSpec) -> list[pa.Check]:
     if col.max_value is not None:
         checks.append(pa.Check.le(col.max_value, error=message))
     if col.step is not None:
-        step = col.step
-        checks.append(pa.Check(lambda s: np.isclose(np.mod(s.astype("float64"), step), 0)
-                               | np.isclose(np.mod(s.astype("float64"), step), step),
-                               error=message))
+        checks.append(pa.Check(_on_grid(col.step), error=message))
     return checks
+
+
+def _on_grid(step: float) -> Callable[[pd.Series], pd.Series]:
+    def check(values: pd.Series) -> pd.Series:
+        remainder = np.mod(values.astype("float64"), step)
+        on_grid = np.isclose(remainder, 0) | np.isclose(remainder, step)
+        return pd.Series(on_grid, index=values.index)
+
+    return check
 
 
 def _check_contract(
     spec: TableSpec,
     table: pd.DataFrame,
     pid: pd.Series,
-    unit: TimeUnit,
     unconvertible: set[tuple[int, str]],
     found: list[Problem],
 ) -> None:
     try:
-        _pandera_schema(spec, unit).validate(table, lazy=True)
+        _pandera_schema(spec, table.columns).validate(table, lazy=True)
     except SchemaErrors as err:
         cases = err.failure_cases
         cases = cases[cases["index"].notna()]

@@ -1,0 +1,339 @@
+"""The ``msreboot`` command line.
+
+Exit codes: 0 success; 1 data problems found (the cohort is not valid, or the store could
+not be used); 2 usage errors (bad options, missing files). Data and reports go to stdout,
+progress bars and diagnostics to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from msreboot._version import __version__
+
+if TYPE_CHECKING:
+    from msreboot.data import Cohort
+
+__all__ = ["app", "main"]
+
+EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
+
+app = typer.Typer(
+    name="msreboot",
+    help="Stem-cell therapy for multiple sclerosis: validate, store and describe cohorts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+class TimeUnitOption(str, Enum):
+    date = "date"
+    day = "day"
+
+
+class FormatOption(str, Enum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+SourceArg = Annotated[Path, typer.Argument(
+    help="Cohort: a folder of table files (CSV, Parquet, Excel), an Excel workbook, a DuckDB "
+         "store (.duckdb) or a REDCap export (with --redcap-mapping).", show_default=False)]
+RedcapOpt = Annotated[Path | None, typer.Option(
+    "--redcap-mapping", help="TOML mapping file, when SOURCE is a REDCap flat export.")]
+DateFormatOpt = Annotated[str | None, typer.Option(
+    "--date-format", help="strftime format of dates that are not ISO 8601, e.g. %d/%m/%Y.")]
+TimeUnitOpt = Annotated[TimeUnitOption | None, typer.Option(
+    "--time-unit", help="Force calendar dates or whole days from each patient's origin.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"msreboot {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    no_progress: Annotated[bool, typer.Option(
+        "--no-progress", help="Do not show progress bars (stderr).")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+) -> None:
+    ctx.obj = {"progress": not no_progress}
+
+
+@contextmanager
+def _progress(ctx: typer.Context) -> Iterator[Progress]:
+    show = bool((ctx.obj or {}).get("progress", True))
+    progress = Progress(
+        SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
+        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+        console=err, disable=not show, transient=False,
+    )
+    with progress:
+        yield progress
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def _check_source(source: Path) -> None:
+    if not source.exists():
+        raise _fail(f"SOURCE must exist; got {source} (no such file or folder)", EXIT_USAGE)
+
+
+def _load(ctx: typer.Context, source: Path, redcap: Path | None, date_format: str | None,
+          time_unit: TimeUnitOption | None) -> Cohort:
+    """Validate and read a cohort; on data problems print them and exit 1."""
+    from msreboot.data import read_cohort
+    from msreboot.exceptions import DataValidationError, StoreError
+
+    _check_source(source)
+    if redcap is not None and not redcap.is_file():
+        raise _fail(f"--redcap-mapping must be an existing file; got {redcap}", EXIT_USAGE)
+    try:
+        with _progress(ctx) as progress:
+            task = progress.add_task(f"reading {source.name}", total=1)
+            cohort = read_cohort(source, redcap_mapping=redcap, date_format=date_format,
+                                 time_unit=time_unit.value if time_unit else None)
+            progress.advance(task)
+    except DataValidationError as exc:
+        err.print(str(exc))
+        err.print("run `msreboot validate` to write every problem to a CSV file")
+        raise typer.Exit(EXIT_DATA) from exc
+    except StoreError as exc:
+        raise _fail(str(exc), EXIT_DATA) from exc
+    except ValueError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from exc
+    return cohort
+
+
+@app.command()
+def validate(
+    ctx: typer.Context,
+    source: SourceArg,
+    problems: Annotated[Path | None, typer.Option(
+        "--problems", help="Where to write the full problem list (CSV). "
+                           "Default: msreboot-problems.csv beside SOURCE when there are any.")]
+    = None,
+    redcap_mapping: RedcapOpt = None,
+    date_format: DateFormatOpt = None,
+    time_unit: TimeUnitOpt = None,
+) -> None:
+    """Check a cohort and report every problem (exit 1 if any is an error)."""
+    from msreboot.data import validate as run_validate
+    from msreboot.exceptions import StoreError
+
+    _check_source(source)
+    try:
+        with _progress(ctx) as progress:
+            task = progress.add_task(f"validating {source.name}", total=1)
+            report = run_validate(source, redcap_mapping=redcap_mapping, date_format=date_format,
+                                  time_unit=time_unit.value if time_unit else None)
+            progress.advance(task)
+    except StoreError as exc:
+        raise _fail(str(exc), EXIT_DATA) from exc
+    except ValueError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from exc
+    out.print(report.summary())
+    if report.problems:
+        by_table = report.by_table()
+        table = Table("table", "column", "errors", "warnings", title="problems by table")
+        for row in by_table.itertuples(index=False):
+            table.add_row(str(row.table), str(row.column), str(row.errors), str(row.warnings))
+        out.print(table)
+        target = problems or (source if source.is_dir() else source.parent) / "msreboot-problems.csv"
+        report.write_csv(target)
+        out.print(f"full problem list ({len(report.problems)} rows): {target}")
+    if not report.ok:
+        raise typer.Exit(EXIT_DATA)
+    out.print("[green]cohort is valid[/]")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    source: SourceArg,
+    db: Annotated[Path, typer.Option("--db", help="DuckDB store to create or replace.")],
+    redcap_mapping: RedcapOpt = None,
+    date_format: DateFormatOpt = None,
+    time_unit: TimeUnitOpt = None,
+) -> None:
+    """Validate a cohort and load it into an embedded DuckDB store (all or nothing)."""
+    from msreboot.data import import_cohort
+    from msreboot.exceptions import StoreError
+
+    cohort = _load(ctx, source, redcap_mapping, date_format, time_unit)
+    try:
+        with _progress(ctx) as progress:
+            task = progress.add_task(f"importing into {db.name}", total=len(cohort.tables))
+            result = import_cohort(cohort, db, source=str(source),
+                                   on_table=lambda name, rows: progress.advance(task))
+            progress.update(task, completed=len(cohort.tables))
+    except StoreError as exc:
+        raise _fail(str(exc), EXIT_DATA) from exc
+    out.print(result.summary())
+
+
+@app.command()
+def summary(
+    ctx: typer.Context,
+    source: SourceArg,
+    redcap_mapping: RedcapOpt = None,
+    date_format: DateFormatOpt = None,
+    time_unit: TimeUnitOpt = None,
+) -> None:
+    """Describe a cohort: patients, treatments, follow-up, activity and safety."""
+    from msreboot.data import describe_cohort
+
+    cohort = _load(ctx, source, redcap_mapping, date_format, time_unit)
+    out.print(describe_cohort(cohort).summary())
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    source: SourceArg,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the tables into.")],
+    fmt: Annotated[FormatOption, typer.Option("--format", help="File format.")] = FormatOption.csv,
+    redcap_mapping: RedcapOpt = None,
+    date_format: DateFormatOpt = None,
+    time_unit: TimeUnitOpt = None,
+) -> None:
+    """Write a cohort (folder, REDCap export or store) as canonical CSV or Parquet files."""
+    from msreboot.data import write_cohort
+
+    cohort = _load(ctx, source, redcap_mapping, date_format, time_unit)
+    written = write_cohort(cohort, out_dir, fmt.value)
+    out.print(f"wrote {len(written)} {fmt.value} files to {out_dir}")
+
+
+@app.command()
+def deidentify(
+    ctx: typer.Context,
+    source: SourceArg,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the de-identified copy.")],
+    key_file: Annotated[Path, typer.Option(
+        "--key-file", help="Secret key (created if missing). Keep it private: it links "
+                           "pseudonyms back to patients.")],
+    mapping: Annotated[Path | None, typer.Option(
+        "--mapping", help="Also write the id/shift mapping here (never written by default).")]
+    = None,
+    max_shift_days: Annotated[int, typer.Option(
+        "--max-shift-days", min=1, help="Largest date shift, in days.")] = 365,
+    fmt: Annotated[FormatOption, typer.Option("--format", help="File format.")] = FormatOption.csv,
+    redcap_mapping: RedcapOpt = None,
+    date_format: DateFormatOpt = None,
+    time_unit: TimeUnitOpt = None,
+) -> None:
+    """Write a de-identified copy: keyed pseudonyms, per-patient date shifts, no free text."""
+    from msreboot.data import write_cohort
+    from msreboot.data._deidentify import deidentify as run
+    from msreboot.data._deidentify import load_or_create_key, write_mapping
+
+    cohort = _load(ctx, source, redcap_mapping, date_format, time_unit)
+    existed = key_file.exists()
+    try:
+        key = load_or_create_key(key_file)
+    except ValueError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from exc
+    if not existed:
+        err.print(f"created a new secret key in {key_file}: keep it private and safe")
+    result = run(cohort, key, max_shift_days=max_shift_days)
+    write_cohort(result.cohort, out_dir, fmt.value)
+    out.print(f"wrote the de-identified cohort ({result.cohort.n_patients} patients) to {out_dir}")
+    if mapping is not None:
+        write_mapping(result.mapping, mapping)
+        out.print(f"wrote the pseudonym mapping to {mapping} (keep it private)")
+
+
+@app.command()
+def schema(
+    table: Annotated[str | None, typer.Option("--table", help="Only this table.")] = None,
+) -> None:
+    """Show the canonical tables and their columns (types, units, allowed values)."""
+    from msreboot.data import SCHEMA
+
+    if table is not None and table not in SCHEMA:
+        raise _fail(f"--table must be one of {', '.join(SCHEMA)}; got {table!r}", EXIT_USAGE)
+    for spec in SCHEMA.values():
+        if table is not None and spec.name != table:
+            continue
+        grid = Table("column", "kind", "required", "unit", "allowed values", "description",
+                     title=f"{spec.name}: {spec.description}", title_justify="left")
+        for col in spec.columns:
+            grid.add_row(col.name, col.kind, "yes" if col.required else "",
+                         col.unit or "", col.constraint(), col.description)
+        out.print(grid)
+
+
+@app.command()
+def example(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the CSV files into.")]
+    = Path("msreboot-example"),
+) -> None:
+    """Write the bundled synthetic example cohort as CSV files (to see the file layout)."""
+    from msreboot.data import write_cohort
+    from msreboot.datasets import load_example
+
+    written = write_cohort(load_example(), out_dir, "csv")
+    out.print(f"wrote {len(written)} example tables to {out_dir}")
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    workdir: Annotated[Path, typer.Option(
+        "--workdir", help="Folder for the demo's store and outputs.")] = Path("msreboot-demo"),
+) -> None:
+    """The main job on the bundled example: validate, import into DuckDB, summarise."""
+    from msreboot.data import describe_cohort, import_cohort, read_cohort, read_store
+    from msreboot.datasets import example_path
+
+    db = workdir / "cohort.duckdb"
+    with _progress(ctx) as progress:
+        task = progress.add_task("demo", total=3)
+        progress.update(task, description="validating the example cohort")
+        cohort = read_cohort(example_path())
+        progress.advance(task)
+        progress.update(task, description=f"importing into {db}")
+        result = import_cohort(cohort, db, source="msreboot example cohort")
+        progress.advance(task)
+        progress.update(task, description="summarising from the store")
+        text = describe_cohort(read_store(db)).summary()
+        progress.advance(task)
+    out.print(f"[bold]msreboot {__version__}: the bundled synthetic example cohort[/]")
+    out.print(f"validated: {cohort.n_patients} patients, no errors, "
+              f"{len(cohort.warnings)} warning(s)")
+    out.print(result.summary())
+    out.print(text)
+    out.print(f"\nstore: {db.resolve()}")
+    out.print("next: `msreboot summary "
+              f"{db}`, or `msreboot example --out my-cohort` to see the file layout")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover - interactive only
+        err.print("interrupted")
+        sys.exit(130)
