@@ -2,8 +2,15 @@
 de-identification."""
 
 from msreboot.data._cohort import Cohort, ValidationReport
+from msreboot.data._deidentify import (
+    Deidentified,
+    deidentify,
+    load_or_create_key,
+    write_mapping,
+)
 from msreboot.data._io import CohortSource, read_cohort, validate, write_cohort
 from msreboot.data._problems import Problem
+from msreboot.data._redcap import read_redcap
 from msreboot.data._schema import (
     SCHEMA,
     TABLE_NAMES,
@@ -22,17 +29,22 @@ __all__ = [
     "CohortSource",
     "CohortSummary",
     "ColumnSpec",
+    "Deidentified",
     "ImportResult",
     "Problem",
     "TableSpec",
     "TimeUnit",
     "ValidationReport",
     "cohort_checksum",
+    "deidentify",
     "describe_cohort",
     "import_cohort",
+    "load_or_create_key",
     "read_cohort",
+    "read_redcap",
     "read_store",
     "schema_frame",
     "validate",
     "write_cohort",
+    "write_mapping",
 ]
