@@ -13,15 +13,25 @@ from msreboot.evidence._sensitivity import (
     leave_one_out,
     subgroup_analysis,
 )
+from msreboot.evidence._studies import (
+    DATASET_VERSION,
+    effect_sizes,
+    load_outcomes,
+    load_studies,
+)
 
 __all__ = [
+    "DATASET_VERSION",
     "EvidenceError",
     "LeaveOneOut",
     "MetaRegression",
     "PooledEstimate",
     "SubgroupAnalysis",
     "TruncatedTau2Warning",
+    "effect_sizes",
     "leave_one_out",
+    "load_outcomes",
+    "load_studies",
     "meta_regression",
     "pool",
     "pool_proportions",
