@@ -5,6 +5,7 @@ Hartung-Knapp without truncation, Q-profile tau^2 intervals) and is checked agai
 """
 
 from msreboot.evidence._checks import EvidenceError, TruncatedTau2Warning
+from msreboot.evidence._forest import bubble_plot, forest_plot
 from msreboot.evidence._meta import PooledEstimate, pool, pool_proportions, pool_rates
 from msreboot.evidence._regression import MetaRegression, meta_regression
 from msreboot.evidence._sensitivity import (
@@ -28,7 +29,9 @@ __all__ = [
     "PooledEstimate",
     "SubgroupAnalysis",
     "TruncatedTau2Warning",
+    "bubble_plot",
     "effect_sizes",
+    "forest_plot",
     "leave_one_out",
     "load_outcomes",
     "load_studies",

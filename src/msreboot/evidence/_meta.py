@@ -171,7 +171,7 @@ class PooledEstimate:
     def heterogeneity_text(self) -> str:
         """One line: Q, df, p, I^2, tau^2 (used by forest plots)."""
         return (
-            f"Heterogeneity: Q = {self.q:.2f}, df = {self.q_df}, p = {_fmt_p(self.q_pvalue)}; "
+            f"Heterogeneity: Q = {self.q:.2f}, df = {self.q_df}, p {_fmt_p(self.q_pvalue)}; "
             f"I\u00b2 = {100 * self.i2:.1f}%; \u03c4\u00b2 = {self.tau2:.4g}"
         )
 
@@ -181,7 +181,7 @@ class PooledEstimate:
         lines = [
             f"{self.method} meta-analysis of {self.k} studies ({self.measure}, test={self.test})",
             f"  estimate {self.estimate:.4f} (SE {self.se:.4f}), {pct} CI "
-            f"{self.ci_low:.4f} to {self.ci_high:.4f}, p = {_fmt_p(self.pvalue)}",
+            f"{self.ci_low:.4f} to {self.ci_high:.4f}, p {_fmt_p(self.pvalue)}",
             f"  prediction interval {self.pi_low:.4f} to {self.pi_high:.4f}",
         ]
         if self.measure != "GEN":
@@ -223,8 +223,8 @@ def _ratio(num: float, den: float) -> float:
 
 def _fmt_p(p: float) -> str:
     if not np.isfinite(p):
-        return "NA"
-    return "<0.0001" if p < 1e-4 else f"{p:.4f}"
+        return "= NA"
+    return "< 0.0001" if p < 1e-4 else f"= {p:.4f}"
 
 
 def _fit(
