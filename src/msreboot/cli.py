@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -40,25 +40,42 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
 
-class TimeUnitOption(str, Enum):
+class TimeUnitOption(StrEnum):
     date = "date"
     day = "day"
 
 
-class FormatOption(str, Enum):
+class FormatOption(StrEnum):
     csv = "csv"
     parquet = "parquet"
 
 
-SourceArg = Annotated[Path, typer.Argument(
-    help="Cohort: a folder of table files (CSV, Parquet, Excel), an Excel workbook, a DuckDB "
-         "store (.duckdb) or a REDCap export (with --redcap-mapping).", show_default=False)]
-RedcapOpt = Annotated[Path | None, typer.Option(
-    "--redcap-mapping", help="TOML mapping file, when SOURCE is a REDCap flat export.")]
-DateFormatOpt = Annotated[str | None, typer.Option(
-    "--date-format", help="strftime format of dates that are not ISO 8601, e.g. %d/%m/%Y.")]
-TimeUnitOpt = Annotated[TimeUnitOption | None, typer.Option(
-    "--time-unit", help="Force calendar dates or whole days from each patient's origin.")]
+SourceArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Cohort: a folder of table files (CSV, Parquet, Excel), an Excel workbook, a DuckDB "
+        "store (.duckdb) or a REDCap export (with --redcap-mapping).",
+        show_default=False,
+    ),
+]
+RedcapOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--redcap-mapping", help="TOML mapping file, when SOURCE is a REDCap flat export."
+    ),
+]
+DateFormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--date-format", help="strftime format of dates that are not ISO 8601, e.g. %d/%m/%Y."
+    ),
+]
+TimeUnitOpt = Annotated[
+    TimeUnitOption | None,
+    typer.Option(
+        "--time-unit", help="Force calendar dates or whole days from each patient's origin."
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -70,10 +87,15 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     ctx: typer.Context,
-    no_progress: Annotated[bool, typer.Option(
-        "--no-progress", help="Do not show progress bars (stderr).")] = False,
-    version: Annotated[bool, typer.Option(
-        "--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+    no_progress: Annotated[
+        bool, typer.Option("--no-progress", help="Do not show progress bars (stderr).")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
 ) -> None:
     ctx.obj = {"progress": not no_progress}
 
@@ -82,9 +104,14 @@ def _root(
 def _progress(ctx: typer.Context) -> Iterator[Progress]:
     show = bool((ctx.obj or {}).get("progress", True))
     progress = Progress(
-        SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
-        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-        console=err, disable=not show, transient=False,
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not show,
+        transient=False,
     )
     with progress:
         yield progress
@@ -100,8 +127,13 @@ def _check_source(source: Path) -> None:
         raise _fail(f"SOURCE must exist; got {source} (no such file or folder)", EXIT_USAGE)
 
 
-def _load(ctx: typer.Context, source: Path, redcap: Path | None, date_format: str | None,
-          time_unit: TimeUnitOption | None) -> Cohort:
+def _load(
+    ctx: typer.Context,
+    source: Path,
+    redcap: Path | None,
+    date_format: str | None,
+    time_unit: TimeUnitOption | None,
+) -> Cohort:
     """Validate and read a cohort; on data problems print them and exit 1."""
     from msreboot.data import read_cohort
     from msreboot.exceptions import DataValidationError, StoreError
@@ -112,8 +144,12 @@ def _load(ctx: typer.Context, source: Path, redcap: Path | None, date_format: st
     try:
         with _progress(ctx) as progress:
             task = progress.add_task(f"reading {source.name}", total=1)
-            cohort = read_cohort(source, redcap_mapping=redcap, date_format=date_format,
-                                 time_unit=time_unit.value if time_unit else None)
+            cohort = read_cohort(
+                source,
+                redcap_mapping=redcap,
+                date_format=date_format,
+                time_unit=time_unit.value if time_unit else None,
+            )
             progress.advance(task)
     except DataValidationError as exc:
         err.print(str(exc))
@@ -130,10 +166,14 @@ def _load(ctx: typer.Context, source: Path, redcap: Path | None, date_format: st
 def validate(
     ctx: typer.Context,
     source: SourceArg,
-    problems: Annotated[Path | None, typer.Option(
-        "--problems", help="Where to write the full problem list (CSV). "
-                           "Default: msreboot-problems.csv beside SOURCE when there are any.")]
-    = None,
+    problems: Annotated[
+        Path | None,
+        typer.Option(
+            "--problems",
+            help="Where to write the full problem list (CSV). "
+            "Default: msreboot-problems.csv beside SOURCE when there are any.",
+        ),
+    ] = None,
     redcap_mapping: RedcapOpt = None,
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
@@ -146,8 +186,12 @@ def validate(
     try:
         with _progress(ctx) as progress:
             task = progress.add_task(f"validating {source.name}", total=1)
-            report = run_validate(source, redcap_mapping=redcap_mapping, date_format=date_format,
-                                  time_unit=time_unit.value if time_unit else None)
+            report = run_validate(
+                source,
+                redcap_mapping=redcap_mapping,
+                date_format=date_format,
+                time_unit=time_unit.value if time_unit else None,
+            )
             progress.advance(task)
     except StoreError as exc:
         raise _fail(str(exc), EXIT_DATA) from exc
@@ -160,7 +204,9 @@ def validate(
         for row in by_table.itertuples(index=False):
             table.add_row(str(row.table), str(row.column), str(row.errors), str(row.warnings))
         out.print(table)
-        target = problems or (source if source.is_dir() else source.parent) / "msreboot-problems.csv"
+        target = (
+            problems or (source if source.is_dir() else source.parent) / "msreboot-problems.csv"
+        )
         report.write_csv(target)
         out.print(f"full problem list ({len(report.problems)} rows): {target}")
     if not report.ok:
@@ -185,8 +231,9 @@ def import_(
     try:
         with _progress(ctx) as progress:
             task = progress.add_task(f"importing into {db.name}", total=len(cohort.tables))
-            result = import_cohort(cohort, db, source=str(source),
-                                   on_table=lambda name, rows: progress.advance(task))
+            result = import_cohort(
+                cohort, db, source=str(source), on_table=lambda name, rows: progress.advance(task)
+            )
             progress.update(task, completed=len(cohort.tables))
     except StoreError as exc:
         raise _fail(str(exc), EXIT_DATA) from exc
@@ -231,14 +278,23 @@ def deidentify(
     ctx: typer.Context,
     source: SourceArg,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the de-identified copy.")],
-    key_file: Annotated[Path, typer.Option(
-        "--key-file", help="Secret key (created if missing). Keep it private: it links "
-                           "pseudonyms back to patients.")],
-    mapping: Annotated[Path | None, typer.Option(
-        "--mapping", help="Also write the id/shift mapping here (never written by default).")]
-    = None,
-    max_shift_days: Annotated[int, typer.Option(
-        "--max-shift-days", min=1, help="Largest date shift, in days.")] = 365,
+    key_file: Annotated[
+        Path,
+        typer.Option(
+            "--key-file",
+            help="Secret key (created if missing). Keep it private: it links "
+            "pseudonyms back to patients.",
+        ),
+    ],
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping", help="Also write the id/shift mapping here (never written by default)."
+        ),
+    ] = None,
+    max_shift_days: Annotated[
+        int, typer.Option("--max-shift-days", min=1, help="Largest date shift, in days.")
+    ] = 365,
     fmt: Annotated[FormatOption, typer.Option("--format", help="File format.")] = FormatOption.csv,
     redcap_mapping: RedcapOpt = None,
     date_format: DateFormatOpt = None,
@@ -277,18 +333,33 @@ def schema(
     for spec in SCHEMA.values():
         if table is not None and spec.name != table:
             continue
-        grid = Table("column", "kind", "required", "unit", "allowed values", "description",
-                     title=f"{spec.name}: {spec.description}", title_justify="left")
+        grid = Table(
+            "column",
+            "kind",
+            "required",
+            "unit",
+            "allowed values",
+            "description",
+            title=f"{spec.name}: {spec.description}",
+            title_justify="left",
+        )
         for col in spec.columns:
-            grid.add_row(col.name, col.kind, "yes" if col.required else "",
-                         col.unit or "", col.constraint(), col.description)
+            grid.add_row(
+                col.name,
+                col.kind,
+                "yes" if col.required else "",
+                col.unit or "",
+                col.constraint(),
+                col.description,
+            )
         out.print(grid)
 
 
 @app.command()
 def example(
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the CSV files into.")]
-    = Path("msreboot-example"),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder to write the CSV files into.")
+    ] = Path("msreboot-example"),
 ) -> None:
     """Write the bundled synthetic example cohort as CSV files (to see the file layout)."""
     from msreboot.data import write_cohort
@@ -301,8 +372,9 @@ def example(
 @app.command()
 def demo(
     ctx: typer.Context,
-    workdir: Annotated[Path, typer.Option(
-        "--workdir", help="Folder for the demo's store and outputs.")] = Path("msreboot-demo"),
+    workdir: Annotated[
+        Path, typer.Option("--workdir", help="Folder for the demo's store and outputs.")
+    ] = Path("msreboot-demo"),
 ) -> None:
     """The main job on the bundled example: validate, import into DuckDB, summarise."""
     from msreboot.data import describe_cohort, import_cohort, read_cohort, read_store
@@ -321,13 +393,16 @@ def demo(
         text = describe_cohort(read_store(db)).summary()
         progress.advance(task)
     out.print(f"[bold]msreboot {__version__}: the bundled synthetic example cohort[/]")
-    out.print(f"validated: {cohort.n_patients} patients, no errors, "
-              f"{len(cohort.warnings)} warning(s)")
+    out.print(
+        f"validated: {cohort.n_patients} patients, no errors, {len(cohort.warnings)} warning(s)"
+    )
     out.print(result.summary())
     out.print(text)
     out.print(f"\nstore: {db.resolve()}")
-    out.print("next: `msreboot summary "
-              f"{db}`, or `msreboot example --out my-cohort` to see the file layout")
+    out.print(
+        "next: `msreboot summary "
+        f"{db}`, or `msreboot example --out my-cohort` to see the file layout"
+    )
 
 
 def main() -> None:

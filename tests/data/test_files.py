@@ -33,11 +33,14 @@ def test_round_trip_is_exact(tmp_path: Path, example: Cohort, fmt: str) -> None:
 
 
 def test_day_based_round_trip(tmp_path: Path) -> None:
-    cohort = Cohort.from_frames({
-        "patients": pd.DataFrame({"patient_id": ["V1"], "phenotype": ["RRMS"],
-                                  "birth_date": [-9000]}),
-        "edss": pd.DataFrame({"patient_id": ["V1", "V1"], "date": [-10, 90], "edss": [2, 2.5]}),
-    })
+    cohort = Cohort.from_frames(
+        {
+            "patients": pd.DataFrame(
+                {"patient_id": ["V1"], "phenotype": ["RRMS"], "birth_date": [-9000]}
+            ),
+            "edss": pd.DataFrame({"patient_id": ["V1", "V1"], "date": [-10, 90], "edss": [2, 2.5]}),
+        }
+    )
     for fmt in ("csv", "parquet"):
         write_cohort(cohort, tmp_path / fmt, fmt)  # type: ignore[arg-type]
         back = read_cohort(tmp_path / fmt)
@@ -168,8 +171,9 @@ def test_bad_sources(tmp_path: Path) -> None:
         read_cohort(stray)
 
 
-def test_failed_write_leaves_folder_untouched(tmp_path: Path, example: Cohort,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_write_leaves_folder_untouched(
+    tmp_path: Path, example: Cohort, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "out"
     write_cohort(Cohort.from_frames(tiny_tables()), target, "csv")
     before = _snapshot(target)

@@ -41,12 +41,20 @@ def test_round_trip_is_exact(tmp_path: Path, example: Cohort) -> None:
 
 
 def test_day_based_round_trip(tmp_path: Path) -> None:
-    cohort = Cohort.from_frames({
-        "patients": pd.DataFrame({"patient_id": ["V1"], "phenotype": ["RRMS"]}),
-        "treatments": pd.DataFrame({"patient_id": ["V1"], "kind": ["ahsct"],
-                                    "start_date": [0], "engraftment_date": [10]}),
-        "edss": pd.DataFrame({"patient_id": ["V1"], "date": [-5], "edss": [3.5]}),
-    })
+    cohort = Cohort.from_frames(
+        {
+            "patients": pd.DataFrame({"patient_id": ["V1"], "phenotype": ["RRMS"]}),
+            "treatments": pd.DataFrame(
+                {
+                    "patient_id": ["V1"],
+                    "kind": ["ahsct"],
+                    "start_date": [0],
+                    "engraftment_date": [10],
+                }
+            ),
+            "edss": pd.DataFrame({"patient_id": ["V1"], "date": [-5], "edss": [3.5]}),
+        }
+    )
     import_cohort(cohort, tmp_path / "v.duckdb")
     back = read_store(tmp_path / "v.duckdb")
     assert back.time_unit == "day"
@@ -77,13 +85,18 @@ def test_store_has_schema_and_metadata(tmp_path: Path, tiny: Cohort) -> None:
     import_cohort(tiny, db, source="tiny")
     with duckdb.connect(str(db), read_only=True) as con:
         meta = dict(con.sql("SELECT key, value FROM msreboot_meta").fetchall())
-        types = dict(con.sql("SELECT column_name, data_type FROM information_schema.columns "
-                             "WHERE table_name = 'edss'").fetchall())
+        types = dict(
+            con.sql(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_name = 'edss'"
+            ).fetchall()
+        )
     copy = tmp_path / "copy.duckdb"
     copy.write_bytes(db.read_bytes())
     with duckdb.connect(str(copy)) as con, pytest.raises(duckdb.ConstraintException):
-        con.execute("INSERT INTO edss (patient_id, date, edss) "
-                    "VALUES ('A1', DATE '2020-01-01', 11)")
+        con.execute(
+            "INSERT INTO edss (patient_id, date, edss) VALUES ('A1', DATE '2020-01-01', 11)"
+        )
     assert meta["source"] == "tiny"
     assert meta["store_format"] == "1"
     assert meta["checksum"] == cohort_checksum(tiny)
@@ -91,8 +104,9 @@ def test_store_has_schema_and_metadata(tmp_path: Path, tiny: Cohort) -> None:
     assert types["edss"] == "DOUBLE"
 
 
-def test_failed_import_leaves_store_untouched(tmp_path: Path, example: Cohort,
-                                              tiny: Cohort) -> None:
+def test_failed_import_leaves_store_untouched(
+    tmp_path: Path, example: Cohort, tiny: Cohort
+) -> None:
     db = tmp_path / "cohort.duckdb"
     import_cohort(tiny, db)
     before = db.read_bytes()

@@ -27,8 +27,14 @@ def test_tiny_cohort_is_valid(tables: Tables) -> None:
     assert cohort.mri["gd_lesions"].dtype == "Int64"
     assert cohort.patients["patient_id"].dtype == "string"
     # valid_for_confirmation: explicit values kept, missing stays missing
-    assert cohort.edss["valid_for_confirmation"].tolist() == [pd.NA, True, pd.NA, pd.NA, False,
-                                                              pd.NA]
+    assert cohort.edss["valid_for_confirmation"].tolist() == [
+        pd.NA,
+        True,
+        pd.NA,
+        pd.NA,
+        False,
+        pd.NA,
+    ]
     assert bool(cohort.deaths["transplant_related"].iloc[0]) is True
 
 
@@ -72,78 +78,201 @@ def _append(table: str, **values: str) -> Callable[[Tables], None]:
 
 
 CASES = {
-    "edss above 10": Case(_set("edss", 2, "edss", "10.5"), "edss", 2, "A1", "edss",
-                          "edss must be 0 to 10, multiple of 0.5"),
-    "edss off the grid": Case(_set("edss", 4, "edss", "4.25"), "edss", 4, "A2", "edss",
-                              "multiple of 0.5"),
+    "edss above 10": Case(
+        _set("edss", 2, "edss", "10.5"),
+        "edss",
+        2,
+        "A1",
+        "edss",
+        "edss must be 0 to 10, multiple of 0.5",
+    ),
+    "edss off the grid": Case(
+        _set("edss", 4, "edss", "4.25"), "edss", 4, "A2", "edss", "multiple of 0.5"
+    ),
     "edss negative": Case(_set("edss", 1, "edss", "-1"), "edss", 1, "A1", "edss", "0 to 10"),
-    "edss not a number": Case(_set("edss", 6, "edss", "four"), "edss", 6, "A3", "edss",
-                              "edss must be a number"),
-    "edss decimal comma": Case(_set("edss", 6, "edss", "4,5"), "edss", 6, "A3", "edss",
-                               "decimal mark"),
-    "edss missing": Case(_set("edss", 3, "edss", ""), "edss", 3, "A1", "edss",
-                         "edss is required"),
-    "unparseable date": Case(_set("edss", 5, "date", "2014-13-01"), "edss", 5, "A2", "date",
-                             "must be a calendar date"),
-    "day-first date": Case(_set("relapses", 1, "onset_date", "11/11/2014"), "relapses", 1, "A1",
-                           "onset_date", "YYYY-MM-DD"),
-    "future date": Case(_set("mri", 3, "date", "2999-01-01"), "mri", 3, "A3", "date",
-                        "between 1900-01-01 and today"),
-    "unknown patient": Case(_set("mri", 2, "patient_id", "ZZ9"), "mri", 2, "ZZ9", "patient_id",
-                            "unknown patient_id"),
-    "duplicate assessment": Case(_append("edss", patient_id="A3", date="2018-03-01",
-                                         edss="2.5"), "edss", 7, "A3", "date",
-                                 "duplicate: same patient_id, date as row 6"),
-    "duplicate patient": Case(_append("patients", patient_id="A2", phenotype="SPMS"),
-                              "patients", 4, "A2", "patient_id", "duplicate"),
-    "second death": Case(_append("deaths", patient_id="A2", date="2014-09-01"), "deaths", 2,
-                         "A2", "patient_id", "duplicate"),
-    "negative lesions": Case(_set("mri", 1, "gd_lesions", "-2"), "mri", 1, "A1", "gd_lesions",
-                             "gd_lesions must be 0 to 1000"),
-    "fractional lesions": Case(_set("mri", 3, "new_t2_lesions", "1.5"), "mri", 3, "A3",
-                               "new_t2_lesions", "whole number"),
-    "event before birth": Case(_set("edss", 6, "date", "1989-01-01"), "edss", 6, "A3", "date",
-                               "before the patient's birth"),
-    "relapse before onset": Case(_set("relapses", 2, "onset_date", "2011-01-01"), "relapses", 2,
-                                 "A3", "onset_date", "before MS onset"),
-    "visit after death": Case(_set("edss", 5, "date", "2014-10-01"), "edss", 5, "A2", "date",
-                              "after the patient's death"),
-    "adverse event after death": Case(_set("adverse_events", 2, "onset_date", "2015-01-01"),
-                                      "adverse_events", 2, "A2", "onset_date",
-                                      "after the patient's death"),
+    "edss not a number": Case(
+        _set("edss", 6, "edss", "four"), "edss", 6, "A3", "edss", "edss must be a number"
+    ),
+    "edss decimal comma": Case(
+        _set("edss", 6, "edss", "4,5"), "edss", 6, "A3", "edss", "decimal mark"
+    ),
+    "edss missing": Case(_set("edss", 3, "edss", ""), "edss", 3, "A1", "edss", "edss is required"),
+    "unparseable date": Case(
+        _set("edss", 5, "date", "2014-13-01"), "edss", 5, "A2", "date", "must be a calendar date"
+    ),
+    "day-first date": Case(
+        _set("relapses", 1, "onset_date", "11/11/2014"),
+        "relapses",
+        1,
+        "A1",
+        "onset_date",
+        "YYYY-MM-DD",
+    ),
+    "future date": Case(
+        _set("mri", 3, "date", "2999-01-01"), "mri", 3, "A3", "date", "between 1900-01-01 and today"
+    ),
+    "unknown patient": Case(
+        _set("mri", 2, "patient_id", "ZZ9"), "mri", 2, "ZZ9", "patient_id", "unknown patient_id"
+    ),
+    "duplicate assessment": Case(
+        _append("edss", patient_id="A3", date="2018-03-01", edss="2.5"),
+        "edss",
+        7,
+        "A3",
+        "date",
+        "duplicate: same patient_id, date as row 6",
+    ),
+    "duplicate patient": Case(
+        _append("patients", patient_id="A2", phenotype="SPMS"),
+        "patients",
+        4,
+        "A2",
+        "patient_id",
+        "duplicate",
+    ),
+    "second death": Case(
+        _append("deaths", patient_id="A2", date="2014-09-01"),
+        "deaths",
+        2,
+        "A2",
+        "patient_id",
+        "duplicate",
+    ),
+    "negative lesions": Case(
+        _set("mri", 1, "gd_lesions", "-2"),
+        "mri",
+        1,
+        "A1",
+        "gd_lesions",
+        "gd_lesions must be 0 to 1000",
+    ),
+    "fractional lesions": Case(
+        _set("mri", 3, "new_t2_lesions", "1.5"), "mri", 3, "A3", "new_t2_lesions", "whole number"
+    ),
+    "event before birth": Case(
+        _set("edss", 6, "date", "1989-01-01"), "edss", 6, "A3", "date", "before the patient's birth"
+    ),
+    "relapse before onset": Case(
+        _set("relapses", 2, "onset_date", "2011-01-01"),
+        "relapses",
+        2,
+        "A3",
+        "onset_date",
+        "before MS onset",
+    ),
+    "visit after death": Case(
+        _set("edss", 5, "date", "2014-10-01"), "edss", 5, "A2", "date", "after the patient's death"
+    ),
+    "adverse event after death": Case(
+        _set("adverse_events", 2, "onset_date", "2015-01-01"),
+        "adverse_events",
+        2,
+        "A2",
+        "onset_date",
+        "after the patient's death",
+    ),
     "engraftment before reinfusion": Case(
-        _set("treatments", 2, "engraftment_date", "2015-06-08"), "treatments", 2, "A1",
-        "engraftment_date", "engraftment_date must be after start_date"),
-    "engraftment on day 0": Case(_set("treatments", 3, "engraftment_date", "2014-03-03"),
-                                 "treatments", 3, "A2", "engraftment_date", "day 0"),
+        _set("treatments", 2, "engraftment_date", "2015-06-08"),
+        "treatments",
+        2,
+        "A1",
+        "engraftment_date",
+        "engraftment_date must be after start_date",
+    ),
+    "engraftment on day 0": Case(
+        _set("treatments", 3, "engraftment_date", "2014-03-03"),
+        "treatments",
+        3,
+        "A2",
+        "engraftment_date",
+        "day 0",
+    ),
     "conditioning after reinfusion": Case(
-        _set("treatments", 2, "conditioning_start_date", "2015-06-11"), "treatments", 2, "A1",
-        "start_date", "conditioning precedes reinfusion"),
-    "impossible CD34 dose": Case(_set("treatments", 2, "cd34_dose_1e6_per_kg", "520"),
-                                 "treatments", 2, "A1", "cd34_dose_1e6_per_kg",
-                                 ">0 to 50"),
-    "zero CD34 dose": Case(_set("treatments", 3, "cd34_dose_1e6_per_kg", "0"), "treatments", 3,
-                           "A2", "cd34_dose_1e6_per_kg", ">0 to 50"),
-    "CD34 dose on a DMT course": Case(_set("treatments", 1, "cd34_dose_1e6_per_kg", "4"),
-                                      "treatments", 1, "A1", "cd34_dose_1e6_per_kg",
-                                      "applies to ahsct courses only; this row is a dmt course"),
-    "unknown phenotype": Case(_set("patients", 1, "phenotype", "RRSM"), "patients", 1, "A1",
-                              "phenotype", "Did you mean RRMS?"),
-    "unknown treatment kind": Case(_set("treatments", 4, "kind", "mesenchymal"), "treatments",
-                                   4, "A3", "kind", "one of ahsct, msc, dmt"),
-    "bad boolean": Case(_set("treatments", 2, "cd34_selected", "maybe"), "treatments", 2, "A1",
-                        "cd34_selected", "true or false"),
-    "grade 6": Case(_set("adverse_events", 1, "grade", "6"), "adverse_events", 1, "A1", "grade",
-                    "grade must be 1 to 5"),
-    "relapse ends before it begins": Case(_set("relapses", 1, "end_date", "2014-11-01"),
-                                          "relapses", 1, "A1", "end_date",
-                                          "end_date must be on or after onset_date"),
-    "missing required column": Case(_drop_column("edss", "edss"), "edss", None, None, "edss",
-                                    "required column edss is missing"),
-    "misspelt required column": Case(_rename("edss", "edss", "edss_score"), "edss", None, None,
-                                     "edss", "Did you mean 'edss_score'?"),
-    "missing patients table": Case(lambda t: t.pop("patients"), "patients", None, None, None,
-                                   "patients table is required"),
+        _set("treatments", 2, "conditioning_start_date", "2015-06-11"),
+        "treatments",
+        2,
+        "A1",
+        "start_date",
+        "conditioning precedes reinfusion",
+    ),
+    "impossible CD34 dose": Case(
+        _set("treatments", 2, "cd34_dose_1e6_per_kg", "520"),
+        "treatments",
+        2,
+        "A1",
+        "cd34_dose_1e6_per_kg",
+        ">0 to 50",
+    ),
+    "zero CD34 dose": Case(
+        _set("treatments", 3, "cd34_dose_1e6_per_kg", "0"),
+        "treatments",
+        3,
+        "A2",
+        "cd34_dose_1e6_per_kg",
+        ">0 to 50",
+    ),
+    "CD34 dose on a DMT course": Case(
+        _set("treatments", 1, "cd34_dose_1e6_per_kg", "4"),
+        "treatments",
+        1,
+        "A1",
+        "cd34_dose_1e6_per_kg",
+        "applies to ahsct courses only; this row is a dmt course",
+    ),
+    "unknown phenotype": Case(
+        _set("patients", 1, "phenotype", "RRSM"),
+        "patients",
+        1,
+        "A1",
+        "phenotype",
+        "Did you mean RRMS?",
+    ),
+    "unknown treatment kind": Case(
+        _set("treatments", 4, "kind", "mesenchymal"),
+        "treatments",
+        4,
+        "A3",
+        "kind",
+        "one of ahsct, msc, dmt",
+    ),
+    "bad boolean": Case(
+        _set("treatments", 2, "cd34_selected", "maybe"),
+        "treatments",
+        2,
+        "A1",
+        "cd34_selected",
+        "true or false",
+    ),
+    "grade 6": Case(
+        _set("adverse_events", 1, "grade", "6"),
+        "adverse_events",
+        1,
+        "A1",
+        "grade",
+        "grade must be 1 to 5",
+    ),
+    "relapse ends before it begins": Case(
+        _set("relapses", 1, "end_date", "2014-11-01"),
+        "relapses",
+        1,
+        "A1",
+        "end_date",
+        "end_date must be on or after onset_date",
+    ),
+    "missing required column": Case(
+        _drop_column("edss", "edss"), "edss", None, None, "edss", "required column edss is missing"
+    ),
+    "misspelt required column": Case(
+        _rename("edss", "edss", "edss_score"),
+        "edss",
+        None,
+        None,
+        "edss",
+        "Did you mean 'edss_score'?",
+    ),
+    "missing patients table": Case(
+        lambda t: t.pop("patients"), "patients", None, None, None, "patients table is required"
+    ),
 }
 
 
@@ -154,9 +283,10 @@ def test_each_problem_is_located(case: Case) -> None:
     report = validate(tables)
     assert not report.ok
     matches = [
-        p for p in report.errors
-        if (p.table, p.row, p.patient_id, p.column) == (case.table, case.row, case.patient_id,
-                                                        case.column)
+        p
+        for p in report.errors
+        if (p.table, p.row, p.patient_id, p.column)
+        == (case.table, case.row, case.patient_id, case.column)
         and case.message in p.problem
     ]
     assert matches, report.summary(shown=20)
@@ -176,8 +306,15 @@ def test_every_problem_reported_together() -> None:
     report = validate(tables)
     assert len(report.errors) >= 15
     frame = report.to_frame()
-    assert list(frame.columns) == ["severity", "table", "row", "patient_id", "column", "value",
-                                   "problem"]
+    assert list(frame.columns) == [
+        "severity",
+        "table",
+        "row",
+        "patient_id",
+        "column",
+        "value",
+        "problem",
+    ]
     assert frame["row"].dtype == "Int64"
 
 
@@ -221,8 +358,7 @@ def test_unknown_columns_are_warnings_and_dropped(tables: Tables) -> None:
 def test_column_order_case_and_index_do_not_matter(tables: Tables) -> None:
     reference = Cohort.from_frames(tiny_tables())
     shuffled = {name: frame[frame.columns[::-1]] for name, frame in tables.items()}
-    shuffled["edss"] = shuffled["edss"].rename(columns={"patient_id": "Patient ID",
-                                                        "edss": "EDSS"})
+    shuffled["edss"] = shuffled["edss"].rename(columns={"patient_id": "Patient ID", "edss": "EDSS"})
     shuffled["edss"].index = [10, 3, 7, 1, 99, 5]
     shuffled["mri"] = shuffled["mri"].iloc[::-1]
     assert Cohort.from_frames(shuffled).equals(reference)
@@ -253,12 +389,20 @@ def test_missing_value_spellings(tables: Tables) -> None:
 
 def test_day_based_cohort(tables: Tables) -> None:
     days = {
-        "patients": pd.DataFrame({"patient_id": ["V1", "V2"], "phenotype": ["RRMS", "RRMS"],
-                                  "birth_date": [-12000, -9000], "onset_date": [-2000, -500]}),
-        "treatments": pd.DataFrame({"patient_id": ["V1"], "kind": ["ahsct"], "start_date": [0],
-                                    "engraftment_date": [11]}),
-        "edss": pd.DataFrame({"patient_id": ["V1", "V1", "V2"], "date": [-30, 180, 0],
-                              "edss": [3.5, 3.0, 2.0]}),
+        "patients": pd.DataFrame(
+            {
+                "patient_id": ["V1", "V2"],
+                "phenotype": ["RRMS", "RRMS"],
+                "birth_date": [-12000, -9000],
+                "onset_date": [-2000, -500],
+            }
+        ),
+        "treatments": pd.DataFrame(
+            {"patient_id": ["V1"], "kind": ["ahsct"], "start_date": [0], "engraftment_date": [11]}
+        ),
+        "edss": pd.DataFrame(
+            {"patient_id": ["V1", "V1", "V2"], "date": [-30, 180, 0], "edss": [3.5, 3.0, 2.0]}
+        ),
     }
     cohort = Cohort.from_frames(days)
     assert cohort.time_unit == "day"

@@ -17,7 +17,14 @@ from pandas.api import types as pdt
 
 from msreboot.data._schema import ColumnSpec, TimeUnit
 
-__all__ = ["NA_STRINGS", "Coerced", "coerce_column", "count_numeric", "normalise_missing"]
+__all__ = [
+    "NA_STRINGS",
+    "Coerced",
+    "coerce_column",
+    "count_numeric",
+    "is_missing",
+    "normalise_missing",
+]
 
 NA_STRINGS: frozenset[str] = frozenset({"", "na", "n/a", "nan", "null", "none", "nat"})
 """Text read as a missing value (compared case-insensitively, after stripping blanks)."""
@@ -44,13 +51,16 @@ def normalise_missing(raw: pd.Series) -> pd.Series:
     return pd.Series(cleaned, index=raw.index, dtype=object)
 
 
+def is_missing(v: object) -> bool:
+    """True for None, NaN, NA and NaT (one scalar)."""
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
+
+
 def _clean(v: object) -> object:
     if isinstance(v, str):
         text = v.strip()
         return None if len(text) <= 4 and text.lower() in NA_STRINGS else text
-    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
-        return None
-    return v
+    return None if is_missing(v) else v
 
 
 def coerce_column(

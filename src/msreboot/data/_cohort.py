@@ -90,7 +90,27 @@ class Cohort:
         prepared = prepare_tables(tables, time_unit=time_unit, date_format=date_format)
         if not prepared.ok:
             raise DataValidationError(prepared.problems)
-        return cls(**prepared.tables, time_unit=prepared.time_unit, warnings=prepared.problems)
+        return cls.from_canonical(prepared.tables, prepared.time_unit, prepared.problems)
+
+    @classmethod
+    def from_canonical(
+        cls,
+        tables: Mapping[str, pd.DataFrame],
+        time_unit: TimeUnit,
+        warnings: tuple[Problem, ...] = (),
+    ) -> Cohort:
+        """Wrap tables that are already canonical (validated); no checks are run."""
+        return cls(
+            patients=tables["patients"],
+            treatments=tables["treatments"],
+            edss=tables["edss"],
+            relapses=tables["relapses"],
+            mri=tables["mri"],
+            adverse_events=tables["adverse_events"],
+            deaths=tables["deaths"],
+            time_unit=time_unit,
+            warnings=warnings,
+        )
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -119,13 +139,15 @@ class Cohort:
         rows = []
         for name, frame in self.tables.items():
             filled = [c for c in frame.columns if frame[c].notna().any()]
-            rows.append({
-                "table": name,
-                "rows": len(frame),
-                "patients": int(frame["patient_id"].nunique()),
-                "columns_with_data": len(filled),
-                "columns": len(frame.columns),
-            })
+            rows.append(
+                {
+                    "table": name,
+                    "rows": len(frame),
+                    "patients": int(frame["patient_id"].nunique()),
+                    "columns_with_data": len(filled),
+                    "columns": len(frame.columns),
+                }
+            )
         return pd.DataFrame(rows)
 
     def summary(self) -> str:
@@ -135,8 +157,10 @@ class Cohort:
         return describe_cohort(self).summary()
 
     def _repr_html_(self) -> str:
-        head = (f"<p><b>Cohort</b>: {self.n_patients} patients, "
-                f"time unit {html.escape(self.time_unit)}</p>")
+        head = (
+            f"<p><b>Cohort</b>: {self.n_patients} patients, "
+            f"time unit {html.escape(self.time_unit)}</p>"
+        )
         return head + self.to_frame().to_html(index=False)
 
     def __repr__(self) -> str:
@@ -190,7 +214,9 @@ class ValidationReport:
             return pd.DataFrame(columns=["table", "column", "errors", "warnings"])
         frame["column"] = frame["column"].fillna("(table)")
         counts = (
-            frame.groupby(["table", "column", "severity"]).size().unstack(fill_value=0)
+            frame.groupby(["table", "column", "severity"])
+            .size()
+            .unstack(fill_value=0)
             .reindex(columns=["error", "warning"], fill_value=0)
             .rename(columns={"error": "errors", "warning": "warnings"})
             .reset_index()
@@ -220,5 +246,7 @@ class ValidationReport:
 
     def _repr_html_(self) -> str:
         status = "valid" if self.ok else "not valid"
-        return (f"<p><b>{html.escape(self.source)}</b>: {status}, {len(self.errors)} errors, "
-                f"{len(self.warnings)} warnings</p>" + self.to_frame().head(50).to_html(index=False))
+        return (
+            f"<p><b>{html.escape(self.source)}</b>: {status}, {len(self.errors)} errors, "
+            f"{len(self.warnings)} warnings</p>" + self.to_frame().head(50).to_html(index=False)
+        )

@@ -31,9 +31,13 @@ __all__ = [
 
 FileFormat = Literal["csv", "parquet"]
 TABLE_SUFFIXES: Mapping[str, str] = {
-    ".csv": "csv", ".tsv": "csv", ".txt": "csv",
-    ".parquet": "parquet", ".pq": "parquet",
-    ".xlsx": "excel", ".xlsm": "excel",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".xlsx": "excel",
+    ".xlsm": "excel",
 }
 
 
@@ -59,18 +63,31 @@ def read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
         if name not in SCHEMA:
             close = difflib.get_close_matches(name, TABLE_NAMES, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]}{path.suffix}?" if close else ""
-            problems.append(Problem(
-                path.name, None, None, None, None,
-                f"file is not named after a cohort table ({', '.join(TABLE_NAMES)}) and is "
-                f"ignored{hint}", severity="warning",
-            ))
+            problems.append(
+                Problem(
+                    path.name,
+                    None,
+                    None,
+                    None,
+                    None,
+                    f"file is not named after a cohort table ({', '.join(TABLE_NAMES)}) and is "
+                    f"ignored{hint}",
+                    severity="warning",
+                )
+            )
             continue
         if name in sources:
-            problems.append(Problem(
-                name, None, None, None, None,
-                f"two files for the {name} table ({sources[name].name} and {path.name}); "
-                "keep one",
-            ))
+            problems.append(
+                Problem(
+                    name,
+                    None,
+                    None,
+                    None,
+                    None,
+                    f"two files for the {name} table ({sources[name].name} and {path.name}); "
+                    "keep one",
+                )
+            )
             continue
         sources[name] = path
         frame = read_table_file(path, name, problems)
@@ -78,11 +95,18 @@ def read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
             raw[name] = frame
     for name, spec in SCHEMA.items():
         if name not in sources and not spec.required:
-            problems.append(Problem(
-                name, None, None, None, None,
-                f"no {name} file in {folder} (looked for {name}.csv, .parquet, .xlsx); "
-                "the table is empty", severity="warning",
-            ))
+            problems.append(
+                Problem(
+                    name,
+                    None,
+                    None,
+                    None,
+                    None,
+                    f"no {name} file in {folder} (looked for {name}.csv, .parquet, .xlsx); "
+                    "the table is empty",
+                    severity="warning",
+                )
+            )
     return raw, problems
 
 
@@ -91,8 +115,16 @@ def read_table_file(path: Path, table: str, problems: list[Problem]) -> pd.DataF
     kind = TABLE_SUFFIXES.get(path.suffix.lower())
     try:
         if path.stat().st_size == 0:
-            problems.append(Problem(table, None, None, None, path.name,
-                                    f"{path.name} is empty: it has no header row"))
+            problems.append(
+                Problem(
+                    table,
+                    None,
+                    None,
+                    None,
+                    path.name,
+                    f"{path.name} is empty: it has no header row",
+                )
+            )
             return None
         if kind == "parquet":
             return _read_parquet(path)
@@ -103,8 +135,16 @@ def read_table_file(path: Path, table: str, problems: list[Problem]) -> pd.DataF
     except MissingDependencyError:
         raise
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
-        problems.append(Problem(table, None, None, None, path.name,
-                                f"{path.name} could not be read as a table: {_first_line(err)}"))
+        problems.append(
+            Problem(
+                table,
+                None,
+                None,
+                None,
+                path.name,
+                f"{path.name} could not be read as a table: {_first_line(err)}",
+            )
+        )
         return None
 
 
@@ -117,9 +157,17 @@ def read_workbook(path: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
         if name in SCHEMA:
             raw[name] = frame
         else:
-            problems.append(Problem(str(sheet), None, None, None, None,
-                                    f"sheet {sheet!r} is not named after a cohort table and "
-                                    "is ignored", severity="warning"))
+            problems.append(
+                Problem(
+                    str(sheet),
+                    None,
+                    None,
+                    None,
+                    None,
+                    f"sheet {sheet!r} is not named after a cohort table and is ignored",
+                    severity="warning",
+                )
+            )
     return raw, problems
 
 
@@ -142,8 +190,14 @@ def _sniff_separator(path: Path) -> str:
 def _read_csv(path: Path) -> pd.DataFrame:
     sep = _sniff_separator(path)
     try:
-        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False,
-                           encoding="utf-8-sig", skipinitialspace=False)
+        return pd.read_csv(
+            path,
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            encoding="utf-8-sig",
+            skipinitialspace=False,
+        )
     except UnicodeDecodeError:
         # spreadsheet exports on Windows are often cp1252
         return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="cp1252")
@@ -167,8 +221,7 @@ def _read_excel(path: Path) -> dict[str, pd.DataFrame]:
         import openpyxl  # noqa: F401
     except ImportError as err:
         raise MissingDependencyError(
-            "reading Excel files needs openpyxl; install it with "
-            "`pip install 'msreboot[excel]'`"
+            "reading Excel files needs openpyxl; install it with `pip install 'msreboot[excel]'`"
         ) from err
     try:
         sheets: dict[str, pd.DataFrame] = pd.read_excel(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,16 +28,22 @@ STORE_SUFFIXES = (".duckdb", ".db")
 class _Raw:
     label: str
     tables: Mapping[str, pd.DataFrame]
-    problems: tuple[Problem, ...]
+    problems: Sequence[Problem]
 
 
 def _read_raw(source: CohortSource, redcap_mapping: str | Path | None) -> _Raw:
     if isinstance(source, Mapping):
         unknown = sorted(set(source) - set(TABLE_NAMES))
         problems = tuple(
-            Problem(name, None, None, None, None,
-                    f"{name!r} is not a cohort table ({', '.join(TABLE_NAMES)}) and is ignored",
-                    severity="warning")
+            Problem(
+                name,
+                None,
+                None,
+                None,
+                None,
+                f"{name!r} is not a cohort table ({', '.join(TABLE_NAMES)}) and is ignored",
+                severity="warning",
+            )
             for name in unknown
         )
         return _Raw("<frames>", dict(source), problems)
@@ -47,15 +53,11 @@ def _read_raw(source: CohortSource, redcap_mapping: str | Path | None) -> _Raw:
     if redcap_mapping is not None:
         from msreboot.data._redcap import read_redcap
 
-        tables, problems = read_redcap(path, Path(redcap_mapping))
-        return _Raw(str(path), tables, tuple(problems))
+        return _Raw(str(path), *read_redcap(path, Path(redcap_mapping)))
     if path.is_dir():
-        tables, problems = read_folder(path)
-        return _Raw(str(path), tables, tuple(problems))
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        tables, problems = read_workbook(path)
-        return _Raw(str(path), tables, tuple(problems))
+        return _Raw(str(path), *read_folder(path))
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return _Raw(str(path), *read_workbook(path))
     raise ValueError(
         f"cohort source must be a folder of table files, an Excel workbook, a DuckDB store or "
         f"a REDCap export with a mapping file; got {path}. For a REDCap export pass "
@@ -72,7 +74,9 @@ def _prepare(
     raw = _read_raw(source, redcap_mapping)
     prepared = prepare_tables(
         {k: v for k, v in raw.tables.items() if k in TABLE_NAMES},
-        time_unit=time_unit, date_format=date_format, problems=raw.problems,
+        time_unit=time_unit,
+        date_format=date_format,
+        problems=raw.problems,
     )
     return raw, prepared
 
@@ -117,8 +121,12 @@ def validate(
         from msreboot.data._store import read_store
 
         cohort = read_store(Path(str(source)))
-        return ValidationReport(str(source), cohort.warnings,
-                                {n: len(t) for n, t in cohort.tables.items()}, cohort.time_unit)
+        return ValidationReport(
+            str(source),
+            cohort.warnings,
+            {n: len(t) for n, t in cohort.tables.items()},
+            cohort.time_unit,
+        )
     raw, prepared = _prepare(source, redcap_mapping, time_unit, date_format)
     rows = {name: len(raw.tables[name]) for name in TABLE_NAMES if name in raw.tables}
     return ValidationReport(raw.label, prepared.problems, rows, prepared.time_unit)
@@ -156,7 +164,7 @@ def read_cohort(
     _, prepared = _prepare(source, redcap_mapping, time_unit, date_format)
     if not prepared.ok:
         raise DataValidationError(prepared.problems)
-    return Cohort(**prepared.tables, time_unit=prepared.time_unit, warnings=prepared.problems)
+    return Cohort.from_canonical(prepared.tables, prepared.time_unit, prepared.problems)
 
 
 def write_cohort(cohort: Cohort, folder: str | Path, fmt: FileFormat = "csv") -> list[Path]:

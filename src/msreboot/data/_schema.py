@@ -23,6 +23,7 @@ __all__ = [
     "TableSpec",
     "TimeUnit",
     "TreatmentKind",
+    "render_schema_markdown",
     "schema_frame",
 ]
 
@@ -36,7 +37,7 @@ de-identification. ``text``: free text; removed by de-identification.
 """
 
 TimeUnit = Literal["date", "day"]
-"""``"date"``: calendar dates. ``"day"``: integer days from a per-patient origin (virtual cohorts)."""
+"""``"date"``: calendar dates; ``"day"``: whole days from each patient's origin."""
 
 TreatmentKind = Literal["ahsct", "msc", "dmt"]
 
@@ -187,46 +188,92 @@ class TableSpec:
 
     def empty_frame(self, time_unit: TimeUnit) -> pd.DataFrame:
         """A table with no rows and the canonical columns and dtypes."""
-        return pd.DataFrame(
-            {c.name: pd.Series(dtype=c.dtype(time_unit)) for c in self.columns}
-        )
+        return pd.DataFrame({c.name: pd.Series(dtype=c.dtype(time_unit)) for c in self.columns})
 
 
 def _col(name: str, kind: ColumnKind, description: str, **kw: object) -> ColumnSpec:
     return ColumnSpec(name, kind, description, **kw)  # type: ignore[arg-type]
 
 
-_PID = _col("patient_id", "id", "Patient identifier; joins every table.", required=True,
-            nullable=False)
+_PID = _col(
+    "patient_id", "id", "Patient identifier; joins every table.", required=True, nullable=False
+)
 _AHSCT: tuple[TreatmentKind, ...] = ("ahsct",)
 _MSC: tuple[TreatmentKind, ...] = ("msc",)
 _DMT: tuple[TreatmentKind, ...] = ("dmt",)
 
 PHENOTYPES = ("RRMS", "SPMS", "PPMS", "CIS")
 DMT_DRUGS = (
-    "interferon_beta", "glatiramer", "teriflunomide", "dimethyl_fumarate",
-    "diroximel_fumarate", "fingolimod", "siponimod", "ozanimod", "ponesimod", "cladribine",
-    "natalizumab", "ocrelizumab", "ofatumumab", "ublituximab", "rituximab", "alemtuzumab",
-    "mitoxantrone", "cyclophosphamide", "other",
+    "interferon_beta",
+    "glatiramer",
+    "teriflunomide",
+    "dimethyl_fumarate",
+    "diroximel_fumarate",
+    "fingolimod",
+    "siponimod",
+    "ozanimod",
+    "ponesimod",
+    "cladribine",
+    "natalizumab",
+    "ocrelizumab",
+    "ofatumumab",
+    "ublituximab",
+    "rituximab",
+    "alemtuzumab",
+    "mitoxantrone",
+    "cyclophosphamide",
+    "other",
 )
 CONDITIONING_REGIMENS = (
-    "beam_atg", "cy200_atg", "bu_cy_atg", "cy_alemtuzumab", "cy_low", "tbi_based", "other",
+    "beam_atg",
+    "cy200_atg",
+    "bu_cy_atg",
+    "cy_alemtuzumab",
+    "cy_low",
+    "tbi_based",
+    "other",
 )
 CONDITIONING_INTENSITIES = (
-    "high", "intermediate_myeloablative", "intermediate_lymphoablative", "low",
+    "high",
+    "intermediate_myeloablative",
+    "intermediate_lymphoablative",
+    "low",
 )
 FS_SCORES = (
-    ("fs_visual", 6), ("fs_brainstem", 5), ("fs_pyramidal", 6), ("fs_cerebellar", 5),
-    ("fs_sensory", 6), ("fs_bowel_bladder", 6), ("fs_cerebral", 5),
+    ("fs_visual", 6),
+    ("fs_brainstem", 5),
+    ("fs_pyramidal", 6),
+    ("fs_cerebellar", 5),
+    ("fs_sensory", 6),
+    ("fs_bowel_bladder", 6),
+    ("fs_cerebral", 5),
 )
 AE_CATEGORIES = (
-    "infection", "febrile_neutropenia", "viral_reactivation", "secondary_autoimmunity",
-    "mucositis", "engraftment_syndrome", "hepatic", "cardiac", "pulmonary", "renal",
-    "neurological", "infusion_reaction", "malignancy", "other",
+    "infection",
+    "febrile_neutropenia",
+    "viral_reactivation",
+    "secondary_autoimmunity",
+    "mucositis",
+    "engraftment_syndrome",
+    "hepatic",
+    "cardiac",
+    "pulmonary",
+    "renal",
+    "neurological",
+    "infusion_reaction",
+    "malignancy",
+    "other",
 )
 DEATH_CAUSES = (
-    "ms", "infection", "transplant_toxicity", "malignancy", "cardiovascular", "suicide",
-    "accident", "other", "unknown",
+    "ms",
+    "infection",
+    "transplant_toxicity",
+    "malignancy",
+    "cardiovascular",
+    "suicide",
+    "accident",
+    "other",
+    "unknown",
 )
 
 PATIENTS = TableSpec(
@@ -236,22 +283,49 @@ PATIENTS = TableSpec(
     key=("patient_id",),
     columns=(
         _PID,
-        _col("sex", "category", "Sex: F (female), M (male), X (other or not stated).",
-             allowed=("F", "M", "X")),
+        _col(
+            "sex",
+            "category",
+            "Sex: F (female), M (male), X (other or not stated).",
+            allowed=("F", "M", "X"),
+        ),
         _col("birth_date", "date", "Date of birth (or day, negative, in a day-based cohort)."),
-        _col("birth_year", "int", "Year of birth, when only the year is known.",
-             min_value=1900, max_value=2100),
+        _col(
+            "birth_year",
+            "int",
+            "Year of birth, when only the year is known.",
+            min_value=1900,
+            max_value=2100,
+        ),
         _col("onset_date", "date", "Date of the first MS symptoms."),
         _col("diagnosis_date", "date", "Date of MS diagnosis."),
-        _col("phenotype", "category",
-             "MS phenotype at cohort entry (CIS: clinically isolated syndrome).",
-             required=True, nullable=False, allowed=PHENOTYPES),
-        _col("prior_dmt_count", "int", "Number of distinct DMTs before cohort entry.",
-             min_value=0, max_value=30),
-        _col("hct_ci", "int", "Haematopoietic cell transplantation comorbidity index.",
-             min_value=0, max_value=30),
+        _col(
+            "phenotype",
+            "category",
+            "MS phenotype at cohort entry (CIS: clinically isolated syndrome).",
+            required=True,
+            nullable=False,
+            allowed=PHENOTYPES,
+        ),
+        _col(
+            "prior_dmt_count",
+            "int",
+            "Number of distinct DMTs before cohort entry.",
+            min_value=0,
+            max_value=30,
+        ),
+        _col(
+            "hct_ci",
+            "int",
+            "Haematopoietic cell transplantation comorbidity index.",
+            min_value=0,
+            max_value=30,
+        ),
         _col("centre", "label", "Treating centre or site code."),
         _col("notes", "text", "Free-text notes (removed by de-identification)."),
+    ),
+    order_rules=(
+        OrderRule("onset_date", "diagnosis_date", reason="diagnosis follows the first symptoms"),
     ),
 )
 
@@ -262,72 +336,178 @@ TREATMENTS = TableSpec(
     event_date="start_date",
     columns=(
         _PID,
-        _col("kind", "category", "Course kind: ahsct, msc or dmt.", required=True,
-             nullable=False, allowed=("ahsct", "msc", "dmt")),
-        _col("start_date", "date",
-             "AHSCT: stem-cell reinfusion (day 0). MSC: first infusion. DMT: first dose.",
-             required=True, nullable=False),
-        _col("end_date", "date", "MSC: last infusion. DMT: last dose (missing = ongoing).",
-             treatment_kinds=("msc", "dmt")),
+        _col(
+            "kind",
+            "category",
+            "Course kind: ahsct, msc or dmt.",
+            required=True,
+            nullable=False,
+            allowed=("ahsct", "msc", "dmt"),
+        ),
+        _col(
+            "start_date",
+            "date",
+            "AHSCT: stem-cell reinfusion (day 0). MSC: first infusion. DMT: first dose.",
+            required=True,
+            nullable=False,
+        ),
+        _col(
+            "end_date",
+            "date",
+            "MSC: last infusion. DMT: last dose (missing = ongoing).",
+            treatment_kinds=("msc", "dmt"),
+        ),
         _col("protocol", "label", "Named protocol or trial (e.g. HALT-MS, MIST)."),
         _col("drug", "category", "DMT given.", allowed=DMT_DRUGS, treatment_kinds=_DMT),
-        _col("stop_reason", "category", "Why the DMT stopped.",
-             allowed=("inefficacy", "adverse_event", "pregnancy", "patient_choice",
-                      "transplant", "planned", "other"),
-             treatment_kinds=_DMT),
-        _col("mobilisation_regimen", "category",
-             "Stem-cell mobilisation: G-CSF alone, or cyclophosphamide + G-CSF.",
-             allowed=("g_csf", "cy_g_csf", "other"), treatment_kinds=_AHSCT),
-        _col("mobilisation_date", "date", "First day of mobilisation.",
-             treatment_kinds=_AHSCT),
-        _col("cd34_dose_1e6_per_kg", "float", "CD34+ cells reinfused.",
-             unit="10^6 cells/kg", min_value=0, min_exclusive=True, max_value=50,
-             treatment_kinds=_AHSCT),
-        _col("cd34_selected", "bool", "Graft CD34-selected (lymphocyte-depleted).",
-             treatment_kinds=_AHSCT),
-        _col("conditioning_regimen", "category",
-             "Conditioning: BEAM + ATG; cyclophosphamide 200 mg/kg + ATG; busulfan + "
-             "cyclophosphamide + ATG; cyclophosphamide + alemtuzumab; low-dose "
-             "cyclophosphamide; TBI-based; other.",
-             allowed=CONDITIONING_REGIMENS, treatment_kinds=_AHSCT),
-        _col("conditioning_intensity", "category", "EBMT conditioning intensity class.",
-             allowed=CONDITIONING_INTENSITIES, treatment_kinds=_AHSCT),
-        _col("conditioning_start_date", "date", "First day of conditioning.",
-             treatment_kinds=_AHSCT),
-        _col("admission_date", "date", "Hospital admission for the course.",
-             treatment_kinds=("ahsct", "msc")),
-        _col("engraftment_date", "date",
-             "Neutrophil engraftment (first of 3 days with ANC > 0.5 x 10^9/L).",
-             treatment_kinds=_AHSCT),
-        _col("discharge_date", "date", "Hospital discharge after the course.",
-             treatment_kinds=("ahsct", "msc")),
-        _col("msc_source", "category", "Tissue the MSCs came from.",
-             allowed=("bone_marrow", "adipose", "umbilical_cord", "other"),
-             treatment_kinds=_MSC),
-        _col("msc_route", "category", "MSC route of administration.",
-             allowed=("intravenous", "intrathecal", "intravenous_and_intrathecal"),
-             treatment_kinds=_MSC),
-        _col("msc_dose_1e6_per_kg", "float", "MSCs per infusion.", unit="10^6 cells/kg",
-             min_value=0, min_exclusive=True, max_value=50, treatment_kinds=_MSC),
-        _col("msc_infusions", "int", "Number of MSC infusions in the course.",
-             min_value=1, max_value=50, treatment_kinds=_MSC),
-        _col("msc_pretreated", "bool", "MSCs pre-treated to enhance them.",
-             treatment_kinds=_MSC),
+        _col(
+            "stop_reason",
+            "category",
+            "Why the DMT stopped.",
+            allowed=(
+                "inefficacy",
+                "adverse_event",
+                "pregnancy",
+                "patient_choice",
+                "transplant",
+                "planned",
+                "other",
+            ),
+            treatment_kinds=_DMT,
+        ),
+        _col(
+            "mobilisation_regimen",
+            "category",
+            "Stem-cell mobilisation: G-CSF alone, or cyclophosphamide + G-CSF.",
+            allowed=("g_csf", "cy_g_csf", "other"),
+            treatment_kinds=_AHSCT,
+        ),
+        _col("mobilisation_date", "date", "First day of mobilisation.", treatment_kinds=_AHSCT),
+        _col(
+            "cd34_dose_1e6_per_kg",
+            "float",
+            "CD34+ cells reinfused.",
+            unit="10^6 cells/kg",
+            min_value=0,
+            min_exclusive=True,
+            max_value=50,
+            treatment_kinds=_AHSCT,
+        ),
+        _col(
+            "cd34_selected",
+            "bool",
+            "Graft CD34-selected (lymphocyte-depleted).",
+            treatment_kinds=_AHSCT,
+        ),
+        _col(
+            "conditioning_regimen",
+            "category",
+            "Conditioning: BEAM + ATG; cyclophosphamide 200 mg/kg + ATG; busulfan + "
+            "cyclophosphamide + ATG; cyclophosphamide + alemtuzumab; low-dose "
+            "cyclophosphamide; TBI-based; other.",
+            allowed=CONDITIONING_REGIMENS,
+            treatment_kinds=_AHSCT,
+        ),
+        _col(
+            "conditioning_intensity",
+            "category",
+            "EBMT conditioning intensity class.",
+            allowed=CONDITIONING_INTENSITIES,
+            treatment_kinds=_AHSCT,
+        ),
+        _col(
+            "conditioning_start_date", "date", "First day of conditioning.", treatment_kinds=_AHSCT
+        ),
+        _col(
+            "admission_date",
+            "date",
+            "Hospital admission for the course.",
+            treatment_kinds=("ahsct", "msc"),
+        ),
+        _col(
+            "engraftment_date",
+            "date",
+            "Neutrophil engraftment (first of 3 days with ANC > 0.5 x 10^9/L).",
+            treatment_kinds=_AHSCT,
+        ),
+        _col(
+            "discharge_date",
+            "date",
+            "Hospital discharge after the course.",
+            treatment_kinds=("ahsct", "msc"),
+        ),
+        _col(
+            "msc_source",
+            "category",
+            "Tissue the MSCs came from.",
+            allowed=("bone_marrow", "adipose", "umbilical_cord", "other"),
+            treatment_kinds=_MSC,
+        ),
+        _col(
+            "msc_route",
+            "category",
+            "MSC route of administration.",
+            allowed=("intravenous", "intrathecal", "intravenous_and_intrathecal"),
+            treatment_kinds=_MSC,
+        ),
+        _col(
+            "msc_dose_1e6_per_kg",
+            "float",
+            "MSCs per infusion.",
+            unit="10^6 cells/kg",
+            min_value=0,
+            min_exclusive=True,
+            max_value=50,
+            treatment_kinds=_MSC,
+        ),
+        _col(
+            "msc_infusions",
+            "int",
+            "Number of MSC infusions in the course.",
+            min_value=1,
+            max_value=50,
+            treatment_kinds=_MSC,
+        ),
+        _col("msc_pretreated", "bool", "MSCs pre-treated to enhance them.", treatment_kinds=_MSC),
     ),
     order_rules=(
         OrderRule("start_date", "end_date", reason="a course cannot end before it starts"),
-        OrderRule("mobilisation_date", "conditioning_start_date", treatment_kinds=_AHSCT,
-                  reason="mobilisation precedes conditioning"),
-        OrderRule("conditioning_start_date", "start_date", treatment_kinds=_AHSCT,
-                  reason="conditioning precedes reinfusion (start_date)"),
-        OrderRule("start_date", "engraftment_date", strict=True, treatment_kinds=_AHSCT,
-                  reason="engraftment follows reinfusion (start_date, day 0)"),
-        OrderRule("admission_date", "start_date", treatment_kinds=("ahsct", "msc"),
-                  reason="admission precedes the reinfusion or infusion"),
-        OrderRule("start_date", "discharge_date", treatment_kinds=("ahsct", "msc"),
-                  reason="discharge follows the reinfusion or infusion"),
-        OrderRule("admission_date", "discharge_date", treatment_kinds=("ahsct", "msc"),
-                  reason="discharge follows admission"),
+        OrderRule(
+            "mobilisation_date",
+            "conditioning_start_date",
+            treatment_kinds=_AHSCT,
+            reason="mobilisation precedes conditioning",
+        ),
+        OrderRule(
+            "conditioning_start_date",
+            "start_date",
+            treatment_kinds=_AHSCT,
+            reason="conditioning precedes reinfusion (start_date)",
+        ),
+        OrderRule(
+            "start_date",
+            "engraftment_date",
+            strict=True,
+            treatment_kinds=_AHSCT,
+            reason="engraftment follows reinfusion (start_date, day 0)",
+        ),
+        OrderRule(
+            "admission_date",
+            "start_date",
+            treatment_kinds=("ahsct", "msc"),
+            reason="admission precedes the reinfusion or infusion",
+        ),
+        OrderRule(
+            "start_date",
+            "discharge_date",
+            treatment_kinds=("ahsct", "msc"),
+            reason="discharge follows the reinfusion or infusion",
+        ),
+        OrderRule(
+            "admission_date",
+            "discharge_date",
+            treatment_kinds=("ahsct", "msc"),
+            reason="discharge follows admission",
+        ),
     ),
 )
 
@@ -339,16 +519,33 @@ EDSS = TableSpec(
     columns=(
         _PID,
         _col("date", "date", "Date of the assessment.", required=True, nullable=False),
-        _col("edss", "float", "Expanded Disability Status Scale score.", required=True,
-             nullable=False, unit="EDSS points", min_value=0, max_value=10, step=0.5),
+        _col(
+            "edss",
+            "float",
+            "Expanded Disability Status Scale score.",
+            required=True,
+            nullable=False,
+            unit="EDSS points",
+            min_value=0,
+            max_value=10,
+            step=0.5,
+        ),
         *(
-            _col(name, "int", f"Functional system score ({name[3:].replace('_', ' ')}).",
-                 min_value=0, max_value=top)
+            _col(
+                name,
+                "int",
+                f"Functional system score ({name[3:].replace('_', ' ')}).",
+                min_value=0,
+                max_value=top,
+            )
             for name, top in FS_SCORES
         ),
-        _col("valid_for_confirmation", "bool",
-             "Whether the visit may confirm a change (false for unscheduled visits, e.g. "
-             "during a relapse); missing means true."),
+        _col(
+            "valid_for_confirmation",
+            "bool",
+            "Whether the visit may confirm a change (false for unscheduled visits, e.g. "
+            "during a relapse); missing means true.",
+        ),
     ),
 )
 
@@ -362,8 +559,9 @@ RELAPSES = TableSpec(
         _col("onset_date", "date", "Date the relapse began.", required=True, nullable=False),
         _col("end_date", "date", "Date the relapse resolved, when recorded."),
     ),
-    order_rules=(OrderRule("onset_date", "end_date",
-                           reason="a relapse cannot end before it begins"),),
+    order_rules=(
+        OrderRule("onset_date", "end_date", reason="a relapse cannot end before it begins"),
+    ),
 )
 
 MRI = TableSpec(
@@ -374,15 +572,36 @@ MRI = TableSpec(
     columns=(
         _PID,
         _col("date", "date", "Date of the scan.", required=True, nullable=False),
-        _col("region", "category", "Region scanned (missing means brain).",
-             allowed=("brain", "spine", "brain_and_spine")),
-        _col("gd_lesions", "int", "Gadolinium-enhancing (Gd+) lesions.", unit="lesions",
-             min_value=0, max_value=1000),
-        _col("new_t2_lesions", "int",
-             "New or enlarging T2 lesions relative to the previous scan.", unit="lesions",
-             min_value=0, max_value=1000),
-        _col("t2_lesions_total", "int", "Total T2 lesions.", unit="lesions",
-             min_value=0, max_value=10000),
+        _col(
+            "region",
+            "category",
+            "Region scanned (missing means brain).",
+            allowed=("brain", "spine", "brain_and_spine"),
+        ),
+        _col(
+            "gd_lesions",
+            "int",
+            "Gadolinium-enhancing (Gd+) lesions.",
+            unit="lesions",
+            min_value=0,
+            max_value=1000,
+        ),
+        _col(
+            "new_t2_lesions",
+            "int",
+            "New or enlarging T2 lesions relative to the previous scan.",
+            unit="lesions",
+            min_value=0,
+            max_value=1000,
+        ),
+        _col(
+            "t2_lesions_total",
+            "int",
+            "Total T2 lesions.",
+            unit="lesions",
+            min_value=0,
+            max_value=10000,
+        ),
     ),
 )
 
@@ -395,15 +614,22 @@ ADVERSE_EVENTS = TableSpec(
         _PID,
         _col("onset_date", "date", "Date the event began.", required=True, nullable=False),
         _col("end_date", "date", "Date the event resolved."),
-        _col("category", "category", "Kind of event.", required=True, nullable=False,
-             allowed=AE_CATEGORIES),
+        _col(
+            "category",
+            "category",
+            "Kind of event.",
+            required=True,
+            nullable=False,
+            allowed=AE_CATEGORIES,
+        ),
         _col("grade", "int", "CTCAE grade (5 = death).", min_value=1, max_value=5),
         _col("pathogen", "label", "Organism for infections and reactivations (EBV, CMV, VZV)."),
         _col("serious", "bool", "Serious adverse event (regulatory definition)."),
         _col("detail", "text", "Free-text description (removed by de-identification)."),
     ),
-    order_rules=(OrderRule("onset_date", "end_date",
-                           reason="an event cannot end before it begins"),),
+    order_rules=(
+        OrderRule("onset_date", "end_date", reason="an event cannot end before it begins"),
+    ),
 )
 
 DEATHS = TableSpec(
@@ -415,8 +641,7 @@ DEATHS = TableSpec(
         _PID,
         _col("date", "date", "Date of death.", required=True, nullable=False),
         _col("cause", "category", "Main cause of death.", allowed=DEATH_CAUSES),
-        _col("transplant_related", "bool",
-             "Death classified as related to the transplant (TRM)."),
+        _col("transplant_related", "bool", "Death classified as related to the transplant (TRM)."),
     ),
 )
 
@@ -454,3 +679,63 @@ def schema_frame() -> pd.DataFrame:
         for c in t.columns
     ]
     return pd.DataFrame(rows)
+
+
+def render_schema_markdown() -> str:
+    """The schema as Markdown (``docs/schema.md`` is generated from this)."""
+    lines = [
+        "# The canonical cohort schema",
+        "",
+        "Generated from `msreboot.data.SCHEMA` by `scripts/make_schema_doc.py`; do not edit.",
+        "",
+        "A cohort is seven tables, one file each (`<table>.csv`, `.parquet` or `.xlsx`, or "
+        "one Excel workbook with a sheet per table). Column names are matched ignoring case "
+        "and punctuation (`Patient ID` is `patient_id`); columns not listed are ignored with "
+        "a warning. Only `patients` is required; a missing table is empty.",
+        "",
+        "**Dates** are ISO 8601 calendar dates (`YYYY-MM-DD`, or pass a date format), or, "
+        "for virtual cohorts, whole days from each patient's origin (all dates of a cohort use "
+        "the same unit; it is inferred). **Booleans** accept true/false, 1/0, yes/no. "
+        "**Missing values**: empty, NA, N/A, NaN, null, none. Codes are matched ignoring case.",
+        "",
+    ]
+    for spec in SCHEMA.values():
+        lines += [
+            f"## `{spec.name}`",
+            "",
+            spec.description + (" Required." if spec.required else ""),
+            "",
+        ]
+        if spec.key:
+            lines += [f"Rows are unique by ({', '.join(spec.key)}).", ""]
+        lines += [
+            "| column | kind | required | unit | allowed values | description |",
+            "|---|---|---|---|---|---|",
+        ]
+        for col in spec.columns:
+            applies = f" ({' / '.join(col.treatment_kinds)} only)" if col.treatment_kinds else ""
+            required = "yes" if col.required else ""
+            if col.required and col.nullable:
+                required += " (may be empty)"
+            lines.append(
+                f"| `{col.name}` | {col.kind} | {required} | {col.unit or ''} | "
+                f"{col.constraint()} | {col.description}{applies} |"
+            )
+        if spec.order_rules:
+            lines += ["", "Date order within a row:"]
+            for rule in spec.order_rules:
+                sign = "<" if rule.strict else "<="
+                only = f" ({' / '.join(rule.treatment_kinds)})" if rule.treatment_kinds else ""
+                lines.append(f"- `{rule.earlier}` {sign} `{rule.later}`{only}: {rule.reason}")
+        lines.append("")
+    lines += [
+        "## Checks across tables",
+        "",
+        "- every `patient_id` outside `patients` must be in `patients`;",
+        "- no date before the patient's `birth_date` (or `birth_year`);",
+        "- no EDSS visit, relapse or treatment start before MS `onset_date`;",
+        "- no date after the patient's death (`deaths.date`);",
+        "- calendar dates lie between 1900-01-01 and today.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -80,7 +80,9 @@ def _sql_type(col: ColumnSpec, unit: TimeUnit) -> str:
     if col.kind == "date":
         return "DATE" if unit == "date" else "INTEGER"
     return {
-        "float": "DOUBLE", "int": "BIGINT", "bool": "BOOLEAN",
+        "float": "DOUBLE",
+        "int": "BIGINT",
+        "bool": "BOOLEAN",
     }.get(col.kind, "VARCHAR")
 
 
@@ -158,8 +160,9 @@ def _pid_alive(pid: int) -> bool:
 
 @contextlib.contextmanager
 def _staging_file(path: Path) -> Iterator[Path]:
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.importing-{os.getpid()}-",
-                                suffix=".duckdb", dir=path.parent)
+    fd, name = tempfile.mkstemp(
+        prefix=f".{path.name}.importing-{os.getpid()}-", suffix=".duckdb", dir=path.parent
+    )
     os.close(fd)
     os.unlink(name)  # DuckDB must create the file itself
     staging = Path(name)
@@ -223,8 +226,9 @@ def import_cohort(
                 frame = cohort.table(name)
                 if len(frame):
                     con.register("incoming", frame)
-                    con.execute(f'INSERT INTO "{name}" SELECT {_select_list(spec, unit)} '
-                                "FROM incoming")
+                    con.execute(
+                        f'INSERT INTO "{name}" SELECT {_select_list(spec, unit)} FROM incoming'
+                    )
                     con.unregister("incoming")
                 if on_table is not None:
                     on_table(name, len(frame))
@@ -293,15 +297,11 @@ def read_store(path: str | Path) -> Cohort:
         }
     finally:
         con.close()
-    return Cohort(**tables, time_unit=unit)
+    return Cohort.from_canonical(tables, unit)
 
 
 def _canonical(frame: pd.DataFrame, spec: TableSpec, unit: TimeUnit) -> pd.DataFrame:
     out = {}
     for col in spec.columns:
-        series = frame[col.name]
-        dtype = col.dtype(unit)
-        if dtype == "string":
-            series = series.astype(object).where(series.notna(), None)
-        out[col.name] = series.astype(dtype)
+        out[col.name] = frame[col.name].astype(pd.api.types.pandas_dtype(col.dtype(unit)))
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))

@@ -84,7 +84,7 @@ def describe_cohort(cohort: Cohort) -> CohortSummary:
     >>> from msreboot.datasets import load_example
     >>> print(describe_cohort(load_example()).summary())  # doctest: +ELLIPSIS
     Patients
-      patients ... 300
+      patients...300
     ...
     """
     rows: list[tuple[str, str, str]] = []
@@ -100,8 +100,11 @@ def describe_cohort(cohort: Cohort) -> CohortSummary:
     index_date = p["patient_id"].map(first_ahsct).fillna(p["patient_id"].map(first_edss))
     birth = p["birth_date"]
     if cohort.time_unit == "date":
-        from_year = pd.to_datetime(p["birth_year"].astype("float64").map(
-            lambda y: f"{int(y)}-07-01" if pd.notna(y) else None))
+        from_year = pd.to_datetime(
+            p["birth_year"]
+            .astype("float64")
+            .map(lambda y: f"{int(y)}-07-01" if pd.notna(y) else None)
+        )
         birth = birth.fillna(from_year)
     age = days_between(index_date, birth) / DAYS_PER_YEAR
     add(("Patients", "age at index, years", _median_iqr(age)))
@@ -111,17 +114,42 @@ def describe_cohort(cohort: Cohort) -> CohortSummary:
     for kind in ("ahsct", "msc", "dmt"):
         courses = tr[tr["kind"] == kind]
         if len(courses):
-            add(("Treatments", f"{kind} courses (patients)",
-                 f"{len(courses)} ({courses['patient_id'].nunique()})"))
+            add(
+                (
+                    "Treatments",
+                    f"{kind} courses (patients)",
+                    f"{len(courses)} ({courses['patient_id'].nunique()})",
+                )
+            )
     if len(ahsct):
-        add(("Treatments", "AHSCT conditioning intensity",
-             _counts(ahsct["conditioning_intensity"], len(ahsct))))
-        add(("Treatments", "AHSCT CD34-selected graft",
-             _counts(ahsct["cd34_selected"].astype("string"), len(ahsct))))
-        add(("Treatments", "days to neutrophil engraftment",
-             _median_iqr(days_between(ahsct["engraftment_date"], ahsct["start_date"]), 0)))
-        add(("Treatments", "days in hospital",
-             _median_iqr(days_between(ahsct["discharge_date"], ahsct["admission_date"]), 0)))
+        add(
+            (
+                "Treatments",
+                "AHSCT conditioning intensity",
+                _counts(ahsct["conditioning_intensity"], len(ahsct)),
+            )
+        )
+        add(
+            (
+                "Treatments",
+                "AHSCT CD34-selected graft",
+                _counts(ahsct["cd34_selected"].astype("string"), len(ahsct)),
+            )
+        )
+        add(
+            (
+                "Treatments",
+                "days to neutrophil engraftment",
+                _median_iqr(days_between(ahsct["engraftment_date"], ahsct["start_date"]), 0),
+            )
+        )
+        add(
+            (
+                "Treatments",
+                "days in hospital",
+                _median_iqr(days_between(ahsct["discharge_date"], ahsct["admission_date"]), 0),
+            )
+        )
     per_patient = edss.groupby("patient_id")["date"]
     follow_up = days_between(per_patient.max(), per_patient.min()) / DAYS_PER_YEAR
     add(("Follow-up", "EDSS visits", str(len(edss))))
@@ -147,6 +175,11 @@ def describe_cohort(cohort: Cohort) -> CohortSummary:
     if len(first_ahsct):
         death_day = days_between(deaths["date"], deaths["patient_id"].map(first_ahsct))
         within = int(((death_day >= 0) & (death_day <= 100)).sum())
-        add(("Safety", "deaths within 100 days of AHSCT",
-             f"{within} of {len(first_ahsct)} ({100 * within / len(first_ahsct):.1f}%)"))
+        add(
+            (
+                "Safety",
+                "deaths within 100 days of AHSCT",
+                f"{within} of {len(first_ahsct)} ({100 * within / len(first_ahsct):.1f}%)",
+            )
+        )
     return CohortSummary(tuple(rows))

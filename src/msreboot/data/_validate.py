@@ -18,7 +18,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from msreboot.data._coerce import coerce_column, count_numeric
+from msreboot.data._coerce import coerce_column, count_numeric, is_missing
 from msreboot.data._problems import Problem
 from msreboot.data._schema import SCHEMA, ColumnSpec, TableSpec, TimeUnit
 
@@ -91,8 +91,16 @@ def prepare_tables(
         frame = raw.get(name)
         if frame is None:
             if spec.required:
-                found.append(Problem(name, None, None, None, None,
-                                     f"the {name} table is required but was not given"))
+                found.append(
+                    Problem(
+                        name,
+                        None,
+                        None,
+                        None,
+                        None,
+                        f"the {name} table is required but was not given",
+                    )
+                )
             tables[name] = spec.empty_frame(unit)
             continue
         tables[name] = _prepare_table(spec, frame, unit, date_format, found)
@@ -129,8 +137,7 @@ def _prepare_table(
         if coerced.bad.any():
             rows = frame.index[coerced.bad]
             unconvertible.update((int(r), col.name) for r in rows)
-            found.extend(_row_problems(spec.name, rows, pid, col.name, source,
-                                       coerced.problem))
+            found.extend(_row_problems(spec.name, rows, pid, col.name, source, coerced.problem))
     table = pd.DataFrame(out, index=frame.index)
     _check_contract(spec, table[list(columns)], pid, unconvertible, found)
     _check_treatment_kinds(spec, table, pid, found)
@@ -148,30 +155,56 @@ def _match_columns(spec: TableSpec, frame: pd.DataFrame, found: list[Problem]) -
         if key in spec and key not in matched:
             matched[key] = str(source)
         elif key in spec:
-            found.append(Problem(spec.name, None, None, key, str(source),
-                                 f"column {key} appears twice (as {matched[key]!r} and "
-                                 f"{source!r}); keep one"))
+            found.append(
+                Problem(
+                    spec.name,
+                    None,
+                    None,
+                    key,
+                    str(source),
+                    f"column {key} appears twice (as {matched[key]!r} and {source!r}); keep one",
+                )
+            )
         else:
             unknown.append(str(source))
     unknown_keys = {_header_key(u): u for u in unknown}
     missing = [c for c in spec.columns if c.required and c.name not in matched]
     for col in missing:
         close = _closest(col.name, list(unknown_keys))
-        fix = (f" Did you mean {unknown_keys[close]!r}? Rename it to {col.name}."
-               if close else f" Add a column {col.name!r}: {col.description}")
-        found.append(Problem(spec.name, None, None, col.name, None,
-                             f"required column {col.name} is missing.{fix}"))
+        fix = (
+            f" Did you mean {unknown_keys[close]!r}? Rename it to {col.name}."
+            if close
+            else f" Add a column {col.name!r}: {col.description}"
+        )
+        found.append(
+            Problem(
+                spec.name,
+                None,
+                None,
+                col.name,
+                None,
+                f"required column {col.name} is missing.{fix}",
+            )
+        )
     for source in unknown:
         close = _closest(_header_key(source), list(spec.column_names))
         hint = f"; did you mean {close}?" if close else ""
-        found.append(Problem(spec.name, None, None, source, None,
-                             f"column {source!r} is not part of the {spec.name} table and is "
-                             f"ignored{hint}", severity="warning"))
+        found.append(
+            Problem(
+                spec.name,
+                None,
+                None,
+                source,
+                None,
+                f"column {source!r} is not part of the {spec.name} table and is ignored{hint}",
+                severity="warning",
+            )
+        )
     return matched
 
 
 def _closest(name: str, candidates: list[str]) -> str | None:
-    """The candidate most like ``name``: a containing name (edss_score ~ edss) or a near spelling."""
+    """The candidate most like ``name``: a near spelling, or a containing name (edss_score)."""
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     if close:
         return close[0]
@@ -196,17 +229,17 @@ def _row_problems(
     for i, row in enumerate(rows):
         patient = ids.iloc[i]
         value = None if shown is None else shown.iloc[i]
-        out.append(Problem(
-            table, int(row), None if _isna(patient) else str(patient), column,
-            None if value is None or _isna(value) else _value_text(value),
-            str(messages.iloc[i]) if messages is not None else str(problem),
-        ))
+        out.append(
+            Problem(
+                table,
+                int(row),
+                None if is_missing(patient) else str(patient),
+                column,
+                None if value is None or is_missing(value) else _value_text(value),
+                str(messages.iloc[i]) if messages is not None else str(problem),
+            )
+        )
     return out
-
-
-def _isna(value: object) -> bool:
-    result = pd.isna(value)
-    return bool(result) if isinstance(result, (bool, np.bool_)) else False
 
 
 def _value_text(value: object) -> str:
@@ -283,11 +316,16 @@ def _check_contract(
                     if close:
                         message += f". Did you mean {close[0]}?"
             patient = pid.get(row)
-            found.append(Problem(
-                spec.name, row, None if _isna(patient) else str(patient), column,
-                None if _isna(case.failure_case) else _value_text(case.failure_case),
-                message,
-            ))
+            found.append(
+                Problem(
+                    spec.name,
+                    row,
+                    None if is_missing(patient) else str(patient),
+                    column,
+                    None if is_missing(case.failure_case) else _value_text(case.failure_case),
+                    message,
+                )
+            )
 
 
 def _check_treatment_kinds(
@@ -299,14 +337,20 @@ def _check_treatment_kinds(
     for col in spec.columns:
         if col.treatment_kinds is None:
             continue
-        wrong = table[col.name].notna() & kind.notna() & ~kind.isin(col.treatment_kinds)
-        wrong = wrong.fillna(False).astype(bool).to_numpy()
+        misplaced = table[col.name].notna() & kind.notna() & ~kind.isin(col.treatment_kinds)
+        wrong = misplaced.fillna(False).astype(bool).to_numpy()
         if wrong.any():
-            found.extend(_row_problems(
-                spec.name, table.index[wrong], pid, col.name, table[col.name],
-                f"{col.name} applies to {' / '.join(col.treatment_kinds)} courses only; "
-                "this row is a " + kind.astype(str) + " course",
-            ))
+            found.extend(
+                _row_problems(
+                    spec.name,
+                    table.index[wrong],
+                    pid,
+                    col.name,
+                    table[col.name],
+                    f"{col.name} applies to {' / '.join(col.treatment_kinds)} courses only; "
+                    "this row is a " + kind.astype(str) + " course",
+                )
+            )
 
 
 def _check_duplicates(
@@ -325,10 +369,16 @@ def _check_duplicates(
         .transform("min")
     )
     described = ", ".join(spec.key)
-    found.extend(_row_problems(
-        spec.name, table.index[dup.to_numpy()], pid, spec.key[-1], table[spec.key[-1]],
-        f"duplicate: same {described} as row " + first_row.astype(str) + "; keep one row",
-    ))
+    found.extend(
+        _row_problems(
+            spec.name,
+            table.index[dup.to_numpy()],
+            pid,
+            spec.key[-1],
+            table[spec.key[-1]],
+            f"duplicate: same {described} as row " + first_row.astype(str) + "; keep one row",
+        )
+    )
 
 
 def _check_order_rules(
@@ -343,11 +393,18 @@ def _check_order_rules(
         relation = "after" if rule.strict else "on or after"
         rows = table.index[wrong.to_numpy()]
         if len(rows):
-            found.extend(_row_problems(
-                spec.name, rows, pid, rule.later, table[rule.later],
-                f"{rule.later} must be {relation} {rule.earlier} ("
-                + early[rows].map(_value_text) + f"): {rule.reason}",
-            ))
+            found.extend(
+                _row_problems(
+                    spec.name,
+                    rows,
+                    pid,
+                    rule.later,
+                    table[rule.later],
+                    f"{rule.later} must be {relation} {rule.earlier} ("
+                    + early[rows].map(_value_text)
+                    + f"): {rule.reason}",
+                )
+            )
 
 
 def _check_cross_table(
@@ -368,28 +425,43 @@ def _check_cross_table(
         pid = table["patient_id"]
         if name != "patients":
             unknown = pid.notna() & ~pid.isin(known)
-            found.extend(_row_problems(
-                name, table.index[unknown.to_numpy()], pid, "patient_id", pid,
-                "unknown patient_id: not in the patients table",
-            ))
+            found.extend(
+                _row_problems(
+                    name,
+                    table.index[unknown.to_numpy()],
+                    pid,
+                    "patient_id",
+                    pid,
+                    "unknown patient_id: not in the patients table",
+                )
+            )
         for col in spec.date_columns:
             if not (name == "patients" and col == "birth_date"):
-                _compare_to_patient(name, table, col, birth, "before", "birth_date",
-                                    "the patient's birth", found)
+                _compare_to_patient(
+                    name, table, col, birth, "before", "birth_date", "the patient's birth", found
+                )
             if name in {"edss", "relapses", "treatments"} and col == spec.event_date:
-                _compare_to_patient(name, table, col, onset, "before", "onset_date",
-                                    "MS onset", found)
+                _compare_to_patient(
+                    name, table, col, onset, "before", "onset_date", "MS onset", found
+                )
             if name != "deaths":
-                _compare_to_patient(name, table, col, death, "after", "deaths.date",
-                                    "the patient's death", found)
+                _compare_to_patient(
+                    name, table, col, death, "after", "deaths.date", "the patient's death", found
+                )
         if unit == "date" and name != "patients" and by_patient["birth_year"].notna().any():
             year = pid.map(by_patient["birth_year"])
             for col in spec.date_columns:
                 early = (table[col].dt.year < year).fillna(False).astype(bool)
-                found.extend(_row_problems(
-                    name, table.index[early.to_numpy()], pid, col, table[col],
-                    f"{col} is before the patient's birth_year",
-                ))
+                found.extend(
+                    _row_problems(
+                        name,
+                        table.index[early.to_numpy()],
+                        pid,
+                        col,
+                        table[col],
+                        f"{col} is before the patient's birth_year",
+                    )
+                )
 
 
 def _compare_to_patient(
@@ -407,15 +479,21 @@ def _compare_to_patient(
     pid = table["patient_id"]
     ref = pid.map(reference)
     values = table[col]
-    wrong = (values < ref) if direction == "before" else (values > ref)
-    wrong = wrong.fillna(False).astype(bool).to_numpy()
+    compared = (values < ref) if direction == "before" else (values > ref)
+    wrong = compared.fillna(False).astype(bool).to_numpy()
     if not wrong.any():
         return
     rows = table.index[wrong]
-    found.extend(_row_problems(
-        name, rows, pid, col, values,
-        f"{col} is {direction} {what} ({reference_name} " + ref[rows].map(_value_text) + ")",
-    ))
+    found.extend(
+        _row_problems(
+            name,
+            rows,
+            pid,
+            col,
+            values,
+            f"{col} is {direction} {what} ({reference_name} " + ref[rows].map(_value_text) + ")",
+        )
+    )
 
 
 def _canonical_order(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:

@@ -71,8 +71,16 @@ def generate_example(seed: int = EXAMPLE_SEED, n_patients: int = 300) -> dict[st
     """Generate the example cohort's tables (raw, before validation)."""
     rng = np.random.default_rng(seed)
     rows: dict[str, list[dict[str, object]]] = {
-        name: [] for name in ("patients", "treatments", "edss", "relapses", "mri",
-                              "adverse_events", "deaths")
+        name: []
+        for name in (
+            "patients",
+            "treatments",
+            "edss",
+            "relapses",
+            "mri",
+            "adverse_events",
+            "deaths",
+        )
     }
     n_ahsct = round(n_patients * 0.6)
     for i in range(n_patients):
@@ -97,14 +105,21 @@ def _patient(
         phenotype = rng.choice(["RRMS", "SPMS"], p=[0.85, 0.15])
     progressive = phenotype != "RRMS"
     notes = "referred by regional MS clinic" if rng.random() < 0.1 else None
-    yield "patients", {
-        "patient_id": pid, "sex": "F" if rng.random() < 0.65 else "M",
-        "birth_date": birth, "onset_date": onset, "diagnosis_date": diagnosis,
-        "phenotype": phenotype,
-        "prior_dmt_count": int(rng.poisson(1.5) + (1 if transplanted else 0)),
-        "hct_ci": int(rng.poisson(0.4)), "centre": f"C{rng.integers(1, 6):02d}",
-        "notes": notes,
-    }
+    yield (
+        "patients",
+        {
+            "patient_id": pid,
+            "sex": "F" if rng.random() < 0.65 else "M",
+            "birth_date": birth,
+            "onset_date": onset,
+            "diagnosis_date": diagnosis,
+            "phenotype": phenotype,
+            "prior_dmt_count": int(rng.poisson(1.5) + (1 if transplanted else 0)),
+            "hct_ci": int(rng.poisson(0.4)),
+            "centre": f"C{rng.integers(1, 6):02d}",
+            "notes": notes,
+        },
+    )
     # follow-up ends at the data cut or earlier (lost to follow-up)
     end = min(DATA_CUT, _day(index, rng.uniform(2, 10) * 365.25))
     death: dt.date | None = None
@@ -113,11 +128,17 @@ def _patient(
     first_dmt = _day(max(diagnosis, _day(index, -5 * 365.25)), rng.uniform(10, 200))
     if first_dmt < _day(index, -60):
         drug = str(rng.choice(_DMTS_FIRST))
-        yield "treatments", {
-            "patient_id": pid, "kind": "dmt", "start_date": first_dmt,
-            "end_date": _day(index, -rng.uniform(30, 90)) if transplanted else _day(index, -1),
-            "drug": drug, "stop_reason": "inefficacy",
-        }
+        yield (
+            "treatments",
+            {
+                "patient_id": pid,
+                "kind": "dmt",
+                "start_date": first_dmt,
+                "end_date": _day(index, -rng.uniform(30, 90)) if transplanted else _day(index, -1),
+                "drug": drug,
+                "stop_reason": "inefficacy",
+            },
+        )
     transplant_rows: list[tuple[str, dict[str, object]]] = []
     if transplanted:
         transplant_rows = list(_transplant(rng, pid, index, age))
@@ -126,10 +147,17 @@ def _patient(
             death = _day(index, rng.uniform(15, 95))
     else:
         drug = str(rng.choice(_DMTS_HIGH))
-        yield "treatments", {
-            "patient_id": pid, "kind": "dmt", "start_date": index,
-            "end_date": None, "drug": drug, "stop_reason": None,
-        }
+        yield (
+            "treatments",
+            {
+                "patient_id": pid,
+                "kind": "dmt",
+                "start_date": index,
+                "end_date": None,
+                "drug": drug,
+                "stop_reason": None,
+            },
+        )
     if death is None and rng.random() < 0.02:
         death = _day(index, rng.uniform(200, (end - index).days + 200))
         death = death if death <= end else None
@@ -138,16 +166,27 @@ def _patient(
             yield table, row
     if death is not None:
         end = min(end, death)
-        yield "deaths", {
-            "patient_id": pid, "date": death,
-            "cause": str(rng.choice(["infection", "transplant_toxicity"])) if trm else "other",
-            "transplant_related": trm,
-        }
+        yield (
+            "deaths",
+            {
+                "patient_id": pid,
+                "date": death,
+                "cause": str(rng.choice(["infection", "transplant_toxicity"])) if trm else "other",
+                "transplant_related": trm,
+            },
+        )
         if trm:
-            yield "adverse_events", {
-                "patient_id": pid, "onset_date": _day(death, -rng.uniform(2, 10)),
-                "category": "infection", "grade": 5, "serious": True, "pathogen": None,
-            }
+            yield (
+                "adverse_events",
+                {
+                    "patient_id": pid,
+                    "onset_date": _day(death, -rng.uniform(2, 10)),
+                    "category": "infection",
+                    "grade": 5,
+                    "serious": True,
+                    "pathogen": None,
+                },
+            )
     yield from _course(rng, pid, index, end, onset, transplanted, progressive)
 
 
@@ -159,44 +198,73 @@ def _transplant(
     _, intensity, cond_days, p_selected = _REGIMENS[regimen]
     conditioning = _day(day0, -cond_days)
     mobilisation = _day(conditioning, -rng.uniform(25, 60))
-    engraftment = _day(day0, rng.integers(8, 14))
-    yield "treatments", {
-        "patient_id": pid, "kind": "ahsct", "start_date": day0,
-        "protocol": {"beam_atg": "BEAM-ATG", "cy200_atg": "Cy-ATG"}.get(regimen),
-        "mobilisation_regimen": "cy_g_csf" if rng.random() < 0.85 else "g_csf",
-        "mobilisation_date": mobilisation,
-        "cd34_dose_1e6_per_kg": round(float(np.exp(rng.normal(np.log(5.0), 0.4))), 2),
-        "cd34_selected": bool(rng.random() < p_selected),
-        "conditioning_regimen": regimen, "conditioning_intensity": intensity,
-        "conditioning_start_date": conditioning,
-        "admission_date": _day(conditioning, -1),
-        "engraftment_date": engraftment,
-        "discharge_date": _day(engraftment, rng.uniform(3, 14)),
-    }
+    engraftment = _day(day0, float(rng.integers(8, 14)))
+    yield (
+        "treatments",
+        {
+            "patient_id": pid,
+            "kind": "ahsct",
+            "start_date": day0,
+            "protocol": {"beam_atg": "BEAM-ATG", "cy200_atg": "Cy-ATG"}.get(regimen),
+            "mobilisation_regimen": "cy_g_csf" if rng.random() < 0.85 else "g_csf",
+            "mobilisation_date": mobilisation,
+            "cd34_dose_1e6_per_kg": round(float(np.exp(rng.normal(np.log(5.0), 0.4))), 2),
+            "cd34_selected": bool(rng.random() < p_selected),
+            "conditioning_regimen": regimen,
+            "conditioning_intensity": intensity,
+            "conditioning_start_date": conditioning,
+            "admission_date": _day(conditioning, -1),
+            "engraftment_date": engraftment,
+            "discharge_date": _day(engraftment, rng.uniform(3, 14)),
+        },
+    )
     if rng.random() < 0.65:
-        yield "adverse_events", {
-            "patient_id": pid, "onset_date": _day(day0, rng.uniform(2, 9)),
-            "category": "febrile_neutropenia", "grade": 3, "serious": True,
-        }
+        yield (
+            "adverse_events",
+            {
+                "patient_id": pid,
+                "onset_date": _day(day0, rng.uniform(2, 9)),
+                "category": "febrile_neutropenia",
+                "grade": 3,
+                "serious": True,
+            },
+        )
     if rng.random() < 0.3:
-        yield "adverse_events", {
-            "patient_id": pid, "onset_date": _day(day0, rng.uniform(5, 120)),
-            "category": "infection", "grade": int(rng.choice([2, 3, 4], p=[0.5, 0.4, 0.1])),
-            "serious": bool(rng.random() < 0.4),
-            "detail": "treated with antibiotics" if rng.random() < 0.3 else None,
-        }
+        yield (
+            "adverse_events",
+            {
+                "patient_id": pid,
+                "onset_date": _day(day0, rng.uniform(5, 120)),
+                "category": "infection",
+                "grade": int(rng.choice([2, 3, 4], p=[0.5, 0.4, 0.1])),
+                "serious": bool(rng.random() < 0.4),
+                "detail": "treated with antibiotics" if rng.random() < 0.3 else None,
+            },
+        )
     for pathogen, p in (("EBV", 0.25), ("CMV", 0.1), ("VZV", 0.15)):
         if rng.random() < p:
-            yield "adverse_events", {
-                "patient_id": pid, "onset_date": _day(day0, rng.uniform(20, 365)),
-                "category": "viral_reactivation", "grade": int(rng.choice([1, 2, 3])),
-                "pathogen": pathogen, "serious": False,
-            }
+            yield (
+                "adverse_events",
+                {
+                    "patient_id": pid,
+                    "onset_date": _day(day0, rng.uniform(20, 365)),
+                    "category": "viral_reactivation",
+                    "grade": int(rng.choice([1, 2, 3])),
+                    "pathogen": pathogen,
+                    "serious": False,
+                },
+            )
     if rng.random() < 0.06:
-        yield "adverse_events", {
-            "patient_id": pid, "onset_date": _day(day0, rng.uniform(180, 1000)),
-            "category": "secondary_autoimmunity", "grade": 2, "serious": False,
-        }
+        yield (
+            "adverse_events",
+            {
+                "patient_id": pid,
+                "onset_date": _day(day0, rng.uniform(180, 1000)),
+                "category": "secondary_autoimmunity",
+                "grade": 2,
+                "serious": False,
+            },
+        )
 
 
 def _course(
@@ -221,10 +289,14 @@ def _course(
         if transplanted and index <= t <= _day(index, 60):
             continue  # no relapses during aplasia
         relapses.append(t)
-        yield "relapses", {
-            "patient_id": pid, "onset_date": t,
-            "end_date": _day(t, rng.uniform(20, 60)) if rng.random() < 0.5 else None,
-        }
+        yield (
+            "relapses",
+            {
+                "patient_id": pid,
+                "onset_date": t,
+                "end_date": _day(t, rng.uniform(20, 60)) if rng.random() < 0.5 else None,
+            },
+        )
     level = float(np.clip(rng.normal(4.0 if transplanted else 3.0, 1.3), 1.0, 6.5))
     drift = rng.normal(0.25 if progressive else 0.08, 0.05)  # EDSS points per year
     if transplanted:
@@ -237,23 +309,34 @@ def _course(
         true = last_level if years < 0 else level + drift * years + residual * 0.5
         score = _grid(true + rng.choice([-0.5, 0.0, 0.5], p=[0.1, 0.8, 0.1]))
         recent = any(0 <= (visit - r).days < 30 for r in relapses)
-        yield "edss", {
-            "patient_id": pid, "date": visit, "edss": score,
-            "valid_for_confirmation": False if recent else None,
-        }
+        yield (
+            "edss",
+            {
+                "patient_id": pid,
+                "date": visit,
+                "edss": score,
+                "valid_for_confirmation": False if recent else None,
+            },
+        )
         step = 180 if visit >= _day(index, -60) else (index - visit).days - rng.integers(5, 25)
         visit = _day(visit, max(step, 30) + rng.normal(0, 12))
     scan = _day(index, -rng.uniform(60, 200))
     first = True
     while scan <= end:
-        active_rate = (1.6 if scan < index else (0.03 if transplanted else 0.4))
+        active_rate = 1.6 if scan < index else (0.03 if transplanted else 0.4)
         if progressive:
             active_rate *= 0.4
         gd = int(rng.negative_binomial(1.5, 1.5 / (1.5 + active_rate)))
         new_t2 = None if first else int(rng.negative_binomial(1.5, 1.5 / (1.5 + active_rate)))
-        yield "mri", {
-            "patient_id": pid, "date": scan, "region": "brain",
-            "gd_lesions": gd, "new_t2_lesions": new_t2,
-        }
+        yield (
+            "mri",
+            {
+                "patient_id": pid,
+                "date": scan,
+                "region": "brain",
+                "gd_lesions": gd,
+                "new_t2_lesions": new_t2,
+            },
+        )
         first = False
         scan = _day(scan, 365.25 + rng.normal(0, 30))

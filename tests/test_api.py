@@ -1,0 +1,91 @@
+"""The public API is pinned: growing or shrinking it is a deliberate change to this file."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+PUBLIC = {
+    "msreboot": ["__version__"],
+    "msreboot.datasets": [
+        "EXAMPLE_SEED",
+        "example_path",
+        "generate_example",
+        "load_example",
+        "write_example",
+    ],
+    "msreboot.exceptions": [
+        "DataValidationError",
+        "MissingDependencyError",
+        "MsrebootError",
+        "StoreError",
+    ],
+}
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_public_names_are_pinned(module: str) -> None:
+    mod = importlib.import_module(module)
+    assert sorted(mod.__all__) == sorted(PUBLIC[module])
+    for name in mod.__all__:
+        assert hasattr(mod, name), name
+
+
+def test_data_api_is_pinned() -> None:
+    import msreboot.data as data
+
+    expected = [
+        "SCHEMA",
+        "TABLE_NAMES",
+        "Cohort",
+        "CohortSource",
+        "CohortSummary",
+        "ColumnSpec",
+        "Deidentified",
+        "ImportResult",
+        "Problem",
+        "TableSpec",
+        "TimeUnit",
+        "ValidationReport",
+        "cohort_checksum",
+        "deidentify",
+        "describe_cohort",
+        "import_cohort",
+        "load_or_create_key",
+        "read_cohort",
+        "read_redcap",
+        "read_store",
+        "schema_frame",
+        "validate",
+        "write_cohort",
+        "write_mapping",
+    ]
+    assert sorted(data.__all__) == sorted(expected)
+
+
+def test_exceptions_are_builtin_compatible() -> None:
+    from msreboot.exceptions import (
+        DataValidationError,
+        MissingDependencyError,
+        MsrebootError,
+        StoreError,
+    )
+
+    assert issubclass(DataValidationError, ValueError)
+    assert issubclass(StoreError, OSError)
+    assert issubclass(MissingDependencyError, ImportError)
+    for exc in (DataValidationError, StoreError, MissingDependencyError):
+        assert issubclass(exc, MsrebootError)
+
+
+def test_import_has_no_heavy_side_effects() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, msreboot, msreboot.data; "
+        "print(any(m.startswith('matplotlib') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,137 @@
+"""The command line: exit codes 0 / 1 / 2, outputs, and nothing written on failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from msreboot.cli import app
+from msreboot.data import read_cohort, read_store
+from msreboot.datasets import example_path, load_example
+from tests.conftest import tiny_tables
+
+runner = CliRunner()
+
+
+def _folder(tmp_path: Path, broken: bool = False) -> Path:
+    folder = tmp_path / "cohort"
+    folder.mkdir()
+    for name, frame in tiny_tables().items():
+        if broken and name == "edss":
+            frame.loc[1, "edss"] = "12"
+            frame.loc[2, "date"] = "soon"
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    return folder
+
+
+def test_version_and_help() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.startswith("msreboot ")
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("validate", "import", "summary", "export", "deidentify", "demo"):
+        assert command in result.output
+
+
+def test_validate_valid_cohort(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--no-progress", "validate", str(_folder(tmp_path))])
+    assert result.exit_code == 0, result.output
+    assert "cohort is valid" in result.output
+
+
+def test_validate_reports_problems_and_writes_csv(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, broken=True)
+    target = tmp_path / "problems.csv"
+    result = runner.invoke(
+        app, ["--no-progress", "validate", str(folder), "--problems", str(target)]
+    )
+    assert result.exit_code == 1, result.output
+    assert "2 error(s)" in result.output
+    problems = pd.read_csv(target, dtype=str)
+    assert list(problems.columns) == [
+        "severity",
+        "table",
+        "row",
+        "patient_id",
+        "column",
+        "value",
+        "problem",
+    ]
+    assert set(zip(problems["row"], problems["column"], strict=True)) == {
+        ("2", "edss"),
+        ("3", "date"),
+    }
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["validate", str(tmp_path / "missing")]).exit_code == 2
+    assert runner.invoke(app, ["validate"]).exit_code == 2
+    assert runner.invoke(app, ["import", str(tmp_path)]).exit_code == 2  # no --db
+    assert runner.invoke(app, ["schema", "--table", "visits"]).exit_code == 2
+    assert runner.invoke(app, ["no-such-command"]).exit_code == 2
+
+
+def test_import_and_summary(tmp_path: Path) -> None:
+    db = tmp_path / "store" / "c.duckdb"
+    result = runner.invoke(app, ["--no-progress", "import", str(example_path()), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "imported into" in result.output
+    assert read_store(db).equals(load_example())
+    again = runner.invoke(app, ["--no-progress", "import", str(example_path()), "--db", str(db)])
+    assert "already up to date" in again.output
+    summary = runner.invoke(app, ["--no-progress", "summary", str(db)])
+    assert summary.exit_code == 0
+    assert "patients" in summary.output
+    assert "deaths within 100 days of AHSCT" in summary.output
+
+
+def test_failed_import_writes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "c.duckdb"
+    result = runner.invoke(
+        app, ["--no-progress", "import", str(_folder(tmp_path, broken=True)), "--db", str(db)]
+    )
+    assert result.exit_code == 1
+    assert not db.exists()
+    runner.invoke(app, ["--no-progress", "import", str(example_path()), "--db", str(db)])
+    before = db.read_bytes()
+    (tmp_path / "cohort" / "edss.csv").write_text("patient_id,date,edss\nA1,2015-05-01,44\n")
+    result = runner.invoke(
+        app, ["--no-progress", "import", str(tmp_path / "cohort"), "--db", str(db)]
+    )
+    assert result.exit_code == 1
+    assert db.read_bytes() == before
+
+
+def test_export_parquet(tmp_path: Path) -> None:
+    out = tmp_path / "pq"
+    result = runner.invoke(
+        app,
+        ["--no-progress", "export", str(example_path()), "--out", str(out), "--format", "parquet"],
+    )
+    assert result.exit_code == 0, result.output
+    assert read_cohort(out).equals(load_example())
+
+
+def test_schema_lists_tables() -> None:
+    result = runner.invoke(app, ["schema", "--table", "edss"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0
+    assert "multiple of 0.5" in result.output
+
+
+def test_example_writes_the_bundled_files(tmp_path: Path) -> None:
+    out = tmp_path / "ex"
+    assert runner.invoke(app, ["example", "--out", str(out)]).exit_code == 0
+    assert read_cohort(out).equals(load_example())
+
+
+@pytest.mark.parametrize("progress", [True, False], ids=["progress", "no-progress"])
+def test_demo(tmp_path: Path, progress: bool) -> None:
+    args = ([] if progress else ["--no-progress"]) + ["demo", "--workdir", str(tmp_path / "d")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "300 patients" in result.output
+    assert (tmp_path / "d" / "cohort.duckdb").is_file()
