@@ -146,7 +146,7 @@ def _critical(test: str, conf_level: float, df: int) -> float:
 
 
 def design_matrix(
-    moderators: Mapping[str, Sequence[object]] | pd.DataFrame, k: int
+    moderators: Mapping[str, Sequence[object] | npt.ArrayLike] | pd.DataFrame, k: int
 ) -> tuple[FloatArray, tuple[str, ...]]:
     """Intercept plus numeric columns as they are and categorical ones as dummies."""
     frame = pd.DataFrame(moderators).reset_index(drop=True)
@@ -191,7 +191,7 @@ def design_matrix(
 
 def meta_regression(
     result: PooledEstimate,
-    moderators: Mapping[str, Sequence[object]] | pd.DataFrame,
+    moderators: Mapping[str, Sequence[object] | npt.ArrayLike] | pd.DataFrame,
     *,
     method: Tau2Method = "REML",
     test: TestKind | None = None,

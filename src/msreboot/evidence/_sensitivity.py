@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 
@@ -124,7 +125,9 @@ class SubgroupAnalysis:
         return "<pre>" + html.escape(self.summary()) + "</pre>"
 
 
-def subgroup_analysis(result: PooledEstimate, groups: Sequence[object]) -> SubgroupAnalysis:
+def subgroup_analysis(
+    result: PooledEstimate, groups: Sequence[object] | npt.ArrayLike | pd.Series
+) -> SubgroupAnalysis:
     """Pool each subgroup separately and test whether the subgroups differ.
 
     Parameters
@@ -159,7 +162,8 @@ def subgroup_analysis(result: PooledEstimate, groups: Sequence[object]) -> Subgr
     >>> sub.groups, round(sub.q_between, 2)
     (('a', 'b'), 20.42)
     """
-    values = np.asarray([str(g) for g in getattr(groups, "to_numpy", lambda: groups)()])
+    raw = groups.to_numpy() if isinstance(groups, pd.Series) else np.asarray(groups, dtype=object)
+    values = np.asarray([str(g) for g in raw.ravel()])
     if values.size != result.k:
         raise EvidenceError(
             f"groups must have one entry per study; got {values.size} for k={result.k}."

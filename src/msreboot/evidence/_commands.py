@@ -1,0 +1,252 @@
+"""Command-line pieces: ``msreboot evidence list|show`` and ``msreboot meta``.
+
+The main CLI registers them with ``app.add_typer(evidence_app, name="evidence")`` and
+``app.command("meta")(meta_command)``. Data go to stdout, notes and warnings to stderr.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+import typer
+
+from msreboot.evidence._checks import EvidenceError
+from msreboot.evidence._meta import PooledEstimate, pool, pool_proportions
+from msreboot.evidence._studies import effect_sizes, load_outcomes, load_studies
+
+__all__ = ["evidence_app", "meta_command", "select_outcomes", "study_label"]
+
+evidence_app = typer.Typer(
+    name="evidence",
+    help="Browse the bundled published AHSCT / MSC studies.",
+    no_args_is_help=True,
+)
+
+_LIST_COLUMNS = ["study_id", "arm", "therapy", "design", "n", "year", "journal", "citation_status"]
+
+
+@evidence_app.command("list")
+def list_command(
+    therapy: Annotated[
+        str | None, typer.Option(help="Only arms of this therapy (ahsct, msc, dmt, ...).")
+    ] = None,
+    csv: Annotated[bool, typer.Option("--csv", help="Write CSV instead of a table.")] = False,
+) -> None:
+    """List the study arms in the bundled evidence dataset."""
+    studies = load_studies()
+    if therapy is not None:
+        studies = studies[studies["therapy"] == therapy]
+    frame = studies[_LIST_COLUMNS]
+    if csv:
+        typer.echo(frame.to_csv(index=False), nl=False)
+    else:
+        typer.echo(frame.to_string(index=False, na_rep=""))
+
+
+@evidence_app.command("show")
+def show_command(
+    study_id: Annotated[str, typer.Argument(help="A study_id from `msreboot evidence list`.")],
+) -> None:
+    """Show one study: its citation, arms and every reported outcome."""
+    studies = load_studies()
+    arms = studies[studies["study_id"] == study_id]
+    if arms.empty:
+        typer.echo(
+            f"study_id must be one of the bundled studies; got {study_id!r}. "
+            "Run `msreboot evidence list` to see them.",
+            err=True,
+        )
+        raise typer.Exit(code=1)
+    for row in arms.to_dict("records"):
+        typer.echo(f"{row['study_id']} / {row['arm']} ({row['therapy']})")
+        for key, value in row.items():
+            if key in ("study_id", "arm") or value == "" or pd.isna(value):
+                continue
+            typer.echo(f"  {key}: {value}")
+    outcomes = load_outcomes()
+    rows = outcomes[outcomes["study_id"] == study_id]
+    cols = [
+        "outcome_id",
+        "outcome",
+        "timepoint_years",
+        "effect_type",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "ci_level",
+        "events",
+        "n",
+        "source",
+    ]
+    typer.echo("outcomes:")
+    typer.echo(rows[cols].to_string(index=False, na_rep=""))
+
+
+def study_label(row: pd.Series) -> str:
+    """Short label "Acronym year" or "First-author year" (plus the arm if not the main one)."""
+    name = str(row.get("acronym") or "")
+    if not name:
+        authors = str(row.get("authors") or row.get("study_id"))
+        name = re.split(r"[ ,]", authors.strip())[0]
+    year = row.get("year")
+    label = f"{name} {int(year)}" if isinstance(year, float) and np.isfinite(year) else name
+    arm = str(row.get("arm", ""))
+    if arm not in ("", "ahsct", "msc", "pooled", "untreated"):
+        label += f" ({arm})"
+    return label
+
+
+def select_outcomes(
+    outcome: str,
+    *,
+    therapy: str | None = "ahsct",
+    timepoint: float | None = None,
+    population: str = "all",
+    include_meta_analyses: bool = False,
+) -> pd.DataFrame:
+    """Rows of the bundled dataset to pool for one outcome (single-arm estimates only).
+
+    Raises
+    ------
+    EvidenceError
+        No matching rows, or several timepoints for one arm without ``timepoint``.
+    """
+    frame = load_outcomes(with_studies=True)
+    known = sorted(set(frame["outcome"]))
+    if outcome not in known:
+        raise EvidenceError(f"outcome must be one of {', '.join(known)}; got {outcome!r}.")
+    rows = frame[(frame["outcome"] == outcome) & (frame["comparator_arm"] == "")]
+    rows = rows[rows["population"] == population]
+    if therapy is not None:
+        rows = rows[rows["therapy"] == therapy]
+    if not include_meta_analyses:
+        rows = rows[rows["design"] != "meta-analysis"]
+    if timepoint is not None:
+        rows = rows[np.isclose(rows["timepoint_years"].astype(float), timepoint)]
+    if rows.empty:
+        raise EvidenceError(
+            f"no bundled results for outcome={outcome!r}, therapy={therapy!r}, "
+            f"timepoint={timepoint!r}. Run `msreboot evidence list` and check the filters."
+        )
+    times = sorted({float(t) for t in rows["timepoint_years"].dropna()})
+    if rows.duplicated(["study_id", "arm"]).any() or len(times) > 1:
+        raise EvidenceError(
+            f"outcome {outcome!r} is reported at several timepoints; got "
+            f"{times}. Choose one with --timepoint."
+        )
+    return rows.reset_index(drop=True)
+
+
+def _pool_rows(
+    rows: pd.DataFrame, method: str, test: str, conf_level: float
+) -> tuple[PooledEstimate, pd.DataFrame, list[str]]:
+    """Pool selected rows; return the result, the rows used and notes on skipped rows."""
+    notes: list[str] = []
+    usable = []
+    for i in range(len(rows)):
+        try:
+            effect_sizes(rows.iloc[[i]])
+            usable.append(i)
+        except EvidenceError as exc:
+            notes.append(f"skipped {rows['outcome_id'].iloc[i]}: {exc}")
+    rows = rows.iloc[usable].reset_index(drop=True)
+    if rows.empty:
+        raise EvidenceError("no selected result has enough information to be pooled.")
+    labels = [study_label(r) for _, r in rows.iterrows()]
+    counted = rows["events"].notna() & rows["n"].notna()
+    kw = {"method": method, "test": test, "conf_level": conf_level, "labels": labels}
+    if counted.all() and set(rows["effect_type"]) == {"proportion"}:
+        result = pool_proportions(rows["events"], rows["n"], **kw)  # type: ignore[arg-type]
+    else:
+        yi, vi, measure = effect_sizes(rows)
+        result = pool(yi, vi, measure=measure, **kw)  # type: ignore[arg-type]
+    return result, rows, notes
+
+
+def meta_command(
+    outcome: Annotated[str, typer.Option(help="Outcome code, e.g. trm, pfs, efs, neda.")],
+    by: Annotated[
+        str | None, typer.Option(help="Study column for subgroups, e.g. intensity.")
+    ] = None,
+    moderators: Annotated[
+        list[str] | None,
+        typer.Option(help="Study column(s) for meta-regression, e.g. edss (repeatable)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Directory for the tables and figures.")] = Path(
+        "meta-output"
+    ),
+    therapy: Annotated[str, typer.Option(help="ahsct, msc, dmt, or 'all'.")] = "ahsct",
+    timepoint: Annotated[
+        float | None, typer.Option(help="Timepoint in years, when several are reported.")
+    ] = None,
+    method: Annotated[str, typer.Option(help="tau^2 estimator: REML, ML, DL, PM, FE.")] = "REML",
+    test: Annotated[str, typer.Option(help="z (Wald) or knha (Hartung-Knapp).")] = "z",
+    conf_level: Annotated[float, typer.Option(help="Confidence level in (0, 1).")] = 0.95,
+) -> None:
+    """Pool a published outcome across the bundled studies and write tables and figures.
+
+    Writes ``meta_<outcome>.csv`` (studies and pooled row) and a forest plot
+    (``meta_<outcome>_forest.svg`` / ``.png``); with ``--by`` a subgroup table and the
+    test for subgroup differences; with ``--moderators`` a meta-regression table and a
+    bubble plot per moderator. Results of published meta-analyses are not re-pooled.
+    """
+    from msreboot.evidence._forest import bubble_plot, forest_plot
+    from msreboot.evidence._regression import meta_regression
+    from msreboot.evidence._sensitivity import subgroup_analysis
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            rows = select_outcomes(
+                outcome, therapy=None if therapy == "all" else therapy, timepoint=timepoint
+            )
+            result, rows, notes = _pool_rows(rows, method, test, conf_level)
+            out.mkdir(parents=True, exist_ok=True)
+            stem = out / f"meta_{outcome}"
+            table = result.to_frame()
+            table.insert(1, "study_id", [*rows["study_id"], ""])
+            table.to_csv(f"{stem}.csv", index=False)
+            title = f"{outcome} ({therapy})"
+            forest_plot(result, f"{stem}_forest.svg", title=title)
+            forest_plot(result, f"{stem}_forest.png", title=title)
+            typer.echo(result.summary())
+            if by is not None:
+                _check_column(rows, by)
+                groups = rows[by].replace("", "not reported").astype(str)
+                sub = subgroup_analysis(result, groups)
+                sub.to_frame().to_csv(f"{stem}_by_{by}.csv", index=False)
+                typer.echo(sub.summary())
+            for name in moderators or []:
+                _check_column(rows, name)
+                keep = rows[name].notna().to_numpy() & (rows[name] != "").to_numpy()
+                if keep.sum() < 3:
+                    notes.append(f"meta-regression on {name} skipped: fewer than 3 studies")
+                    continue
+                sub_result = (
+                    result if keep.all() else _pool_rows(rows[keep], method, test, conf_level)[0]
+                )
+                reg = meta_regression(sub_result, {name: rows.loc[keep, name].to_numpy()})
+                reg.to_frame().to_csv(f"{stem}_on_{name}.csv", index=False)
+                bubble_plot(reg, name, f"{stem}_on_{name}.svg")
+                typer.echo(reg.summary())
+        except EvidenceError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(code=1) from exc
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
+    for warning in caught:
+        typer.echo(f"warning: {warning.message}", err=True)
+    typer.echo(f"wrote {stem}.csv and {stem}_forest.svg/.png", err=True)
+
+
+def _check_column(rows: pd.DataFrame, name: str) -> None:
+    if name not in rows.columns:
+        raise EvidenceError(
+            f"column must be a study or outcome column; got {name!r}. "
+            "Try intensity, design, edss, share_rrms or treatment_year_mid."
+        )

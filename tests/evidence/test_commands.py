@@ -1,0 +1,124 @@
+"""The evidence CLI pieces, mounted on a throwaway Typer app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from msreboot.evidence._commands import evidence_app, meta_command, select_outcomes
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def app() -> typer.Typer:
+    root = typer.Typer()
+    root.add_typer(evidence_app, name="evidence")
+    root.command("meta")(meta_command)
+    return root
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_evidence_list(app: typer.Typer, runner: CliRunner) -> None:
+    result = runner.invoke(app, ["evidence", "list", "--therapy", "ahsct"])
+    assert result.exit_code == 0, result.output
+    assert "nash2017_haltms" in result.output
+    assert "connick2012_mscims" not in result.output
+
+
+def test_evidence_list_csv(app: typer.Typer, runner: CliRunner) -> None:
+    result = runner.invoke(app, ["evidence", "list", "--csv"])
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0].startswith("study_id,arm,therapy")
+
+
+def test_evidence_show(app: typer.Typer, runner: CliRunner) -> None:
+    result = runner.invoke(app, ["evidence", "show", "nash2017_haltms"])
+    assert result.exit_code == 0, result.output
+    assert "NCT00288626" in result.output
+    assert "nash2017_haltms:ahsct:pfs:003" in result.output
+
+
+def test_evidence_show_unknown_study(app: typer.Typer, runner: CliRunner) -> None:
+    result = runner.invoke(app, ["evidence", "show", "nope"])
+    assert result.exit_code == 1
+    assert "study_id must be one of the bundled studies; got 'nope'" in result.output
+
+
+def test_meta_trm_with_subgroups_and_moderators(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path
+) -> None:
+    args = [
+        "meta",
+        "--outcome",
+        "trm",
+        "--by",
+        "intensity",
+        "--moderators",
+        "edss",
+        "--moderators",
+        "treatment_year_mid",
+        "--out",
+        str(tmp_path),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "REML meta-analysis of 4 studies" in result.output
+    assert "test for subgroup differences" in result.output
+    table = pd.read_csv(tmp_path / "meta_trm.csv")
+    assert list(table["row_type"]) == ["study"] * 4 + ["pooled"]
+    assert set(table["study_id"].dropna()) >= {"muraro2017_ebmt", "atkins2016_canadian"}
+    svg = (tmp_path / "meta_trm_forest.svg").read_text(encoding="utf-8")
+    assert "8/281" in svg
+    assert (tmp_path / "meta_trm_forest.png").exists()
+    assert (tmp_path / "meta_trm_by_intensity.csv").exists()
+    edss = pd.read_csv(tmp_path / "meta_trm_on_edss.csv")
+    assert edss.loc[edss["term"] == "edss", "coef"].item() > 0
+    era = pd.read_csv(tmp_path / "meta_trm_on_treatment_year_mid.csv")
+    assert era.loc[era["term"] == "treatment_year_mid", "coef"].item() < 0
+    assert (tmp_path / "meta_trm_on_edss.svg").exists()
+
+
+def test_meta_needs_a_timepoint_when_several(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path
+) -> None:
+    result = runner.invoke(app, ["meta", "--outcome", "pfs", "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "Choose one with --timepoint" in result.output
+    ok = runner.invoke(
+        app, ["meta", "--outcome", "pfs", "--timepoint", "5", "--out", str(tmp_path)]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "meta-analysis of 2 studies" in ok.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--outcome", "cure"], "outcome must be one of", id="outcome"),
+        pytest.param(["--outcome", "trm", "--by", "colour"], "column must be", id="by"),
+        pytest.param(["--outcome", "trm", "--conf-level", "95"], "Did you mean 0.95", id="level"),
+    ],
+)
+def test_meta_errors_are_reported(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = runner.invoke(app, ["meta", *args, "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+def test_select_outcomes_excludes_published_pools() -> None:
+    rows = select_outcomes("trm")
+    assert "sormani2017_meta" not in set(rows["study_id"])
+    with_pools = select_outcomes("trm", include_meta_analyses=True)
+    assert "sormani2017_meta" in set(with_pools["study_id"])
