@@ -153,3 +153,15 @@ def test_conf_level_changes_width() -> None:
     wide = pool(yi, vi, conf_level=0.99)
     assert wide.ci_high - wide.ci_low > narrow.ci_high - narrow.ci_low
     assert narrow.conf_level == 0.90
+
+
+def test_glmm_edge_cases() -> None:
+    with pytest.raises(EvidenceError, match="at least one event and one non-event"):
+        pool_proportions([0, 0, 0], [40, 20, 30], method="GLMM")
+    with pytest.warns(TruncatedTau2Warning, match="GLMM"):
+        res = pool_proportions([1, 2, 3], [40, 20, 30], method="GLMM")
+    assert res.tau2 == 0.0
+    assert res.estimate_natural == pytest.approx(6 / 90, rel=1e-5)
+    single = pool_proportions([3], [40], method="GLMM")
+    assert single.estimate_natural == pytest.approx(3 / 40, rel=1e-5)
+    assert not single.tau2_truncated

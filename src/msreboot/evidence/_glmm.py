@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy import optimize, stats  # type: ignore[import-untyped, unused-ignore]
 
-from msreboot.evidence._checks import FloatArray, check_conf_level, labels_or_default
+from msreboot.evidence._checks import (
+    EvidenceError,
+    FloatArray,
+    TruncatedTau2Warning,
+    check_conf_level,
+    labels_or_default,
+)
 from msreboot.evidence._effects import back_transform, proportion_effects
 from msreboot.evidence._meta import PooledEstimate
 from msreboot.evidence._tau2 import typical_variance, wls
@@ -112,6 +119,12 @@ def pool_proportions_glmm(
     """
     conf_level = check_conf_level(conf_level)
     k = events.size
+    if np.sum(events) == 0 or np.sum(n - events) == 0:
+        raise EvidenceError(
+            "GLMM needs at least one event and one non-event across the studies; got "
+            f"{np.sum(events):g} events in {np.sum(n):g} patients (no finite maximum "
+            "likelihood estimate). Use measure='PLO' with a REML pool instead."
+        )
     yi, vi = proportion_effects(events, n, "PLO")
     x1 = np.ones((k, 1))
 
@@ -131,13 +144,24 @@ def pool_proportions_glmm(
     if polished.fun <= best.fun:
         theta = np.array([polished.x[0], abs(polished.x[1])])
     mu, tau = float(theta[0]), float(theta[1])
+    var = float("nan")
     if k > 1 and tau > 1e-6:
         hess = _hessian(negll, theta, np.array([1e-4, 1e-4]) * np.maximum(1.0, np.abs(theta)))
-        var = float(np.linalg.inv(hess)[0, 0])
-    else:
-        eta = mu
-        p = 1.0 / (1.0 + np.exp(-eta))
-        var = float(1.0 / np.sum(n * p * (1 - p)))
+        if np.all(np.linalg.eigvalsh(hess) > 0):
+            var = float(np.linalg.inv(hess)[0, 0])
+    if not np.isfinite(var):
+        # boundary (tau = 0) or a flat likelihood in tau: information about mu alone
+        step = np.array([1e-4 * max(1.0, abs(mu)), 0.0])
+        curv = (negll(theta + step) - 2 * negll(theta) + negll(theta - step)) / step[0] ** 2
+        var = float(1.0 / curv)
+    if tau <= 1e-6:
+        tau = 0.0
+        if k > 1:
+            warnings.warn(
+                "tau^2 (GLMM) truncated at 0: the maximum likelihood lies on the boundary.",
+                TruncatedTau2Warning,
+                stacklevel=3,
+            )
     tau2 = tau**2
     se = float(np.sqrt(var))
     crit = float(stats.norm.ppf(0.5 + conf_level / 2))
@@ -167,7 +191,7 @@ def pool_proportions_glmm(
         tau2=tau2,
         tau2_ci_low=float("nan"),
         tau2_ci_high=float("nan"),
-        tau2_truncated=tau <= 1e-6,
+        tau2_truncated=tau == 0.0 and k > 1,
         i2=i2,
         i2_ci_low=float("nan"),
         i2_ci_high=float("nan"),
