@@ -139,7 +139,8 @@ def _prepare_table(
             unconvertible.update((int(r), col.name) for r in rows)
             found.extend(_row_problems(spec.name, rows, pid, col.name, source, coerced.problem))
     table = pd.DataFrame(out, index=frame.index)
-    _check_contract(spec, table[list(columns)], pid, unconvertible, found)
+    raw_values = {name: frame[source] for name, source in columns.items()}
+    _check_contract(spec, table[list(columns)], raw_values, pid, unconvertible, found)
     _check_treatment_kinds(spec, table, pid, found)
     _check_duplicates(spec, table, pid, found)
     _check_order_rules(spec, table, pid, found)
@@ -292,10 +293,12 @@ def _on_grid(step: float) -> Callable[[pd.Series], pd.Series]:
 def _check_contract(
     spec: TableSpec,
     table: pd.DataFrame,
+    raw_values: Mapping[str, pd.Series],
     pid: pd.Series,
     unconvertible: set[tuple[int, str]],
     found: list[Problem],
 ) -> None:
+    """Run the pandera contract; report each failure with the value as given in the input."""
     try:
         _pandera_schema(spec, table.columns).validate(table, lazy=True)
     except SchemaErrors as err:
@@ -316,13 +319,14 @@ def _check_contract(
                     if close:
                         message += f". Did you mean {close[0]}?"
             patient = pid.get(row)
+            given = raw_values[column].get(row)
             found.append(
                 Problem(
                     spec.name,
                     row,
                     None if is_missing(patient) else str(patient),
                     column,
-                    None if is_missing(case.failure_case) else _value_text(case.failure_case),
+                    None if is_missing(given) else _value_text(given),
                     message,
                 )
             )
