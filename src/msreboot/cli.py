@@ -30,7 +30,8 @@ EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
 
 app = typer.Typer(
     name="msreboot",
-    help="Stem-cell therapy for multiple sclerosis: validate, store and describe cohorts.",
+    help="Stem-cell therapy for multiple sclerosis: validate, store and describe cohorts; "
+    "pool the published evidence.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -403,6 +404,16 @@ def demo(
         "next: `msreboot summary "
         f"{db}`, or `msreboot example --out my-cohort` to see the file layout"
     )
+
+
+def _register_evidence() -> None:
+    from msreboot.evidence._commands import evidence_app, meta_command
+
+    app.add_typer(evidence_app, name="evidence")
+    app.command("meta")(meta_command)
+
+
+_register_evidence()
 
 
 def main() -> None:
