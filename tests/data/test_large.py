@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from msreboot.data import import_cohort, read_cohort, validate
 from msreboot.exceptions import DataValidationError
@@ -59,9 +60,8 @@ def test_fifty_scattered_errors_in_100k_rows(tmp_path: Path) -> None:
     assert located == injected
     assert all(p.table == "edss" for p in report.errors)
     db = tmp_path / "store.duckdb"
-    try:
+    with pytest.raises(DataValidationError) as excinfo:
         import_cohort(read_cohort(folder), db)
-    except DataValidationError as exc:
-        assert len(exc.errors) == 50
+    assert len(excinfo.value.errors) == 50
     assert not db.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cohort"]
