@@ -81,6 +81,8 @@ def test_meta_trm_with_subgroups_and_moderators(
     assert "8/281" in svg
     assert (tmp_path / "meta_trm_forest.png").exists()
     assert (tmp_path / "meta_trm_by_intensity.csv").exists()
+    grouped = (tmp_path / "meta_trm_by_intensity_forest.svg").read_text(encoding="utf-8")
+    assert "Test for subgroup differences" in grouped
     edss = pd.read_csv(tmp_path / "meta_trm_on_edss.csv")
     assert edss.loc[edss["term"] == "edss", "coef"].item() > 0
     era = pd.read_csv(tmp_path / "meta_trm_on_treatment_year_mid.csv")

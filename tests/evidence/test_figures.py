@@ -17,6 +17,7 @@ from msreboot.evidence import (
     meta_regression,
     pool,
     pool_proportions,
+    subgroup_analysis,
 )
 
 matplotlib.use("Agg")
@@ -87,3 +88,18 @@ def test_bubble_plot_for_proportions(tmp_path: Path) -> None:
         fig = bubble_plot(reg, path=tmp_path / "b.png")
     assert fig.axes[0].get_ylabel() == "Proportion"
     assert (tmp_path / "b.png").stat().st_size > 1000
+
+
+def test_forest_plot_of_subgroups(tmp_path: Path) -> None:
+    res = pool(BCG["yi"], BCG["vi"], measure="RR", labels=LABELS)
+    sub = subgroup_analysis(res, _REF["subgroups"]["groups"])
+    target = tmp_path / "sub.svg"
+    forest_plot(sub, target)
+    svg = target.read_text(encoding="utf-8")
+    for text in ["alternate", "systematic", "Subtotal (k = 7", "Test for subgroup differences"]:
+        assert text in svg
+    fe = subgroup_analysis(
+        pool(BCG["yi"], BCG["vi"], method="FE", measure="RR"), _REF["subgroups"]["groups"]
+    )
+    forest_plot(fe, tmp_path / "fe_sub.svg")
+    assert "Common-effect model" in (tmp_path / "fe_sub.svg").read_text(encoding="utf-8")

@@ -191,9 +191,10 @@ def meta_command(
     """Pool a published outcome across the bundled studies and write tables and figures.
 
     Writes ``meta_<outcome>.csv`` (studies and pooled row) and a forest plot
-    (``meta_<outcome>_forest.svg`` / ``.png``); with ``--by`` a subgroup table and the
-    test for subgroup differences; with ``--moderators`` a meta-regression table and a
-    bubble plot per moderator. Results of published meta-analyses are not re-pooled.
+    (``meta_<outcome>_forest.svg`` / ``.png``); with ``--by`` a subgroup table, the test
+    for subgroup differences and a grouped forest plot; with ``--moderators`` a
+    meta-regression table and a bubble plot per moderator. Results of published
+    meta-analyses are not re-pooled.
     """
     from msreboot.evidence._forest import bubble_plot, forest_plot
     from msreboot.evidence._regression import meta_regression
@@ -220,6 +221,7 @@ def meta_command(
                 groups = rows[by].replace("", "not reported").astype(str)
                 sub = subgroup_analysis(result, groups)
                 sub.to_frame().to_csv(f"{stem}_by_{by}.csv", index=False)
+                forest_plot(sub, f"{stem}_by_{by}_forest.svg", title=f"{title} by {by}")
                 typer.echo(sub.summary())
             for name in moderators or []:
                 _check_column(rows, name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ from msreboot.evidence._checks import EvidenceError
 from msreboot.evidence._effects import back_transform
 from msreboot.evidence._meta import PooledEstimate
 from msreboot.evidence._regression import MetaRegression
+from msreboot.evidence._sensitivity import SubgroupAnalysis
 from msreboot.exceptions import MissingDependencyError
 
 if TYPE_CHECKING:
@@ -65,19 +67,76 @@ def _save(fig: Figure, path: str | Path | None) -> None:
     fig.savefig(target, bbox_inches="tight", dpi=200)
 
 
+@dataclass(frozen=True)
+class _Row:
+    """One line of a forest plot (internal)."""
+
+    kind: str  # "header", "study", "diamond", "pi", "text"
+    label: str
+    counts: str = ""
+    est: float = float("nan")
+    lo: float = float("nan")
+    hi: float = float("nan")
+    weight: float = float("nan")
+
+
+def _pool_rows(result: PooledEstimate, name: str, *, with_pi: bool) -> list[_Row]:
+    rows: list[_Row] = []
+    studies = result.study_frame()
+    has_counts = result.events is not None and result.measure != "IRLN"
+    for rec in studies.to_dict("records"):
+        counts = f"{rec['events']:g}/{rec['total']:g}" if has_counts else ""
+        rows.append(
+            _Row(
+                "study",
+                str(rec["label"]),
+                counts,
+                float(rec["estimate_natural"]),
+                float(rec["ci_low_natural"]),
+                float(rec["ci_high_natural"]),
+                float(rec["weight"]),
+            )
+        )
+    rows.append(
+        _Row(
+            "diamond",
+            name,
+            "",
+            result.estimate_natural,
+            result.ci_low_natural,
+            result.ci_high_natural,
+            1.0,
+        )
+    )
+    if with_pi and result.method != "FE" and result.k > 1:
+        rows.append(
+            _Row(
+                "pi",
+                "Prediction interval",
+                "",
+                float("nan"),
+                result.pi_low_natural,
+                result.pi_high_natural,
+            )
+        )
+    return rows
+
+
 def forest_plot(
-    result: PooledEstimate,
+    result: PooledEstimate | SubgroupAnalysis,
     path: str | Path | None = None,
     *,
     title: str | None = None,
     xlabel: str | None = None,
 ) -> Figure:
-    """Draw a forest plot of a pooled analysis.
+    """Draw a forest plot of a pooled analysis or of a subgroup analysis.
 
     Parameters
     ----------
     result
-        A :class:`PooledEstimate`.
+        A :class:`PooledEstimate`, or a :class:`SubgroupAnalysis` (studies grouped under
+        their subgroup with a subtotal diamond each, then the overall pool and the test for
+        subgroup differences).
     path
         Write the figure there (``.svg``, ``.png`` or ``.pdf``); ``None`` only returns it.
     title, xlabel
@@ -89,7 +148,8 @@ def forest_plot(
         Study rows (label, events/n, square sized by weight, CI whisker, estimate [CI],
         weight %), the pooled diamond, the prediction interval and a heterogeneity line;
         a log axis for ratio measures. Values are on the natural scale (proportions,
-        ratios, rates). Text is kept as text in SVG output.
+        ratios, rates). Weights are within the pool the study belongs to. Text is kept as
+        text in SVG output.
 
     Examples
     --------
@@ -100,74 +160,79 @@ def forest_plot(
     'Proportion'
     """
     matplotlib, figure_cls = _matplotlib()
-    ratio = result.is_ratio
-    studies = result.study_frame()
-    k = result.k
-    ys = np.arange(k, 0, -1, dtype=float) + 2.0
-    y_pool, y_pi = 1.5, 0.7
-    conf = f"{100 * result.conf_level:g}% CI"
+    overall = result.overall if isinstance(result, SubgroupAnalysis) else result
+    model = (
+        "Common-effect model" if overall.method == "FE" else f"Random-effects ({overall.method})"
+    )
+    footer = [overall.heterogeneity_text()]
+    rows: list[_Row] = []
+    if isinstance(result, SubgroupAnalysis):
+        for name, sub in zip(result.groups, result.pools, strict=True):
+            rows.append(_Row("header", name))
+            rows += _pool_rows(
+                sub, f"Subtotal (k = {sub.k}, I\u00b2 = {100 * sub.i2:.0f}%)", with_pi=False
+            )
+            rows.append(_Row("text", ""))
+        rows += [r for r in _pool_rows(overall, model, with_pi=True) if r.kind != "study"]
+        footer.append(
+            f"Test for subgroup differences: Q = {result.q_between:.2f}, "
+            f"df = {result.q_between_df}, p = {result.q_between_pvalue:.4g}"
+        )
+    else:
+        rows = _pool_rows(overall, model, with_pi=True)
+        rows.insert(len(rows) - (2 if rows[-1].kind == "pi" else 1), _Row("text", ""))
+    ratio = overall.is_ratio
+    conf = f"{100 * overall.conf_level:g}% CI"
+    n_rows = len(rows)
+    ys = np.arange(n_rows, 0, -1, dtype=float)
+    has_counts = any(r.counts for r in rows)
     with matplotlib.rc_context(_RC):
-        fig: Figure = figure_cls(figsize=(10.0, 1.6 + 0.32 * (k + 4)))
+        fig: Figure = figure_cls(figsize=(10.0, 1.4 + 0.32 * (n_rows + 2)))
         grid = fig.add_gridspec(1, 3, width_ratios=[3.2, 4.0, 3.0], wspace=0.02)
         left, ax, right = (fig.add_subplot(grid[0, i]) for i in range(3))
         for text_ax in (left, right):
             text_ax.set_axis_off()
-        top = ys[0] + 1.2
+        top = n_rows + 1.2
         for a in (left, ax, right):
-            a.set_ylim(-0.6, top)
-        has_counts = result.events is not None and result.measure != "IRLN"
+            a.set_ylim(0.3, top)
         left.text(0.0, top - 0.5, "Study", fontweight="bold", va="center")
         if has_counts:
             left.text(0.98, top - 0.5, "Events/n", fontweight="bold", va="center", ha="right")
         right.text(0.02, top - 0.5, f"Estimate [{conf}]", fontweight="bold", va="center")
         right.text(0.98, top - 0.5, "Weight", fontweight="bold", va="center", ha="right")
-        est = studies["estimate_natural"].to_numpy()
-        lo = studies["ci_low_natural"].to_numpy()
-        hi = studies["ci_high_natural"].to_numpy()
-        w = studies["weight"].to_numpy()
-        for i, y in enumerate(ys):
-            left.text(0.0, y, str(studies["label"].iloc[i]), va="center")
-            if has_counts:
-                left.text(
-                    0.98,
-                    y,
-                    f"{studies['events'].iloc[i]:g}/{studies['total'].iloc[i]:g}",
-                    va="center",
-                    ha="right",
+        studies = [(y, r) for y, r in zip(ys, rows, strict=True) if r.kind == "study"]
+        max_w = max([r.weight for _, r in studies] + [1e-12])
+        for y, row in zip(ys, rows, strict=True):
+            interval = f"[{_fmt(row.lo, ratio)}, {_fmt(row.hi, ratio)}]"
+            if row.kind == "header":
+                left.text(0.0, y, row.label, va="center", fontweight="bold", style="italic")
+            elif row.kind == "study":
+                left.text(0.0, y, row.label, va="center")
+                left.text(0.98, y, row.counts, va="center", ha="right")
+                right.text(0.02, y, f"{_fmt(row.est, ratio)} {interval}", va="center")
+                right.text(0.98, y, f"{100 * row.weight:.1f}%", va="center", ha="right")
+                ax.hlines([y], [row.lo], [row.hi], color="black", linewidth=1.0)
+                size = 30.0 + 170.0 * row.weight / max_w
+                ax.scatter([row.est], [y], s=[size], marker="s", color="#1f4e79", zorder=3)
+            elif row.kind == "diamond":
+                poly = np.array(
+                    [[row.lo, y], [row.est, y + 0.35], [row.hi, y], [row.est, y - 0.35]]
                 )
-            right.text(
-                0.02,
-                y,
-                f"{_fmt(est[i], ratio)} [{_fmt(lo[i], ratio)}, {_fmt(hi[i], ratio)}]",
-                va="center",
-            )
-            right.text(0.98, y, f"{100 * w[i]:.1f}%", va="center", ha="right")
-        ax.hlines(ys, lo, hi, color="black", linewidth=1.0)
-        sizes = 30.0 + 170.0 * w / max(float(np.max(w)), 1e-12)
-        ax.scatter(est, ys, s=sizes, marker="s", color="#1f4e79", zorder=3)
-        mu, clo, chi = result.estimate_natural, result.ci_low_natural, result.ci_high_natural
-        diamond = np.array([[clo, y_pool], [mu, y_pool + 0.35], [chi, y_pool], [mu, y_pool - 0.35]])
-        ax.add_patch(matplotlib.patches.Polygon(diamond, closed=True, color="#b22222", zorder=3))
-        label = (
-            "Common-effect model" if result.method == "FE" else f"Random-effects ({result.method})"
-        )
-        left.text(0.0, y_pool, label, va="center", fontweight="bold")
-        right.text(
-            0.02,
-            y_pool,
-            f"{_fmt(mu, ratio)} [{_fmt(clo, ratio)}, {_fmt(chi, ratio)}]",
-            va="center",
-            fontweight="bold",
-        )
-        right.text(0.98, y_pool, "100%", va="center", ha="right", fontweight="bold")
-        if result.method != "FE" and result.k > 1:
-            plo, phi = result.pi_low_natural, result.pi_high_natural
-            ax.hlines([y_pi], [plo], [phi], color="#b22222", linewidth=1.2, linestyle="--")
-            ax.vlines([plo, phi], y_pi - 0.15, y_pi + 0.15, color="#b22222", linewidth=1.2)
-            left.text(0.0, y_pi, "Prediction interval", va="center", style="italic")
-            right.text(0.02, y_pi, f"[{_fmt(plo, ratio)}, {_fmt(phi, ratio)}]", va="center")
-        fig.text(0.01, 0.0, result.heterogeneity_text(), va="top", fontsize=8)
-        null = 1.0 if ratio else (0.0 if result.measure == "GEN" else None)
+                ax.add_patch(
+                    matplotlib.patches.Polygon(poly, closed=True, color="#b22222", zorder=3)
+                )
+                left.text(0.0, y, row.label, va="center", fontweight="bold")
+                right.text(
+                    0.02, y, f"{_fmt(row.est, ratio)} {interval}", va="center", fontweight="bold"
+                )
+                right.text(0.98, y, "100%", va="center", ha="right", fontweight="bold")
+            elif row.kind == "pi":
+                ax.hlines([y], [row.lo], [row.hi], color="#b22222", linewidth=1.2, linestyle="--")
+                ax.vlines([row.lo, row.hi], y - 0.15, y + 0.15, color="#b22222", linewidth=1.2)
+                left.text(0.0, y, row.label, va="center", style="italic")
+                right.text(0.02, y, interval, va="center")
+        fig.text(0.01, 0.0, "\n".join(footer), va="top", fontsize=8)
+        null = 1.0 if ratio else (0.0 if overall.measure == "GEN" else None)
         if null is not None:
             ax.axvline(null, color="grey", linewidth=0.8, linestyle=":")
         if ratio:
@@ -178,7 +243,7 @@ def forest_plot(
         ax.set_yticks([])
         for side in ("left", "right", "top"):
             ax.spines[side].set_visible(False)
-        ax.set_xlabel(xlabel or _SCALE_LABEL.get(result.measure, "Effect"))
+        ax.set_xlabel(xlabel or _SCALE_LABEL.get(overall.measure, "Effect"))
         if title:
             fig.suptitle(title, fontweight="bold")
         _save(fig, path)
