@@ -234,8 +234,30 @@ class LeaveOneOut:
 def leave_one_out(result: PooledEstimate) -> LeaveOneOut:
     """Re-pool with each study omitted in turn (metafor's ``leave1out``).
 
+    Parameters
+    ----------
+    result
+        The pool over all studies; its method, test, measure and conf_level are reused.
+
+    Returns
+    -------
+    LeaveOneOut
+
+    Raises
+    ------
+    EvidenceError
+        Fewer than 2 studies.
+
+    Notes
+    -----
     Truncation of tau^2 in the reduced pools is not warned about (one warning per study
-    would drown the signal); read ``tau2`` instead.
+    would drown the signal); read ``tau2`` instead. Checked against metafor's
+    ``leave1out`` on dat.bcg (REML).
+
+    References
+    ----------
+    Viechtbauer W, Cheung MW-L. Outlier and influence diagnostics for meta-analysis.
+    Res Synth Methods 2010;1:112-25. doi:10.1002/jrsm.11.
 
     Examples
     --------
