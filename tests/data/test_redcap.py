@@ -442,3 +442,19 @@ def test_example_mapping_names_every_instrument(mapping_doc: dict[str, Any]) -> 
         }
         required = {c.name for c in SCHEMA[table].columns if c.required} - {"patient_id"}
         assert required <= mapped, table
+
+
+def test_validation_problems_point_at_export_rows(small: tuple[Path, Path]) -> None:
+    export, mapping = small
+    text = export.read_text(encoding="utf-8").replace("2020-07-02,3.0", "2020-07-02,12")
+    export.write_text(text, encoding="utf-8")
+    report = validate(export, redcap_mapping=mapping)
+    [problem] = report.errors
+    # the third data row of the export is edss_assessment instance 2 of record 1
+    assert (problem.table, problem.row, problem.patient_id, problem.column, problem.value) == (
+        "edss",
+        3,
+        "1",
+        "edss",
+        "12",
+    )

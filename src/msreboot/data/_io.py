@@ -29,6 +29,7 @@ class _Raw:
     label: str
     tables: Mapping[str, pd.DataFrame]
     problems: Sequence[Problem]
+    row_numbers: Mapping[str, pd.Index] | None = None
 
 
 def _read_raw(source: CohortSource, redcap_mapping: str | Path | None) -> _Raw:
@@ -53,7 +54,9 @@ def _read_raw(source: CohortSource, redcap_mapping: str | Path | None) -> _Raw:
     if redcap_mapping is not None:
         from msreboot.data._redcap import read_redcap
 
-        return _Raw(str(path), *read_redcap(path, Path(redcap_mapping)))
+        tables, problems = read_redcap(path, Path(redcap_mapping))
+        rows = {name: frame.index for name, frame in tables.items()}
+        return _Raw(str(path), tables, problems, rows)
     if path.is_dir():
         return _Raw(str(path), *read_folder(path))
     if path.suffix.lower() in (".xlsx", ".xlsm"):
@@ -77,6 +80,7 @@ def _prepare(
         time_unit=time_unit,
         date_format=date_format,
         problems=raw.problems,
+        row_numbers=raw.row_numbers,
     )
     return raw, prepared
 

@@ -280,9 +280,9 @@ def read_redcap(path: Path, mapping: Path) -> tuple[dict[str, pd.DataFrame], lis
     Returns
     -------
     tables : dict of str to pandas.DataFrame
-        Raw tables (text values) by canonical name, ready for
-        :func:`~msreboot.data._validate.prepare_tables`; a table the mapping does not
-        mention is absent.
+        Raw tables (text values) by canonical name, indexed by the 1-based export row each
+        came from, ready for :func:`~msreboot.data._validate.prepare_tables` (pass the index
+        as ``row_numbers``); a table the mapping does not mention is absent.
     problems : list of Problem
         Mapped fields missing from the export (with the closest field), unknown
         instruments, codes without a value-map entry, unreadable checkbox values and rows
@@ -370,10 +370,9 @@ def read_redcap(path: Path, mapping: Path) -> tuple[dict[str, pd.DataFrame], lis
     for table, prefix, source in spec_mapping.sources():
         frame = _read_source(path, export, id_field, table, prefix, source, instruments, problems)
         tables.setdefault(table, []).append(frame)
+    # index = 1-based export rows, so later problems point at the export's rows
     out = {
-        name: pd.concat(parts, ignore_index=True)
-        if len(parts) > 1
-        else parts[0].reset_index(drop=True)
+        name: (pd.concat(parts) if len(parts) > 1 else parts[0]).sort_index(kind="stable")
         for name, parts in tables.items()
     }
     return out, problems

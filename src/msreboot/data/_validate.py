@@ -68,6 +68,7 @@ def prepare_tables(
     time_unit: TimeUnit | None = None,
     date_format: str | None = None,
     problems: Iterable[Problem] = (),
+    row_numbers: Mapping[str, pd.Index] | None = None,
 ) -> Prepared:
     """Check and convert raw tables (any dtypes, column order and index) to canonical form.
 
@@ -83,6 +84,10 @@ def prepare_tables(
         A :func:`time.strftime` format for calendar dates, when they are not ISO 8601.
     problems
         Problems already found while reading, kept at the head of the list.
+    row_numbers
+        Per table, the row number each row has in the source file (e.g. a REDCap export),
+        used in problems; by default rows are numbered 1, 2, ... in the order given (a
+        frame's own index is never used).
     """
     found: list[Problem] = list(problems)
     unit = time_unit or infer_time_unit(raw)
@@ -103,7 +108,8 @@ def prepare_tables(
                 )
             tables[name] = spec.empty_frame(unit)
             continue
-        tables[name] = _prepare_table(spec, frame, unit, date_format, found)
+        rows = None if row_numbers is None else row_numbers.get(name)
+        tables[name] = _prepare_table(spec, frame, rows, unit, date_format, found)
     _check_cross_table(tables, unit, found)
     if any(p.severity == "error" for p in found):
         return Prepared(tables, tuple(found), unit)
@@ -113,12 +119,16 @@ def prepare_tables(
 def _prepare_table(
     spec: TableSpec,
     frame: pd.DataFrame,
+    rows: pd.Index | None,
     unit: TimeUnit,
     date_format: str | None,
     found: list[Problem],
 ) -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
-    frame.index = pd.RangeIndex(1, len(frame) + 1)  # 1-based data rows
+    if rows is not None and len(rows) == len(frame) and rows.is_unique:
+        frame.index = pd.Index(rows.astype("int64"))
+    else:
+        frame.index = pd.RangeIndex(1, len(frame) + 1)  # 1-based data rows
     columns = _match_columns(spec, frame, found)
     pid = (
         coerce_column(frame[columns["patient_id"]], spec["patient_id"], unit).values
