@@ -54,9 +54,9 @@ def _read_raw(source: CohortSource, redcap_mapping: str | Path | None) -> _Raw:
     if redcap_mapping is not None:
         from msreboot.data._redcap import read_redcap
 
-        tables, problems = read_redcap(path, Path(redcap_mapping))
+        tables, found = read_redcap(path, Path(redcap_mapping))
         rows = {name: frame.index for name, frame in tables.items()}
-        return _Raw(str(path), tables, problems, rows)
+        return _Raw(str(path), tables, found, rows)
     if path.is_dir():
         return _Raw(str(path), *read_folder(path))
     if path.suffix.lower() in (".xlsx", ".xlsm"):
