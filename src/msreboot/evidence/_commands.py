@@ -41,7 +41,7 @@ def list_command(
     studies = load_studies()
     if therapy is not None:
         studies = studies[studies["therapy"] == therapy]
-    frame = studies[_LIST_COLUMNS]
+    frame = studies[_LIST_COLUMNS].astype({"n": "Int64", "year": "Int64"})
     if csv:
         typer.echo(frame.to_csv(index=False), nl=False)
     else:
