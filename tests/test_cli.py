@@ -135,3 +135,34 @@ def test_demo(tmp_path: Path, progress: bool) -> None:
     assert result.exit_code == 0, result.output
     assert "300 patients" in result.output
     assert (tmp_path / "d" / "cohort.duckdb").is_file()
+
+
+def test_deidentify(tmp_path: Path) -> None:
+    key = tmp_path / "secret.key"
+    out = tmp_path / "shared"
+    args = [
+        "--no-progress",
+        "deidentify",
+        str(example_path()),
+        "--out",
+        str(out),
+        "--key-file",
+        str(key),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert key.is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret.key", "shared"]  # no mapping
+    shared = read_cohort(out)
+    original = load_example()
+    assert shared.n_patients == original.n_patients
+    assert not set(shared.patients["patient_id"]) & set(original.patients["patient_id"])
+    assert shared.patients["notes"].isna().all()
+    again = tmp_path / "again"
+    mapping = tmp_path / "mapping.csv"
+    result = runner.invoke(
+        app, [*args[:4], str(again), "--key-file", str(key), "--mapping", str(mapping)]
+    )
+    assert result.exit_code == 0, result.output
+    assert read_cohort(again).equals(shared)  # same key, same output
+    assert len(pd.read_csv(mapping)) == original.n_patients

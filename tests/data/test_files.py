@@ -58,7 +58,8 @@ def test_floats_survive_csv_exactly(tmp_path: Path) -> None:
 
 def test_the_bundled_files_are_canonical(tmp_path: Path, example: Cohort) -> None:
     write_cohort(example, tmp_path, "csv")
-    assert _snapshot(tmp_path) == _snapshot(example_path())
+    bundled = {k: v for k, v in _snapshot(example_path()).items() if k.endswith(".csv")}
+    assert _snapshot(tmp_path) == bundled
 
 
 def test_excel_workbook_and_excel_files(tmp_path: Path) -> None:
