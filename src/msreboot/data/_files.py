@@ -64,12 +64,8 @@ def read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
             close = difflib.get_close_matches(name, TABLE_NAMES, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]}{path.suffix}?" if close else ""
             problems.append(
-                Problem(
+                Problem.table_level(
                     path.name,
-                    None,
-                    None,
-                    None,
-                    None,
                     f"file is not named after a cohort table ({', '.join(TABLE_NAMES)}) and is "
                     f"ignored{hint}",
                     severity="warning",
@@ -78,12 +74,8 @@ def read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
             continue
         if name in sources:
             problems.append(
-                Problem(
+                Problem.table_level(
                     name,
-                    None,
-                    None,
-                    None,
-                    None,
                     f"two files for the {name} table ({sources[name].name} and {path.name}); "
                     "keep one",
                 )
@@ -96,12 +88,8 @@ def read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     for name, spec in SCHEMA.items():
         if name not in sources and not spec.required:
             problems.append(
-                Problem(
+                Problem.table_level(
                     name,
-                    None,
-                    None,
-                    None,
-                    None,
                     f"no {name} file in {folder} (looked for {name}.csv, .parquet, .xlsx); "
                     "the table is empty",
                     severity="warning",
@@ -116,13 +104,8 @@ def read_table_file(path: Path, table: str, problems: list[Problem]) -> pd.DataF
     try:
         if path.stat().st_size == 0:
             problems.append(
-                Problem(
-                    table,
-                    None,
-                    None,
-                    None,
-                    path.name,
-                    f"{path.name} is empty: it has no header row",
+                Problem.table_level(
+                    table, f"{path.name} is empty: it has no header row", value=path.name
                 )
             )
             return None
@@ -136,13 +119,10 @@ def read_table_file(path: Path, table: str, problems: list[Problem]) -> pd.DataF
         raise
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
         problems.append(
-            Problem(
+            Problem.table_level(
                 table,
-                None,
-                None,
-                None,
-                path.name,
                 f"{path.name} could not be read as a table: {_first_line(err)}",
+                value=path.name,
             )
         )
         return None
@@ -158,12 +138,8 @@ def read_workbook(path: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
             raw[name] = frame
         else:
             problems.append(
-                Problem(
+                Problem.table_level(
                     str(sheet),
-                    None,
-                    None,
-                    None,
-                    None,
                     f"sheet {sheet!r} is not named after a cohort table and is ignored",
                     severity="warning",
                 )

@@ -36,12 +36,8 @@ def _read_raw(source: CohortSource, redcap_mapping: str | Path | None) -> _Raw:
     if isinstance(source, Mapping):
         unknown = sorted(set(source) - set(TABLE_NAMES))
         problems = tuple(
-            Problem(
+            Problem.table_level(
                 name,
-                None,
-                None,
-                None,
-                None,
                 f"{name!r} is not a cohort table ({', '.join(TABLE_NAMES)}) and is ignored",
                 severity="warning",
             )

@@ -44,6 +44,19 @@ class Problem:
     problem: str
     severity: Severity = "error"
 
+    @classmethod
+    def table_level(
+        cls,
+        table: str,
+        problem: str,
+        *,
+        column: str | None = None,
+        value: str | None = None,
+        severity: Severity = "error",
+    ) -> Problem:
+        """A problem of a whole table, file or column rather than of one row."""
+        return cls(table, None, None, column, value, problem, severity)
+
     def describe(self) -> str:
         """One line for people: ``edss row 12 (patient P007) column edss: ...``."""
         where = [self.table]

@@ -77,7 +77,7 @@ class RedcapMapping(BaseModel):
 
 def _mapping_problem(path: Path, key: str, value: object, message: str) -> Problem:
     shown = None if value is None else str(value)
-    return Problem(path.name, None, None, key, shown, message)
+    return Problem.table_level(path.name, message, column=key, value=shown)
 
 
 def load_mapping(path: Path) -> RedcapMapping:
@@ -355,13 +355,8 @@ def read_redcap(path: Path, mapping: Path) -> tuple[dict[str, pd.DataFrame], lis
     id_field = spec_mapping.id_field
     if id_field not in export.columns:
         problems.append(
-            Problem(
-                path.name,
-                None,
-                None,
-                None,
-                id_field,
-                _missing_field_message("id_field", id_field, export),
+            Problem.table_level(
+                path.name, _missing_field_message("id_field", id_field, export), value=id_field
             )
         )
         return {}, problems
@@ -420,13 +415,11 @@ def _read_source(
             present[column] = field
         else:
             problems.append(
-                Problem(
+                Problem.table_level(
                     table,
-                    None,
-                    None,
-                    column,
-                    field,
                     _missing_field_message(f"{prefix}.{section}.{column}", field, export),
+                    column=column,
+                    value=field,
                 )
             )
     if present:  # rows where no mapped field holds a value give no table row
@@ -506,19 +499,15 @@ def _source_rows(
                     "gets no rows from it. Check the name if that is wrong."
                 )
             problems.append(
-                Problem(
-                    table, None, None, None, name, message, severity="error" if close else "warning"
+                Problem.table_level(
+                    table, message, value=name, severity="error" if close else "warning"
                 )
             )
     if source.events is not None:
         if EVENT_NAME not in export.columns:
             problems.append(
-                Problem(
+                Problem.table_level(
                     table,
-                    None,
-                    None,
-                    None,
-                    None,
                     f"{prefix}.events must only be set for a longitudinal export; got "
                     f"{source.events} but {path.name} has no {EVENT_NAME} column. Remove it.",
                 )
@@ -530,14 +519,11 @@ def _source_rows(
                 close = difflib.get_close_matches(event, sorted(set(events.dropna())), n=1)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
                 problems.append(
-                    Problem(
+                    Problem.table_level(
                         table,
-                        None,
-                        None,
-                        None,
-                        event,
                         f"{prefix}.events must name events of the export; got {event!r}, which "
                         f"has no rows.{hint}",
+                        value=event,
                         severity="error" if close else "warning",
                     )
                 )

@@ -97,14 +97,7 @@ def prepare_tables(
         if frame is None:
             if spec.required:
                 found.append(
-                    Problem(
-                        name,
-                        None,
-                        None,
-                        None,
-                        None,
-                        f"the {name} table is required but was not given",
-                    )
+                    Problem.table_level(name, f"the {name} table is required but was not given")
                 )
             tables[name] = spec.empty_frame(unit)
             continue
@@ -167,13 +160,11 @@ def _match_columns(spec: TableSpec, frame: pd.DataFrame, found: list[Problem]) -
             matched[key] = str(source)
         elif key in spec:
             found.append(
-                Problem(
+                Problem.table_level(
                     spec.name,
-                    None,
-                    None,
-                    key,
-                    str(source),
                     f"column {key} appears twice (as {matched[key]!r} and {source!r}); keep one",
+                    column=key,
+                    value=str(source),
                 )
             )
         else:
@@ -188,26 +179,18 @@ def _match_columns(spec: TableSpec, frame: pd.DataFrame, found: list[Problem]) -
             else f" Add a column {col.name!r}: {col.description}"
         )
         found.append(
-            Problem(
-                spec.name,
-                None,
-                None,
-                col.name,
-                None,
-                f"required column {col.name} is missing.{fix}",
+            Problem.table_level(
+                spec.name, f"required column {col.name} is missing.{fix}", column=col.name
             )
         )
     for source in unknown:
         close = _closest(_header_key(source), list(spec.column_names))
         hint = f"; did you mean {close}?" if close else ""
         found.append(
-            Problem(
+            Problem.table_level(
                 spec.name,
-                None,
-                None,
-                source,
-                None,
                 f"column {source!r} is not part of the {spec.name} table and is ignored{hint}",
+                column=source,
                 severity="warning",
             )
         )
