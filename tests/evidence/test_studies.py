@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from msreboot.data._schema import CONDITIONING_INTENSITIES
 from msreboot.evidence import (
     DATASET_VERSION,
     EvidenceError,
@@ -97,7 +98,8 @@ def test_study_fields_in_range(studies: pd.DataFrame) -> None:
     assert studies["share_rrms"].dropna().between(0, 1).all()
     assert studies["edss"].dropna().between(0, 10).all()
     assert (studies["n"].dropna() > 0).all()
-    assert set(studies["intensity"]) <= {"", "high", "intermediate", "low", "mixed"}
+    # the cohort schema's EBMT classes, so a cohort's regimen finds its evidence subgroup
+    assert set(studies["intensity"]) <= {"", "mixed", *CONDITIONING_INTENSITIES}
     assert set(studies["therapy"]) <= {"ahsct", "msc", "dmt", "placebo", "none"}
 
 

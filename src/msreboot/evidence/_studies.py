@@ -14,7 +14,7 @@ from msreboot.evidence._checks import EvidenceError, FloatArray
 
 __all__ = ["DATASET_VERSION", "effect_sizes", "load_outcomes", "load_studies"]
 
-DATASET_VERSION = "2026.11.0"
+DATASET_VERSION = "2026.11.1"
 """Version of the bundled evidence tables; bumped whenever a row changes."""
 
 _STUDY_NUMERIC = [
@@ -68,7 +68,8 @@ def load_studies() -> pd.DataFrame:
           ``edss`` / ``edss_stat``, ``disease_duration_years`` / ``duration_stat``,
           ``prior_dmts``.
         * Protocol: ``mobilisation``, ``graft_selection``, ``conditioning``, ``intensity``
-          (EBMT class: high, intermediate, low, mixed), ``route`` and
+          (EBMT class as in the cohort schema: high, intermediate_myeloablative,
+          intermediate_lymphoablative, low; or mixed), ``route`` and
           ``cell_dose_1e6_per_kg`` (MSC).
         * ``followup_years`` / ``followup_stat``, ``notes``.
 
