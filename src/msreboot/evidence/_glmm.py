@@ -6,7 +6,7 @@ import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy import optimize, stats  # type: ignore[import-untyped, unused-ignore]
+from scipy import optimize, stats
 
 from msreboot.evidence._checks import (
     EvidenceError,
