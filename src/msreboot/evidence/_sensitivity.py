@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats  # type: ignore[import-untyped, unused-ignore]
+from scipy import stats
 
 from msreboot.evidence._checks import EvidenceError, TruncatedTau2Warning
 from msreboot.evidence._meta import PooledEstimate, _fit

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats  # type: ignore[import-untyped, unused-ignore]
+from scipy import stats
 
 from msreboot.evidence._checks import EvidenceError, FloatArray
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats  # type: ignore[import-untyped, unused-ignore]
+from scipy import optimize, stats
 
 from msreboot.evidence._checks import FloatArray, Tau2Method, TruncatedTau2Warning
 
