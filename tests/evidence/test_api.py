@@ -34,7 +34,7 @@ def test_all_is_pinned() -> None:
 
 
 def test_cli_pieces_exist() -> None:
-    assert _commands.__all__ == ["evidence_app", "meta_command", "select_outcomes", "study_label"]
+    assert _commands.__all__ == ["evidence_app", "meta_command"]
 
 
 def test_evidence_error_is_msreboot_error() -> None:

@@ -10,7 +10,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from msreboot.evidence._commands import evidence_app, meta_command, select_outcomes
+from msreboot.evidence._commands import evidence_app, meta_command
+from msreboot.evidence._studies import select_outcomes
 
 matplotlib.use("Agg")
 

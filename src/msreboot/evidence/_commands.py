@@ -6,20 +6,24 @@ The main CLI registers them with ``app.add_typer(evidence_app, name="evidence")`
 
 from __future__ import annotations
 
-import re
 import warnings
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import pandas as pd
 import typer
 
 from msreboot.evidence._checks import EvidenceError
 from msreboot.evidence._meta import PooledEstimate, pool, pool_proportions
-from msreboot.evidence._studies import effect_sizes, load_outcomes, load_studies
+from msreboot.evidence._studies import (
+    effect_sizes,
+    load_outcomes,
+    load_studies,
+    select_outcomes,
+    study_label,
+)
 
-__all__ = ["evidence_app", "meta_command", "select_outcomes", "study_label"]
+__all__ = ["evidence_app", "meta_command"]
 
 evidence_app = typer.Typer(
     name="evidence",
@@ -85,61 +89,6 @@ def show_command(
     ]
     typer.echo("outcomes:")
     typer.echo(rows[cols].to_string(index=False, na_rep=""))
-
-
-def study_label(row: pd.Series) -> str:
-    """Short label "Acronym year" or "First-author year" (plus the arm if not the main one)."""
-    name = str(row.get("acronym") or "")
-    if not name:
-        authors = str(row.get("authors") or row.get("study_id"))
-        name = re.split(r"[ ,]", authors.strip())[0]
-    year = row.get("year")
-    label = f"{name} {int(year)}" if isinstance(year, float) and np.isfinite(year) else name
-    arm = str(row.get("arm", ""))
-    if arm not in ("", "ahsct", "msc", "pooled", "untreated"):
-        label += f" ({arm})"
-    return label
-
-
-def select_outcomes(
-    outcome: str,
-    *,
-    therapy: str | None = "ahsct",
-    timepoint: float | None = None,
-    population: str = "all",
-    include_meta_analyses: bool = False,
-) -> pd.DataFrame:
-    """Rows of the bundled dataset to pool for one outcome (single-arm estimates only).
-
-    Raises
-    ------
-    EvidenceError
-        No matching rows, or several timepoints for one arm without ``timepoint``.
-    """
-    frame = load_outcomes(with_studies=True)
-    known = sorted(set(frame["outcome"]))
-    if outcome not in known:
-        raise EvidenceError(f"outcome must be one of {', '.join(known)}; got {outcome!r}.")
-    rows = frame[(frame["outcome"] == outcome) & (frame["comparator_arm"] == "")]
-    rows = rows[rows["population"] == population]
-    if therapy is not None:
-        rows = rows[rows["therapy"] == therapy]
-    if not include_meta_analyses:
-        rows = rows[rows["design"] != "meta-analysis"]
-    if timepoint is not None:
-        rows = rows[np.isclose(rows["timepoint_years"].astype(float), timepoint)]
-    if rows.empty:
-        raise EvidenceError(
-            f"no bundled results for outcome={outcome!r}, therapy={therapy!r}, "
-            f"timepoint={timepoint!r}. Run `msreboot evidence list` and check the filters."
-        )
-    times = sorted({float(t) for t in rows["timepoint_years"].dropna()})
-    if rows.duplicated(["study_id", "arm"]).any() or len(times) > 1:
-        raise EvidenceError(
-            f"outcome {outcome!r} is reported at several timepoints; got "
-            f"{times}. Choose one with --timepoint."
-        )
-    return rows.reset_index(drop=True)
 
 
 def _pool_rows(

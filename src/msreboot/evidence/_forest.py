@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from msreboot.exceptions import MissingDependencyError
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["bubble_plot", "forest_plot"]
+__all__ = ["CohortRow", "bubble_plot", "forest_plot"]
 
 _RC = {"svg.fonttype": "none", "font.size": 9.0}
 _SCALE_LABEL = {
@@ -68,10 +69,21 @@ def _save(fig: Figure, path: str | Path | None) -> None:
 
 
 @dataclass(frozen=True)
+class CohortRow:
+    """A cohort's own estimate, drawn as a separate row of a forest plot (natural scale)."""
+
+    label: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    counts: str = ""
+
+
+@dataclass(frozen=True)
 class _Row:
     """One line of a forest plot (internal)."""
 
-    kind: str  # "header", "study", "diamond", "pi", "text"
+    kind: str  # "header", "study", "diamond", "pi", "text", "cohort"
     label: str
     counts: str = ""
     est: float = float("nan")
@@ -128,6 +140,7 @@ def forest_plot(
     *,
     title: str | None = None,
     xlabel: str | None = None,
+    cohorts: Sequence[CohortRow] = (),
 ) -> Figure:
     """Draw a forest plot of a pooled analysis or of a subgroup analysis.
 
@@ -141,6 +154,9 @@ def forest_plot(
         Write the figure there (``.svg``, ``.png`` or ``.pdf``); ``None`` only returns it.
     title, xlabel
         Figure title and x-axis label (default: the natural scale of the measure).
+    cohorts
+        Estimates of the user's own (or a virtual) cohort, drawn below the pool as their
+        own rows (green circles), outside the pool: they carry no weight.
 
     Returns
     -------
@@ -181,6 +197,11 @@ def forest_plot(
     else:
         rows = _pool_rows(overall, model, with_pi=True)
         rows.insert(len(rows) - (2 if rows[-1].kind == "pi" else 1), _Row("text", ""))
+    if cohorts:
+        rows.append(_Row("text", ""))
+        rows += [
+            _Row("cohort", c.label, c.counts, c.estimate, c.ci_low, c.ci_high) for c in cohorts
+        ]
     ratio = overall.is_ratio
     conf = f"{100 * overall.conf_level:g}% CI"
     n_rows = len(rows)
@@ -226,6 +247,12 @@ def forest_plot(
                     0.02, y, f"{_fmt(row.est, ratio)} {interval}", va="center", fontweight="bold"
                 )
                 right.text(0.98, y, "100%", va="center", ha="right", fontweight="bold")
+            elif row.kind == "cohort":
+                left.text(0.0, y, row.label, va="center", fontweight="bold", color="#2e7d32")
+                left.text(0.98, y, row.counts, va="center", ha="right")
+                right.text(0.02, y, f"{_fmt(row.est, ratio)} {interval}", va="center")
+                ax.hlines([y], [row.lo], [row.hi], color="#2e7d32", linewidth=1.4)
+                ax.scatter([row.est], [y], s=[60.0], marker="o", color="#2e7d32", zorder=3)
             elif row.kind == "pi":
                 ax.hlines([y], [row.lo], [row.hi], color="#b22222", linewidth=1.2, linestyle="--")
                 ax.vlines([row.lo, row.hi], y - 0.15, y + 0.15, color="#b22222", linewidth=1.2)
