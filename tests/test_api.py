@@ -15,6 +15,7 @@ PUBLIC = {
         "load_example",
         "write_example",
     ],
+    "msreboot.endpoints": ["TransplantMortality", "exact_binomial_ci", "transplant_mortality"],
     "msreboot.exceptions": [
         "DataValidationError",
         "MissingDependencyError",

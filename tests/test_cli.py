@@ -166,3 +166,18 @@ def test_deidentify(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert read_cohort(again).equals(shared)  # same key, same output
     assert len(pd.read_csv(mapping)) == original.n_patients
+
+
+def test_meta_with_cohort_row(tmp_path: Path) -> None:
+    out = tmp_path / "meta"
+    args = ["meta", "--outcome", "trm", "--cohort", str(example_path()), "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "example (this cohort) 2/180" in result.output
+    table = pd.read_csv(out / "meta_trm_cohort.csv")
+    assert table["row"].tolist()[:2] == ["example (this cohort)", "published, all"]
+    assert "2/180" in (out / "meta_trm_cohort_forest.svg").read_text(encoding="utf-8")
+    other = runner.invoke(
+        app, ["meta", "--outcome", "pfs", "--cohort", str(example_path()), "--out", str(out)]
+    )
+    assert other.exit_code == 2

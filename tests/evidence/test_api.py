@@ -7,6 +7,9 @@ from msreboot.evidence import _commands
 
 EXPECTED = [
     "DATASET_VERSION",
+    "CohortEstimate",
+    "CohortRow",
+    "EvidenceComparison",
     "EvidenceError",
     "LeaveOneOut",
     "MetaRegression",
@@ -14,6 +17,7 @@ EXPECTED = [
     "SubgroupAnalysis",
     "TruncatedTau2Warning",
     "bubble_plot",
+    "compare_with_evidence",
     "effect_sizes",
     "forest_plot",
     "leave_one_out",

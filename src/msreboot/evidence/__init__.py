@@ -5,7 +5,8 @@ Hartung-Knapp without truncation, Q-profile tau^2 intervals) and is checked agai
 """
 
 from msreboot.evidence._checks import EvidenceError, TruncatedTau2Warning
-from msreboot.evidence._forest import bubble_plot, forest_plot
+from msreboot.evidence._compare import CohortEstimate, EvidenceComparison, compare_with_evidence
+from msreboot.evidence._forest import CohortRow, bubble_plot, forest_plot
 from msreboot.evidence._meta import PooledEstimate, pool, pool_proportions, pool_rates
 from msreboot.evidence._regression import MetaRegression, meta_regression
 from msreboot.evidence._sensitivity import (
@@ -23,6 +24,9 @@ from msreboot.evidence._studies import (
 
 __all__ = [
     "DATASET_VERSION",
+    "CohortEstimate",
+    "CohortRow",
+    "EvidenceComparison",
     "EvidenceError",
     "LeaveOneOut",
     "MetaRegression",
@@ -30,6 +34,7 @@ __all__ = [
     "SubgroupAnalysis",
     "TruncatedTau2Warning",
     "bubble_plot",
+    "compare_with_evidence",
     "effect_sizes",
     "forest_plot",
     "leave_one_out",

@@ -14,6 +14,7 @@ import pandas as pd
 import typer
 
 from msreboot.evidence._checks import EvidenceError
+from msreboot.evidence._compare import CohortEstimate, compare_with_evidence
 from msreboot.evidence._meta import PooledEstimate, pool, pool_proportions
 from msreboot.evidence._studies import (
     effect_sizes,
@@ -136,15 +137,25 @@ def meta_command(
     method: Annotated[str, typer.Option(help="tau^2 estimator: REML, ML, DL, PM, FE.")] = "REML",
     test: Annotated[str, typer.Option(help="z (Wald) or knha (Hartung-Knapp).")] = "z",
     conf_level: Annotated[float, typer.Option(help="Confidence level in (0, 1).")] = 0.95,
+    cohort: Annotated[
+        Path | None,
+        typer.Option(
+            help="Your cohort (folder of table files or DuckDB store), set beside the "
+            "evidence as its own row. Outcomes computed from a cohort so far: trm."
+        ),
+    ] = None,
 ) -> None:
     """Pool a published outcome across the bundled studies and write tables and figures.
 
     Writes ``meta_<outcome>.csv`` (studies and pooled row) and a forest plot
     (``meta_<outcome>_forest.svg`` / ``.png``); with ``--by`` a subgroup table, the test
     for subgroup differences and a grouped forest plot; with ``--moderators`` a
-    meta-regression table and a bubble plot per moderator. Results of published
+    meta-regression table and a bubble plot per moderator; with ``--cohort`` the cohort's
+    own estimate beside the pool and its matching subgroup (``meta_<outcome>_cohort.csv``
+    and a forest plot with the cohort as its own row). Results of published
     meta-analyses are not re-pooled.
     """
+    mine = None if cohort is None else _cohort_estimate(cohort, outcome, conf_level)
     from msreboot.evidence._forest import bubble_plot, forest_plot
     from msreboot.evidence._regression import meta_regression
     from msreboot.evidence._sensitivity import subgroup_analysis
@@ -185,6 +196,18 @@ def meta_command(
                 reg.to_frame().to_csv(f"{stem}_on_{name}.csv", index=False)
                 bubble_plot(reg, name, f"{stem}_on_{name}.svg")
                 typer.echo(reg.summary())
+            if mine is not None:
+                comparison = compare_with_evidence(
+                    mine,
+                    therapy=therapy,
+                    by=by if by is not None else "intensity",
+                    timepoint=timepoint,
+                    method=method,
+                )
+                comparison.to_frame().to_csv(f"{stem}_cohort.csv", index=False)
+                for suffix in ("svg", "png"):
+                    comparison.forest_plot(f"{stem}_cohort_forest.{suffix}", title=title)
+                typer.echo(comparison.summary())
         except EvidenceError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(code=1) from exc
@@ -193,6 +216,42 @@ def meta_command(
     for warning in caught:
         typer.echo(f"warning: {warning.message}", err=True)
     typer.echo(f"wrote {stem}.csv and {stem}_forest.svg/.png", err=True)
+
+
+def _cohort_estimate(source: Path, outcome: str, conf_level: float) -> CohortEstimate:
+    """The cohort's own estimate of ``outcome`` (exit 1 on data problems, 2 on usage)."""
+    from msreboot.data import read_cohort
+    from msreboot.endpoints import transplant_mortality
+    from msreboot.exceptions import DataValidationError, StoreError
+
+    if outcome != "trm":
+        typer.echo(
+            f"--cohort supports outcome trm so far; got {outcome!r}. Other outcomes are "
+            "computed from a cohort once their endpoint definitions are available.",
+            err=True,
+        )
+        raise typer.Exit(code=2)
+    try:
+        data = read_cohort(source)
+        trm = transplant_mortality(data, conf_level=conf_level)
+    except FileNotFoundError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
+    except (DataValidationError, StoreError, ValueError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=1) from exc
+    ahsct = data.treatments[data.treatments["kind"] == "ahsct"]
+    classes = set(ahsct["conditioning_intensity"].dropna())
+    intensity = classes.pop() if len(classes) == 1 else "mixed"
+    return CohortEstimate.from_events(
+        trm.deaths_within_window,
+        trm.n_transplanted,
+        outcome="trm",
+        label=f"{source.name} (this cohort)",
+        conf_level=conf_level,
+        definition=f"death from any cause within {trm.window_days} days of AHSCT",
+        subgroups={"intensity": intensity},
+    )
 
 
 def _check_column(rows: pd.DataFrame, name: str) -> None:
