@@ -335,10 +335,10 @@ def read_redcap(path: Path, mapping: Path) -> tuple[dict[str, pd.DataFrame], lis
     ... columns = { date = "edss_date", edss = "edss_score" }
     ... ''')
     >>> tables, problems = read_redcap(folder / "export.csv", folder / "mapping.toml")
-    >>> tables["edss"]
+    >>> tables["edss"]  # indexed by export row
       patient_id        date  edss
-    0          1  2020-01-10   3.5
-    1          1  2020-07-02   3.0
+    2          1  2020-01-10   3.5
+    3          1  2020-07-02   3.0
     >>> print(problems[0].describe())
     patients row 4 (patient 2) column phenotype: code '9' of REDCap field ms_type has no entry in
     [tables.patients.values.phenotype] (known codes: 1, 2); add one [value '9']
