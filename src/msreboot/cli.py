@@ -8,11 +8,11 @@ progress bars and diagnostics to stderr.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["app", "main"]
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
+T = TypeVar("T")
 
 app = typer.Typer(
     name="msreboot",
@@ -123,29 +124,29 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _check_source(source: Path) -> None:
-    if not source.exists():
-        raise _fail(f"SOURCE must exist; got {source} (no such file or folder)", EXIT_USAGE)
-
-
-def _load(
+def _read(
     ctx: typer.Context,
+    action: Callable[..., T],
     source: Path,
     redcap: Path | None,
     date_format: str | None,
     time_unit: TimeUnitOption | None,
-) -> Cohort:
-    """Validate and read a cohort; on data problems print them and exit 1."""
-    from msreboot.data import read_cohort
+) -> T:
+    """Run ``read_cohort`` or ``validate`` on a source behind a progress bar.
+
+    Usage problems (missing paths, unreadable sources) exit 2; data and store problems
+    exit 1, with the problems printed.
+    """
     from msreboot.exceptions import DataValidationError, StoreError
 
-    _check_source(source)
+    if not source.exists():
+        raise _fail(f"SOURCE must exist; got {source} (no such file or folder)", EXIT_USAGE)
     if redcap is not None and not redcap.is_file():
         raise _fail(f"--redcap-mapping must be an existing file; got {redcap}", EXIT_USAGE)
     try:
         with _progress(ctx) as progress:
             task = progress.add_task(f"reading {source.name}", total=1)
-            cohort = read_cohort(
+            result = action(
                 source,
                 redcap_mapping=redcap,
                 date_format=date_format,
@@ -160,7 +161,20 @@ def _load(
         raise _fail(str(exc), EXIT_DATA) from exc
     except ValueError as exc:
         raise _fail(str(exc), EXIT_USAGE) from exc
-    return cohort
+    return result
+
+
+def _load(
+    ctx: typer.Context,
+    source: Path,
+    redcap: Path | None,
+    date_format: str | None,
+    time_unit: TimeUnitOption | None,
+) -> Cohort:
+    """Validate and read a cohort; on data problems print them and exit 1."""
+    from msreboot.data import read_cohort
+
+    return _read(ctx, read_cohort, source, redcap, date_format, time_unit)
 
 
 @app.command()
@@ -181,23 +195,8 @@ def validate(
 ) -> None:
     """Check a cohort and report every problem (exit 1 if any is an error)."""
     from msreboot.data import validate as run_validate
-    from msreboot.exceptions import StoreError
 
-    _check_source(source)
-    try:
-        with _progress(ctx) as progress:
-            task = progress.add_task(f"validating {source.name}", total=1)
-            report = run_validate(
-                source,
-                redcap_mapping=redcap_mapping,
-                date_format=date_format,
-                time_unit=time_unit.value if time_unit else None,
-            )
-            progress.advance(task)
-    except StoreError as exc:
-        raise _fail(str(exc), EXIT_DATA) from exc
-    except ValueError as exc:
-        raise _fail(str(exc), EXIT_USAGE) from exc
+    report = _read(ctx, run_validate, source, redcap_mapping, date_format, time_unit)
     out.print(report.summary())
     if report.problems:
         by_table = report.by_table()
