@@ -5,7 +5,7 @@ Usage: python scripts/make_schema_doc.py
 
 from pathlib import Path
 
-from msreboot.data._schema import render_schema_markdown
+from msreboot.data._schema_doc import render_schema_markdown
 
 if __name__ == "__main__":
     target = Path(__file__).resolve().parents[1] / "docs" / "schema.md"

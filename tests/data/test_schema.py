@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from msreboot.data import SCHEMA, TABLE_NAMES, schema_frame
-from msreboot.data._schema import render_schema_markdown
+from msreboot.data._schema_doc import render_schema_markdown
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "schema.md"
 
