@@ -72,6 +72,7 @@ DateFormatOpt = Annotated[
         "--date-format", help="strftime format of dates that are not ISO 8601, e.g. %d/%m/%Y."
     ),
 ]
+FormatOpt = Annotated[FormatOption, typer.Option("--format", help="File format.")]
 TimeUnitOpt = Annotated[
     TimeUnitOption | None,
     typer.Option(
@@ -260,7 +261,7 @@ def export(
     ctx: typer.Context,
     source: SourceArg,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the tables into.")],
-    fmt: Annotated[FormatOption, typer.Option("--format", help="File format.")] = FormatOption.csv,
+    fmt: FormatOpt = FormatOption.csv,
     redcap_mapping: RedcapOpt = None,
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
@@ -295,7 +296,7 @@ def deidentify(
     max_shift_days: Annotated[
         int, typer.Option("--max-shift-days", min=1, help="Largest date shift, in days.")
     ] = 365,
-    fmt: Annotated[FormatOption, typer.Option("--format", help="File format.")] = FormatOption.csv,
+    fmt: FormatOpt = FormatOption.csv,
     redcap_mapping: RedcapOpt = None,
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,

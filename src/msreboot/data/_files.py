@@ -15,7 +15,7 @@ from typing import Literal
 import pandas as pd
 
 from msreboot.data._problems import Problem
-from msreboot.data._schema import SCHEMA, TABLE_NAMES, TimeUnit
+from msreboot.data._schema import SCHEMA, TABLE_NAMES
 from msreboot.exceptions import MissingDependencyError
 
 __all__ = [
@@ -261,7 +261,7 @@ def replace_directory(target: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _csv_frame(frame: pd.DataFrame, time_unit: TimeUnit) -> pd.DataFrame:
+def _csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
         series = out[col]
@@ -275,7 +275,6 @@ def _csv_frame(frame: pd.DataFrame, time_unit: TimeUnit) -> pd.DataFrame:
 def write_tables(
     tables: Mapping[str, pd.DataFrame],
     folder: Path,
-    time_unit: TimeUnit,
     fmt: FileFormat = "csv",
 ) -> list[Path]:
     """Write canonical tables to ``folder`` (one file per table); all files or none."""
@@ -286,7 +285,7 @@ def write_tables(
         for name, frame in tables.items():
             path = staging / f"{name}.{fmt}"
             if fmt == "csv":
-                _csv_frame(frame, time_unit).to_csv(path, index=False, lineterminator="\n")
+                _csv_frame(frame).to_csv(path, index=False, lineterminator="\n")
             else:
                 _write_parquet(frame, path)
             written.append(folder / path.name)

@@ -180,4 +180,4 @@ def write_cohort(cohort: Cohort, folder: str | Path, fmt: FileFormat = "csv") ->
     list of Path
         The files written, in canonical table order.
     """
-    return write_tables(cohort.tables, Path(folder), cohort.time_unit, fmt)
+    return write_tables(cohort.tables, Path(folder), fmt)

@@ -239,8 +239,6 @@ def _row_problems(
 def _value_text(value: object) -> str:
     if isinstance(value, pd.Timestamp):
         return value.date().isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(value)
     return str(value)
 
 
