@@ -1,8 +1,20 @@
 """Outcomes computed from a cohort with named, published definitions.
 
-For now: transplant-related mortality. Disability (CDW / CDI / PIRA / RAW), relapses, MRI,
-NEDA, the trial composites and the survival statistics join this package.
+Disability events (confirmed worsening / improvement, RAW, PIRA) under published rule
+sets, and transplant-related mortality. Relapses, MRI, NEDA, the trial composites and the
+survival statistics join this package.
 """
+
+from msreboot.endpoints._disability import DisabilityEvents, detect_disability_events
+from msreboot.endpoints._disability_rules import (
+    BaselineRule,
+    ConfirmationRule,
+    DisabilityDefinition,
+    EventMode,
+    PIRARule,
+    RelapseBuffer,
+    ThresholdRule,
+)
 
 from msreboot.endpoints._transplant import (
     TransplantMortality,
@@ -10,4 +22,17 @@ from msreboot.endpoints._transplant import (
     transplant_mortality,
 )
 
-__all__ = ["TransplantMortality", "exact_binomial_ci", "transplant_mortality"]
+__all__ = [
+    "BaselineRule",
+    "ConfirmationRule",
+    "DisabilityDefinition",
+    "DisabilityEvents",
+    "EventMode",
+    "PIRARule",
+    "RelapseBuffer",
+    "ThresholdRule",
+    "TransplantMortality",
+    "detect_disability_events",
+    "exact_binomial_ci",
+    "transplant_mortality",
+]

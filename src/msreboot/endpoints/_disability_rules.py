@@ -1,0 +1,616 @@
+"""Rule objects for confirmed disability worsening / improvement, with published presets.
+
+Each rule is a frozen dataclass with documented defaults; a :class:`DisabilityDefinition`
+bundles them. Presets name the publication they reproduce. The defaults are those of the
+reference implementation msprog (Montobbio et al. 2024), so ``DisabilityDefinition()``
+gives msprog's default first-CDW analysis.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+
+__all__ = [
+    "BaselineRule",
+    "ConfirmationRule",
+    "DisabilityDefinition",
+    "EventMode",
+    "PIRARule",
+    "RelapseBuffer",
+    "ThresholdRule",
+]
+
+EventMode = Literal["first_cdw", "first_cdi", "first", "first_pira", "first_raw", "all"]
+EVENT_MODES: tuple[EventMode, ...] = (
+    "first_cdw",
+    "first_cdi",
+    "first",
+    "first_pira",
+    "first_raw",
+    "all",
+)
+BaselineKind = Literal["fixed", "roving", "roving_improvement", "roving_worsening"]
+SubThreshold = Literal["none", "event", "improvement", "worsening"]
+LocalExtrema = Literal["none", "strict", "all"]
+PrecedingVisit = Literal["baseline", "last", "last_delta"]
+Bound = float | None
+
+KAPPOS_2020 = "Kappos L et al. JAMA Neurol 2020;77:1132-40. doi:10.1001/jamaneurol.2020.1568"
+MURARO_2017 = "Muraro PA et al. JAMA Neurol 2017;74:459-69. doi:10.1001/jamaneurol.2016.5867"
+
+
+def _pair(value: float | Sequence[float], what: str, second: float = 0.0) -> tuple[float, float]:
+    """One number means (before, ``second``); two numbers are (before, after)."""
+    if isinstance(value, (int, float)):
+        out = (float(value), float(second))
+    else:
+        items = [float(v) for v in value]
+        if len(items) == 1:
+            out = (items[0], float(second))
+        elif len(items) == 2:
+            out = (items[0], items[1])
+        else:
+            raise ValueError(f"{what} must be one number or a pair; got {value!r}.")
+    if any(math.isnan(v) or v < 0 for v in out):
+        raise ValueError(f"{what} must be >= 0 days; got {value!r}.")
+    return out
+
+
+@dataclass(frozen=True)
+class ThresholdRule:
+    """Minimum clinically meaningful EDSS change, as a function of the reference EDSS.
+
+    ``steps`` is a table of ``(upper_reference, delta)`` rows read top to bottom: the first
+    row whose upper reference is >= the reference EDSS gives the threshold. A change counts
+    when ``|x - reference| >= delta`` (inclusive). ``function`` replaces the table with any
+    callable (a custom threshold).
+
+    Examples
+    --------
+    >>> ThresholdRule.msprog().delta(np.array([0.0, 1.0, 5.0, 5.5]))
+    array([1.5, 1. , 1. , 0.5])
+    >>> ThresholdRule.kappos_2020().delta(np.array([0.0, 5.5, 6.0]))
+    array([1. , 1. , 0.5])
+    """
+
+    name: str
+    steps: tuple[tuple[float, float], ...] = ()
+    function: Callable[[float], float] | None = None
+    citation: str = ""
+
+    def __post_init__(self) -> None:
+        if self.function is None and not self.steps:
+            raise ValueError("ThresholdRule needs steps or a function; got neither.")
+        if self.function is None and self.steps[-1][0] != math.inf:
+            raise ValueError(
+                f"the last step of {self.name!r} must cover every reference (upper bound inf); "
+                f"got {self.steps[-1][0]}."
+            )
+
+    @classmethod
+    def msprog(cls) -> ThresholdRule:
+        """+1.5 from 0, +1.0 up to 5.0, +0.5 from 5.5 (msprog's default; Mueller 2023)."""
+        return cls(
+            "msprog",
+            ((0.0, 1.5), (5.0, 1.0), (math.inf, 0.5)),
+            citation="Montobbio N et al. Mult Scler 2024. doi:10.1177/13524585241243157",
+        )
+
+    @classmethod
+    def kalincik_2015(cls) -> ThresholdRule:
+        """+1.5 from 0, +1.0 up to 5.5, +0.5 from 6.0 (MSBase)."""
+        return cls(
+            "kalincik_2015",
+            ((0.0, 1.5), (5.5, 1.0), (math.inf, 0.5)),
+            citation="Kalincik T et al. Brain 2015;138:3287-98. doi:10.1093/brain/awv258",
+        )
+
+    @classmethod
+    def kappos_2020(cls) -> ThresholdRule:
+        """+1.0 up to 5.5, +0.5 from 6.0 (no 1.5 step; also the EBMT registry rule)."""
+        return cls(
+            "kappos_2020",
+            ((5.5, 1.0), (math.inf, 0.5)),
+            citation=KAPPOS_2020,
+        )
+
+    @classmethod
+    def msbase_improvement(cls) -> ThresholdRule:
+        """Improvement: -1.5 up to 1.5, -1.0 up to 6.0, -0.5 above (MSBase)."""
+        return cls(
+            "msbase_improvement",
+            ((1.5, 1.5), (6.0, 1.0), (math.inf, 0.5)),
+            citation="Kalincik T et al. Brain 2015;138:3287-98. doi:10.1093/brain/awv258",
+        )
+
+    @classmethod
+    def custom(cls, function: Callable[[float], float], name: str = "custom") -> ThresholdRule:
+        """Any function of the reference value returning a positive threshold."""
+        return cls(name, function=function)
+
+    def delta(self, reference: np.ndarray) -> np.ndarray:
+        """Threshold for each reference value (float array)."""
+        ref = np.asarray(reference, dtype=float)
+        if self.function is not None:
+            uniq, inverse = np.unique(ref, return_inverse=True)
+            values = np.array([float(self.function(float(v))) for v in uniq], dtype=float)
+            bad = ~(values > 0) | ~np.isfinite(values)
+            if bad.any():
+                raise ValueError(
+                    f"threshold function {self.name!r} must return a positive finite number; "
+                    f"got {values[bad][0]!r} for reference {uniq[bad][0]!r}."
+                )
+            return values[inverse].reshape(ref.shape)
+        bounds = np.array([b for b, _ in self.steps])
+        deltas = np.array([d for _, d in self.steps])
+        return deltas[np.searchsorted(bounds, ref, side="left")]
+
+    def describe(self) -> str:
+        if self.function is not None:
+            return f"a custom threshold ({self.name})"
+        parts = []
+        lower = None
+        for bound, delta in self.steps:
+            if lower is None:
+                where = f"reference <= {bound:g}" if bound != math.inf else "any reference"
+            elif bound == math.inf:
+                where = f"reference > {lower:g}"
+            else:
+                where = f"{lower:g} < reference <= {bound:g}"
+            parts.append(f"{delta:g} ({where})")
+            lower = bound
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class ConfirmationRule:
+    """How a candidate change is confirmed.
+
+    Parameters
+    ----------
+    days
+        Confirmation period(s) in days (84 = 12 weeks). With several periods any may
+        confirm; periods are tried in the order given when the scan moves on.
+    tolerance_days
+        (before, after) tolerance around each period, inclusive: a visit confirms when its
+        lag from the event is in ``[int(days) - before, int(days) + after]``. Default (7,
+        730.5): from 77 days to 2 years after the period. ``after`` may be ``inf``. One pair
+        for all periods, or one pair per period.
+    check_intermediate
+        Every visit between the event and the confirmation visit must also show the
+        change (default); otherwise only the confirmation visit is tested.
+    sustained_days
+        The change must also hold for this many days after the event (0: no requirement;
+        ``inf``: to the last visit). Events sustained to the last visit always qualify.
+
+    Notes
+    -----
+    Only the first eligible visit in the windows is tested: a later visit does not rescue
+    a failed first one.
+    """
+
+    days: tuple[float, ...] = (84.0,)
+    tolerance_days: tuple[tuple[float, float], ...] = ((7.0, 730.5),)
+    check_intermediate: bool = True
+    sustained_days: float = 0.0
+
+    def __init__(
+        self,
+        days: float | Sequence[float] = 84.0,
+        tolerance_days: float | Sequence[float] | Sequence[Sequence[float]] = (7.0, 730.5),
+        check_intermediate: bool = True,
+        sustained_days: float = 0.0,
+    ) -> None:
+        periods = (float(days),) if isinstance(days, (int, float)) else tuple(map(float, days))
+        if not periods or any(not (p > 0 and math.isfinite(p)) for p in periods):
+            raise ValueError(f"days must be positive finite numbers; got {days!r}.")
+        if len(periods) > 60:
+            raise ValueError(f"at most 60 confirmation periods; got {len(periods)}.")
+        tol = _tolerances(tolerance_days, len(periods))
+        if not sustained_days >= 0:
+            raise ValueError(
+                f"sustained_days must be >= 0 (inf: to the end); got {sustained_days}."
+            )
+        object.__setattr__(self, "days", periods)
+        object.__setattr__(self, "tolerance_days", tol)
+        object.__setattr__(self, "check_intermediate", bool(check_intermediate))
+        object.__setattr__(self, "sustained_days", float(sustained_days))
+
+    def windows(self) -> tuple[np.ndarray, np.ndarray]:
+        lo = np.array([int(d) - t[0] for d, t in zip(self.days, self.tolerance_days, strict=True)])
+        hi = np.array([int(d) + t[1] for d, t in zip(self.days, self.tolerance_days, strict=True)])
+        return lo.astype(float), hi.astype(float)
+
+
+@dataclass(frozen=True)
+class BaselineRule:
+    """Which visit is the reference for the next event.
+
+    Parameters
+    ----------
+    kind
+        ``fixed``: the first valid visit. ``roving``: moves after every confirmed event;
+        ``roving_improvement`` / ``roving_worsening``: only after improvements / worsening.
+    proceed_from
+        After an event, the baseline moves to (and the search continues after) the first
+        confirmation visit (``confirmation``, default) or the event visit (``event``).
+    sub_threshold
+        With a roving baseline, also re-baseline after confirmed changes below the
+        threshold (``event``: either direction; ``improvement``; ``worsening``).
+    after_relapse
+        Re-baseline after every relapse: the first visit on or after the relapse (subject
+        to the baseline buffer) becomes the new baseline (post-relapse re-baselining).
+    not_lower
+        With ``after_relapse``: a new baseline never has a better score than the previous
+        one; the previous value is carried forward (Kappos 2020).
+    skip_local_extrema
+        The baseline is never placed at a local extremum (``all``) or at one that differs
+        from both neighbours by at least the threshold (``strict``); a visit equal to the one
+        two visits earlier is not an extremum.
+    """
+
+    kind: BaselineKind = "fixed"
+    proceed_from: Literal["confirmation", "event"] = "confirmation"
+    sub_threshold: SubThreshold = "none"
+    after_relapse: bool = False
+    not_lower: bool = False
+    skip_local_extrema: LocalExtrema = "none"
+
+    def __post_init__(self) -> None:
+        _choice("kind", self.kind, ("fixed", "roving", "roving_improvement", "roving_worsening"))
+        _choice("proceed_from", self.proceed_from, ("confirmation", "event"))
+        _choice("sub_threshold", self.sub_threshold, ("none", "event", "improvement", "worsening"))
+        _choice("skip_local_extrema", self.skip_local_extrema, ("none", "strict", "all"))
+        if self.not_lower and not self.after_relapse:
+            raise ValueError(
+                "not_lower applies to post-relapse re-baselining; got not_lower=True with "
+                "after_relapse=False. Set after_relapse=True as well."
+            )
+
+
+@dataclass(frozen=True)
+class RelapseBuffer:
+    """Minimum distance (days) from relapse onsets, as (after the last, before the next).
+
+    ``baseline``: a baseline visit within the buffer moves to the next visit (default 30
+    days after the last relapse). ``event``: an event visit within the buffer is not a
+    candidate (default none). ``confirmation``: a visit within the buffer cannot confirm
+    (default 30 days). A single number means (that many days after the last relapse, 0).
+    Relapses earlier than the first visit minus the baseline buffer are ignored.
+    """
+
+    baseline: tuple[float, float] = (30.0, 0.0)
+    event: tuple[float, float] = (0.0, 0.0)
+    confirmation: tuple[float, float] = (30.0, 0.0)
+
+    def __init__(
+        self,
+        baseline: float | Sequence[float] = 30.0,
+        event: float | Sequence[float] = 0.0,
+        confirmation: float | Sequence[float] = 30.0,
+    ) -> None:
+        object.__setattr__(self, "baseline", _pair(baseline, "baseline"))
+        object.__setattr__(self, "event", _pair(event, "event"))
+        object.__setattr__(self, "confirmation", _pair(confirmation, "confirmation"))
+
+
+@dataclass(frozen=True)
+class PIRARule:
+    """Relapse-associated worsening (RAW) and progression independent of relapses (PIRA).
+
+    A confirmed worsening is RAW when a relapse onset lies within ``raw_days[0]`` days
+    before the event (same day included) or ``raw_days[1]`` days after it. Otherwise it is
+    PIRA when, for at least one confirmation visit, no relapse lies in the relapse-free
+    intervals around three checkpoints: a preceding visit (``preceding_visit``: the
+    baseline, the last visit before the event, or the last visit from which the change is
+    meaningful), the event and the confirmation visit. Each interval is (days before, days
+    after) its checkpoint; ``None`` as an end joins it to the neighbouring checkpoint's
+    interval (``preceding=(0, None), event=(None, None), confirmation=(None, 0)`` means "no
+    relapse from baseline to confirmation"); (0, 0) ignores the checkpoint. Otherwise the
+    worsening is "undefined". With ``use_end_dates`` a relapse occupies onset to end date.
+    """
+
+    name: str = "mueller_2023"
+    raw_days: tuple[float, float] = (90.0, 0.0)
+    preceding: tuple[Bound, Bound] = (0.0, 0.0)
+    event: tuple[Bound, Bound] = (90.0, 30.0)
+    confirmation: tuple[Bound, Bound] = (90.0, 30.0)
+    preceding_visit: PrecedingVisit = "baseline"
+    use_end_dates: bool = False
+    citation: str = "Mueller J et al. JAMA Neurol 2023;80:1232-45. doi:10.1001/jamaneurol.2023.3331"
+
+    def __post_init__(self) -> None:
+        _choice("preceding_visit", self.preceding_visit, ("baseline", "last", "last_delta"))
+        object.__setattr__(self, "raw_days", _pair(self.raw_days, "raw_days"))
+        for what in ("preceding", "event", "confirmation"):
+            pair = getattr(self, what)
+            if len(pair) != 2 or any(v is not None and not v >= 0 for v in pair):
+                raise ValueError(f"{what} must be (days before, days after), each >= 0 or None.")
+
+    @classmethod
+    def mueller_2023(cls) -> PIRARule:
+        """No relapse from 90 days before to 30 days after the event and the confirmation."""
+        return cls()
+
+    @classmethod
+    def kappos_2020(cls) -> PIRARule:
+        """No relapse from the baseline to 30 days after the event, nor within 30 days of
+        the confirmation. Use with post-relapse re-baselining (DisabilityDefinition.kappos_2020)."""
+        return cls(
+            "kappos_2020",
+            preceding=(0.0, None),
+            event=(None, 30.0),
+            confirmation=(30.0, 30.0),
+            citation=KAPPOS_2020,
+        )
+
+    @classmethod
+    def cagol_2022(cls) -> PIRARule:
+        """No relapse between the last visit before the event and the confirmation visit.
+
+        Assumed reading of the published definition (the relapse-free interval runs from
+        the last EDSS assessment before the worsening to its confirmation).
+        """
+        return cls(
+            "cagol_2022",
+            preceding=(0.0, None),
+            event=(None, None),
+            confirmation=(None, 0.0),
+            preceding_visit="last",
+            citation="Cagol A et al. JAMA Neurol 2022;79:682-92. doi:10.1001/jamaneurol.2022.1025",
+        )
+
+    @classmethod
+    def mueller_2025(cls) -> PIRARule:
+        """Mueller 2023 intervals with relapses as periods from onset to end date.
+
+        Assumed: a relapse with a recorded end date blocks PIRA while any part of it
+        overlaps an interval; without an end date it is a single day.
+        """
+        return cls(
+            "mueller_2025",
+            use_end_dates=True,
+            citation="Mueller J et al. 2025 (PIRA definition revision, relapse end dates); assumed",
+        )
+
+
+def _tolerances(value: object, n_periods: int) -> tuple[tuple[float, float], ...]:
+    """One tolerance (same both sides), one (before, after) pair, or one pair per period."""
+    if isinstance(value, (int, float)):
+        return ((float(value), float(value)),) * n_periods
+    items = list(value) if isinstance(value, Sequence) else [value]
+    if all(isinstance(v, (int, float)) for v in items):
+        numbers = [float(v) for v in items]  # type: ignore[arg-type]
+        if len(numbers) == 1:
+            numbers = numbers * 2
+        return (_pair(numbers, "tolerance_days"),) * n_periods
+    if len(items) != n_periods or not all(isinstance(v, Sequence) for v in items):
+        raise ValueError(
+            f"tolerance_days must be one pair or one pair per period ({n_periods}); got {value!r}."
+        )
+    return tuple(_tolerances(v, 1)[0] for v in items)
+
+
+def _choice(what: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{what} must be one of {', '.join(allowed)}; got {value!r}.")
+
+
+@dataclass(frozen=True)
+class DisabilityDefinition:
+    """Every rule of a disability-event analysis, with a name for reports.
+
+    The default is msprog's default analysis: first confirmed worsening, fixed baseline,
+    msprog thresholds, 12-week confirmation with (7, 730.5) days tolerance, 30-day relapse
+    buffers for baseline and confirmation, RAW/PIRA not classified.
+
+    ``impute_last_visit``: an unconfirmed worsening at the last visit counts as an event
+    (deterministic; ``impute_within_days`` limits it to events within that many days of the
+    first visit, e.g. early discontinuations). ``direction``: ``increase`` when higher
+    scores are worse (EDSS).
+    """
+
+    name: str = "msprog"
+    event: EventMode = "first_cdw"
+    classify_raw_pira: bool = False
+    threshold: ThresholdRule = field(default_factory=ThresholdRule.msprog)
+    improvement_threshold: ThresholdRule | None = None
+    confirmation: ConfirmationRule = field(default_factory=ConfirmationRule)
+    baseline: BaselineRule = field(default_factory=BaselineRule)
+    relapse_buffer: RelapseBuffer = field(default_factory=RelapseBuffer)
+    pira: PIRARule = field(default_factory=PIRARule)
+    impute_last_visit: bool = False
+    impute_within_days: float = math.inf
+    direction: Literal["increase", "decrease"] = "increase"
+    citation: str = "Montobbio N et al. Mult Scler 2024. doi:10.1177/13524585241243157"
+
+    def __post_init__(self) -> None:
+        _choice("event", self.event, EVENT_MODES)
+        _choice("direction", self.direction, ("increase", "decrease"))
+        if not self.impute_within_days > 0:
+            raise ValueError(
+                f"impute_within_days must be > 0 (inf: no limit); got {self.impute_within_days}."
+            )
+
+    @property
+    def raw_pira(self) -> bool:
+        """Whether worsening events are classified (always for first PIRA / first RAW)."""
+        if self.event in ("first_pira", "first_raw"):
+            return True
+        return self.classify_raw_pira and self.event != "first_cdi"
+
+    def with_(self, **changes: object) -> DisabilityDefinition:
+        """A copy with some fields changed (``definition.with_(event="all")``)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def msprog(cls) -> DisabilityDefinition:
+        """msprog's defaults (Montobbio 2024): the same as ``DisabilityDefinition()``."""
+        return cls()
+
+    @classmethod
+    def mueller_2023(cls) -> DisabilityDefinition:
+        """All events, roving baseline, RAW within 90 days, PIRA by the Mueller 2023 intervals."""
+        return cls(
+            "mueller_2023",
+            event="all",
+            classify_raw_pira=True,
+            baseline=BaselineRule(kind="roving"),
+            pira=PIRARule.mueller_2023(),
+            citation=PIRARule.mueller_2023().citation,
+        )
+
+    @classmethod
+    def kappos_2020(cls) -> DisabilityDefinition:
+        """Kappos 2020 PIRA: +1.0 / +0.5 thresholds, 12-week confirmation, re-baselining
+        after every relapse with a never-lower reference, PIRA intervals of Kappos 2020."""
+        return cls(
+            "kappos_2020",
+            event="all",
+            classify_raw_pira=True,
+            threshold=ThresholdRule.kappos_2020(),
+            baseline=BaselineRule(kind="roving", after_relapse=True, not_lower=True),
+            pira=PIRARule.kappos_2020(),
+            citation=PIRARule.kappos_2020().citation,
+        )
+
+    @classmethod
+    def kalincik_2015(cls) -> DisabilityDefinition:
+        """MSBase: roving baseline, MSBase thresholds for worsening and improvement,
+        12-week confirmation, all events."""
+        return cls(
+            "kalincik_2015",
+            event="all",
+            threshold=ThresholdRule.kalincik_2015(),
+            improvement_threshold=ThresholdRule.msbase_improvement(),
+            baseline=BaselineRule(kind="roving"),
+            citation=ThresholdRule.kalincik_2015().citation,
+        )
+
+    @classmethod
+    def muraro_2017(cls) -> DisabilityDefinition:
+        """EBMT registry PFS component: first confirmed worsening of >= 1.0 (0.5 from a
+        baseline of 6.0), fixed pre-transplant baseline. Assumed: 6-month confirmation
+        (the registry's follow-up schedule), 30-day relapse buffers."""
+        return cls(
+            "muraro_2017",
+            threshold=ThresholdRule.kappos_2020(),
+            confirmation=ConfirmationRule(days=182, tolerance_days=(30, 730.5)),
+            citation=MURARO_2017,
+        )
+
+    @classmethod
+    def mist_2019(cls) -> DisabilityDefinition:
+        """MIST progression: EDSS increase >= 1.0 from the pre-randomisation baseline,
+        confirmed on two evaluations 6 months apart. Assumed: +/- 30 days tolerance; the
+        "after at least 1 year" condition is applied by anchoring plus a minimum follow-up."""
+        return cls(
+            "mist_2019",
+            threshold=ThresholdRule("mist_2019", ((math.inf, 1.0),)),
+            confirmation=ConfirmationRule(days=182, tolerance_days=(30, 30)),
+            citation="Burt RK et al. JAMA 2019;321:165-74. doi:10.1001/jama.2018.18743",
+        )
+
+    def methods_text(self) -> str:
+        """A methods paragraph stating exactly the criteria used."""
+        what = {
+            "first_cdw": "the first confirmed disability worsening (CDW)",
+            "first_cdi": "the first confirmed disability improvement (CDI)",
+            "first": "the first confirmed disability event (worsening or improvement)",
+            "first_pira": "the first progression independent of relapse activity (PIRA)",
+            "first_raw": "the first relapse-associated worsening (RAW)",
+            "all": "all confirmed disability worsening (CDW) and improvement (CDI) events",
+        }[self.event]
+        conf = self.confirmation
+        periods = " or ".join(f"{d:g} days" for d in conf.days)
+        tol = "; ".join(
+            f"-{lo:g}/+{'unbounded' if hi == math.inf else f'{hi:g}'} days"
+            for lo, hi in conf.tolerance_days
+        )
+        sentences = [
+            f"Disability events were identified from EDSS assessments as {what}, "
+            f"with the {self.name} definition.",
+            f"A change counted when it reached the threshold of {self.threshold.describe()} "
+            f"from the reference EDSS"
+            + (
+                f" (improvement: {self.improvement_threshold.describe()})."
+                if self.improvement_threshold is not None
+                else "."
+            ),
+            f"Changes were confirmed at the first eligible visit {periods} later "
+            f"(tolerance {tol})"
+            + (
+                ", and every intermediate visit had to show the change."
+                if conf.check_intermediate
+                else "; intermediate visits were not checked."
+            ),
+        ]
+        if conf.sustained_days == math.inf:
+            sentences.append("Changes had to be sustained to the last visit.")
+        elif conf.sustained_days > 0:
+            sentences.append(f"Changes had to be sustained for {conf.sustained_days:g} days.")
+        bl = self.baseline
+        base = {
+            "fixed": "The baseline was fixed at the first valid assessment",
+            "roving": "A roving baseline moved after each confirmed event",
+            "roving_improvement": "A roving baseline moved after each confirmed improvement",
+            "roving_worsening": "A roving baseline moved after each confirmed worsening",
+        }[bl.kind]
+        target = "first confirmation visit" if bl.proceed_from == "confirmation" else "event visit"
+        sentences.append(
+            f"{base}" + (f" (to the {target})" if bl.kind != "fixed" else "") + "; "
+            f"the search continued after the {target}."
+        )
+        if bl.sub_threshold != "none" and bl.kind != "fixed":
+            sentences.append(
+                f"Confirmed sub-threshold changes ({bl.sub_threshold}) also moved the baseline."
+            )
+        if bl.after_relapse:
+            sentences.append(
+                "The baseline was reset after every relapse"
+                + (" and never took a lower value than the previous one." if bl.not_lower else ".")
+            )
+        if bl.skip_local_extrema != "none":
+            sentences.append(f"Local extrema ({bl.skip_local_extrema}) were not used as baselines.")
+        rb = self.relapse_buffer
+        sentences.append(
+            f"Baselines had to lie at least {rb.baseline[0]:g} days after a relapse onset and "
+            f"confirmation visits at least {rb.confirmation[0]:g} days after one"
+            + (
+                f"; event visits at least {rb.event[0]:g} days after one."
+                if rb.event[0] > 0
+                else "."
+            )
+        )
+        if self.raw_pira:
+            p = self.pira
+            sentences.append(
+                f"Worsening was relapse-associated (RAW) when a relapse began within "
+                f"{p.raw_days[0]:g} days before the event"
+                + (f" or {p.raw_days[1]:g} days after it" if p.raw_days[1] > 0 else "")
+                + f", and independent of relapses (PIRA) by the {p.name} relapse-free intervals "
+                f"(preceding visit: {p.preceding_visit}; preceding {_fmt(p.preceding)}, "
+                f"event {_fmt(p.event)}, confirmation {_fmt(p.confirmation)} days)"
+                + ("; relapses spanned onset to end date." if p.use_end_dates else ".")
+            )
+        if self.impute_last_visit:
+            limit = (
+                ""
+                if self.impute_within_days == math.inf
+                else f" within {self.impute_within_days:g} days"
+            )
+            sentences.append(
+                f"An unconfirmed worsening at the last visit{limit} was counted as an event."
+            )
+        sentences.append(f"Reference: {self.citation}.")
+        return " ".join(sentences)
+
+
+def _fmt(pair: tuple[Bound, Bound]) -> str:
+    a, b = pair
+    return f"-{'open' if a is None else f'{a:g}'}/+{'open' if b is None else f'{b:g}'}"
