@@ -1,0 +1,589 @@
+"""Kaplan-Meier survival curves with Greenwood standard errors, checked against R survfit."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Hashable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, overload
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from msreboot.endpoints._survival_input import (
+    Column,
+    ConfType,
+    FloatArray,
+    as_events,
+    as_labels,
+    as_landmarks,
+    as_times,
+    check_conf_level,
+    check_conf_type,
+    check_same_length,
+    z_value,
+)
+
+if TYPE_CHECKING:
+    from msreboot.endpoints._rmst import RestrictedMean
+
+__all__ = [
+    "LandmarkEstimates",
+    "MedianSurvival",
+    "SurvivalCurve",
+    "SurvivalCurves",
+    "kaplan_meier",
+]
+
+#: R's tolerance for "the curve equals 1/2" when reading off a median (all.equal's).
+_HALF_TOLERANCE = float(np.finfo(np.float64).eps) ** 0.5
+
+
+def _frozen(values: npt.ArrayLike, dtype: type = np.float64) -> npt.NDArray[Any]:
+    arr: npt.NDArray[Any] = np.array(values, dtype=dtype)
+    arr.setflags(write=False)
+    return arr
+
+
+def _repeat(label: Hashable, n: int) -> list[Any]:
+    return [label] * n
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    return "NA" if not np.isfinite(value) else f"{value:.{digits}g}"
+
+
+@dataclass(frozen=True, eq=False)
+class LandmarkEstimates:
+    """A curve read at chosen times (landmarks), with confidence intervals.
+
+    Attributes
+    ----------
+    times
+        The landmark times, in the order asked for.
+    n_at_risk
+        Patients still followed at each time (time >= landmark).
+    estimate
+        Survival (Kaplan-Meier) or cumulative incidence at each time; the curves are step
+        functions, continuous from the right: an event at exactly the landmark counts.
+    std_err, ci_low, ci_high
+        Standard error of the estimate and its pointwise interval (``conf_type``).
+    measure
+        ``"survival"`` or ``"cumulative_incidence"``.
+    label
+        The group, for curves computed by group.
+    """
+
+    times: FloatArray = field(repr=False)
+    n_at_risk: npt.NDArray[np.int64] = field(repr=False)
+    estimate: FloatArray = field(repr=False)
+    std_err: FloatArray = field(repr=False)
+    ci_low: FloatArray = field(repr=False)
+    ci_high: FloatArray = field(repr=False)
+    conf_level: float
+    conf_type: str
+    measure: str
+    label: Hashable | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per landmark: time, n_at_risk, estimate, std_err, ci_low, ci_high."""
+        frame = pd.DataFrame(
+            {
+                "time": self.times,
+                "n_at_risk": self.n_at_risk,
+                self.measure: self.estimate,
+                "std_err": self.std_err,
+                "ci_low": self.ci_low,
+                "ci_high": self.ci_high,
+            }
+        )
+        if self.label is not None:
+            frame.insert(0, "group", _repeat(self.label, len(frame)))
+        return frame
+
+    def summary(self) -> str:
+        pct = f"{100 * self.conf_level:g}%"
+        head = f"{self.measure.replace('_', ' ')} at landmark times ({pct} CI, {self.conf_type})"
+        if self.label is not None:
+            head = f"{self.label}: {head}"
+        lines = [head]
+        for t, n, e, lo, hi in zip(
+            self.times, self.n_at_risk, self.estimate, self.ci_low, self.ci_high, strict=True
+        ):
+            lines.append(f"  t={t:g}: {_fmt(e, 4)} ({_fmt(lo, 4)} to {_fmt(hi, 4)}), {n} at risk")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return f"<p>{html.escape(self.summary().splitlines()[0])}</p>" + self.to_frame().to_html(
+            index=False, na_rep="NA"
+        )
+
+
+@dataclass(frozen=True)
+class MedianSurvival:
+    """Median survival time with its confidence interval, as R's ``print(survfit)``.
+
+    Attributes
+    ----------
+    estimate
+        First time the curve falls to 1/2 or below (the midpoint of the flat stretch when it
+        lands exactly on 1/2). ``nan`` when the curve stays above 1/2: not reached.
+    ci_low, ci_high
+        First times the lower and the upper pointwise confidence limits fall to 1/2 or
+        below (Brookmeyer-Crowley, by inverting the pointwise band). ``nan`` when not
+        reached, which is common for ``ci_high``.
+    conf_level, conf_type
+        Level and type of the pointwise band that was inverted.
+    """
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    conf_level: float
+    conf_type: str
+
+    @property
+    def reached(self) -> bool:
+        """Whether the curve falls to 1/2 within follow-up."""
+        return bool(np.isfinite(self.estimate))
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [
+                {
+                    "median": self.estimate,
+                    "ci_low": self.ci_low,
+                    "ci_high": self.ci_high,
+                    "conf_level": self.conf_level,
+                    "conf_type": self.conf_type,
+                }
+            ]
+        )
+
+    def summary(self) -> str:
+        if not self.reached:
+            return "median not reached"
+        pct = f"{100 * self.conf_level:g}%"
+        return (
+            f"median {_fmt(self.estimate, 4)} ({pct} CI {_fmt(self.ci_low, 4)} to "
+            f"{_fmt(self.ci_high, 4)}, {self.conf_type})"
+        )
+
+    def _repr_html_(self) -> str:
+        return f"<p>{html.escape(self.summary())}</p>"
+
+
+def _first_below_half(values: FloatArray, times: FloatArray) -> float:
+    """R's ``minmin``: first time ``values`` <= 1/2 (midpoint if it sits exactly on 1/2)."""
+    keep = ~np.isnan(values) & (values < 0.5 + _HALF_TOLERANCE)
+    if not keep.any():
+        return float("nan")
+    x, y = times[keep], values[keep]
+    if abs(y[0] - 0.5) < _HALF_TOLERANCE:
+        lower = np.flatnonzero(y < y[0])
+        if lower.size:
+            return float((x[0] + x[lower[0]]) / 2.0)
+    return float(x[0])
+
+
+def pointwise_interval(
+    estimate: FloatArray, std_err_log: FloatArray, conf_level: float, conf_type: str
+) -> tuple[FloatArray, FloatArray]:
+    """Pointwise survival interval from the standard error of log S (R's ``survfit``).
+
+    ``plain``: S -/+ z S sigma, cut to [0, 1]; ``log``: S exp(-/+ z sigma), upper cut at 1;
+    ``log-log``: S ** exp(-/+ z sigma / log S). Where S = 1 (no event yet, sigma = 0) the
+    interval is [1, 1] for every type; where S = 0 it is undefined (``nan``), as in R.
+    """
+    z = z_value(conf_level)
+    s, sigma = estimate, std_err_log
+    lo = np.full_like(s, np.nan)
+    hi = np.full_like(s, np.nan)
+    inside = (s > 0) & np.isfinite(sigma)
+    si, gi = s[inside], sigma[inside]
+    if conf_type == "plain":
+        lo[inside] = np.maximum(si - z * gi * si, 0.0)
+        hi[inside] = np.minimum(si + z * gi * si, 1.0)
+    elif conf_type == "log":
+        lo[inside] = si * np.exp(-z * gi)
+        hi[inside] = np.minimum(si * np.exp(z * gi), 1.0)
+    else:
+        below = inside & (s < 1)
+        sb, gb = s[below], sigma[below]
+        log_s = np.log(sb)
+        lo[below] = np.exp(log_s * np.exp(-z * gb / log_s))
+        hi[below] = np.exp(log_s * np.exp(z * gb / log_s))
+        one = inside & (s >= 1)
+        lo[one] = hi[one] = 1.0
+    return lo, hi
+
+
+@dataclass(frozen=True, eq=False)
+class SurvivalCurve:
+    """A Kaplan-Meier curve: one row per distinct observed time (events and censorings).
+
+    Attributes
+    ----------
+    times
+        Distinct follow-up times, increasing (R's ``survfit`` ``time``).
+    n_at_risk, n_events, n_censored
+        Patients at risk just before each time, events and censorings at it.
+    survival
+        Kaplan-Meier estimate, prod(1 - d_i / n_i) over times up to and including t.
+    std_err
+        Greenwood standard error of the survival, S(t) sqrt(sum d_i / (n_i (n_i - d_i)))
+        (R ``summary(fit)``'s ``std.err``); ``nan`` once S = 0.
+    std_err_log
+        Standard error on the log scale, sqrt(sum d_i / (n_i (n_i - d_i))) (R ``fit$std.err``);
+        ``inf`` once everyone remaining has had the event.
+    ci_low, ci_high
+        Pointwise interval at ``conf_level`` of type ``conf_type``.
+    conf_level, conf_type
+        ``conf_type`` is ``"log-log"`` (our default, lifelines' "exponential Greenwood", as
+        used in the AHSCT literature), ``"log"`` (R's default) or ``"plain"``.
+    n
+        Patients in the curve.
+    label
+        The group, for curves computed by group.
+    """
+
+    times: FloatArray = field(repr=False)
+    n_at_risk: npt.NDArray[np.int64] = field(repr=False)
+    n_events: npt.NDArray[np.int64] = field(repr=False)
+    n_censored: npt.NDArray[np.int64] = field(repr=False)
+    survival: FloatArray = field(repr=False)
+    std_err: FloatArray = field(repr=False)
+    std_err_log: FloatArray = field(repr=False)
+    ci_low: FloatArray = field(repr=False)
+    ci_high: FloatArray = field(repr=False)
+    conf_level: float
+    conf_type: str
+    n: int
+    label: Hashable | None = None
+
+    @property
+    def total_events(self) -> int:
+        """Number of events in the curve."""
+        return int(self.n_events.sum())
+
+    def at(self, times: npt.ArrayLike, *, extend: bool = False) -> LandmarkEstimates:
+        """The curve read at landmark ``times`` (R ``summary(fit, times=)``).
+
+        Parameters
+        ----------
+        times
+            One time or several, >= 0, in the curve's unit.
+        extend
+            Times after the last follow-up time give ``nan`` unless ``extend=True``, which
+            carries the last value forward (R's ``extend=TRUE``) with 0 at risk.
+
+        Returns
+        -------
+        LandmarkEstimates
+
+        Examples
+        --------
+        >>> curve = kaplan_meier([2, 3, 3, 5, 8], [1, 1, 0, 1, 0])
+        >>> curve.at([0, 3, 6]).estimate
+        array([1. , 0.6, 0.3])
+        """
+        t = as_landmarks(times)
+        idx = np.searchsorted(self.times, t, side="right") - 1
+        before = np.searchsorted(self.times, t, side="left")
+        n_risk = np.where(
+            before < self.times.size,
+            self.n_at_risk[np.minimum(before, self.times.size - 1)],
+            0,
+        )
+        surv = np.where(idx >= 0, self.survival[np.maximum(idx, 0)], 1.0)
+        se = np.where(idx >= 0, self.std_err[np.maximum(idx, 0)], 0.0)
+        lo = np.where(idx >= 0, self.ci_low[np.maximum(idx, 0)], 1.0)
+        hi = np.where(idx >= 0, self.ci_high[np.maximum(idx, 0)], 1.0)
+        if not extend:
+            beyond = t > self.times[-1]
+            for arr in (surv, se, lo, hi):
+                arr[beyond] = np.nan
+        return LandmarkEstimates(
+            times=_frozen(t),
+            n_at_risk=_frozen(n_risk, np.int64),
+            estimate=_frozen(surv),
+            std_err=_frozen(se),
+            ci_low=_frozen(lo),
+            ci_high=_frozen(hi),
+            conf_level=self.conf_level,
+            conf_type=self.conf_type,
+            measure="survival",
+            label=self.label,
+        )
+
+    def number_at_risk(self, times: npt.ArrayLike) -> npt.NDArray[np.int64]:
+        """Patients still followed at each of ``times`` (time >= t), as under a KM plot."""
+        return self.at(times, extend=True).n_at_risk
+
+    def median(self) -> MedianSurvival:
+        """Median survival with its interval, computed as R's ``print(survfit)`` does.
+
+        Examples
+        --------
+        >>> kaplan_meier([2, 3, 3, 5, 8], [1, 1, 0, 1, 0]).median().estimate
+        5.0
+        """
+        return MedianSurvival(
+            estimate=_first_below_half(self.survival, self.times),
+            ci_low=_first_below_half(self.ci_low, self.times),
+            ci_high=_first_below_half(self.ci_high, self.times),
+            conf_level=self.conf_level,
+            conf_type=self.conf_type,
+        )
+
+    def restricted_mean(self, tau: float) -> RestrictedMean:
+        """Restricted mean survival time up to ``tau`` (see ``restricted_mean_survival_time``)."""
+        from msreboot.endpoints._rmst import restricted_mean_survival_time
+
+        return restricted_mean_survival_time(self, tau=tau)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per distinct time, with the numbers at risk, estimate and interval."""
+        frame = pd.DataFrame(
+            {
+                "time": self.times,
+                "n_at_risk": self.n_at_risk,
+                "n_events": self.n_events,
+                "n_censored": self.n_censored,
+                "survival": self.survival,
+                "std_err": self.std_err,
+                "ci_low": self.ci_low,
+                "ci_high": self.ci_high,
+            }
+        )
+        if self.label is not None:
+            frame.insert(0, "group", _repeat(self.label, len(frame)))
+        return frame
+
+    def summary(self) -> str:
+        head = f"Kaplan-Meier: n = {self.n}, {self.total_events} events"
+        if self.label is not None:
+            head = f"{self.label}: {head}"
+        return f"{head}; {self.median().summary()}"
+
+    def _repr_html_(self) -> str:
+        return f"<p>{html.escape(self.summary())}</p>"
+
+
+@dataclass(frozen=True, eq=False)
+class SurvivalCurves(Mapping[Hashable, SurvivalCurve]):
+    """Kaplan-Meier curves by group: a read-only mapping from group label to curve.
+
+    Groups are ordered as R orders factor levels: the categories of a categorical column,
+    otherwise sorted labels.
+
+    Attributes
+    ----------
+    curves
+        The curves, by group label.
+    group_name
+        Name of the grouping column, when it was given by name.
+    """
+
+    curves: Mapping[Hashable, SurvivalCurve] = field(repr=False)
+    group_name: str | None = None
+
+    def __getitem__(self, label: Hashable) -> SurvivalCurve:
+        try:
+            return self.curves[label]
+        except KeyError:
+            raise KeyError(f"group must be one of {list(self.curves)!r}; got {label!r}.") from None
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(self.curves)
+
+    def __len__(self) -> int:
+        return len(self.curves)
+
+    def at(self, times: npt.ArrayLike, *, extend: bool = False) -> pd.DataFrame:
+        """Every group's curve at landmark ``times``, as one tidy table with a group column."""
+        return pd.concat(
+            [c.at(times, extend=extend).to_frame() for c in self.curves.values()],
+            ignore_index=True,
+        )
+
+    def median(self) -> pd.DataFrame:
+        """Median survival with its interval, one row per group."""
+        rows = [c.median().to_frame().assign(group=_repeat(g, 1)) for g, c in self.curves.items()]
+        frame = pd.concat(rows, ignore_index=True)
+        return frame[["group", *[c for c in frame.columns if c != "group"]]]
+
+    def restricted_mean(self, tau: float) -> pd.DataFrame:
+        """Restricted mean survival time up to ``tau``, one row per group."""
+        return pd.concat(
+            [c.restricted_mean(tau).to_frame() for c in self.curves.values()], ignore_index=True
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """All curves stacked, with a group column."""
+        return pd.concat([c.to_frame() for c in self.curves.values()], ignore_index=True)
+
+    def summary(self) -> str:
+        head = "Kaplan-Meier by " + (self.group_name or "group")
+        return "\n".join([head, *("  " + c.summary() for c in self.curves.values())])
+
+    def _repr_html_(self) -> str:
+        items = "".join(f"<li>{html.escape(c.summary())}</li>" for c in self.curves.values())
+        head = html.escape("Kaplan-Meier by " + (self.group_name or "group"))
+        return f"<p>{head}</p><ul>{items}</ul>"
+
+
+def km_table(
+    time: FloatArray, event: FloatArray
+) -> tuple[FloatArray, npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Distinct times with numbers at risk, events and censorings at each."""
+    times, inverse = np.unique(time, return_inverse=True)
+    n_events = np.bincount(inverse, weights=event, minlength=times.size).round().astype(np.int64)
+    n_total = np.bincount(inverse, minlength=times.size).astype(np.int64)
+    n_at_risk = time.size - np.concatenate(([0], np.cumsum(n_total)[:-1]))
+    return times, n_at_risk.astype(np.int64), n_events, n_total - n_events
+
+
+def _curve(
+    time: FloatArray,
+    event: FloatArray,
+    conf_level: float,
+    conf_type: str,
+    label: Hashable | None,
+) -> SurvivalCurve:
+    times, n_risk, n_event, n_cens = km_table(time, event)
+    surv: FloatArray = np.cumprod(1.0 - n_event / n_risk, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        term = np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event).astype(float)), 0.0)
+    sigma = np.sqrt(np.cumsum(term))
+    finite = np.isfinite(sigma)
+    std_err = np.full_like(surv, np.nan)
+    std_err[finite] = surv[finite] * sigma[finite]
+    lo, hi = pointwise_interval(surv, sigma, conf_level, conf_type)
+    return SurvivalCurve(
+        times=_frozen(times),
+        n_at_risk=_frozen(n_risk, np.int64),
+        n_events=_frozen(n_event, np.int64),
+        n_censored=_frozen(n_cens, np.int64),
+        survival=_frozen(surv),
+        std_err=_frozen(std_err),
+        std_err_log=_frozen(sigma),
+        ci_low=_frozen(lo),
+        ci_high=_frozen(hi),
+        conf_level=conf_level,
+        conf_type=conf_type,
+        n=int(time.size),
+        label=label,
+    )
+
+
+@overload
+def kaplan_meier(
+    time: Column,
+    event: Column,
+    *,
+    group: None = None,
+    data: pd.DataFrame | None = None,
+    conf_level: float = 0.95,
+    conf_type: ConfType = "log-log",
+) -> SurvivalCurve: ...
+
+
+@overload
+def kaplan_meier(
+    time: Column,
+    event: Column,
+    *,
+    group: Column,
+    data: pd.DataFrame | None = None,
+    conf_level: float = 0.95,
+    conf_type: ConfType = "log-log",
+) -> SurvivalCurves: ...
+
+
+def kaplan_meier(
+    time: Column,
+    event: Column,
+    *,
+    group: Column | None = None,
+    data: pd.DataFrame | None = None,
+    conf_level: float = 0.95,
+    conf_type: ConfType = "log-log",
+) -> SurvivalCurve | SurvivalCurves:
+    """Kaplan-Meier estimate of survival with Greenwood standard errors.
+
+    Parameters
+    ----------
+    time
+        Follow-up from day 0 to the event or censoring, >= 0 (any unit: the curve keeps it).
+        An array, or a column name of ``data``.
+    event
+        1 / ``True`` for the event, 0 / ``False`` for censoring; array or column name.
+    group
+        Optional group labels (array or column name): one curve per group is returned.
+    data
+        A data frame whose columns ``time``, ``event`` and ``group`` name. Its index is
+        ignored, as is the index of any Series passed.
+    conf_level
+        Level of the pointwise intervals.
+    conf_type
+        ``"log-log"`` (default; lifelines' "exponential Greenwood", the usual choice in the
+        AHSCT literature), ``"log"`` (R ``survfit``'s default) or ``"plain"``.
+
+    Returns
+    -------
+    SurvivalCurve
+        Without ``group``.
+    SurvivalCurves
+        With ``group``: a mapping from group label to :class:`SurvivalCurve`.
+
+    Raises
+    ------
+    ValueError
+        Empty input, times negative or not finite, events not 0/1, missing values,
+        mismatched lengths, or an unknown ``conf_type`` / out-of-range ``conf_level``.
+
+    Notes
+    -----
+    S(t) = prod over event times t_i <= t of (1 - d_i / n_i). At a time with both events
+    and censorings the events come first (the censored are still at risk), as in R. Events
+    at time 0 are allowed and lower S(0). Greenwood: Var(log S(t)) = sum d_i / (n_i
+    (n_i - d_i)). Intervals are pointwise: ``plain`` S +/- z SE(S), ``log``
+    exp(log S +/- z SE(log S)), ``log-log`` exp(-exp(log(-log S) -/+ z SE(log S) / log S));
+    limits are cut to [0, 1]. Defined edge cases: before the first event S = 1 with the
+    interval [1, 1] (R prints NA there for ``log-log``); after S reaches 0 the standard
+    error and interval are ``nan`` (R: NA); if everyone is censored S = 1 throughout and
+    the median is ``nan`` (not reached).
+
+    Validated against R ``survival::survfit`` (3.5) for all three interval types at levels
+    0.90 and 0.95 to 1e-6 relative: curves, ``summary(fit, times=)``, medians and their
+    intervals (``tests/reference/survival``).
+
+    References
+    ----------
+    Kaplan EL, Meier P. Nonparametric estimation from incomplete observations. J Am Stat
+    Assoc 1958;53:457-481. doi:10.1080/01621459.1958.10501452
+
+    Examples
+    --------
+    >>> curve = kaplan_meier([6, 6, 6, 7, 10, 13, 16, 22, 23], [1, 1, 1, 1, 0, 1, 1, 0, 0])
+    >>> curve.survival.round(4).tolist()
+    [0.6667, 0.5556, 0.5556, 0.4167, 0.2778, 0.2778, 0.2778]
+    >>> print(curve.summary())
+    Kaplan-Meier: n = 9, 6 events; median 13 (95% CI 6 to NA, log-log)
+    """
+    conf_level = check_conf_level(conf_level)
+    conf_type = check_conf_type(conf_type)
+    t = as_times(time, data)
+    e = as_events(event, data)
+    if group is None:
+        check_same_length(time=t, event=e)
+        return _curve(t, e, conf_level, conf_type, None)
+    labels, levels = as_labels(group, data)
+    check_same_length(time=t, event=e, group=labels)
+    curves = {
+        level: _curve(t[labels == level], e[labels == level], conf_level, conf_type, level)
+        for level in levels
+    }
+    return SurvivalCurves(curves=curves, group_name=group if isinstance(group, str) else None)
