@@ -356,7 +356,8 @@ def detect_disability_events(
         AHSCT reinfusion) or a table of ``patient_id`` and ``anchor_date``. The baseline is
         the last assessment on or before the anchor, time zero is the anchor, and only
         later changes can be events. Patients without an assessment on or before their
-        anchor, or without an anchor, are listed in ``excluded``.
+        anchor, or without an anchor, are listed in ``excluded``; patients with no
+        assessment after it are censored at time zero.
     patient_col, date_col, value_col, valid_col
         Column names of the assessments. ``valid_col`` (optional) flags visits that may
         confirm a change (False: unscheduled visit, never a confirmation).
@@ -627,7 +628,8 @@ def _run(
         end = np.where(
             events["event"], events["date"], last_day[np.searchsorted(ids, events["patient_id"])]
         )
-        events["time_from_anchor_days"] = end - anchor_day
+        # a patient with no assessment after the anchor is censored at time zero
+        events["time_from_anchor_days"] = np.maximum(end - anchor_day, 0.0)
     events = events.sort_values(["patient_id", "event_number"], kind="mergesort").reset_index(
         drop=True
     )
