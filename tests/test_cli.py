@@ -181,3 +181,21 @@ def test_meta_with_cohort_row(tmp_path: Path) -> None:
         app, ["meta", "--outcome", "pfs", "--cohort", str(example_path()), "--out", str(out)]
     )
     assert other.exit_code == 2
+
+
+def test_disability_writes_events_and_prints_a_summary(tmp_path: Path) -> None:
+    target = tmp_path / "events.csv"
+    args = ["--no-progress", "disability", str(example_path()), "--definition", "mueller_2023"]
+    result = runner.invoke(app, [*args, "--anchor", "ahsct", "--out", str(target), "--methods"])
+    assert result.exit_code == 0, result.output
+    assert "PIRA:" in result.output and "roving baseline" in result.output
+    events = pd.read_csv(target)
+    assert {"patient_id", "event_type", "cdw_type", "time_from_anchor_days"} <= set(events.columns)
+    assert events["patient_id"].nunique() == 180
+
+
+def test_disability_rejects_unknown_output_format(tmp_path: Path) -> None:
+    target = tmp_path / "events.txt"
+    result = runner.invoke(app, ["disability", str(example_path()), "--out", str(target)])
+    assert result.exit_code == 2
+    assert not target.exists()

@@ -406,6 +406,100 @@ def demo(
     )
 
 
+class DisabilityPreset(StrEnum):
+    msprog = "msprog"
+    mueller_2023 = "mueller_2023"
+    kappos_2020 = "kappos_2020"
+    kalincik_2015 = "kalincik_2015"
+    muraro_2017 = "muraro_2017"
+    mist_2019 = "mist_2019"
+
+
+class EventOption(StrEnum):
+    first_cdw = "first_cdw"
+    first_cdi = "first_cdi"
+    first = "first"
+    first_pira = "first_pira"
+    first_raw = "first_raw"
+    all = "all"
+
+
+class BaselineOption(StrEnum):
+    fixed = "fixed"
+    roving = "roving"
+    roving_improvement = "roving_improvement"
+    roving_worsening = "roving_worsening"
+
+
+@app.command()
+def disability(
+    ctx: typer.Context,
+    source: SourceArg,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the events table here (.csv or .parquet)."),
+    ] = None,
+    preset: Annotated[
+        DisabilityPreset, typer.Option("--definition", help="Published rule set.")
+    ] = DisabilityPreset.msprog,
+    event: Annotated[
+        EventOption | None, typer.Option(help="Which events (default: the preset's).")
+    ] = None,
+    baseline: Annotated[
+        BaselineOption | None, typer.Option(help="Baseline scheme (default: the preset's).")
+    ] = None,
+    raw_pira: Annotated[
+        bool | None,
+        typer.Option("--raw-pira/--no-raw-pira", help="Classify worsening as RAW or PIRA."),
+    ] = None,
+    anchor: Annotated[
+        str | None,
+        typer.Option(help="Start follow-up at each patient's first course of this kind (ahsct)."),
+    ] = None,
+    methods: Annotated[
+        bool, typer.Option("--methods", help="Also print the methods paragraph.")
+    ] = False,
+    redcap_mapping: RedcapOpt = None,
+    date_format: DateFormatOpt = None,
+    time_unit: TimeUnitOpt = None,
+) -> None:
+    """Confirmed disability worsening / improvement (CDW, CDI) with RAW and PIRA."""
+    from dataclasses import replace
+
+    from msreboot.data._files import atomic_write_bytes
+    from msreboot.endpoints import DisabilityDefinition, detect_disability_events
+
+    if out_file is not None and out_file.suffix.lower() not in (".csv", ".parquet"):
+        raise _fail(f"--out must end in .csv or .parquet; got {out_file.name}", EXIT_USAGE)
+    definition: DisabilityDefinition = getattr(DisabilityDefinition, preset.value)()
+    if event is not None:
+        definition = definition.with_(event=event.value)
+    if baseline is not None:
+        definition = definition.with_(baseline=replace(definition.baseline, kind=baseline.value))
+    if raw_pira is not None:
+        definition = definition.with_(classify_raw_pira=raw_pira)
+    cohort = _load(ctx, source, redcap_mapping, date_format, time_unit)
+    try:
+        result = detect_disability_events(cohort, definition=definition, anchor=anchor)
+    except ValueError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from exc
+    out.print(result.summary())
+    if methods:
+        out.print()
+        out.print(result.methods())
+    if out_file is not None:
+        if out_file.suffix.lower() == ".csv":
+            data = result.events.to_csv(index=False).encode()
+        else:
+            import io
+
+            buffer = io.BytesIO()
+            result.events.to_parquet(buffer, index=False)
+            data = buffer.getvalue()
+        atomic_write_bytes(out_file, data)
+        err.print(f"wrote {len(result.events)} rows to {out_file}")
+
+
 def _register_evidence() -> None:
     from msreboot.evidence._commands import evidence_app, meta_command
 

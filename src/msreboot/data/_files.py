@@ -21,6 +21,7 @@ from msreboot.exceptions import MissingDependencyError
 __all__ = [
     "TABLE_SUFFIXES",
     "FileFormat",
+    "atomic_write_bytes",
     "atomic_write_text",
     "read_folder",
     "read_table_file",
@@ -221,12 +222,17 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file renamed into place."""
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file renamed into place."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file renamed into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
