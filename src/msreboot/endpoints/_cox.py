@@ -341,6 +341,10 @@ def cox_regression(
         )
     z = beta / std_err
     crit = z_value(conf_level)
+    with np.errstate(over="ignore"):  # an infinite coefficient's upper limit is inf
+        hazard_ratio = np.exp(beta)
+        ci_low = np.exp(beta - crit * std_err)
+        ci_high = np.exp(beta + crit * std_err)
     loglik_null = float(model.loglike(np.zeros(x.shape[1])))
     lr = max(2.0 * (loglik - loglik_null), 0.0)
     from lifelines.utils import concordance_index
@@ -351,9 +355,9 @@ def cox_regression(
         std_err=std_err,
         z=z,
         pvalue=2.0 * stats.norm.sf(np.abs(z)),
-        hazard_ratio=np.exp(beta),
-        ci_low=np.exp(beta - crit * std_err),
-        ci_high=np.exp(beta + crit * std_err),
+        hazard_ratio=hazard_ratio,
+        ci_low=ci_low,
+        ci_high=ci_high,
         covariance=covariance,
         loglik=loglik,
         loglik_null=loglik_null,

@@ -83,7 +83,7 @@ def _first_bad(
     if where.size:
         pos = int(where[0])
         raise ValueError(
-            f"{name} must be {what}; got {arr[pos]!r} at position {pos} "
+            f"{name} must be {what}; got {_plain(arr[pos])!r} at position {pos} "
             f"({where.size} such value(s)). {fix}"
         )
 
