@@ -28,8 +28,9 @@ _BASELINE = {"fixed": 0, "roving": 1, "roving_improvement": 2, "roving_worsening
 _SUB = {"none": 0, "event": 1, "improvement": 2, "worsening": 3}
 _EXTREMA = {"none": 0, "strict": 1, "all": 2}
 _PREC = {"baseline": 0, "last": 1, "last_delta": 2}
-_TYPE = {k.EV_CDI: "CDI", k.EV_CDW: "CDW", k.EV_RAW: "CDW", k.EV_PIRA: "CDW"}
-_CDW_TYPE = {k.EV_CDW: "undefined", k.EV_RAW: "RAW", k.EV_PIRA: "PIRA"}
+_TYPE_NAMES = np.array([None, "CDI", "CDW", "CDW", "CDW"], dtype=object)
+_CDW_TYPE_NAMES = np.array([None, None, "undefined", "RAW", "PIRA"], dtype=object)
+_SEQUENCE_NAMES = np.array([None, "CDI", "CDW", "RAW", "PIRA"], dtype=object)
 _EPOCH = np.datetime64("1970-01-01", "ns")
 _DAY_NS = 86_400 * 10**9
 
@@ -173,6 +174,23 @@ def _column(frame: pd.DataFrame, name: str, table: str) -> pd.Series:
     return frame[name]
 
 
+@dataclass(frozen=True)
+class _Visits:
+    """Assessments as arrays sorted by (patient code, day); ``ids[code]`` is the patient."""
+
+    ids: np.ndarray
+    code: np.ndarray
+    day: np.ndarray
+    value: np.ndarray
+    valid: np.ndarray
+    anchor: np.ndarray | None = None
+
+    def subset(self, mask: np.ndarray, anchor: np.ndarray | None = None) -> _Visits:
+        return _Visits(
+            self.ids, self.code[mask], self.day[mask], self.value[mask], self.valid[mask], anchor
+        )
+
+
 def _visits(
     edss: pd.DataFrame,
     patient_col: str,
@@ -180,8 +198,8 @@ def _visits(
     value_col: str,
     valid_col: str | None,
     edss_range: bool,
-) -> tuple[pd.DataFrame, bool, list[str]]:
-    """Validated visits (patient, day, value, valid), sorted, same-day duplicates resolved."""
+) -> tuple[_Visits, bool, list[str]]:
+    """Validated visits, sorted by patient and day, same-day duplicates resolved."""
     notes: list[str] = []
     pid = _column(edss, patient_col, "edss")
     day, calendar = _as_days(_column(edss, date_col, "edss"), date_col)
@@ -225,22 +243,23 @@ def _visits(
                 {"True": True, "False": False, "1": True, "0": False, True: True, False: False}
             )
         valid = ~(flag.astype("boolean").fillna(True).to_numpy(dtype=bool) == False)  # noqa: E712
-    frame = pd.DataFrame(
-        {"patient_id": pid_s.to_numpy(), "day": day, "value": value, "valid": valid, "row": rows}
-    )
-    missing = np.isnan(frame["value"].to_numpy()) | np.isnan(day)
-    if missing.any():
-        notes.append(f"{int(missing.sum())} assessment(s) without a date or value were ignored")
-        frame = frame[~missing]
-    frame = frame.sort_values(["patient_id", "day"], kind="mergesort")
-    dup = frame.duplicated(["patient_id", "day"], keep="last").to_numpy()
-    if dup.any():
+    keep = ~(np.isnan(value) | np.isnan(day))
+    if not keep.all():
+        notes.append(f"{int((~keep).sum())} assessment(s) without a date or value were ignored")
+    # patients as integer codes in sorted order; sort by (patient, day), stable in input order
+    codes, ids = pd.factorize(pid_s.to_numpy(dtype=object), sort=True)
+    order = np.lexsort((day, codes))
+    order = order[keep[order]]
+    code, day, value, valid = codes[order].astype(np.int64), day[order], value[order], valid[order]
+    last_of_day = np.ones(len(code), dtype=bool)
+    last_of_day[:-1] = (code[1:] != code[:-1]) | (day[1:] != day[:-1])
+    if not last_of_day.all():
         notes.append(
-            f"{int(dup.sum())} same-day duplicate assessment(s) were dropped (the last row of "
-            "each day is kept)"
+            f"{int((~last_of_day).sum())} same-day duplicate assessment(s) were dropped (the "
+            "last row of each day is kept)"
         )
-        frame = frame[~dup]
-    return frame.reset_index(drop=True), calendar, notes
+        code, day, value, valid = (a[last_of_day] for a in (code, day, value, valid))
+    return _Visits(np.asarray(ids, dtype=object), code, day, value, valid), calendar, notes
 
 
 def _relapse_days(
@@ -442,33 +461,36 @@ def detect_disability_events(
     if anchors is not None:
         visits, excluded = _apply_anchor(visits, anchors)
 
-    return _run(visits, rel, definition, calendar, anchors, excluded, tuple(notes))
+    return _run(visits, rel, definition, calendar, excluded, tuple(notes))
 
 
-def _apply_anchor(visits: pd.DataFrame, anchors: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
-    a = visits["patient_id"].map(anchors).to_numpy(dtype=float, na_value=np.nan)
-    before = visits["day"].to_numpy() <= a
-    # baseline = last visit on or before the anchor: drop every earlier visit
-    grp = visits["patient_id"].to_numpy()
-    pre = pd.Series(np.where(before, np.arange(len(visits)), -1)).groupby(grp).transform("max")
-    keep = np.arange(len(visits)) >= pre.to_numpy()
-    has_pre = pre.to_numpy() >= 0
-    ids = pd.unique(grp)
-    no_anchor = [p for p in ids if p not in anchors.index]
-    no_base = sorted(set(grp[~has_pre]) - set(no_anchor))
+def _apply_anchor(visits: _Visits, anchors: pd.Series) -> tuple[_Visits, pd.DataFrame]:
+    """Keep each patient's last visit on or before the anchor and every later visit."""
+    a = anchors.reindex(pd.Index(visits.ids, dtype=object)).to_numpy(dtype=float)
+    a_v = a[visits.code]
+    idx = np.arange(len(visits.code))
+    before = visits.day <= a_v
+    pre = np.full(len(visits.ids), -1, dtype=np.int64)
+    np.maximum.at(pre, visits.code[before], idx[before])
+    pre_v = pre[visits.code]
+    keep = (pre_v >= 0) & (idx >= pre_v)
+    seen = np.zeros(len(visits.ids), dtype=bool)
+    seen[visits.code] = True
+    no_anchor = seen & np.isnan(a)
+    no_base = seen & ~np.isnan(a) & (pre < 0)
     excluded = pd.DataFrame(
         {
-            "patient_id": pd.array(no_anchor + no_base, dtype="string"),
+            "patient_id": pd.array(
+                np.concatenate([visits.ids[no_anchor], visits.ids[no_base]]), dtype="string"
+            ),
             "reason": pd.array(
-                ["no anchor date"] * len(no_anchor)
-                + ["no assessment on or before the anchor date"] * len(no_base),
+                ["no anchor date"] * int(no_anchor.sum())
+                + ["no assessment on or before the anchor date"] * int(no_base.sum()),
                 dtype="string",
             ),
         }
     )
-    out = visits[keep & has_pre].reset_index(drop=True)
-    out["anchor"] = a[keep & has_pre]
-    return out, excluded
+    return visits.subset(keep, a_v[keep]), excluded
 
 
 def _params(
@@ -508,40 +530,42 @@ def _params(
 
 
 def _run(
-    visits: pd.DataFrame,
+    visits: _Visits,
     rel: pd.DataFrame,
     definition: DisabilityDefinition,
     calendar: bool,
-    anchors: pd.Series | None,
     excluded: pd.DataFrame,
     notes: tuple[str, ...],
 ) -> DisabilityEvents:
     d = definition
-    ids, codes = np.unique(visits["patient_id"].to_numpy(dtype=object), return_inverse=True)
+    # contiguous patient numbers 0..n-1 for the patients that have visits
+    starts = np.ones(len(visits.code), dtype=bool)
+    starts[1:] = visits.code[1:] != visits.code[:-1]
+    ids: np.ndarray = np.asarray(visits.ids[visits.code[starts]], dtype=object)
     n_pat = len(ids)
-    counts = np.bincount(codes, minlength=n_pat)
+    counts = np.diff(np.append(np.flatnonzero(starts), len(visits.code))).astype(np.int64)
     vstart = np.zeros(n_pat + 1, dtype=np.int64)
     np.cumsum(counts, out=vstart[1:])
-    t = visits["day"].to_numpy(dtype=float)
-    value = visits["value"].to_numpy(dtype=float)
+    t = np.ascontiguousarray(visits.day, dtype=float)
+    value = np.ascontiguousarray(visits.value, dtype=float)
     sign = 1.0 if d.direction == "increase" else -1.0
     x = np.ascontiguousarray(sign * value)
     dw = d.threshold.delta(value)
     di = (d.improvement_threshold or d.threshold).delta(value)
-    valid = visits["valid"].to_numpy(dtype=np.bool_)
+    valid = np.ascontiguousarray(visits.valid, dtype=np.bool_)
 
-    rcode = np.searchsorted(ids, rel["patient_id"].to_numpy(dtype=object))
-    rcode = np.clip(rcode, 0, max(n_pat - 1, 0))
-    known = (
-        (n_pat > 0) & (ids[rcode] == rel["patient_id"].to_numpy(dtype=object))
-        if len(rel)
-        else np.zeros(0, bool)
+    rcode = pd.Index(ids, dtype=object).get_indexer(pd.Index(rel["patient_id"], dtype=object))
+    known = rcode >= 0
+    rcode, onset, end = (
+        rcode[known],
+        rel["onset"].to_numpy(float)[known],
+        rel["end"].to_numpy(float)[known],
     )
-    rel = rel[known].assign(code=rcode[known]).sort_values(["code", "onset"], kind="mergesort")
+    rorder = np.lexsort((onset, rcode))
     rstart = np.zeros(n_pat + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rel["code"].to_numpy(dtype=np.int64), minlength=n_pat), out=rstart[1:])
-    r = rel["onset"].to_numpy(dtype=float)
-    rend = rel["end"].to_numpy(dtype=float)
+    np.cumsum(np.bincount(rcode, minlength=n_pat), out=rstart[1:])
+    r = np.ascontiguousarray(onset[rorder])
+    rend = np.ascontiguousarray(end[rorder])
 
     ip, fp, lo, hi = _params(d)
     ev_int, ev_val, n_events, unc, unc_d, n_unc, status = k.scan_cohort(
@@ -572,15 +596,18 @@ def _run(
 
     change = gi(k.OUT_CHANGE)
     bl = gi(k.OUT_BASELINE)
-    first_day = t[vstart[:-1]] if n_pat else np.zeros(0)
-    last_day = t[vstart[1:] - 1] if n_pat else np.zeros(0)
+    first_day = t[vstart[:-1]]
+    last_day = t[vstart[1:] - 1]
     follow = last_day - first_day
     nw = len(d.confirmation.days)
     types = E[:, k.OUT_TYPE]
-    ev = {
-        "patient_id": ids[pat],
-        "event_type": np.array([_TYPE[v] for v in types], dtype=object),
-        "cdw_type": np.array([_CDW_TYPE.get(v) for v in types], dtype=object),
+    first_row = np.concatenate([[0], np.cumsum(n_events)[:-1]])
+    ev: dict[str, np.ndarray] = {
+        "_pat": pat,
+        "event_number": np.arange(len(pat)) - first_row[pat] + 1,
+        "event": np.ones(len(pat), dtype=bool),
+        "event_type": _TYPE_NAMES[types],
+        "cdw_type": _CDW_TYPE_NAMES[types],
         "date": take(t, change),
         "value": take(value, change),
         "baseline_date": take(t, bl),
@@ -588,75 +615,75 @@ def _run(
         "last_delta_date": take(t, gi(k.OUT_LAST_DELTA)),
         "last_delta_value": take(value, gi(k.OUT_LAST_DELTA)),
     }
-    conf_cols: list[str] = []
     for w, days in enumerate(d.confirmation.days):
-        tag = f"{days:g}"
         idx = gi(k.N_OUT_FIXED + w)
-        ev[f"confirmation_{tag}_date"] = take(t, idx)
-        ev[f"confirmation_{tag}_value"] = take(value, idx)
-        conf_cols += [f"confirmation_{tag}_date"]
+        ev[f"confirmation_{days:g}_date"] = take(t, idx)
+        ev[f"confirmation_{days:g}_value"] = take(value, idx)
     if d.raw_pira:
         for w, days in enumerate(d.confirmation.days):
-            tag = f"{days:g}"
             idx = gi(k.N_OUT_FIXED + nw + w)
-            ev[f"pira_confirmation_{tag}_date"] = take(t, idx)
-            ev[f"pira_confirmation_{tag}_value"] = take(value, idx)
-            conf_cols += [f"pira_confirmation_{tag}_date"]
+            ev[f"pira_confirmation_{days:g}_date"] = take(t, idx)
+            ev[f"pira_confirmation_{days:g}_value"] = take(value, idx)
     sust = gi(k.OUT_SUSTAINED_TO)
     ev["total_follow_up_days"] = follow[pat]
     ev["time_days"] = ev["date"] - first_day[pat]
     ev["baseline_to_event_days"] = ev["date"] - ev["baseline_date"]
     ev["sustained_days"] = take(t, sust) - ev["date"]
     ev["sustained_to_last_visit"] = sust == (vstart[pat + 1] - 1)
-    events = pd.DataFrame(ev)
-    events.insert(1, "event_number", events.groupby("patient_id").cumcount() + 1)
-    events.insert(2, "event", True)
 
+    # one censored row per patient without events (time = total follow-up)
     stable = np.flatnonzero(n_events == 0)
-    cens = pd.DataFrame(
-        {
-            "patient_id": ids[stable],
-            "event_number": 0,
-            "event": False,
-            "total_follow_up_days": follow[stable],
-            "time_days": follow[stable],
-        }
+    rows = {name: _blank(col, len(stable)) for name, col in ev.items()}
+    rows.update(
+        _pat=stable,
+        event_number=np.zeros(len(stable), dtype=np.int64),
+        event=np.zeros(len(stable), dtype=bool),
+        total_follow_up_days=follow[stable],
+        time_days=follow[stable],
     )
-    events = pd.concat([events, cens], ignore_index=True) if len(cens) else events
-    if anchors is not None:
-        anchor_day = anchors.reindex(events["patient_id"].astype(str)).to_numpy(dtype=float)
-        end = np.where(
-            events["event"], events["date"], last_day[np.searchsorted(ids, events["patient_id"])]
-        )
+    table = {name: np.concatenate([ev[name], rows[name]]) for name in ev}
+    order = np.lexsort((table["event_number"], table["_pat"]))
+    table = {name: col[order] for name, col in table.items()}
+    all_pat = table.pop("_pat")
+    if visits.anchor is not None:
+        anchor_day = visits.anchor[vstart[:-1]][all_pat]
+        end = np.where(table["event"], table["date"], last_day[all_pat])
         # a patient with no assessment after the anchor is censored at time zero
-        events["time_from_anchor_days"] = np.maximum(end - anchor_day, 0.0)
-    events = events.sort_values(["patient_id", "event_number"], kind="mergesort").reset_index(
-        drop=True
-    )
+        table["time_from_anchor_days"] = np.maximum(end - anchor_day, 0.0)
+    events = pd.DataFrame({"patient_id": pd.array(ids[all_pat], dtype="string"), **table})
     for col in [c for c in events.columns if c.endswith("_date") or c == "date"]:
         events[col] = _to_dates(events[col].to_numpy(dtype=float), calendar)
-    events["patient_id"] = events["patient_id"].astype("string")
     events["event_type"] = events["event_type"].astype("string")
     if d.raw_pira:
         events["cdw_type"] = events["cdw_type"].astype("string")
     else:
         events = events.drop(columns="cdw_type")
-    events["sustained_to_last_visit"] = events["sustained_to_last_visit"].astype("boolean")
-    events.loc[~events["event"], "sustained_to_last_visit"] = pd.NA
+    sustained = pd.array(events["sustained_to_last_visit"].to_numpy(dtype=bool), dtype="boolean")
+    sustained[~events["event"].to_numpy()] = pd.NA
+    events["sustained_to_last_visit"] = sustained
 
-    patients = _patient_table(ids, counts, first_day, last_day, follow, events, calendar)
-    unconfirmed = _unconfirmed_table(
-        ids, vstart, counts, n_unc, unc, unc_d, t, value, x, sign, calendar
+    patients = _patient_table(
+        ids, counts, first_day, last_day, follow, pat, types, calendar, d.raw_pira
     )
+    unconfirmed = _unconfirmed_table(ids, vstart, counts, n_unc, unc, unc_d, t, value, calendar)
     return DisabilityEvents(
         events=events,
         patients=patients,
         unconfirmed=unconfirmed,
         excluded=excluded,
         definition=d,
-        anchored=anchors is not None,
+        anchored=visits.anchor is not None,
         warnings=notes,
     )
+
+
+def _blank(column: np.ndarray, n: int) -> np.ndarray:
+    """Missing values shaped like ``column`` (NaN, None or False)."""
+    if column.dtype == object:
+        return np.full(n, None, dtype=object)
+    if column.dtype == bool:
+        return np.zeros(n, dtype=bool)
+    return np.full(n, np.nan)
 
 
 def _patient_table(
@@ -665,13 +692,12 @@ def _patient_table(
     first_day: np.ndarray,
     last_day: np.ndarray,
     follow: np.ndarray,
-    events: pd.DataFrame,
+    pat: np.ndarray,
+    types: np.ndarray,
     calendar: bool,
+    classified: bool,
 ) -> pd.DataFrame:
-    ev = events[events["event"]]
-    label = ev["event_type"].astype(object)
-    if "cdw_type" in ev:
-        label = label.where(ev["cdw_type"].isna() | (ev["cdw_type"] == "undefined"), ev["cdw_type"])
+    n = len(ids)
     table = pd.DataFrame(
         {
             "patient_id": pd.array(ids, dtype="string"),
@@ -679,30 +705,21 @@ def _patient_table(
             "first_visit": _to_dates(first_day, calendar),
             "last_visit": _to_dates(last_day, calendar),
             "total_follow_up_days": follow,
+            "n_events": np.bincount(pat, minlength=n),
+            "cdw": np.bincount(pat[types != k.EV_CDI], minlength=n),
+            "cdi": np.bincount(pat[types == k.EV_CDI], minlength=n),
         }
     )
-    grouped = pd.DataFrame({"patient_id": ev["patient_id"].astype(str), "label": label.astype(str)})
-    seq = grouped.groupby("patient_id")["label"].agg(", ".join)
-    table["n_events"] = (
-        table["patient_id"].map(ev.groupby("patient_id").size()).fillna(0).astype(int)
-    )
-    for name, mask in (
-        ("cdw", ev["event_type"] == "CDW"),
-        ("cdi", ev["event_type"] == "CDI"),
-    ):
-        table[name] = (
-            table["patient_id"]
-            .map(ev[mask.to_numpy()].groupby("patient_id").size())
-            .fillna(0)
-            .astype(int)
-        )
-    if "cdw_type" in ev:
-        for name in ("PIRA", "RAW", "undefined"):
-            sub = ev[(ev["cdw_type"] == name).to_numpy(dtype=bool, na_value=False)]
-            table[name.lower()] = (
-                table["patient_id"].map(sub.groupby("patient_id").size()).fillna(0).astype(int)
-            )
-    table["event_sequence"] = table["patient_id"].map(seq).fillna("").astype("string")
+    if classified:
+        for name, code in (("pira", k.EV_PIRA), ("raw", k.EV_RAW), ("undefined", k.EV_CDW)):
+            table[name] = np.bincount(pat[types == code], minlength=n)
+    labels = _SEQUENCE_NAMES[types]
+    sequence = np.full(n, "", dtype=object)
+    bounds = np.flatnonzero(np.diff(pat)) + 1
+    if len(pat):
+        for who, chunk in zip(pat[np.r_[0, bounds]], np.split(labels, bounds), strict=True):
+            sequence[who] = ", ".join(chunk)
+    table["event_sequence"] = pd.array(sequence, dtype="string")
     return table
 
 
@@ -715,8 +732,6 @@ def _unconfirmed_table(
     unc_d: np.ndarray,
     t: np.ndarray,
     value: np.ndarray,
-    x: np.ndarray,
-    sign: float,
     calendar: bool,
 ) -> pd.DataFrame:
     n_pat = len(ids)
