@@ -48,7 +48,8 @@ visits = pd.read_csv(sys.argv[1]); relapses = pd.read_csv(sys.argv[2])
 start = time.perf_counter()
 summary, results = pymsprog.MSprog(
     visits, subj_col="patient_id", value_col="edss", date_col="date", outcome="edss",
-    relapse=relapses, rdate_col="onset_date", date_format="day", verbose=0, **json.loads(sys.argv[3]))
+    relapse=relapses, rdate_col="onset_date", date_format="day", verbose=0,
+    **json.loads(sys.argv[3]))
 elapsed = time.perf_counter() - start
 print(json.dumps({"seconds": elapsed, "cdw": int((results["event_type"] == "CDW").sum()),
                   "cdi": int((results["event_type"] == "CDI").sum()),

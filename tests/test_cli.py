@@ -188,7 +188,8 @@ def test_disability_writes_events_and_prints_a_summary(tmp_path: Path) -> None:
     args = ["--no-progress", "disability", str(example_path()), "--definition", "mueller_2023"]
     result = runner.invoke(app, [*args, "--anchor", "ahsct", "--out", str(target), "--methods"])
     assert result.exit_code == 0, result.output
-    assert "PIRA:" in result.output and "roving baseline" in result.output
+    assert "PIRA:" in result.output
+    assert "roving baseline" in result.output
     events = pd.read_csv(target)
     assert {"patient_id", "event_type", "cdw_type", "time_from_anchor_days"} <= set(events.columns)
     assert events["patient_id"].nunique() == 180

@@ -15,7 +15,6 @@ from msreboot.endpoints._disability_rules import (
     RelapseBuffer,
     ThresholdRule,
 )
-
 from msreboot.endpoints._transplant import (
     TransplantMortality,
     exact_binomial_ci,
