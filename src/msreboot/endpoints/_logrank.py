@@ -132,8 +132,9 @@ def log_rank_test(
     Raises
     ------
     ValueError
-        Fewer than two groups, or fewer than two groups with expected events (e.g. no event
-        at all): the test is undefined. Invalid times or events, or mismatched lengths.
+        Fewer than two groups, or fewer than two groups with expected events (no event at
+        all, or no one of a group at risk at any event time): the test is undefined (R
+        returns a statistic of 0 on 0 df). Invalid times or events, or mismatched lengths.
 
     Notes
     -----
@@ -191,9 +192,11 @@ def log_rank_test(
         variance += v
     used = np.flatnonzero(expected > 0)
     if used.size < 2:
+        idle = [levels[i] for i in range(k) if expected[i] <= 0]
         raise ValueError(
-            f"groups with expected events must number at least two; got {used.size}. "
-            "The log-rank test needs events (check the event column)."
+            f"groups with expected events must number at least two; got {used.size} "
+            f"(no one at risk at any event time in {idle!r}). The log-rank test needs events "
+            "during the follow-up of at least two groups."
         )
     keep = used[1:]
     diff = (observed - expected)[keep]
