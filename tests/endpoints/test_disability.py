@@ -19,6 +19,7 @@ from msreboot.endpoints import (
     RelapseBuffer,
     ThresholdRule,
     detect_disability_events,
+    time_to_milestone,
 )
 from msreboot.exceptions import DataValidationError
 
@@ -374,3 +375,44 @@ def test_presets_build_and_describe_themselves() -> None:
     ):
         definition = getattr(DisabilityDefinition, preset)()
         assert definition.name in definition.methods_text()
+
+
+# --- milestones -----------------------------------------------------------------------------
+
+
+def test_milestone_needs_confirmation() -> None:
+    data = pd.concat(
+        [
+            visits((0, 5.0), (100, 6.0), (190, 5.5), (300, 6.5), (400, 6.0)),
+            visits((0, 5.0), (100, 6.0), (200, 6.0), patient="B"),
+            visits((0, 5.0), (100, 6.0), patient="C"),
+        ]
+    )
+    table = time_to_milestone(data, 6.0).table.set_index("patient_id")
+    assert table.loc["A", "time_days"] == 300.0  # day 100 fails at day 190
+    assert table.loc["B", "time_days"] == 100.0
+    assert not table.loc["C", "event"]
+    assert table.loc["C", "time_days"] == 100.0  # censored at the last visit
+    imputed = time_to_milestone(data, 6.0, definition=DisabilityDefinition(impute_last_visit=True))
+    assert imputed.table.set_index("patient_id").loc["C", "event"]
+
+
+def test_milestone_confirmation_near_a_relapse_does_not_count() -> None:
+    data = visits((0, 5.0), (100, 6.0), (190, 6.0), (300, 6.0))
+    table = time_to_milestone(data, 6.0, relapses(170)).table
+    assert table["date"].tolist() == [100.0]  # confirmed at day 300 instead of 190
+    early = time_to_milestone(
+        data,
+        6.0,
+        relapses(80),
+        DisabilityDefinition().with_(relapse_buffer=RelapseBuffer(event=30)),
+    ).table
+    assert early["date"].tolist() == [190.0]
+
+
+def test_milestone_anchored_ignores_the_baseline_visit() -> None:
+    data = visits((0, 6.0), (100, 6.0), (200, 6.5))
+    anchor = pd.DataFrame({"patient_id": ["A"], "anchor_date": [50.0]})
+    table = time_to_milestone(data, 6.0, anchor=anchor).table
+    assert table["date"].tolist() == [100.0]
+    assert table["time_from_anchor_days"].tolist() == [50.0]

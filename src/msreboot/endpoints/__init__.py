@@ -15,6 +15,7 @@ from msreboot.endpoints._disability_rules import (
     RelapseBuffer,
     ThresholdRule,
 )
+from msreboot.endpoints._milestone import MilestoneResult, time_to_milestone
 from msreboot.endpoints._transplant import (
     TransplantMortality,
     exact_binomial_ci,
@@ -27,11 +28,13 @@ __all__ = [
     "DisabilityDefinition",
     "DisabilityEvents",
     "EventMode",
+    "MilestoneResult",
     "PIRARule",
     "RelapseBuffer",
     "ThresholdRule",
     "TransplantMortality",
     "detect_disability_events",
     "exact_binomial_ci",
+    "time_to_milestone",
     "transplant_mortality",
 ]

@@ -429,6 +429,25 @@ def detect_disability_events(
     ['CDW']
     """
     definition = definition or DisabilityDefinition()
+    visits, rel, calendar, excluded, notes = _prepare(
+        data,
+        relapses,
+        definition,
+        anchor,
+        (patient_col, date_col, value_col, valid_col, relapse_date_col, relapse_end_col),
+    )
+    return _run(visits, rel, definition, calendar, excluded, tuple(notes))
+
+
+def _prepare(
+    data: Cohort | pd.DataFrame,
+    relapses: pd.DataFrame | None,
+    definition: DisabilityDefinition,
+    anchor: str | pd.DataFrame | None,
+    columns: tuple[str, str, str, str | None, str, str | None],
+) -> tuple[_Visits, pd.DataFrame, bool, pd.DataFrame, list[str]]:
+    """Validate and convert the inputs once (shared by every disability endpoint)."""
+    patient_col, date_col, value_col, valid_col, relapse_date_col, relapse_end_col = columns
     if isinstance(data, Cohort):
         edss_frame = data.edss
         relapse_frame: pd.DataFrame | None = data.relapses
@@ -445,7 +464,6 @@ def detect_disability_events(
         relapse_patient_col = patient_col
     else:
         raise TypeError(f"data must be a Cohort or a DataFrame; got {type(data).__name__}.")
-
     edss_range = definition.threshold.function is None and definition.direction == "increase"
     visits, calendar, notes = _visits(
         edss_frame, patient_col, date_col, value_col, valid_col, edss_range
@@ -453,15 +471,13 @@ def detect_disability_events(
     rel = _relapse_days(
         relapse_frame, relapse_patient_col, relapse_date_col, relapse_end_col, calendar
     )
-
     anchors = _anchor_days(anchor, data, patient_col, calendar)
     excluded = pd.DataFrame(
         {"patient_id": pd.Series([], dtype="string"), "reason": pd.Series([], dtype="string")}
     )
     if anchors is not None:
         visits, excluded = _apply_anchor(visits, anchors)
-
-    return _run(visits, rel, definition, calendar, excluded, tuple(notes))
+    return visits, rel, calendar, excluded, notes
 
 
 def _apply_anchor(visits: _Visits, anchors: pd.Series) -> tuple[_Visits, pd.DataFrame]:
@@ -529,6 +545,50 @@ def _params(
     return ip, fp, lo, hi
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Flat per-patient arrays for the compiled scans (patients numbered 0..n-1)."""
+
+    ids: np.ndarray
+    counts: np.ndarray
+    vstart: np.ndarray
+    t: np.ndarray
+    value: np.ndarray
+    valid: np.ndarray
+    rstart: np.ndarray
+    r: np.ndarray
+    rend: np.ndarray
+
+
+def _layout(visits: _Visits, rel: pd.DataFrame) -> _Layout:
+    starts = np.ones(len(visits.code), dtype=bool)
+    starts[1:] = visits.code[1:] != visits.code[:-1]
+    ids: np.ndarray = np.asarray(visits.ids[visits.code[starts]], dtype=object)
+    n_pat = len(ids)
+    counts = np.diff(np.append(np.flatnonzero(starts), len(visits.code))).astype(np.int64)
+    vstart = np.zeros(n_pat + 1, dtype=np.int64)
+    np.cumsum(counts, out=vstart[1:])
+    rcode = pd.Index(ids, dtype=object).get_indexer(pd.Index(rel["patient_id"], dtype=object))
+    known = rcode >= 0
+    rcode = rcode[known]
+    onset = rel["onset"].to_numpy(float)[known]
+    end = rel["end"].to_numpy(float)[known]
+    rorder = np.lexsort((onset, rcode))
+    rstart = np.zeros(n_pat + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rcode, minlength=n_pat), out=rstart[1:])
+    return _Layout(
+        ids=ids,
+        counts=counts,
+        vstart=vstart,
+        t=np.ascontiguousarray(visits.day, dtype=float),
+        value=np.ascontiguousarray(visits.value, dtype=float),
+        valid=np.ascontiguousarray(visits.valid, dtype=np.bool_),
+        rstart=rstart,
+        r=np.ascontiguousarray(onset[rorder]),
+        rend=np.ascontiguousarray(end[rorder]),
+    )
+
+
 def _run(
     visits: _Visits,
     rel: pd.DataFrame,
@@ -538,34 +598,20 @@ def _run(
     notes: tuple[str, ...],
 ) -> DisabilityEvents:
     d = definition
-    # contiguous patient numbers 0..n-1 for the patients that have visits
-    starts = np.ones(len(visits.code), dtype=bool)
-    starts[1:] = visits.code[1:] != visits.code[:-1]
-    ids: np.ndarray = np.asarray(visits.ids[visits.code[starts]], dtype=object)
-    n_pat = len(ids)
-    counts = np.diff(np.append(np.flatnonzero(starts), len(visits.code))).astype(np.int64)
-    vstart = np.zeros(n_pat + 1, dtype=np.int64)
-    np.cumsum(counts, out=vstart[1:])
-    t = np.ascontiguousarray(visits.day, dtype=float)
-    value = np.ascontiguousarray(visits.value, dtype=float)
+    lay = _layout(visits, rel)
+    ids, counts, vstart, t, value, valid = (
+        lay.ids,
+        lay.counts,
+        lay.vstart,
+        lay.t,
+        lay.value,
+        lay.valid,
+    )
+    rstart, r, rend, n_pat = lay.rstart, lay.r, lay.rend, len(lay.ids)
     sign = 1.0 if d.direction == "increase" else -1.0
     x = np.ascontiguousarray(sign * value)
     dw = d.threshold.delta(value)
     di = (d.improvement_threshold or d.threshold).delta(value)
-    valid = np.ascontiguousarray(visits.valid, dtype=np.bool_)
-
-    rcode = pd.Index(ids, dtype=object).get_indexer(pd.Index(rel["patient_id"], dtype=object))
-    known = rcode >= 0
-    rcode, onset, end = (
-        rcode[known],
-        rel["onset"].to_numpy(float)[known],
-        rel["end"].to_numpy(float)[known],
-    )
-    rorder = np.lexsort((onset, rcode))
-    rstart = np.zeros(n_pat + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rcode, minlength=n_pat), out=rstart[1:])
-    r = np.ascontiguousarray(onset[rorder])
-    rend = np.ascontiguousarray(end[rorder])
 
     ip, fp, lo, hi = _params(d)
     ev_int, ev_val, n_events, unc, unc_d, n_unc, status = k.scan_cohort(
