@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, overload
+from typing import Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -23,18 +23,13 @@ from msreboot.endpoints._survival_input import (
     check_conf_level,
     check_conf_type,
     check_same_length,
+    frozen_array,
     z_value,
 )
 
 __all__ = ["CumulativeIncidence", "CumulativeIncidenceCurves", "cumulative_incidence"]
 
 IncidenceConfType = Literal["log-log", "plain"]
-
-
-def _frozen(values: npt.ArrayLike, dtype: type = np.float64) -> npt.NDArray[Any]:
-    arr: npt.NDArray[Any] = np.array(values, dtype=dtype)
-    arr.setflags(write=False)
-    return arr
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,12 +109,12 @@ class CumulativeIncidence:
                 arr[t > self.times[-1]] = np.nan
         est, se, lo, hi = arrays
         return LandmarkEstimates(
-            times=_frozen(t),
-            n_at_risk=_frozen(n_risk, np.int64),
-            estimate=_frozen(est),
-            std_err=_frozen(se),
-            ci_low=_frozen(lo),
-            ci_high=_frozen(hi),
+            times=frozen_array(t),
+            n_at_risk=frozen_array(n_risk, np.int64),
+            estimate=frozen_array(est),
+            std_err=frozen_array(se),
+            ci_low=frozen_array(lo),
+            ci_high=frozen_array(hi),
             conf_level=self.conf_level,
             conf_type=self.conf_type,
             measure="cumulative_incidence",
@@ -259,16 +254,16 @@ def _curve(
     std_err = np.sqrt(variance)
     lo, hi = _interval(estimate, std_err, conf_level, conf_type)
     return CumulativeIncidence(
-        times=_frozen(times),
-        n_at_risk=_frozen(n, np.int64),
-        n_events=_frozen(d1, np.int64),
-        n_competing=_frozen(d2, np.int64),
-        n_censored=_frozen(total - d, np.int64),
-        estimate=_frozen(estimate),
-        variance=_frozen(variance),
-        std_err=_frozen(std_err),
-        ci_low=_frozen(lo),
-        ci_high=_frozen(hi),
+        times=frozen_array(times),
+        n_at_risk=frozen_array(n, np.int64),
+        n_events=frozen_array(d1, np.int64),
+        n_competing=frozen_array(d2, np.int64),
+        n_censored=frozen_array(total - d, np.int64),
+        estimate=frozen_array(estimate),
+        variance=frozen_array(variance),
+        std_err=frozen_array(std_err),
+        ci_low=frozen_array(lo),
+        ci_high=frozen_array(hi),
         cause=cause,
         conf_level=conf_level,
         conf_type=conf_type,

@@ -22,6 +22,7 @@ from msreboot.endpoints._survival_input import (
     check_conf_level,
     check_conf_type,
     check_same_length,
+    frozen_array,
     z_value,
 )
 
@@ -38,12 +39,6 @@ __all__ = [
 
 #: R's tolerance for "the curve equals 1/2" when reading off a median (all.equal's).
 _HALF_TOLERANCE = float(np.finfo(np.float64).eps) ** 0.5
-
-
-def _frozen(values: npt.ArrayLike, dtype: type = np.float64) -> npt.NDArray[Any]:
-    arr: npt.NDArray[Any] = np.array(values, dtype=dtype)
-    arr.setflags(write=False)
-    return arr
 
 
 def _repeat(label: Hashable, n: int) -> list[Any]:
@@ -305,12 +300,12 @@ class SurvivalCurve:
             for arr in (surv, se, lo, hi):
                 arr[beyond] = np.nan
         return LandmarkEstimates(
-            times=_frozen(t),
-            n_at_risk=_frozen(n_risk, np.int64),
-            estimate=_frozen(surv),
-            std_err=_frozen(se),
-            ci_low=_frozen(lo),
-            ci_high=_frozen(hi),
+            times=frozen_array(t),
+            n_at_risk=frozen_array(n_risk, np.int64),
+            estimate=frozen_array(surv),
+            std_err=frozen_array(se),
+            ci_low=frozen_array(lo),
+            ci_high=frozen_array(hi),
             conf_level=self.conf_level,
             conf_type=self.conf_type,
             measure="survival",
@@ -462,15 +457,15 @@ def _curve(
     std_err[finite] = surv[finite] * sigma[finite]
     lo, hi = pointwise_interval(surv, sigma, conf_level, conf_type)
     return SurvivalCurve(
-        times=_frozen(times),
-        n_at_risk=_frozen(n_risk, np.int64),
-        n_events=_frozen(n_event, np.int64),
-        n_censored=_frozen(n_cens, np.int64),
-        survival=_frozen(surv),
-        std_err=_frozen(std_err),
-        std_err_log=_frozen(sigma),
-        ci_low=_frozen(lo),
-        ci_high=_frozen(hi),
+        times=frozen_array(times),
+        n_at_risk=frozen_array(n_risk, np.int64),
+        n_events=frozen_array(n_event, np.int64),
+        n_censored=frozen_array(n_cens, np.int64),
+        survival=frozen_array(surv),
+        std_err=frozen_array(std_err),
+        std_err_log=frozen_array(sigma),
+        ci_low=frozen_array(lo),
+        ci_high=frozen_array(hi),
         conf_level=conf_level,
         conf_type=conf_type,
         n=int(time.size),

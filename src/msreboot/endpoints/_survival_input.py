@@ -22,6 +22,13 @@ Column: TypeAlias = "npt.ArrayLike | pd.Series[Any] | str"
 CONF_TYPES: tuple[str, ...] = ("log-log", "log", "plain")
 
 
+def frozen_array(values: npt.ArrayLike, dtype: type = np.float64) -> npt.NDArray[Any]:
+    """A read-only copy of ``values`` (result arrays cannot be changed in place)."""
+    arr: npt.NDArray[Any] = np.array(values, dtype=dtype)
+    arr.setflags(write=False)
+    return arr
+
+
 def check_conf_level(conf_level: float) -> float:
     """Return ``conf_level`` as a float after checking it lies in (0, 1)."""
     value = float(conf_level)
