@@ -1,10 +1,17 @@
 """Outcomes computed from a cohort with named, published definitions.
 
 Disability events (confirmed worsening / improvement, RAW, PIRA) under published rule
-sets, and transplant-related mortality. Relapses, MRI, NEDA, the trial composites and the
-survival statistics join this package.
+sets, EDSS milestones, transplant-related mortality, and the survival statistics
+(Kaplan-Meier, log-rank, Cox, Aalen-Johansen cumulative incidence, RMST) checked against R.
+Relapses, MRI, NEDA and the trial composites join this package.
 """
 
+from msreboot.endpoints._competing import (
+    CumulativeIncidence,
+    CumulativeIncidenceCurves,
+    cumulative_incidence,
+)
+from msreboot.endpoints._cox import CoxModel, cox_regression
 from msreboot.endpoints._disability import DisabilityEvents, detect_disability_events
 from msreboot.endpoints._disability_rules import (
     BaselineRule,
@@ -15,7 +22,16 @@ from msreboot.endpoints._disability_rules import (
     RelapseBuffer,
     ThresholdRule,
 )
+from msreboot.endpoints._logrank import LogRankTest, log_rank_test
 from msreboot.endpoints._milestone import MilestoneResult, time_to_milestone
+from msreboot.endpoints._rmst import RestrictedMean, restricted_mean_survival_time
+from msreboot.endpoints._survival import (
+    LandmarkEstimates,
+    MedianSurvival,
+    SurvivalCurve,
+    SurvivalCurves,
+    kaplan_meier,
+)
 from msreboot.endpoints._transplant import (
     TransplantMortality,
     exact_binomial_ci,
@@ -25,16 +41,30 @@ from msreboot.endpoints._transplant import (
 __all__ = [
     "BaselineRule",
     "ConfirmationRule",
+    "CoxModel",
+    "CumulativeIncidence",
+    "CumulativeIncidenceCurves",
     "DisabilityDefinition",
     "DisabilityEvents",
     "EventMode",
+    "LandmarkEstimates",
+    "LogRankTest",
+    "MedianSurvival",
     "MilestoneResult",
     "PIRARule",
     "RelapseBuffer",
+    "RestrictedMean",
+    "SurvivalCurve",
+    "SurvivalCurves",
     "ThresholdRule",
     "TransplantMortality",
+    "cox_regression",
+    "cumulative_incidence",
     "detect_disability_events",
     "exact_binomial_ci",
+    "kaplan_meier",
+    "log_rank_test",
+    "restricted_mean_survival_time",
     "time_to_milestone",
     "transplant_mortality",
 ]
