@@ -794,8 +794,8 @@ def _unconfirmed_table(
             "value": value[change],
             "baseline_date": _to_dates(t[bl], calendar),
             "baseline_value": value[bl],
-            "days_since_relapse": unc_d[used, 0],
-            "days_to_next_relapse": unc_d[used, 1],
+            "days_since_relapse": unc_d[used, 0].astype(float),
+            "days_to_next_relapse": unc_d[used, 1].astype(float),
         }
     )
 

@@ -266,7 +266,7 @@ def _scan_patient(
             dnext[i] = r[k] - t[i]
 
     cap = 4 * n + 4
-    det_int = np.full((cap, ev_int.shape[1]), -1, dtype=np.int64)
+    det_int = np.full((cap, ev_int.shape[1]), -1, dtype=np.int32)
     det_val = np.zeros((cap, ev_val.shape[1]))
     ndet = 0
     nunc = 0
@@ -619,10 +619,10 @@ def scan_cohort(
     n_patients = vstart.shape[0] - 1
     total = t.shape[0]
     nw = win_lo.shape[0]
-    ev_int = np.full((total, N_OUT_FIXED + 2 * nw), -1, dtype=np.int64)
+    ev_int = np.full((total, N_OUT_FIXED + 2 * nw), -1, dtype=np.int32)
     ev_val = np.zeros((total, 1))
-    unc = np.full((2 * total, 2), -1, dtype=np.int64)
-    unc_d = np.full((2 * total, 2), np.inf)
+    unc = np.full((2 * total, 2), -1, dtype=np.int32)
+    unc_d = np.full((2 * total, 2), np.inf, dtype=np.float32)
     n_events = np.zeros(n_patients, dtype=np.int64)
     n_unc = np.zeros(n_patients, dtype=np.int64)
     status = np.zeros(n_patients, dtype=np.int64)
