@@ -7,7 +7,6 @@ compiled per-patient scan (:mod:`._disability_kernel`) and assembles tidy tables
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -617,8 +616,14 @@ def _run(
     ev_int, ev_val, n_events, unc, unc_d, n_unc, status = k.scan_cohort(
         vstart, t, x, dw, di, valid, rstart, r, rend, ip, fp, lo, hi
     )
-    if (status != k.STATUS_OK).any():
-        bad = ids[np.flatnonzero(status != k.STATUS_OK)[0]]
+    if (status == k.STATUS_UNCONFIRMED_TRUNCATED).any():
+        notes = (
+            *notes,
+            f"unconfirmed changes were listed up to one per visit for "
+            f"{int((status == k.STATUS_UNCONFIRMED_TRUNCATED).sum())} patient(s)",
+        )
+    if (status == k.STATUS_OVERFLOW).any():
+        bad = ids[np.flatnonzero(status == k.STATUS_OVERFLOW)[0]]
         raise RuntimeError(
             f"the disability scan did not terminate for patient {bad!r}; please report it."
         )
@@ -627,6 +632,7 @@ def _run(
     slot = np.arange(len(t)) - np.repeat(vstart[:-1], counts)
     used = slot < np.repeat(n_events, counts)
     E = ev_int[used]
+    V = ev_val[used]  # values at detection time (the "not lower" rule may carry them)
     pat = np.repeat(np.arange(n_pat), counts)[used]
     base = vstart[pat]
 
@@ -655,21 +661,21 @@ def _run(
         "event_type": _TYPE_NAMES[types],
         "cdw_type": _CDW_TYPE_NAMES[types],
         "date": take(t, change),
-        "value": take(value, change),
+        "value": sign * V[:, 1],
         "baseline_date": take(t, bl),
-        "baseline_value": sign * ev_val[used, 0],
+        "baseline_value": sign * V[:, 0],
         "last_delta_date": take(t, gi(k.OUT_LAST_DELTA)),
-        "last_delta_value": take(value, gi(k.OUT_LAST_DELTA)),
+        "last_delta_value": sign * V[:, 2],
     }
     for w, days in enumerate(d.confirmation.days):
         idx = gi(k.N_OUT_FIXED + w)
         ev[f"confirmation_{days:g}_date"] = take(t, idx)
-        ev[f"confirmation_{days:g}_value"] = take(value, idx)
+        ev[f"confirmation_{days:g}_value"] = sign * V[:, 3 + w]
     if d.raw_pira:
         for w, days in enumerate(d.confirmation.days):
             idx = gi(k.N_OUT_FIXED + nw + w)
             ev[f"pira_confirmation_{days:g}_date"] = take(t, idx)
-            ev[f"pira_confirmation_{days:g}_value"] = take(value, idx)
+            ev[f"pira_confirmation_{days:g}_value"] = sign * V[:, 3 + nw + w]
     sust = gi(k.OUT_SUSTAINED_TO)
     ev["total_follow_up_days"] = follow[pat]
     ev["time_days"] = ev["date"] - first_day[pat]
@@ -711,7 +717,7 @@ def _run(
     patients = _patient_table(
         ids, counts, first_day, last_day, follow, pat, types, calendar, d.raw_pira
     )
-    unconfirmed = _unconfirmed_table(ids, vstart, counts, n_unc, unc, unc_d, t, value, calendar)
+    unconfirmed = _unconfirmed_table(ids, vstart, counts, n_unc, unc, unc_d, t, sign, calendar)
     return DisabilityEvents(
         events=events,
         patients=patients,
@@ -777,12 +783,12 @@ def _unconfirmed_table(
     unc: np.ndarray,
     unc_d: np.ndarray,
     t: np.ndarray,
-    value: np.ndarray,
+    sign: float,
     calendar: bool,
 ) -> pd.DataFrame:
     n_pat = len(ids)
-    rep = np.repeat(np.arange(n_pat), 2 * counts)
-    slot = np.arange(2 * len(t)) - np.repeat(2 * vstart[:-1], 2 * counts)
+    rep = np.repeat(np.arange(n_pat), counts)
+    slot = np.arange(len(t)) - np.repeat(vstart[:-1], counts)
     used = slot < n_unc[rep]
     pat = rep[used]
     change = vstart[pat] + unc[used, 0]
@@ -791,19 +797,10 @@ def _unconfirmed_table(
         {
             "patient_id": pd.array(ids[pat], dtype="string"),
             "date": _to_dates(t[change], calendar),
-            "value": value[change],
+            "value": sign * unc_d[used, 2],
             "baseline_date": _to_dates(t[bl], calendar),
-            "baseline_value": value[bl],
-            "days_since_relapse": unc_d[used, 0].astype(float),
-            "days_to_next_relapse": unc_d[used, 1].astype(float),
+            "baseline_value": sign * unc_d[used, 3],
+            "days_since_relapse": unc_d[used, 0],
+            "days_to_next_relapse": unc_d[used, 1],
         }
     )
-
-
-def confirmation_columns(events: pd.DataFrame) -> Sequence[str]:
-    """Names of the confirmation date columns of an events table."""
-    return [
-        c
-        for c in events.columns
-        if c.startswith(("confirmation_", "pira_confirmation_")) and c.endswith("_date")
-    ]

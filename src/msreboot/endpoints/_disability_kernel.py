@@ -53,7 +53,7 @@ OUT_TYPE, OUT_CHANGE, OUT_BASELINE, OUT_LAST_DELTA, OUT_SUSTAINED_TO = 0, 1, 2, 
 N_OUT_FIXED = 5  # then one confirmation column per period, then one PIRA column per period
 
 # Kernel status codes
-STATUS_OK, STATUS_OVERFLOW = 0, 1
+STATUS_OK, STATUS_OVERFLOW, STATUS_UNCONFIRMED_TRUNCATED = 0, 1, 2
 
 
 @njit(cache=True, inline="always")
@@ -202,6 +202,17 @@ def _pira_free(
 
 
 @njit(cache=True)
+def _record_values(out: np.ndarray, row: np.ndarray, x: np.ndarray, bv: float, nw: int) -> None:
+    """Values at detection time: baseline, event, last-delta, then each confirmation column."""
+    out[0] = bv
+    out[1] = x[row[OUT_CHANGE]]
+    out[2] = x[row[OUT_LAST_DELTA]]
+    for c in range(2 * nw):
+        idx = row[N_OUT_FIXED + c]
+        out[3 + c] = x[idx] if idx >= 0 else np.nan
+
+
+@njit(cache=True)
 def _first_of_window(cu: np.ndarray, bits: np.ndarray, nu: int, w: int) -> int:
     for k in range(nu):
         if bits[k] & (1 << w):
@@ -245,7 +256,10 @@ def _scan_patient(
     raw_last = fp[FP_RAW_LAST]
     rebl_lag = 0.0 if mode == MODE_FIRST_PIRA else raw_last
 
-    x = x0.copy()  # the "not lower" rule may carry a baseline value forward
+    # the "not lower" rule may carry a baseline value (and its thresholds) forward
+    x = x0.copy()
+    dw = dw.copy()
+    di = di.copy()
     # relapses before the first visit minus the baseline buffer are ignored
     keep = r_all >= t[0] - fp[FP_BL_LAST]
     r = r_all[keep]
@@ -283,6 +297,8 @@ def _scan_patient(
     bl = 0
     search = 1
     bl_last = np.nan
+    bl_last_dw = np.nan
+    bl_last_di = np.nan
     irel = 0
     while irel < m and not r[irel] > t[bl]:
         irel += 1
@@ -311,8 +327,12 @@ def _scan_patient(
             search = bl + 1
         if not_lower and not np.isnan(bl_last) and bl_last > x[bl]:
             x[bl] = bl_last
+            dw[bl] = bl_last_dw
+            di[bl] = bl_last_di
         bv = x[bl]
         bl_last = bv
+        bl_last_dw = dw[bl]
+        bl_last_di = di[bl]
         bdw = dw[bl]
         bdi = di[bl]
 
@@ -377,7 +397,7 @@ def _scan_patient(
                     row[OUT_SUSTAINED_TO] = n - 1 if nxt < 0 else nxt - 1
                     for w in range(nw):
                         row[N_OUT_FIXED + w] = _first_of_window(cu, bits, nf, w)
-                    det_val[ndet, 0] = bv
+                    _record_values(det_val[ndet], row, x, bv, nw)
                     ndet += 1
                     n_cdi += 1
                 elif nunc < unc_cap:
@@ -385,7 +405,11 @@ def _scan_patient(
                     unc[nunc, 1] = bl
                     unc_d[nunc, 0] = dprev[change]
                     unc_d[nunc, 1] = dnext[change]
+                    unc_d[nunc, 2] = x[change]
+                    unc_d[nunc, 3] = bv
                     nunc += 1
+                else:
+                    status = STATUS_UNCONFIRMED_TRUNCATED
                 conf0 = -1
                 for w in range(nw):
                     conf0 = _first_of_window(cu, bits, nf, w)
@@ -483,7 +507,7 @@ def _scan_patient(
                         row[OUT_SUSTAINED_TO] = n - 1 if nxt < 0 else nxt - 1
                         for w in range(nw):
                             row[N_OUT_FIXED + w] = _first_of_window(cu, bits, nf, w)
-                        det_val[ndet, 0] = bv
+                        _record_values(det_val[ndet], row, x, bv, nw)
                         ndet += 1
                         n_cdw += 1
                         if kind == EV_RAW:
@@ -498,7 +522,11 @@ def _scan_patient(
                     unc[nunc, 1] = bl
                     unc_d[nunc, 0] = dprev[change]
                     unc_d[nunc, 1] = dnext[change]
+                    unc_d[nunc, 2] = x[change]
+                    unc_d[nunc, 3] = bv
                     nunc += 1
+                else:
+                    status = STATUS_UNCONFIRMED_TRUNCATED
                 conf0 = -1
                 for w in range(nw):
                     conf0 = _first_of_window(cu, bits, nf, w)
@@ -536,7 +564,11 @@ def _scan_patient(
                     unc[nunc, 1] = bl
                     unc_d[nunc, 0] = dprev[change]
                     unc_d[nunc, 1] = dnext[change]
+                    unc_d[nunc, 2] = x[change]
+                    unc_d[nunc, 3] = bv
                     nunc += 1
+                else:
+                    status = STATUS_UNCONFIRMED_TRUNCATED
 
         # 4. post-relapse re-baseline: a relapse between baseline and search position
         if rebl and search < n:
@@ -614,15 +646,16 @@ def scan_cohort(
 
     Returns ``(ev_int, ev_val, n_events, unc, unc_d, n_unconfirmed, status)``: event rows of patient
     ``p`` are ``ev_int[vstart[p]:vstart[p] + n_events[p]]`` with visit indices relative to the
-    patient's first visit; unconfirmed rows of ``p`` start at ``2 * vstart[p]``.
+    patient's first visit; unconfirmed rows of ``p`` likewise (``unc_d``: distances to the
+    relapses before / after, value, baseline value).
     """
     n_patients = vstart.shape[0] - 1
     total = t.shape[0]
     nw = win_lo.shape[0]
     ev_int = np.full((total, N_OUT_FIXED + 2 * nw), -1, dtype=np.int32)
-    ev_val = np.zeros((total, 1))
-    unc = np.full((2 * total, 2), -1, dtype=np.int32)
-    unc_d = np.full((2 * total, 2), np.inf, dtype=np.float32)
+    ev_val = np.full((total, 3 + 2 * nw), np.nan)
+    unc = np.full((total, 2), -1, dtype=np.int32)
+    unc_d = np.full((total, 4), np.inf)
     n_events = np.zeros(n_patients, dtype=np.int64)
     n_unc = np.zeros(n_patients, dtype=np.int64)
     status = np.zeros(n_patients, dtype=np.int64)
@@ -645,8 +678,8 @@ def scan_cohort(
             win_hi,
             ev_int[a:b],
             ev_val[a:b],
-            unc[2 * a : 2 * b],
-            unc_d[2 * a : 2 * b],
+            unc[a:b],
+            unc_d[a:b],
         )
         n_events[p] = ne
         n_unc[p] = nu
