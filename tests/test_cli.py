@@ -134,6 +134,8 @@ def test_demo(tmp_path: Path, progress: bool) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "300 patients" in result.output
+    assert "Disability events (mueller_2023, all): 180 patients" in result.output
+    assert "no anchor date: 120" in result.output
     assert (tmp_path / "d" / "cohort.duckdb").is_file()
 
 

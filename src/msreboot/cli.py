@@ -377,13 +377,15 @@ def demo(
         Path, typer.Option("--workdir", help="Folder for the demo's store and outputs.")
     ] = Path("msreboot-demo"),
 ) -> None:
-    """The main job on the bundled example: validate, import into DuckDB, summarise."""
+    """The main job on the bundled example: validate, import into DuckDB, summarise,
+    and find disability events after AHSCT."""
     from msreboot.data import describe_cohort, import_cohort, read_cohort, read_store
     from msreboot.datasets import example_path
+    from msreboot.endpoints import DisabilityDefinition, detect_disability_events
 
     db = workdir / "cohort.duckdb"
     with _progress(ctx) as progress:
-        task = progress.add_task("demo", total=3)
+        task = progress.add_task("demo", total=4)
         progress.update(task, description="validating the example cohort")
         cohort = read_cohort(example_path())
         progress.advance(task)
@@ -391,7 +393,13 @@ def demo(
         result = import_cohort(cohort, db, source="msreboot example cohort")
         progress.advance(task)
         progress.update(task, description="summarising from the store")
-        text = describe_cohort(read_store(db)).summary()
+        stored = read_store(db)
+        text = describe_cohort(stored).summary()
+        progress.advance(task)
+        progress.update(task, description="disability events after AHSCT (Mueller 2023)")
+        disability = detect_disability_events(
+            stored, definition=DisabilityDefinition.mueller_2023(), anchor="ahsct"
+        )
         progress.advance(task)
     out.print(f"[bold]msreboot {__version__}: the bundled synthetic example cohort[/]")
     out.print(
@@ -399,10 +407,12 @@ def demo(
     )
     out.print(result.summary())
     out.print(text)
+    out.print()
+    out.print(disability.summary())
     out.print(f"\nstore: {db.resolve()}")
     out.print(
-        "next: `msreboot summary "
-        f"{db}`, or `msreboot example --out my-cohort` to see the file layout"
+        f"next: `msreboot summary {db}`, `msreboot disability {db} --anchor ahsct "
+        "--methods`, or `msreboot example --out my-cohort` to see the file layout"
     )
 
 

@@ -120,7 +120,9 @@ class DisabilityEvents:
         lines.append(f"  patients with at least one event: {with_event}")
         lines.append(f"  unconfirmed candidate changes: {len(self.unconfirmed)}")
         if len(self.excluded):
-            lines.append(f"  excluded patients: {len(self.excluded)} (see .excluded)")
+            reasons = self.excluded["reason"].value_counts()
+            why = "; ".join(f"{reason}: {count}" for reason, count in reasons.items())
+            lines.append(f"  excluded patients: {len(self.excluded)} ({why})")
         lines += [f"  note: {w}" for w in self.warnings]
         return "\n".join(lines)
 
