@@ -3,7 +3,7 @@
 Disability events (confirmed worsening / improvement, RAW, PIRA) under published rule
 sets, EDSS milestones, transplant-related mortality, and the survival statistics
 (Kaplan-Meier, log-rank, Cox, Aalen-Johansen cumulative incidence, RMST) checked against R.
-Relapses, MRI, NEDA and the trial composites join this package.
+Annualised relapse rates. MRI, NEDA and the trial composites join this package.
 """
 
 from msreboot.endpoints._competing import (
@@ -24,6 +24,7 @@ from msreboot.endpoints._disability_rules import (
 )
 from msreboot.endpoints._logrank import LogRankTest, log_rank_test
 from msreboot.endpoints._milestone import MilestoneResult, time_to_milestone
+from msreboot.endpoints._relapses import RelapseRates, exact_poisson_ci, relapse_rates
 from msreboot.endpoints._rmst import RestrictedMean, restricted_mean_survival_time
 from msreboot.endpoints._survival import (
     LandmarkEstimates,
@@ -53,6 +54,7 @@ __all__ = [
     "MilestoneResult",
     "PIRARule",
     "RelapseBuffer",
+    "RelapseRates",
     "RestrictedMean",
     "SurvivalCurve",
     "SurvivalCurves",
@@ -62,8 +64,10 @@ __all__ = [
     "cumulative_incidence",
     "detect_disability_events",
     "exact_binomial_ci",
+    "exact_poisson_ci",
     "kaplan_meier",
     "log_rank_test",
+    "relapse_rates",
     "restricted_mean_survival_time",
     "time_to_milestone",
     "transplant_mortality",

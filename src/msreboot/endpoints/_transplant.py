@@ -101,7 +101,8 @@ class TransplantMortality:
         return f"<p>{html.escape(self.summary())}</p>"
 
 
-def _last_contact(cohort: Cohort) -> pd.Series:
+def _contacts(cohort: Cohort) -> pd.DataFrame:
+    """Every dated record of every patient: ``patient_id`` and ``when``."""
     dates = []
     for name, frame in cohort.tables.items():
         if name == "patients" or frame.empty:
@@ -109,8 +110,11 @@ def _last_contact(cohort: Cohort) -> pd.Series:
         for col in frame.columns:
             if col.endswith("_date") or col == "date":
                 dates.append(frame[["patient_id", col]].rename(columns={col: "when"}))
-    stacked = pd.concat(dates, ignore_index=True).dropna(subset=["when"])
-    return stacked.groupby("patient_id")["when"].max()
+    return pd.concat(dates, ignore_index=True).dropna(subset=["when"])
+
+
+def _last_contact(cohort: Cohort) -> pd.Series:
+    return _contacts(cohort).groupby("patient_id")["when"].max()
 
 
 def transplant_mortality(
