@@ -162,12 +162,12 @@ def relapse_rates(
         per_patient.append(part)
     pp = pd.concat(per_patient, ignore_index=True)
     rows = []
-    for period, part in pp.groupby("period", sort=False):
+    for label, part in pp.groupby("period", sort=False):
         k, t = int(part["relapses"].sum()), float(part["years"].sum())
         lo_ci, hi_ci = exact_poisson_ci(k, t, conf_level) if t > 0 else (np.nan, np.nan)
         rows.append(
             {
-                "period": period,
+                "period": label,
                 "patients": len(part),
                 "relapses": k,
                 "person_years": t,
