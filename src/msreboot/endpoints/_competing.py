@@ -11,13 +11,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from msreboot.endpoints._survival import LandmarkEstimates
+from msreboot.endpoints._survival import LandmarkEstimates, read_landmarks
 from msreboot.endpoints._survival_input import (
     Column,
     FloatArray,
     IntArray,
     as_labels,
-    as_landmarks,
     as_status,
     as_times,
     check_conf_level,
@@ -93,21 +92,13 @@ class CumulativeIncidence:
         >>> ci.at([0, 2, 4]).estimate
         array([0. , 0.4, 0.8])
         """
-        t = as_landmarks(times)
-        idx = np.searchsorted(self.times, t, side="right") - 1
-        before = np.searchsorted(self.times, t, side="left")
-        n_risk = np.where(
-            before < self.times.size, self.n_at_risk[np.minimum(before, self.times.size - 1)], 0
+        t, n_risk, (est, se, lo, hi) = read_landmarks(
+            self.times,
+            self.n_at_risk,
+            times,
+            ((self.estimate, 0.0), (self.std_err, 0.0), (self.ci_low, 0.0), (self.ci_high, 0.0)),
+            extend=extend,
         )
-        safe = np.maximum(idx, 0)
-        arrays = [
-            np.where(idx >= 0, a[safe], 0.0)
-            for a in (self.estimate, self.std_err, self.ci_low, self.ci_high)
-        ]
-        if not extend:
-            for arr in arrays:
-                arr[t > self.times[-1]] = np.nan
-        est, se, lo, hi = arrays
         return LandmarkEstimates(
             times=frozen_array(t),
             n_at_risk=frozen_array(n_risk, np.int64),

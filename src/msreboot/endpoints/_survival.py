@@ -214,6 +214,32 @@ def pointwise_interval(
     return lo, hi
 
 
+def read_landmarks(
+    grid: FloatArray,
+    n_at_risk: npt.NDArray[np.int64],
+    times: npt.ArrayLike,
+    columns: tuple[tuple[FloatArray, float], ...],
+    *,
+    extend: bool,
+) -> tuple[FloatArray, npt.NDArray[np.int64], list[FloatArray]]:
+    """Read right-continuous step functions on ``grid`` at landmark ``times``.
+
+    Each column comes with its value before the first grid time. The number at risk at
+    ``t`` is that of the first grid time >= t (0 beyond the grid). Times after the last grid
+    time give ``nan`` unless ``extend`` carries the last value forward.
+    """
+    t = as_landmarks(times)
+    idx = np.searchsorted(grid, t, side="right") - 1
+    before = np.searchsorted(grid, t, side="left")
+    n_risk = np.where(before < grid.size, n_at_risk[np.minimum(before, grid.size - 1)], 0)
+    safe = np.maximum(idx, 0)
+    values = [np.where(idx >= 0, column[safe], start) for column, start in columns]
+    if not extend:
+        for arr in values:
+            arr[t > grid[-1]] = np.nan
+    return t, n_risk, values
+
+
 @dataclass(frozen=True, eq=False)
 class SurvivalCurve:
     """A Kaplan-Meier curve: one row per distinct observed time (events and censorings).
@@ -283,22 +309,13 @@ class SurvivalCurve:
         >>> curve.at([0, 3, 6]).estimate
         array([1. , 0.6, 0.3])
         """
-        t = as_landmarks(times)
-        idx = np.searchsorted(self.times, t, side="right") - 1
-        before = np.searchsorted(self.times, t, side="left")
-        n_risk = np.where(
-            before < self.times.size,
-            self.n_at_risk[np.minimum(before, self.times.size - 1)],
-            0,
+        t, n_risk, (surv, se, lo, hi) = read_landmarks(
+            self.times,
+            self.n_at_risk,
+            times,
+            ((self.survival, 1.0), (self.std_err, 0.0), (self.ci_low, 1.0), (self.ci_high, 1.0)),
+            extend=extend,
         )
-        surv = np.where(idx >= 0, self.survival[np.maximum(idx, 0)], 1.0)
-        se = np.where(idx >= 0, self.std_err[np.maximum(idx, 0)], 0.0)
-        lo = np.where(idx >= 0, self.ci_low[np.maximum(idx, 0)], 1.0)
-        hi = np.where(idx >= 0, self.ci_high[np.maximum(idx, 0)], 1.0)
-        if not extend:
-            beyond = t > self.times[-1]
-            for arr in (surv, se, lo, hi):
-                arr[beyond] = np.nan
         return LandmarkEstimates(
             times=frozen_array(t),
             n_at_risk=frozen_array(n_risk, np.int64),
