@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Literal, overload
+from typing import ClassVar, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from msreboot.endpoints._survival import LandmarkEstimates, read_landmarks
+from msreboot.endpoints._survival import CurvesByGroup, LandmarkEstimates, read_landmarks
 from msreboot.endpoints._survival_input import (
     Column,
     FloatArray,
@@ -147,43 +147,10 @@ class CumulativeIncidence:
 
 
 @dataclass(frozen=True, eq=False)
-class CumulativeIncidenceCurves(Mapping[Hashable, CumulativeIncidence]):
+class CumulativeIncidenceCurves(CurvesByGroup[CumulativeIncidence]):
     """Cumulative incidence curves by group: a read-only mapping from label to curve."""
 
-    curves: Mapping[Hashable, CumulativeIncidence] = field(repr=False)
-    group_name: str | None = None
-
-    def __getitem__(self, label: Hashable) -> CumulativeIncidence:
-        try:
-            return self.curves[label]
-        except KeyError:
-            raise KeyError(f"group must be one of {list(self.curves)!r}; got {label!r}.") from None
-
-    def __iter__(self) -> Iterator[Hashable]:
-        return iter(self.curves)
-
-    def __len__(self) -> int:
-        return len(self.curves)
-
-    def at(self, times: npt.ArrayLike, *, extend: bool = False) -> pd.DataFrame:
-        """Every group's incidence at landmark ``times``, as one table with a group column."""
-        return pd.concat(
-            [c.at(times, extend=extend).to_frame() for c in self.curves.values()],
-            ignore_index=True,
-        )
-
-    def to_frame(self) -> pd.DataFrame:
-        """All curves stacked, with a group column."""
-        return pd.concat([c.to_frame() for c in self.curves.values()], ignore_index=True)
-
-    def summary(self) -> str:
-        head = "Cumulative incidence by " + (self.group_name or "group")
-        return "\n".join([head, *("  " + c.summary() for c in self.curves.values())])
-
-    def _repr_html_(self) -> str:
-        items = "".join(f"<li>{html.escape(c.summary())}</li>" for c in self.curves.values())
-        head = html.escape("Cumulative incidence by " + (self.group_name or "group"))
-        return f"<p>{head}</p><ul>{items}</ul>"
+    _title: ClassVar[str] = "Cumulative incidence"
 
 
 def _tie_factor(n: FloatArray, d: FloatArray) -> FloatArray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -383,12 +383,18 @@ class SurvivalCurve:
         return f"<p>{html.escape(self.summary())}</p>"
 
 
-@dataclass(frozen=True, eq=False)
-class SurvivalCurves(Mapping[Hashable, SurvivalCurve]):
-    """Kaplan-Meier curves by group: a read-only mapping from group label to curve.
+class _Curve(Protocol):
+    def at(self, times: npt.ArrayLike, *, extend: bool = False) -> LandmarkEstimates: ...
+    def to_frame(self) -> pd.DataFrame: ...
+    def summary(self) -> str: ...
 
-    Groups are ordered as R orders factor levels: the categories of a categorical column,
-    otherwise sorted labels.
+
+C = TypeVar("C", bound=_Curve)
+
+
+@dataclass(frozen=True, eq=False)
+class CurvesByGroup(Mapping[Hashable, C]):
+    """Curves by group: a read-only mapping from group label to curve.
 
     Attributes
     ----------
@@ -398,10 +404,11 @@ class SurvivalCurves(Mapping[Hashable, SurvivalCurve]):
         Name of the grouping column, when it was given by name.
     """
 
-    curves: Mapping[Hashable, SurvivalCurve] = field(repr=False)
+    curves: Mapping[Hashable, C] = field(repr=False)
     group_name: str | None = None
+    _title: ClassVar[str] = "Curves"
 
-    def __getitem__(self, label: Hashable) -> SurvivalCurve:
+    def __getitem__(self, label: Hashable) -> C:
         try:
             return self.curves[label]
         except KeyError:
@@ -420,6 +427,37 @@ class SurvivalCurves(Mapping[Hashable, SurvivalCurve]):
             ignore_index=True,
         )
 
+    def to_frame(self) -> pd.DataFrame:
+        """All curves stacked, with a group column."""
+        return pd.concat([c.to_frame() for c in self.curves.values()], ignore_index=True)
+
+    def summary(self) -> str:
+        head = f"{self._title} by " + (self.group_name or "group")
+        return "\n".join([head, *("  " + c.summary() for c in self.curves.values())])
+
+    def _repr_html_(self) -> str:
+        items = "".join(f"<li>{html.escape(c.summary())}</li>" for c in self.curves.values())
+        head = html.escape(f"{self._title} by " + (self.group_name or "group"))
+        return f"<p>{head}</p><ul>{items}</ul>"
+
+
+@dataclass(frozen=True, eq=False)
+class SurvivalCurves(CurvesByGroup[SurvivalCurve]):
+    """Kaplan-Meier curves by group: a read-only mapping from group label to curve.
+
+    Groups are ordered as R orders factor levels: the categories of a categorical column,
+    otherwise sorted labels.
+
+    Attributes
+    ----------
+    curves
+        The curves, by group label.
+    group_name
+        Name of the grouping column, when it was given by name.
+    """
+
+    _title: ClassVar[str] = "Kaplan-Meier"
+
     def median(self) -> pd.DataFrame:
         """Median survival with its interval, one row per group."""
         rows = [c.median().to_frame().assign(group=_repeat(g, 1)) for g, c in self.curves.items()]
@@ -431,19 +469,6 @@ class SurvivalCurves(Mapping[Hashable, SurvivalCurve]):
         return pd.concat(
             [c.restricted_mean(tau).to_frame() for c in self.curves.values()], ignore_index=True
         )
-
-    def to_frame(self) -> pd.DataFrame:
-        """All curves stacked, with a group column."""
-        return pd.concat([c.to_frame() for c in self.curves.values()], ignore_index=True)
-
-    def summary(self) -> str:
-        head = "Kaplan-Meier by " + (self.group_name or "group")
-        return "\n".join([head, *("  " + c.summary() for c in self.curves.values())])
-
-    def _repr_html_(self) -> str:
-        items = "".join(f"<li>{html.escape(c.summary())}</li>" for c in self.curves.values())
-        head = html.escape("Kaplan-Meier by " + (self.group_name or "group"))
-        return f"<p>{head}</p><ul>{items}</ul>"
 
 
 def km_table(
