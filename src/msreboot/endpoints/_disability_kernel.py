@@ -221,6 +221,60 @@ def _first_of_window(cu: np.ndarray, bits: np.ndarray, nu: int, w: int) -> int:
 
 
 @njit(cache=True)
+def _first_confirmation(cu: np.ndarray, bits: np.ndarray, nu: int, nw: int) -> int:
+    """Earliest confirming visit of the first period (in the order given) that has one."""
+    for w in range(nw):
+        found = _first_of_window(cu, bits, nu, w)
+        if found >= 0:
+            return found
+    return -1
+
+
+@njit(cache=True)
+def _change_lost(
+    x: np.ndarray, bv: float, delta: float, worse: bool, cu: np.ndarray, nu: int
+) -> tuple[int, int]:
+    """First visit after the first confirmation where the change no longer holds (-1: none),
+    and how many confirmation candidates come before it."""
+    nxt = -1
+    for k in range(cu[0] + 1, x.shape[0]):
+        held = _wors(x[k], bv, delta, False) if worse else _impr(x[k], bv, delta, False)
+        if not held:
+            nxt = k
+            break
+    nf = nu
+    if nxt >= 0:
+        nf = 0
+        while nf < nu and cu[nf] < nxt:
+            nf += 1
+    return nxt, nf
+
+
+@njit(cache=True)
+def _note_unconfirmed(
+    unc: np.ndarray,
+    unc_d: np.ndarray,
+    nunc: int,
+    change: int,
+    bl: int,
+    dprev: np.ndarray,
+    dnext: np.ndarray,
+    x: np.ndarray,
+    bv: float,
+) -> bool:
+    """Record an unconfirmed candidate in slot ``nunc``; False when the slots are full."""
+    if nunc >= unc.shape[0]:
+        return False
+    unc[nunc, 0] = change
+    unc[nunc, 1] = bl
+    unc_d[nunc, 0] = dprev[change]
+    unc_d[nunc, 1] = dnext[change]
+    unc_d[nunc, 2] = x[change]
+    unc_d[nunc, 3] = bv
+    return True
+
+
+@njit(cache=True)
 def _scan_patient(
     t: np.ndarray,
     x0: np.ndarray,
@@ -284,7 +338,6 @@ def _scan_patient(
     det_val = np.zeros((cap, ev_val.shape[1]))
     ndet = 0
     nunc = 0
-    unc_cap = unc.shape[0]
     status = STATUS_OK
     n_cdi = 0
     n_cdw = 0
@@ -376,16 +429,7 @@ def _scan_patient(
                 and _holds(x, bv, bdi, False, False, change + 1, first_conf, every)
             ):
                 # confirmed improvement
-                nxt = -1
-                for k in range(first_conf + 1, n):
-                    if not _impr(x[k], bv, bdi, False):
-                        nxt = k
-                        break
-                nf = nu
-                if nxt >= 0:
-                    nf = 0
-                    while nf < nu and cu[nf] < nxt:
-                        nf += 1
+                nxt, nf = _change_lost(x, bv, bdi, False, cu, nu)
                 ok = _sustained(t, x, bv, bdi, False, change, nxt, fp[FP_SUST_DAYS], every)
                 if ok:
                     ld = _last_delta(x, dw, di, change, cu[0], False, skip, every)
@@ -400,21 +444,11 @@ def _scan_patient(
                     _record_values(det_val[ndet], row, x, bv, nw)
                     ndet += 1
                     n_cdi += 1
-                elif nunc < unc_cap:
-                    unc[nunc, 0] = change
-                    unc[nunc, 1] = bl
-                    unc_d[nunc, 0] = dprev[change]
-                    unc_d[nunc, 1] = dnext[change]
-                    unc_d[nunc, 2] = x[change]
-                    unc_d[nunc, 3] = bv
+                elif _note_unconfirmed(unc, unc_d, nunc, change, bl, dprev, dnext, x, bv):
                     nunc += 1
                 else:
                     status = STATUS_UNCONFIRMED_TRUNCATED
-                conf0 = -1
-                for w in range(nw):
-                    conf0 = _first_of_window(cu, bits, nf, w)
-                    if conf0 >= 0:
-                        break
+                conf0 = _first_confirmation(cu, bits, nf, nw)
                 target = conf0 if not from_event else change
                 if bl_kind == BL_ROVING or bl_kind == BL_ROVING_IMPR:
                     bl = target
@@ -447,16 +481,7 @@ def _scan_patient(
                     cu[0] = n - 1
                     bits[0] = 0
                     nu = 1
-                nxt = -1
-                for k in range(cu[0] + 1, n):
-                    if not _wors(x[k], bv, bdw, False):
-                        nxt = k
-                        break
-                nf = nu
-                if nxt >= 0:
-                    nf = 0
-                    while nf < nu and cu[nf] < nxt:
-                        nf += 1
+                nxt, nf = _change_lost(x, bv, bdw, True, cu, nu)
                 ok = _sustained(t, x, bv, bdw, True, change, nxt, fp[FP_SUST_DAYS], every)
                 include = False
                 if ok:
@@ -517,21 +542,11 @@ def _scan_patient(
                     else:
                         for w in range(2 * nw):
                             row[N_OUT_FIXED + w] = -1
-                elif nunc < unc_cap:
-                    unc[nunc, 0] = change
-                    unc[nunc, 1] = bl
-                    unc_d[nunc, 0] = dprev[change]
-                    unc_d[nunc, 1] = dnext[change]
-                    unc_d[nunc, 2] = x[change]
-                    unc_d[nunc, 3] = bv
+                elif _note_unconfirmed(unc, unc_d, nunc, change, bl, dprev, dnext, x, bv):
                     nunc += 1
                 else:
                     status = STATUS_UNCONFIRMED_TRUNCATED
-                conf0 = -1
-                for w in range(nw):
-                    conf0 = _first_of_window(cu, bits, nf, w)
-                    if conf0 >= 0:
-                        break
+                conf0 = _first_confirmation(cu, bits, nf, nw)
                 if conf0 >= 0:
                     target = conf0 if not from_event else change
                     if bl_kind == BL_ROVING or bl_kind == BL_ROVING_WORS:
@@ -559,13 +574,7 @@ def _scan_patient(
 
             else:
                 search = change + 1
-                if nunc < unc_cap:
-                    unc[nunc, 0] = change
-                    unc[nunc, 1] = bl
-                    unc_d[nunc, 0] = dprev[change]
-                    unc_d[nunc, 1] = dnext[change]
-                    unc_d[nunc, 2] = x[change]
-                    unc_d[nunc, 3] = bv
+                if _note_unconfirmed(unc, unc_d, nunc, change, bl, dprev, dnext, x, bv):
                     nunc += 1
                 else:
                     status = STATUS_UNCONFIRMED_TRUNCATED
