@@ -15,6 +15,7 @@ import pandas as pd
 from msreboot.data import Cohort, Problem
 from msreboot.endpoints import _disability_kernel as k
 from msreboot.endpoints._disability_rules import DisabilityDefinition
+from msreboot.endpoints._transplant import first_course_start
 from msreboot.exceptions import DataValidationError
 
 __all__ = ["DisabilityEvents", "detect_disability_events"]
@@ -317,11 +318,7 @@ def _anchor_days(
                 f"anchor={anchor!r} (a treatment kind) needs a Cohort; for a plain table pass "
                 "a DataFrame with patient_id and anchor_date columns."
             )
-        tr = data.treatments
-        tr = tr[tr["kind"] == anchor]
-        if tr.empty:
-            raise ValueError(f"anchor={anchor!r}: the cohort has no {anchor} courses.")
-        first = tr.groupby("patient_id", observed=True)["start_date"].min()
+        first = first_course_start(data, anchor)
         days, _ = _as_days(first.reset_index(drop=True), "start_date")
         return pd.Series(days, index=first.index.astype("string"))
     if isinstance(anchor, pd.DataFrame):

@@ -10,7 +10,7 @@ import pandas as pd
 
 from msreboot.data import Cohort
 from msreboot.data._summary import DAYS_PER_YEAR, days_between
-from msreboot.endpoints._transplant import _contacts, _last_contact
+from msreboot.endpoints._transplant import _contacts, _last_contact, first_course_start
 
 __all__ = ["RelapseRates", "exact_poisson_ci", "relapse_rates"]
 
@@ -125,11 +125,7 @@ def relapse_rates(
     if anchor is None:
         windows = [("all", start, end)]
     else:
-        tr = cohort.treatments
-        tr = tr[tr["kind"] == anchor]
-        if tr.empty:
-            raise ValueError(f"anchor={anchor!r}: the cohort has no {anchor} courses.")
-        day0 = tr.groupby("patient_id", observed=True)["start_date"].min()
+        day0 = first_course_start(cohort, anchor)
         before_start = start.reindex(day0.index)
         if years_before is not None:
             span = round(years_before * DAYS_PER_YEAR)  # whole days

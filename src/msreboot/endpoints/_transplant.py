@@ -113,6 +113,17 @@ def _contacts(cohort: Cohort) -> pd.DataFrame:
     return pd.concat(dates, ignore_index=True).dropna(subset=["when"])
 
 
+def first_course_start(cohort: Cohort, kind: str) -> pd.Series:
+    """Start date of each patient's first course of ``kind`` (AHSCT: reinfusion, day 0)."""
+    courses = cohort.treatments[cohort.treatments["kind"] == kind]
+    if courses.empty:
+        raise ValueError(
+            f"cohort must hold {kind.upper()} courses (treatments.kind == {kind!r}); "
+            f"the cohort has no {kind} courses"
+        )
+    return courses.groupby("patient_id", observed=True)["start_date"].min()
+
+
 def _last_contact(cohort: Cohort) -> pd.Series:
     return _contacts(cohort).groupby("patient_id")["when"].max()
 
@@ -156,10 +167,7 @@ def transplant_mortality(
     """
     if window_days < 0:
         raise ValueError(f"window_days must be >= 0; got {window_days}")
-    ahsct = cohort.treatments[cohort.treatments["kind"] == "ahsct"]
-    if ahsct.empty:
-        raise ValueError("cohort must hold AHSCT courses (treatments.kind == 'ahsct'); got none")
-    day0 = ahsct.groupby("patient_id")["start_date"].min()
+    day0 = first_course_start(cohort, "ahsct")
     deaths = cohort.deaths.set_index("patient_id")
     death_day = days_between(deaths["date"].reindex(day0.index), day0)
     within = int(((death_day >= 0) & (death_day <= window_days)).sum())
