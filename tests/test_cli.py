@@ -175,10 +175,10 @@ def test_meta_with_cohort_row(tmp_path: Path) -> None:
     args = ["meta", "--outcome", "trm", "--cohort", str(example_path()), "--out", str(out)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "example (this cohort) 2/180" in result.output
+    assert "example (this cohort) 8/180" in result.output
     table = pd.read_csv(out / "meta_trm_cohort.csv")
     assert table["row"].tolist()[:2] == ["example (this cohort)", "published, all"]
-    assert "2/180" in (out / "meta_trm_cohort_forest.svg").read_text(encoding="utf-8")
+    assert "8/180" in (out / "meta_trm_cohort_forest.svg").read_text(encoding="utf-8")
     other = runner.invoke(
         app, ["meta", "--outcome", "pfs", "--cohort", str(example_path()), "--out", str(out)]
     )

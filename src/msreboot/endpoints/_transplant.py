@@ -163,7 +163,7 @@ def transplant_mortality(
     --------
     >>> from msreboot.datasets import load_example
     >>> print(transplant_mortality(load_example()).summary())  # doctest: +ELLIPSIS
-    TRM (death from any cause within 100 days of AHSCT): 2/180 = 1.1% (95% CI 0.1-4.0%, exact)...
+    TRM (death from any cause within 100 days of AHSCT): 8/180 = 4.4% (95% CI 1.9-8.6%, exact)...
     """
     if window_days < 0:
         raise ValueError(f"window_days must be >= 0; got {window_days}")
