@@ -1,0 +1,614 @@
+"""Composite time-to-event endpoints as declarative definitions, with published presets.
+
+An :class:`EndpointDefinition` lists its components (relapses, confirmed disability
+events, MRI activity), each with the day from which it counts, and says what a death is
+(an event, a censoring or a competing risk). The trial definitions of HALT-MS, Atkins 2016,
+the EBMT registry (Muraro 2017), MIST and Burt 2015, NEDA-3 and the single components are
+named presets; where a published detail is not known, the preset's ``assumptions`` say
+what was chosen. Users write their own in a TOML file (:func:`load_endpoint_definitions`).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, InstanceOf, ValidationError, field_validator
+
+from msreboot.endpoints._disability_rules import (
+    BaselineRule,
+    ConfirmationRule,
+    DisabilityDefinition,
+    ThresholdRule,
+)
+
+__all__ = [
+    "DisabilityComponent",
+    "EndpointDefinition",
+    "MRIComponent",
+    "RelapseComponent",
+    "load_endpoint_definitions",
+]
+
+HALT_MS = (
+    "Nash RA et al. JAMA Neurol 2015;72:159-69. doi:10.1001/jamaneurol.2014.3780; "
+    "Nash RA et al. Neurology 2017;88:842-52. doi:10.1212/WNL.0000000000003660"
+)
+ATKINS_2016 = "Atkins HL et al. Lancet 2016;388:576-85. doi:10.1016/S0140-6736(16)30169-6"
+MURARO_2017 = "Muraro PA et al. JAMA Neurol 2017;74:459-69. doi:10.1001/jamaneurol.2016.5867"
+MIST_2019 = "Burt RK et al. JAMA 2019;321:165-74. doi:10.1001/jama.2018.18743"
+BURT_2015 = "Burt RK et al. JAMA 2015;313:275-84. doi:10.1001/jama.2014.17986"
+NEDA_3 = (
+    "Giovannoni G et al. Mult Scler Relat Disord 2015;4:329-33. doi:10.1016/j.msard.2015.04.006"
+)
+
+_FLAT_1 = ThresholdRule("increase >= 1.0", ((math.inf, 1.0),))
+
+# Disability rules named in endpoint files (``definition = "muraro_2017"``).
+DISABILITY_PRESETS = {
+    "msprog": DisabilityDefinition.msprog,
+    "mueller_2023": DisabilityDefinition.mueller_2023,
+    "kappos_2020": DisabilityDefinition.kappos_2020,
+    "kalincik_2015": DisabilityDefinition.kalincik_2015,
+    "muraro_2017": DisabilityDefinition.muraro_2017,
+    "mist_2019": DisabilityDefinition.mist_2019,
+}
+THRESHOLD_PRESETS: dict[str, Callable[[], ThresholdRule]] = {
+    "msprog": ThresholdRule.msprog,
+    "kalincik_2015": ThresholdRule.kalincik_2015,
+    "kappos_2020": ThresholdRule.kappos_2020,
+    "msbase_improvement": ThresholdRule.msbase_improvement,
+    "flat_1": lambda: _FLAT_1,
+}
+
+
+class _Component(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    from_days: float = Field(0.0, ge=0)
+    """Assessments earlier than this many days after time zero are not used (re-baseline)."""
+
+
+class RelapseComponent(_Component):
+    """A relapse whose onset is on or after ``from_days`` (time zero counts).
+
+    ``min_duration_days``: relapses whose recorded end lies fewer days after the onset are
+    not events (HALT-MS: symptoms lasting more than 48 hours); relapses without an end date
+    count.
+    """
+
+    kind: Literal["relapse"] = "relapse"
+    min_duration_days: float = Field(0.0, ge=0)
+
+    def describe(self) -> str:
+        text = "a relapse"
+        if self.min_duration_days:
+            text += f" lasting at least {self.min_duration_days:g} days (when the end is known)"
+        return text + _from(self.from_days)
+
+
+class DisabilityComponent(_Component):
+    """The first confirmed disability event of one type under a disability definition.
+
+    The baseline is the last EDSS on or before time zero. EDSS visits after time zero but
+    before ``from_days`` are left out, so an event is first seen at or after that day
+    (MIST: progression assessed from 1 year).
+    """
+
+    kind: Literal["disability"] = "disability"
+    definition: InstanceOf[DisabilityDefinition] = Field(default_factory=DisabilityDefinition)
+    event: Literal["cdw", "cdi", "pira", "raw"] = "cdw"
+
+    @field_validator("definition", mode="before")
+    @classmethod
+    def _named(cls, value: Any) -> Any:
+        return _disability_definition(value)
+
+    def engine_definition(self) -> DisabilityDefinition:
+        """The definition run for this component: its first event of the chosen type."""
+        return self.definition.with_(event=f"first_{self.event}")
+
+    def describe(self) -> str:
+        what = {
+            "cdw": "confirmed disability worsening",
+            "cdi": "confirmed disability improvement",
+            "pira": "PIRA",
+            "raw": "RAW",
+        }[self.event]
+        return f"{what} ({self.definition.name} rules){_from(self.from_days)}"
+
+
+class MRIComponent(_Component):
+    """A scan with MRI activity: at least ``min_gd`` Gd+ lesions or ``min_new_t2`` new or
+    enlarging T2 lesions (``None``: that count is not used), on a scan of ``regions`` taken
+    on or after ``from_days``. Scans whose used counts are all missing are not assessments.
+    """
+
+    kind: Literal["mri"] = "mri"
+    min_gd: int | None = Field(1, ge=1)
+    min_new_t2: int | None = Field(1, ge=1)
+    regions: tuple[Literal["brain", "spine", "brain_and_spine"], ...] = ("brain", "brain_and_spine")
+
+    @field_validator("min_new_t2")
+    @classmethod
+    def _some_count(cls, value: int | None, info: Any) -> int | None:
+        if value is None and info.data.get("min_gd") is None:
+            raise ValueError("min_gd and min_new_t2 cannot both be None; set at least one.")
+        return value
+
+    def describe(self) -> str:
+        parts = []
+        if self.min_gd is not None:
+            parts.append(f">= {self.min_gd} Gd+ lesion{'s' * (self.min_gd > 1)}")
+        if self.min_new_t2 is not None:
+            parts.append(
+                f">= {self.min_new_t2} new or enlarging T2 lesion{'s' * (self.min_new_t2 > 1)}"
+            )
+        return f"MRI activity ({' or '.join(parts)} on one scan){_from(self.from_days)}"
+
+
+Component = Annotated[
+    RelapseComponent | DisabilityComponent | MRIComponent, Field(discriminator="kind")
+]
+
+
+def _from(days: float) -> str:
+    return f", counted from day {days:g}" if days else ""
+
+
+def _disability_definition(value: Any) -> Any:
+    """A disability definition from a preset name or a table of preset + overrides."""
+    if isinstance(value, str):
+        value = {"preset": value}
+    if not isinstance(value, Mapping):
+        return value
+    spec = dict(value)
+    preset = spec.pop("preset", "msprog")
+    if preset not in DISABILITY_PRESETS:
+        raise ValueError(
+            f"disability preset must be one of {', '.join(DISABILITY_PRESETS)}; got {preset!r}."
+        )
+    definition = DISABILITY_PRESETS[preset]()
+    changes: dict[str, object] = {}
+    if "threshold" in spec:
+        name = spec.pop("threshold")
+        if name not in THRESHOLD_PRESETS:
+            raise ValueError(
+                f"threshold must be one of {', '.join(THRESHOLD_PRESETS)}; got {name!r}."
+            )
+        changes["threshold"] = THRESHOLD_PRESETS[name]()
+    if "confirmation_days" in spec or "tolerance_days" in spec:
+        old = definition.confirmation
+        changes["confirmation"] = ConfirmationRule(
+            days=spec.pop("confirmation_days", old.days),
+            tolerance_days=spec.pop("tolerance_days", old.tolerance_days[0]),
+            check_intermediate=old.check_intermediate,
+            sustained_days=old.sustained_days,
+        )
+    if "baseline" in spec:
+        changes["baseline"] = BaselineRule(kind=spec.pop("baseline"))
+    if spec:
+        raise ValueError(
+            f"unknown disability settings {sorted(spec)}; allowed: preset, threshold, "
+            "confirmation_days, tolerance_days, baseline."
+        )
+    return definition.with_(**changes) if changes else definition
+
+
+class EndpointDefinition(BaseModel):
+    """A time-to-event endpoint: the first of its components, and what a death is.
+
+    Attributes
+    ----------
+    name, title
+        Short name (used in tables and files) and a readable title.
+    components
+        The events that end event-free follow-up; none: the endpoint is death alone
+        (overall survival).
+    death
+        ``"event"`` (event-free survival), ``"censor"`` (follow-up ends at death) or
+        ``"competing"`` (cumulative incidence with death as a competing risk).
+    measure
+        ``"event_free"`` reports the probability of no event (Kaplan-Meier);
+        ``"cumulative_incidence"`` the probability of the event (1 - Kaplan-Meier, or
+        Aalen-Johansen when death competes). Improvement endpoints use the latter.
+    conf_level
+        Interval level the study reported (HALT-MS: 0.90).
+    censor
+        ``"all_components"``: a patient alive without an event is censored at the last day
+        on which every component was assessed (last relapse-free contact, last EDSS, last
+        assessed MRI), so no one is counted event-free beyond what was observed.
+        ``"last_contact"``: censored at the last record of any kind (a common simpler rule).
+    citation, assumptions
+        Where the definition comes from, and the details chosen where it is silent.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    title: str = ""
+    components: tuple[Component, ...] = ()
+    death: Literal["event", "censor", "competing"] = "event"
+    measure: Literal["event_free", "cumulative_incidence"] = "event_free"
+    conf_level: float = Field(0.95, gt=0, lt=1)
+    censor: Literal["all_components", "last_contact"] = "all_components"
+    citation: str = ""
+    assumptions: str = ""
+
+    @field_validator("measure")
+    @classmethod
+    def _measure(cls, value: str, info: Any) -> str:
+        if info.data.get("death") == "competing" and value != "cumulative_incidence":
+            raise ValueError(
+                "with death as a competing risk the measure must be 'cumulative_incidence'."
+            )
+        return value
+
+    def with_(self, **changes: Any) -> EndpointDefinition:
+        """A copy with some fields changed, validated again."""
+        return type(self).model_validate({**dict(self), **changes})
+
+    def describe(self) -> str:
+        """One sentence: what counts as an event."""
+        events = [c.describe() for c in self.components]
+        if self.death == "event":
+            events.append("death from any cause")
+        if len(events) > 1:
+            events = [*events[:-2], f"{events[-2]}; or {events[-1]}"]
+        text = "Event: " + ("; ".join(events) if events else "none") + "."
+        if self.death == "censor":
+            text += " Deaths censor follow-up."
+        elif self.death == "competing":
+            text += " Death is a competing risk."
+        return text
+
+    def methods_text(self) -> str:
+        """A methods paragraph: the events, censoring, measure, interval, citation and
+        assumptions."""
+        pct = f"{100 * self.conf_level:g}%"
+        censor = (
+            "Patients alive without an event were censored at the last day on which every "
+            "component had been assessed."
+            if self.censor == "all_components"
+            else "Patients alive without an event were censored at their last contact."
+        )
+        estimate = (
+            "cumulative incidence (Aalen-Johansen) with death as a competing risk"
+            if self.death == "competing"
+            else (
+                "the Kaplan-Meier estimate"
+                if self.measure == "event_free"
+                else "one minus the Kaplan-Meier estimate"
+            )
+        )
+        text = (
+            f"{self.title or self.name}: time from day 0 to the first event. {self.describe()} "
+            f"{censor} Estimates are {estimate}, with {pct} pointwise log-log intervals."
+        )
+        if self.citation:
+            text += f" Definition: {self.citation}."
+        if self.assumptions:
+            text += f" Assumed where the source is silent: {self.assumptions}"
+        return text
+
+    # Presets --------------------------------------------------------------------------
+
+    @classmethod
+    def presets(cls) -> dict[str, EndpointDefinition]:
+        """Every published preset, by name."""
+        return {d.name: d for d in (f() for f in _PRESETS)}
+
+    @classmethod
+    def preset(cls, name: str) -> EndpointDefinition:
+        """A preset by name (``EndpointDefinition.preset("halt_ms_efs")``)."""
+        presets = cls.presets()
+        if name not in presets:
+            raise ValueError(f"endpoint must be one of {', '.join(presets)}; got {name!r}.")
+        return presets[name]
+
+    @classmethod
+    def halt_ms_efs(cls) -> EndpointDefinition:
+        """HALT-MS event-free survival (Nash 2015, 2017): death, EDSS increase > 0.5 from
+        the pre-transplant baseline, relapse, or new brain MRI lesions from 1 year; 90% CIs."""
+        return cls(
+            name="halt_ms_efs",
+            title="HALT-MS event-free survival",
+            components=(_HALT_RELAPSE, _halt_disability(), _HALT_MRI),
+            conf_level=0.90,
+            citation=HALT_MS,
+            assumptions=_HALT_ASSUMPTIONS,
+        )
+
+    @classmethod
+    def halt_ms_pfs(cls) -> EndpointDefinition:
+        """HALT-MS progression-free survival: the EDSS component of its EFS, or death."""
+        return cls(
+            name="halt_ms_pfs",
+            title="HALT-MS progression-free survival",
+            components=(_halt_disability(),),
+            conf_level=0.90,
+            citation=HALT_MS,
+            assumptions=_HALT_ASSUMPTIONS,
+        )
+
+    @classmethod
+    def halt_ms_rfs(cls) -> EndpointDefinition:
+        """HALT-MS relapse-free survival: a relapse lasting over 48 hours, or death."""
+        return cls(
+            name="halt_ms_rfs",
+            title="HALT-MS relapse-free survival",
+            components=(_HALT_RELAPSE,),
+            conf_level=0.90,
+            citation=HALT_MS,
+            assumptions=_HALT_ASSUMPTIONS,
+        )
+
+    @classmethod
+    def halt_ms_mri_free(cls) -> EndpointDefinition:
+        """HALT-MS MRI-activity-free survival: new brain lesions from 1 year, or death."""
+        return cls(
+            name="halt_ms_mri_free",
+            title="HALT-MS MRI-activity-free survival",
+            components=(_HALT_MRI,),
+            conf_level=0.90,
+            citation=HALT_MS,
+            assumptions=_HALT_ASSUMPTIONS,
+        )
+
+    @classmethod
+    def atkins_2016_afs(cls) -> EndpointDefinition:
+        """Atkins 2016 MS-activity-free survival: relapse, a new T2 or Gd+ lesion, sustained
+        EDSS progression, or death."""
+        return cls(
+            name="atkins_2016_afs",
+            title="Atkins 2016 MS-activity-free survival",
+            components=(
+                RelapseComponent(),
+                DisabilityComponent(
+                    definition=DisabilityDefinition.muraro_2017().with_(
+                        name="atkins_2016", citation=ATKINS_2016
+                    )
+                ),
+                MRIComponent(min_gd=1, min_new_t2=1),
+            ),
+            citation=ATKINS_2016,
+            assumptions=(
+                "sustained progression read as an EDSS increase of >= 1.0 (0.5 from a "
+                "baseline of 6.0) confirmed 6 months later (182 days, -30/+730.5); every "
+                "scan after day 0 counts; death is an event."
+            ),
+        )
+
+    @classmethod
+    def muraro_2017_pfs(cls) -> EndpointDefinition:
+        """EBMT registry progression-free survival (Muraro 2017): confirmed EDSS worsening
+        of >= 1.0 (0.5 from a baseline of 6.0), or death."""
+        return cls(
+            name="muraro_2017_pfs",
+            title="EBMT registry progression-free survival (Muraro 2017)",
+            components=(DisabilityComponent(definition=DisabilityDefinition.muraro_2017()),),
+            citation=MURARO_2017,
+            assumptions=(
+                "confirmation 6 months later (182 days, -30/+730.5 days); relapse buffers "
+                "of 30 days (msprog defaults)."
+            ),
+        )
+
+    @classmethod
+    def mist_2019_progression(cls) -> EndpointDefinition:
+        """MIST disease progression (Burt 2019): EDSS increase >= 1.0 after at least 1 year,
+        confirmed on two evaluations 6 months apart. Deaths censor (none occurred)."""
+        return cls(
+            name="mist_2019_progression",
+            title="MIST disease progression (Burt 2019)",
+            components=(
+                DisabilityComponent(definition=DisabilityDefinition.mist_2019(), from_days=365),
+            ),
+            death="censor",
+            measure="cumulative_incidence",
+            citation=MIST_2019,
+            assumptions=(
+                "'after at least 1 year' read as: EDSS visits between day 0 and day 365 are "
+                "not used, so progression from the pre-treatment baseline is first seen from "
+                "1 year; confirmation 182 days +/- 30; deaths censor."
+            ),
+        )
+
+    @classmethod
+    def burt_2015_pfs(cls) -> EndpointDefinition:
+        """Burt 2015 progression-free survival: EDSS increase >= 1.0, or death."""
+        return cls(
+            name="burt_2015_pfs",
+            title="Burt 2015 progression-free survival",
+            components=(DisabilityComponent(definition=_burt_disability()),),
+            citation=BURT_2015,
+            assumptions=_BURT_ASSUMPTIONS,
+        )
+
+    @classmethod
+    def burt_2015_rfs(cls) -> EndpointDefinition:
+        """Burt 2015 relapse-free survival: a relapse, or death."""
+        return cls(
+            name="burt_2015_rfs",
+            title="Burt 2015 relapse-free survival",
+            components=(RelapseComponent(),),
+            citation=BURT_2015,
+            assumptions="death is an event (none occurred in the study).",
+        )
+
+    @classmethod
+    def burt_2015_improvement(cls) -> EndpointDefinition:
+        """Burt 2015 EDSS improvement: cumulative proportion with a confirmed decrease of
+        >= 1.0 from the pre-transplant baseline. Deaths censor."""
+        return cls(
+            name="burt_2015_improvement",
+            title="Burt 2015 EDSS improvement >= 1.0",
+            components=(DisabilityComponent(definition=_burt_disability(), event="cdi"),),
+            death="censor",
+            measure="cumulative_incidence",
+            citation=BURT_2015,
+            assumptions=_BURT_ASSUMPTIONS,
+        )
+
+    @classmethod
+    def neda_3(cls) -> EndpointDefinition:
+        """Time to loss of NEDA-3: a relapse, confirmed disability worsening (msprog rules),
+        or MRI activity (any Gd+ or new / enlarging T2 lesion). Deaths censor."""
+        return cls(
+            name="neda_3",
+            title="NEDA-3 (no evidence of disease activity)",
+            components=(
+                RelapseComponent(),
+                DisabilityComponent(),
+                MRIComponent(min_gd=1, min_new_t2=1),
+            ),
+            death="censor",
+            citation=NEDA_3,
+            assumptions="worsening under msprog defaults from the pre-treatment baseline; "
+            "deaths censor.",
+        )
+
+    @classmethod
+    def relapse_free(cls) -> EndpointDefinition:
+        """Relapse-free survival: time from day 0 to the first relapse, or death."""
+        return cls(
+            name="relapse_free", title="Relapse-free survival", components=(RelapseComponent(),)
+        )
+
+    @classmethod
+    def mri_activity_free(cls) -> EndpointDefinition:
+        """MRI-activity-free survival: any Gd+ or new / enlarging T2 lesion, or death."""
+        return cls(
+            name="mri_activity_free",
+            title="MRI-activity-free survival",
+            components=(MRIComponent(),),
+        )
+
+    @classmethod
+    def overall_survival(cls) -> EndpointDefinition:
+        """Overall survival: death from any cause."""
+        return cls(name="overall_survival", title="Overall survival")
+
+
+_HALT_RELAPSE = RelapseComponent(min_duration_days=2)
+_HALT_MRI = MRIComponent(
+    min_gd=None, min_new_t2=2, regions=("brain", "brain_and_spine"), from_days=365
+)
+_HALT_ASSUMPTIONS = (
+    "EDSS increase > 0.5 read as >= 1.0 at every baseline, confirmed >= 3 months later "
+    "(91 days, -0/+730.5), fixed pre-transplant baseline; relapse lasting > 48 hours read as "
+    "an end date >= 2 days after the onset (relapses without an end date count); '>= 2 new "
+    "lesions' read as >= 2 new or enlarging T2 lesions on one brain scan from day 365 (Gd+ "
+    "lesions are not added: they are new T2 lesions too); death is an event."
+)
+_BURT_ASSUMPTIONS = (
+    "change of >= 1.0 at every baseline, confirmed 6 months later (182 days, -30/+730.5), "
+    "fixed pre-transplant baseline; death is an event for progression-free survival."
+)
+
+
+def _halt_disability() -> DisabilityComponent:
+    return DisabilityComponent(
+        definition=DisabilityDefinition(
+            name="halt_ms",
+            threshold=_FLAT_1,
+            confirmation=ConfirmationRule(days=91, tolerance_days=(0, 730.5)),
+            citation=HALT_MS,
+        )
+    )
+
+
+def _burt_disability() -> DisabilityDefinition:
+    return DisabilityDefinition(
+        name="burt_2015",
+        threshold=_FLAT_1,
+        improvement_threshold=_FLAT_1,
+        confirmation=ConfirmationRule(days=182, tolerance_days=(30, 730.5)),
+        citation=BURT_2015,
+    )
+
+
+_PRESETS = (
+    EndpointDefinition.halt_ms_efs,
+    EndpointDefinition.halt_ms_pfs,
+    EndpointDefinition.halt_ms_rfs,
+    EndpointDefinition.halt_ms_mri_free,
+    EndpointDefinition.atkins_2016_afs,
+    EndpointDefinition.muraro_2017_pfs,
+    EndpointDefinition.mist_2019_progression,
+    EndpointDefinition.burt_2015_pfs,
+    EndpointDefinition.burt_2015_rfs,
+    EndpointDefinition.burt_2015_improvement,
+    EndpointDefinition.neda_3,
+    EndpointDefinition.relapse_free,
+    EndpointDefinition.mri_activity_free,
+    EndpointDefinition.overall_survival,
+)
+
+
+def load_endpoint_definitions(path: str | Path) -> dict[str, EndpointDefinition]:
+    """Endpoint definitions from a TOML file: one ``[[endpoint]]`` table per definition.
+
+    Each table has the fields of :class:`EndpointDefinition`; ``components`` is a list of
+    tables with ``kind = "relapse" | "disability" | "mri"`` and that component's fields.
+    A disability component's ``definition`` is a preset name (``"muraro_2017"``) or a table
+    with ``preset`` and overrides (``threshold``, ``confirmation_days``, ``tolerance_days``,
+    ``baseline``). ``based_on = "<preset>"`` starts from a published preset.
+
+    Raises
+    ------
+    ValueError
+        A file that is not valid TOML, or a definition with an unknown or invalid field,
+        naming the file, the definition and the field.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> text = '''
+    ... [[endpoint]]
+    ... name = "pfs_24w"
+    ... death = "event"
+    ... [[endpoint.components]]
+    ... kind = "disability"
+    ... definition = {preset = "muraro_2017", confirmation_days = 168}
+    ... '''
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp, "endpoints.toml")
+    ...     _ = path.write_text(text)
+    ...     defs = load_endpoint_definitions(path)
+    >>> defs["pfs_24w"].components[0].definition.confirmation.days
+    (168.0,)
+    """
+    path = Path(path)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{path}: not valid TOML: {error}") from error
+    tables = document.get("endpoint")
+    if not isinstance(tables, list) or not tables:
+        raise ValueError(f"{path} must hold one or more [[endpoint]] tables; got none.")
+    out: dict[str, EndpointDefinition] = {}
+    for number, table in enumerate(tables, start=1):
+        label = f"{path}, endpoint {table.get('name', number)!r}"
+        spec = dict(table)
+        base = spec.pop("based_on", None)
+        if base is not None:
+            try:
+                spec = {**dict(EndpointDefinition.preset(base)), **spec}
+            except ValueError as error:
+                raise ValueError(f"{label}: based_on: {error}") from error
+        try:
+            definition = EndpointDefinition.model_validate(spec)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'endpoint'}: {e['msg']}"
+                for e in error.errors()
+            )
+            raise ValueError(f"{label}: {problems}") from None
+        if definition.name in out:
+            raise ValueError(f"{label}: the name {definition.name!r} is used twice.")
+        out[definition.name] = definition
+    return out
