@@ -9,6 +9,7 @@ the first AHSCT reinfusion).
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,7 @@ from msreboot.endpoints._definitions import (
     RelapseComponent,
 )
 from msreboot.endpoints._disability import detect_disability_events
+from msreboot.endpoints._mri import scan_activity
 from msreboot.endpoints._transplant import _last_contact, first_course_start
 
 __all__ = ["EndpointTimes", "endpoint_times"]
@@ -92,38 +94,20 @@ def _disability_days(ctx: _Context, component: DisabilityComponent) -> Component
     return ComponentDays(first, until, excluded.reset_index(drop=True))
 
 
-def scan_activity(
-    ctx: _Context, regions: tuple[str, ...], min_gd: int | None, min_new_t2: int | None
-) -> pd.DataFrame:
-    """Scans of ``regions`` with their day from time zero, whether they were assessed
-    (a used count is present) and whether they show activity."""
-    mri = ctx.cohort.mri
-    region = mri["region"].astype("string").fillna("brain")
-    scans = mri[region.isin(regions).to_numpy(dtype=bool)]
-    assessed = pd.Series(False, index=scans.index)
-    active = pd.Series(False, index=scans.index)
-    for column, minimum in (("gd_lesions", min_gd), ("new_t2_lesions", min_new_t2)):
-        if minimum is None:
-            continue
-        count = scans[column].astype("Float64")
-        assessed |= count.notna().to_numpy(dtype=bool)
-        active |= (count >= minimum).fillna(False).to_numpy(dtype=bool)
-    return pd.DataFrame(
-        {
-            "patient_id": scans["patient_id"],
-            "day": ctx.days(scans, "date"),
-            "assessed": assessed,
-            "active": active,
-        }
-    )
-
-
 def _mri_days(ctx: _Context, component: MRIComponent) -> ComponentDays:
-    scans = scan_activity(ctx, component.regions, component.min_gd, component.min_new_t2)
-    scans = scans[scans["assessed"] & (scans["day"] >= 0)].set_index("patient_id")
-    hits = scans["day"][scans["active"] & (scans["day"] >= component.from_days)]
+    scans = scan_activity(
+        ctx.cohort,
+        ctx.day0,
+        regions=component.regions,
+        rebaseline_days=math.ceil(component.from_days),
+        min_gd=component.min_gd,
+        min_new_t2=component.min_new_t2,
+    )
+    after = scans["assessed"].to_numpy(dtype=bool) & (scans["day"] >= 0).to_numpy(dtype=bool)
+    hits = after & scans["active"].fillna(False).to_numpy(dtype=bool)
+    day = scans["day"].astype(float).set_axis(scans["patient_id"])
     return ComponentDays(
-        ctx.per_patient(hits, "min"), ctx.per_patient(scans["day"], "max"), _no_exclusions()
+        ctx.per_patient(day[hits], "min"), ctx.per_patient(day[after], "max"), _no_exclusions()
     )
 
 
@@ -321,7 +305,9 @@ def endpoint_times(
             **{name: values.reindex(ids).to_numpy(dtype=float) for name, values in columns.items()},
         }
     )
-    gone = pd.concat(excluded, ignore_index=True).drop_duplicates("patient_id")
+    parts = [e for e in excluded if len(e)]
+    gone = pd.concat(parts, ignore_index=True) if parts else _no_exclusions()
+    gone = gone.drop_duplicates("patient_id")
     patients = patients[~patients["patient_id"].isin(gone["patient_id"])].reset_index(drop=True)
     label = anchor if isinstance(anchor, str) else "table"
     return EndpointTimes(definition, patients, gone.reset_index(drop=True), label)
