@@ -283,11 +283,11 @@ def _course(
     t = max(_day(index, -730), _day(onset, 30))
     while True:
         rate = pre_rate if t < index else post_rate
-        step = _day(t, rng.exponential(365.25 / max(rate, 1e-3)) + 1)
-        if t < index <= step:
+        onset_next = _day(t, rng.exponential(365.25 / max(rate, 1e-3)) + 1)
+        if t < index <= onset_next:
             t = index  # the rate changes at the index date: draw again from there
             continue
-        t = step
+        t = onset_next
         if t > end:
             break
         if transplanted and index <= t <= _day(index, 60):
