@@ -202,3 +202,61 @@ def test_disability_rejects_unknown_output_format(tmp_path: Path) -> None:
     result = runner.invoke(app, ["disability", str(example_path()), "--out", str(target)])
     assert result.exit_code == 2
     assert not target.exists()
+
+
+def test_endpoints_reports_every_preset_at_2_to_5_years(tmp_path: Path) -> None:
+    from msreboot.endpoints import EndpointDefinition
+
+    target = tmp_path / "endpoints.parquet"
+    args = ["--no-progress", "endpoints", str(example_path()), "--out", str(target)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    table = pd.read_parquet(target)
+    presets = EndpointDefinition.presets()
+    assert list(table["endpoint"].unique()) == list(presets)
+    assert len(table) == 4 * len(presets)
+    assert set(table["time_years"]) == {2.0, 3.0, 4.0, 5.0}
+    for definition in presets.values():
+        assert definition.title in result.output
+    halt = table[table["endpoint"] == "halt_ms_efs"]
+    assert halt["conf_level"].eq(0.90).all()
+    assert halt["ci_low"].lt(halt["estimate"]).all()
+
+
+def test_endpoints_from_a_definition_file_by_group(tmp_path: Path) -> None:
+    spec = tmp_path / "mine.toml"
+    spec.write_text(
+        '[[endpoint]]\nname = "pfs_6m"\nbased_on = "muraro_2017_pfs"\nconf_level = 0.9\n',
+        encoding="utf-8",
+    )
+    target = tmp_path / "out.csv"
+    args = ["--no-progress", "endpoints", str(example_path()), "--definitions", str(spec)]
+    result = runner.invoke(
+        app, [*args, "--by", "phenotype", "--times", "1,2", "--out", str(target)]
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(target)
+    assert set(table["endpoint"]) == {"pfs_6m"}
+    assert set(table["group"]) == {"RRMS", "SPMS", "PPMS"}
+    assert "[RRMS]" in result.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["-e", "nope"], "must name a preset"),
+        (["--times", "two"], "--times must be years"),
+        (["--by", "colour"], "column of the patients table"),
+        (["--out", "x.txt"], "must end in .csv or .parquet"),
+    ],
+)
+def test_endpoints_usage_errors(tmp_path: Path, extra: list[str], message: str) -> None:
+    result = runner.invoke(app, ["--no-progress", "endpoints", str(example_path()), *extra])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_endpoints_list_needs_no_data() -> None:
+    result = runner.invoke(app, ["endpoints", "missing-folder", "--list"])
+    assert result.exit_code == 0, result.output
+    assert "mist_2019_progression (95% CI)" in result.output

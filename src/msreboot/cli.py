@@ -476,7 +476,7 @@ def disability(
     """Confirmed disability worsening / improvement (CDW, CDI) with RAW and PIRA."""
     from dataclasses import replace
 
-    from msreboot.data._files import atomic_write_bytes
+    from msreboot.data._files import write_frame
     from msreboot.endpoints import DisabilityDefinition, detect_disability_events
 
     if out_file is not None and out_file.suffix.lower() not in (".csv", ".parquet"):
@@ -498,16 +498,84 @@ def disability(
         out.print()
         out.print(result.methods())
     if out_file is not None:
-        if out_file.suffix.lower() == ".csv":
-            data = result.events.to_csv(index=False).encode()
-        else:
-            import io
-
-            buffer = io.BytesIO()
-            result.events.to_parquet(buffer, index=False)
-            data = buffer.getvalue()
-        atomic_write_bytes(out_file, data)
+        write_frame(result.events, out_file)
         err.print(f"wrote {len(result.events)} rows to {out_file}")
+
+
+@app.command()
+def endpoints(
+    ctx: typer.Context,
+    source: SourceArg,
+    endpoint: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--endpoint",
+            "-e",
+            help="A preset or a definition of --definitions (repeat for several); "
+            "default: every preset (or every definition of the file).",
+        ),
+    ] = None,
+    definitions_file: Annotated[
+        Path | None,
+        typer.Option("--definitions", help="TOML file of endpoint definitions."),
+    ] = None,
+    times: Annotated[
+        str, typer.Option(help="Landmark years from time zero, separated by commas.")
+    ] = "2,3,4,5",
+    anchor: Annotated[
+        str, typer.Option(help="Time zero: each patient's first course of this kind.")
+    ] = "ahsct",
+    by: Annotated[
+        str | None, typer.Option(help="Estimate by a patients-table column (e.g. phenotype).")
+    ] = None,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the tidy table here (.csv or .parquet)."),
+    ] = None,
+    methods: Annotated[
+        bool, typer.Option("--methods", help="Also print the methods paragraphs.")
+    ] = False,
+    list_only: Annotated[
+        bool, typer.Option("--list", help="List the definitions and exit (SOURCE is not read).")
+    ] = False,
+    redcap_mapping: RedcapOpt = None,
+    date_format: DateFormatOpt = None,
+    time_unit: TimeUnitOpt = None,
+) -> None:
+    """Composite endpoints (HALT-MS, Atkins 2016, Muraro 2017, MIST, Burt 2015, NEDA-3,
+    ...) at landmark years, with intervals, events and numbers at risk."""
+    from msreboot.endpoints._commands import (
+        choose_definitions,
+        list_definitions,
+        parse_times,
+        run_endpoints,
+    )
+
+    try:
+        chosen = choose_definitions(endpoint or [], definitions_file)
+        landmarks = parse_times(times)
+    except ValueError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from exc
+    if list_only:
+        for row in list_definitions(chosen).itertuples():
+            out.print(f"[bold]{row.endpoint}[/] ({100 * row.conf_level:g}% CI): {row.title}")
+            out.print(f"    {row.events}")
+        return
+    cohort = _load(ctx, source, redcap_mapping, date_format, time_unit)
+    try:
+        with _progress(ctx) as progress:
+            progress.add_task(f"estimating {len(chosen)} endpoint(s)", total=None)
+            results = run_endpoints(
+                cohort, chosen, times_years=landmarks, anchor=anchor, by=by, out_file=out_file
+            )
+    except ValueError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from exc
+    out.print(results.summary())
+    if methods:
+        out.print()
+        out.print(results.methods())
+    if out_file is not None:
+        err.print(f"wrote {len(results.to_frame())} rows to {out_file}")
 
 
 def _register_evidence() -> None:

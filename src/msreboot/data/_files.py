@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import io
 import os
 import re
 import shutil
@@ -242,6 +243,18 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def write_frame(frame: pd.DataFrame, path: Path) -> Path:
+    """Write a result table to ``.csv`` or ``.parquet`` (by suffix), atomically."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return atomic_write_text(path, frame.to_csv(index=False))
+    if suffix == ".parquet":
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        return atomic_write_bytes(path, buffer.getvalue())
+    raise ValueError(f"the output file must end in .csv or .parquet; got {path.name}.")
 
 
 @contextlib.contextmanager
