@@ -546,7 +546,6 @@ def endpoints(
     ...) at landmark years, with intervals, events and numbers at risk."""
     from msreboot.endpoints._commands import (
         choose_definitions,
-        list_definitions,
         parse_times,
         run_endpoints,
     )
@@ -557,9 +556,9 @@ def endpoints(
     except ValueError as exc:
         raise _fail(str(exc), EXIT_USAGE) from exc
     if list_only:
-        for row in list_definitions(chosen).itertuples():
-            out.print(f"[bold]{row.endpoint}[/] ({100 * row.conf_level:g}% CI): {row.title}")
-            out.print(f"    {row.events}")
+        for d in chosen:
+            out.print(f"[bold]{d.name}[/] ({100 * d.conf_level:g}% CI): {d.title}")
+            out.print(f"    {d.describe()}")
         return
     cohort = _load(ctx, source, redcap_mapping, date_format, time_unit)
     try:

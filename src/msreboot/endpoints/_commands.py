@@ -10,14 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import pandas as pd
-
 from msreboot.data import Cohort
 from msreboot.data._files import write_frame
 from msreboot.endpoints._definitions import EndpointDefinition, load_endpoint_definitions
 from msreboot.endpoints._estimates import EndpointResults, estimate_endpoints
 
-__all__ = ["choose_definitions", "list_definitions", "parse_times", "run_endpoints"]
+__all__ = ["choose_definitions", "parse_times", "run_endpoints"]
 
 
 def parse_times(text: str) -> tuple[float, ...]:
@@ -52,18 +50,6 @@ def choose_definitions(
             f"{', '.join(unknown)}. Known: {', '.join(available)}."
         )
     return [available[n] for n in names]
-
-
-def list_definitions(definitions: Sequence[EndpointDefinition]) -> pd.DataFrame:
-    """Name, title, level and events of each definition (``--list``)."""
-    return pd.DataFrame(
-        {
-            "endpoint": [d.name for d in definitions],
-            "title": [d.title for d in definitions],
-            "conf_level": [d.conf_level for d in definitions],
-            "events": [d.describe() for d in definitions],
-        }
-    )
 
 
 def run_endpoints(
