@@ -430,3 +430,46 @@ def test_definition_file_errors_name_file_endpoint_and_field(
     with pytest.raises(ValueError, match=message) as info:
         load_endpoint_definitions(path)
     assert "bad.toml" in str(info.value)
+
+
+# --- every preset on two constructed patients ------------------------------------------------
+
+# P: baseline 3.0, worse by 1.0 at day 200, confirmed 200 days later (every preset's window
+# except MIST's, which drops the day-200 visit and finds no confirmation 400 days on);
+# clean scans. R: a relapse at day 100 and one Gd+ lesion (no new T2) at day 365.
+_P = [("P", d, v) for d, v in ((-5, 3.0), (200, 4.0), (400, 4.0), (800, 4.0))]
+_R = [("R", d, 3.0) for d in (-5, 200, 400, 800)]
+_SCANS = [(p, d, 0, 0) for p in "PR" for d in (-20, 800)] + [("P", 365, 0, 0), ("R", 365, 1, 0)]
+PRESET_ANSWERS = {
+    # preset: ((time, status, cause) for P, (time, status, cause) for R)
+    "halt_ms_efs": ((200, 1, "disability"), (100, 1, "relapse")),
+    "halt_ms_pfs": ((200, 1, "disability"), (800, 0, "")),
+    "halt_ms_rfs": ((800, 0, ""), (100, 1, "relapse")),
+    "halt_ms_mri_free": (
+        (800, 0, ""),
+        (800, 0, ""),
+    ),  # Gd+ is not counted; day 365 is the reference
+    "atkins_2016_afs": ((200, 1, "disability"), (100, 1, "relapse")),
+    "muraro_2017_pfs": ((200, 1, "disability"), (800, 0, "")),
+    "mist_2019_progression": ((800, 0, ""), (800, 0, "")),
+    "burt_2015_pfs": ((200, 1, "disability"), (800, 0, "")),
+    "burt_2015_rfs": ((800, 0, ""), (100, 1, "relapse")),
+    "burt_2015_improvement": ((800, 0, ""), (800, 0, "")),
+    "neda_3": ((200, 1, "disability"), (100, 1, "relapse")),
+    "relapse_free": ((800, 0, ""), (100, 1, "relapse")),
+    "mri_activity_free": ((800, 0, ""), (365, 1, "mri")),
+    "overall_survival": ((800, 0, ""), (800, 0, "")),
+}
+
+
+def test_the_answer_table_covers_every_preset() -> None:
+    assert set(PRESET_ANSWERS) == set(E.presets())
+
+
+@pytest.mark.parametrize("name", list(PRESET_ANSWERS))
+def test_each_preset_on_constructed_patients(name: str) -> None:
+    cohort = make_cohort(edss=_P + _R, relapses=[("R", 100, None)], mri=_SCANS)
+    times = endpoint_times(cohort, E.preset(name))
+    for patient, expected in zip("PR", PRESET_ANSWERS[name], strict=True):
+        got = row(times, patient)
+        assert (got["time_days"], got["status"], got["cause"]) == expected, patient
