@@ -548,7 +548,9 @@ def relapse_rate_ratio(
     period
         ``"after"`` or ``"before"`` the anchor, or ``"all"`` when ``anchor`` is ``None``.
     reference
-        Reference level of the groups; ``None``: the first in sorted order.
+        Reference level of the groups; ``None``: the largest group (most patients in the
+        period; ties: the first in sorted order), so a small group without relapses does
+        not become the reference.
     conf_level
         Level of the Wald intervals (and of the exact intervals of the observed rates).
 
@@ -623,6 +625,10 @@ def relapse_rate_ratio(
     ).per_patient
     rows = rates[rates["period"] == period][["patient_id", "relapses", "years"]]
     data = rows.merge(groups, on="patient_id", how="left", validate="one_to_one")
+    if reference is None and data[by].notna().any():
+        sizes = data[by].dropna().astype(str).value_counts()
+        largest = sorted(sizes[sizes == sizes.max()].index)[0]
+        reference = data.loc[data[by].astype(str) == largest, by].iloc[0]
     return negative_binomial_rate_ratio(
         data, group_col=by, reference=reference, conf_level=conf_level
     )
