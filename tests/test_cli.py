@@ -136,6 +136,8 @@ def test_demo(tmp_path: Path, progress: bool) -> None:
     assert "300 patients" in result.output
     assert "Disability events (mueller_2023, all): 180 patients" in result.output
     assert "no anchor date: 120" in result.output
+    assert "HALT-MS event-free survival: 180 patients" in result.output
+    assert "TRM (death from any cause within 100 days of AHSCT)" in result.output
     assert (tmp_path / "d" / "cohort.duckdb").is_file()
 
 

@@ -377,15 +377,20 @@ def demo(
         Path, typer.Option("--workdir", help="Folder for the demo's store and outputs.")
     ] = Path("msreboot-demo"),
 ) -> None:
-    """The main job on the bundled example: validate, import into DuckDB, summarise,
-    and find disability events after AHSCT."""
+    """The main job on the bundled example: validate, import into DuckDB, summarise, find
+    disability events after AHSCT and estimate the trial endpoints."""
     from msreboot.data import describe_cohort, import_cohort, read_cohort, read_store
     from msreboot.datasets import example_path
-    from msreboot.endpoints import DisabilityDefinition, detect_disability_events
+    from msreboot.endpoints import (
+        DisabilityDefinition,
+        detect_disability_events,
+        estimate_endpoints,
+        transplant_mortality,
+    )
 
     db = workdir / "cohort.duckdb"
     with _progress(ctx) as progress:
-        task = progress.add_task("demo", total=4)
+        task = progress.add_task("demo", total=5)
         progress.update(task, description="validating the example cohort")
         cohort = read_cohort(example_path())
         progress.advance(task)
@@ -401,6 +406,10 @@ def demo(
             stored, definition=DisabilityDefinition.mueller_2023(), anchor="ahsct"
         )
         progress.advance(task)
+        progress.update(task, description="trial endpoints at 2-5 years after AHSCT")
+        endpoints = estimate_endpoints(stored, ["halt_ms_efs", "muraro_2017_pfs", "neda_3"])
+        trm = transplant_mortality(stored)
+        progress.advance(task)
     out.print(f"[bold]msreboot {__version__}: the bundled synthetic example cohort[/]")
     out.print(
         f"validated: {cohort.n_patients} patients, no errors, {len(cohort.warnings)} warning(s)"
@@ -409,10 +418,14 @@ def demo(
     out.print(text)
     out.print()
     out.print(disability.summary())
+    out.print()
+    out.print(endpoints.summary())
+    out.print(trm.summary())
     out.print(f"\nstore: {db.resolve()}")
     out.print(
-        f"next: `msreboot summary {db}`, `msreboot disability {db} --anchor ahsct "
-        "--methods`, or `msreboot example --out my-cohort` to see the file layout"
+        f"next: `msreboot summary {db}`, `msreboot endpoints {db} --methods`, "
+        f"`msreboot disability {db} --anchor ahsct --methods`, or "
+        "`msreboot example --out my-cohort` to see the file layout"
     )
 
 
