@@ -10,6 +10,7 @@ landmark estimates, and the transplant outcomes (engraftment, hospital days, adv
 events, overall survival).
 """
 
+from msreboot.endpoints._comparison import EndpointComparison, compare_endpoint
 from msreboot.endpoints._competing import (
     CumulativeIncidence,
     CumulativeIncidenceCurves,
@@ -79,6 +80,7 @@ __all__ = [
     "DisabilityComponent",
     "DisabilityDefinition",
     "DisabilityEvents",
+    "EndpointComparison",
     "EndpointDefinition",
     "EndpointEstimate",
     "EndpointResults",
@@ -102,6 +104,7 @@ __all__ = [
     "ThresholdRule",
     "TransplantMortality",
     "TransplantOutcomes",
+    "compare_endpoint",
     "cox_regression",
     "cumulative_incidence",
     "detect_disability_events",

@@ -132,13 +132,31 @@ def _estimate(
     return EndpointEstimate(definition, times, curve, table, definition.measure, group)
 
 
+def group_labels(cohort: Cohort, by: str | pd.Series) -> pd.Series:
+    """Each patient's group: a column of the patients table, or a Series indexed by
+    ``patient_id`` (e.g. the arm of a trial)."""
+    if isinstance(by, pd.Series):
+        labels = by.copy()
+        labels.index = labels.index.astype("string")
+        if labels.index.duplicated().any():
+            dup = labels.index[labels.index.duplicated()][0]
+            raise ValueError(f"by must give one group per patient; {dup} appears twice.")
+        return labels
+    if by not in cohort.patients.columns:
+        raise ValueError(
+            f"by must be a column of the patients table; got {by!r}. "
+            f"Columns: {', '.join(cohort.patients.columns)}."
+        )
+    return cohort.patients.set_index("patient_id")[by]
+
+
 def estimate_endpoint(
     cohort: Cohort,
     definition: EndpointDefinition | str,
     *,
     times_years: Iterable[float] = DEFAULT_TIMES_YEARS,
     anchor: Anchor = "ahsct",
-    by: str | None = None,
+    by: str | pd.Series | None = None,
 ) -> EndpointEstimate | dict[Hashable, EndpointEstimate]:
     """Estimate one endpoint at landmark years (overall, or by a patients-table column).
 
@@ -150,13 +168,7 @@ def estimate_endpoint(
     times = endpoint_times(cohort, definition, anchor=anchor)
     if by is None:
         return _estimate(times, landmarks, None)
-    if by not in cohort.patients.columns:
-        raise ValueError(
-            f"by must be a column of the patients table; got {by!r}. "
-            f"Columns: {', '.join(cohort.patients.columns)}."
-        )
-    labels = cohort.patients.set_index("patient_id")[by]
-    group = labels.reindex(times.patients["patient_id"].to_numpy()).to_numpy()
+    group = group_labels(cohort, by).reindex(times.patients["patient_id"].to_numpy()).to_numpy()
     out: dict[Hashable, EndpointEstimate] = {}
     for label in sorted({g for g in group if not pd.isna(g)}, key=str):
         keep = group == label
@@ -225,7 +237,7 @@ def estimate_endpoints(
     *,
     times_years: Iterable[float] = DEFAULT_TIMES_YEARS,
     anchor: Anchor = "ahsct",
-    by: str | None = None,
+    by: str | pd.Series | None = None,
 ) -> EndpointResults:
     """Estimates of endpoints at landmark years, with intervals, events and numbers at risk.
 
@@ -242,8 +254,9 @@ def estimate_endpoints(
         Time zero: a treatment kind (``"ahsct"``: first reinfusion) or a table of
         ``patient_id`` and ``anchor_date``.
     by
-        A column of the patients table (``"phenotype"``, ``"sex"``, ``"centre"``): one
-        estimate per group.
+        A column of the patients table (``"phenotype"``, ``"sex"``, ``"centre"``), or a
+        Series of group labels indexed by ``patient_id`` (a trial's arms): one estimate
+        per group. Patients without a group are left out.
 
     Returns
     -------
