@@ -67,3 +67,35 @@ def test_no_events_and_bad_groups() -> None:
         compare_endpoint(cohort, "relapse_free", arms, reference="z")
     with pytest.raises(ValueError, match="one group per patient"):
         compare_endpoint(cohort, "relapse_free", pd.Series(["x", "y"], index=["A", "A"]))
+
+
+def test_baseline_covariates_on_constructed_patients() -> None:
+    from msreboot.endpoints import baseline_covariates
+
+    cohort = make_cohort(
+        edss=[("A", -400, 2.0), ("A", -5, 3.5), ("A", 0, 4.0), ("A", 30, 6.0), ("B", 10, 2.0)],
+        relapses=[("A", -400, None), ("A", -365, None), ("A", -10, None), ("A", 0, None)],
+        day0={"A": 0, "B": 0},
+    )
+    table = baseline_covariates(cohort).set_index("patient_id")
+    assert table.loc["A", "baseline_edss"] == 4.0  # on or before day 0
+    assert np.isnan(table.loc["B", "baseline_edss"])
+    assert table.loc["A", "relapses_prior_year"] == 2  # days -365 and -10; not day 0
+    assert table.loc["A", "age_years"] == pytest.approx(12000 / 365.25)
+    assert not table.loc["A", "progressive"]
+
+
+def test_endpoint_cox_is_cox_regression_on_the_merged_table() -> None:
+    from msreboot.endpoints import baseline_covariates, endpoint_cox
+
+    cohort = load_example()
+    model = endpoint_cox(cohort, "relapse_free", ["age_years", "sex"])
+    times = endpoint_times(cohort, EndpointDefinition.relapse_free()).patients
+    data = times.merge(baseline_covariates(cohort), on="patient_id").assign(
+        event=lambda f: f["event"].astype(int)
+    )
+    expected = cox_regression(data, "time_years", "event", ["age_years", "sex"])
+    np.testing.assert_allclose(model.coef, expected.coef)
+    assert model.n == len(data)
+    with pytest.raises(ValueError, match="Available: age_years"):
+        endpoint_cox(cohort, "relapse_free", ["height"])

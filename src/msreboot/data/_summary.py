@@ -72,6 +72,21 @@ def _counts(values: pd.Series, total: int) -> str:
     return ", ".join(f"{k} {v} ({100 * v / total:.0f}%)" for k, v in counts.items())
 
 
+def birth_dates(cohort: Cohort) -> pd.Series:
+    """Each patient's birth date (row order of the patients table); a birth year alone is
+    taken as 1 July of that year."""
+    p = cohort.patients
+    birth = p["birth_date"]
+    if cohort.time_unit == "date":
+        from_year = pd.to_datetime(
+            p["birth_year"]
+            .astype("float64")
+            .map(lambda y: f"{int(y)}-07-01" if pd.notna(y) else None)
+        )
+        birth = birth.fillna(from_year)
+    return birth
+
+
 def describe_cohort(cohort: Cohort) -> CohortSummary:
     """Describe a cohort: patients, treatments, EDSS follow-up, relapses, MRI, safety.
 
@@ -98,15 +113,7 @@ def describe_cohort(cohort: Cohort) -> CohortSummary:
     first_ahsct = ahsct.groupby("patient_id")["start_date"].min()
     first_edss = edss.groupby("patient_id")["date"].min()
     index_date = p["patient_id"].map(first_ahsct).fillna(p["patient_id"].map(first_edss))
-    birth = p["birth_date"]
-    if cohort.time_unit == "date":
-        from_year = pd.to_datetime(
-            p["birth_year"]
-            .astype("float64")
-            .map(lambda y: f"{int(y)}-07-01" if pd.notna(y) else None)
-        )
-        birth = birth.fillna(from_year)
-    age = days_between(index_date, birth) / DAYS_PER_YEAR
+    age = days_between(index_date, birth_dates(cohort)) / DAYS_PER_YEAR
     add(("Patients", "age at index, years", _median_iqr(age)))
     if p["onset_date"].notna().any():
         duration = days_between(index_date, p["onset_date"]) / DAYS_PER_YEAR

@@ -17,6 +17,7 @@ from msreboot.endpoints._competing import (
     cumulative_incidence,
 )
 from msreboot.endpoints._composite import EndpointTimes, endpoint_times
+from msreboot.endpoints._covariates import baseline_covariates, endpoint_cox
 from msreboot.endpoints._cox import CoxModel, cox_regression
 from msreboot.endpoints._definitions import (
     DisabilityComponent,
@@ -104,10 +105,12 @@ __all__ = [
     "ThresholdRule",
     "TransplantMortality",
     "TransplantOutcomes",
+    "baseline_covariates",
     "compare_endpoint",
     "cox_regression",
     "cumulative_incidence",
     "detect_disability_events",
+    "endpoint_cox",
     "endpoint_times",
     "estimate_endpoint",
     "estimate_endpoints",
