@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from msreboot.data import Problem
 from msreboot.exceptions import DataValidationError
+
+if TYPE_CHECKING:
+    from msreboot.data import Problem
 
 __all__ = [
     "BOOL_FIELDS",
@@ -244,6 +246,8 @@ def profiles_from_frame(
         Every problem of every row together (table ``profiles``, 1-based row, patient,
         column), including columns that are not profile fields.
     """
+    from msreboot.data import Problem  # the cohort package is only needed for tables
+
     allowed = {patient_id_col, *PROFILE_FIELDS}
     unknown = [str(c) for c in frame.columns if c not in allowed]
     if unknown:
