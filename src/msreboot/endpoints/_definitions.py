@@ -19,6 +19,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, InstanceOf, ValidationError, field_validator
 
 from msreboot.endpoints._disability_rules import (
+    MIST_2019,
+    MURARO_2017,
     BaselineRule,
     ConfirmationRule,
     DisabilityDefinition,
@@ -34,16 +36,11 @@ __all__ = [
 ]
 
 HALT_MS = (
-    "Nash RA et al. JAMA Neurol 2015;72:159-69. doi:10.1001/jamaneurol.2014.3780; "
-    "Nash RA et al. Neurology 2017;88:842-52. doi:10.1212/WNL.0000000000003660"
+    "Nash RA et al. JAMA Neurol 2015;72:159-69; Nash RA et al. Neurology 2017;88:842. NCT00288626"
 )
-ATKINS_2016 = "Atkins HL et al. Lancet 2016;388:576-85. doi:10.1016/S0140-6736(16)30169-6"
-MURARO_2017 = "Muraro PA et al. JAMA Neurol 2017;74:459-69. doi:10.1001/jamaneurol.2016.5867"
-MIST_2019 = "Burt RK et al. JAMA 2019;321:165-74. doi:10.1001/jama.2018.18743"
-BURT_2015 = "Burt RK et al. JAMA 2015;313:275-84. doi:10.1001/jama.2014.17986"
-NEDA_3 = (
-    "Giovannoni G et al. Mult Scler Relat Disord 2015;4:329-33. doi:10.1016/j.msard.2015.04.006"
-)
+ATKINS_2016 = "Atkins HL et al. Lancet 2016;388:576. NCT01099930"
+BURT_2015 = "Burt RK et al. JAMA 2015;313:275-84"
+NEDA_3 = "Giovannoni G et al. Mult Scler Relat Disord 2015;4:329-33"
 
 _FLAT_1 = ThresholdRule("increase >= 1.0", ((math.inf, 1.0),))
 

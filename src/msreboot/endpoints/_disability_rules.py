@@ -42,6 +42,7 @@ Bound = float | None
 
 KAPPOS_2020 = "Kappos L et al. JAMA Neurol 2020;77:1132-40. doi:10.1001/jamaneurol.2020.1568"
 MURARO_2017 = "Muraro PA et al. JAMA Neurol 2017;74:459-69. doi:10.1001/jamaneurol.2016.5867"
+MIST_2019 = "Burt RK et al. JAMA 2019;321:165-74. doi:10.1001/jama.2018.18743"
 
 
 def _pair(value: float | Sequence[float], what: str, second: float = 0.0) -> tuple[float, float]:
@@ -513,7 +514,7 @@ class DisabilityDefinition:
             "mist_2019",
             threshold=ThresholdRule("mist_2019", ((math.inf, 1.0),)),
             confirmation=ConfirmationRule(days=182, tolerance_days=(30, 30)),
-            citation="Burt RK et al. JAMA 2019;321:165-74. doi:10.1001/jama.2018.18743",
+            citation=MIST_2019,
         )
 
     def methods_text(self) -> str:
