@@ -262,3 +262,15 @@ def test_endpoints_list_needs_no_data() -> None:
     result = runner.invoke(app, ["endpoints", "missing-folder", "--list"])
     assert result.exit_code == 0, result.output
     assert "mist_2019_progression (95% CI)" in result.output
+
+
+def test_eligibility_and_protocols_are_registered() -> None:
+    args = ["eligibility", "--age", "38", "--edss", "6.0", "--phenotype", "RRMS"]
+    result = runner.invoke(app, [*args, "--criteria", "halt_ms"])
+    assert result.exit_code == 0, result.output
+    assert "HALT-MS" in result.output
+    assert "not eligible" in result.output  # EDSS above 5.5
+    assert "not a medical decision" in result.output
+    listing = runner.invoke(app, ["protocols", "list"])
+    assert listing.exit_code == 0, listing.output
+    assert "halt_ms" in listing.output

@@ -600,6 +600,16 @@ def _register_evidence() -> None:
 _register_evidence()
 
 
+def _register_protocols() -> None:
+    from msreboot.protocols._commands import eligibility_command, protocols_app
+
+    app.add_typer(protocols_app, name="protocols")
+    app.command("eligibility")(eligibility_command)
+
+
+_register_protocols()
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
