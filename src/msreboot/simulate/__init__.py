@@ -1,0 +1,41 @@
+"""Virtual patients: a disease backbone with a mechanistic treatment layer.
+
+:func:`simulate_cohort` draws patients from a :class:`PopulationSpec`, gives them one
+course (:class:`DMTCourse`, :class:`AHSCTCourse`, :class:`MSCCourse` or none), follows
+them month by month under :class:`SimulationParameters` and records what a clinic would
+see on a :class:`VisitSchedule`: the seven canonical tables of a
+:class:`~msreboot.data.Cohort` (day-based, day 0 = enrolment), so every endpoint
+analyses a virtual cohort as it analyses a real one. The latent truth of every patient
+comes with it, for round-trip tests and calibration.
+"""
+
+from msreboot.simulate._parameters import ParameterBasis, SimulationParameters
+from msreboot.simulate._population import Phenotype, PopulationSpec
+from msreboot.simulate._schedule import VisitSchedule
+from msreboot.simulate._simulate import SimulatedCohort, simulate_cohort
+from msreboot.simulate._treatment import (
+    AHSCTCourse,
+    ConditioningIntensity,
+    ConditioningRegimen,
+    DMTCourse,
+    DMTDrug,
+    MSCCourse,
+    Treatment,
+)
+
+__all__ = [
+    "AHSCTCourse",
+    "ConditioningIntensity",
+    "ConditioningRegimen",
+    "DMTCourse",
+    "DMTDrug",
+    "MSCCourse",
+    "ParameterBasis",
+    "Phenotype",
+    "PopulationSpec",
+    "SimulatedCohort",
+    "SimulationParameters",
+    "Treatment",
+    "VisitSchedule",
+    "simulate_cohort",
+]

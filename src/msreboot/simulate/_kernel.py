@@ -1,0 +1,635 @@
+"""The compiled course of every patient: monthly steps from enrolment, in parallel.
+
+Each patient is independent (``prange``) and draws only from its own streams (see
+:mod:`msreboot.simulate._rng`): baseline (population), disease course, observation
+(visit jitter, rater noise, recorded end dates, loss to follow-up) and transplant
+procedure. Output slots are preallocated per patient; a patient whose relapses or
+adverse events overflow its slots is reported in ``status`` and the caller reruns the
+chunk with more room (the result does not change: the streams are per patient).
+
+Per month of 365.25 / 12 days, in this order: relapses (Poisson at the untreated rate
+times the treatment's inflammatory multiplier; attacks within the minimum gap of the
+previous onset are the same relapse; each may leave a residual step, part of it
+recoverable), new Gd+ lesions (autoregressive negative binomial, Velez de Mendizabal
+2013, lambda0 scaled by the same multiplier) and new T2 lesions from them,
+relapse-independent progression (0.5-point steps at the relapsing-phase rate rising with
+age, or at the patient's progressive-class rate, slowed in proportion to the
+inflammation-driven share), recovery of recoverable damage while inflammation is
+suppressed, conversion to SPMS (Weibull in duration, rising with age, EDSS and
+neurodegeneration), death (Gompertz background times the EDSS multiplier), then the
+visits and scans of the month.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from msreboot.simulate._kernel_common import (
+    ABOVE_7,
+    AE_DAY,
+    AE_END,
+    B_AGE,
+    B_DURATION,
+    B_EDSS_LATENT,
+    B_EDSS_REVERSIBLE,
+    B_FEMALE,
+    B_GAMMA,
+    B_GD,
+    B_GD_LAG,
+    B_HCT_CI,
+    B_NEURO,
+    B_PHENOTYPE,
+    B_REMYELINATION,
+    B_SP_CLASS,
+    B_T2,
+    B_THYMIC,
+    BUSULFAN_CNS,
+    CAUSE_INFECTION,
+    CAUSE_MS,
+    CAUSE_OTHER,
+    CAUSE_TOXICITY,
+    DAYS_PER_YEAR,
+    DT_DAYS,
+    GD_AR1,
+    GD_AR2,
+    GD_OVERDISP,
+    LAYOUT_FINGERPRINT,
+    MILESTONES,
+    MORT_7,
+    MORT_8,
+    MORT_9,
+    MSC_DAYS,
+    MSC_ED50,
+    MSC_MAX,
+    MSC_NEURO_DAYS,
+    N_AE_COLS,
+    N_BASE,
+    N_TRUTH,
+    NA_DAY,
+    PH_RR,
+    PH_SP,
+    PIRA_AGE,
+    PIRA_EDSS,
+    PIRA_RR,
+    R_DURATION,
+    R_END_P,
+    R_GAP,
+    R_PEAK,
+    R_RESID_MEAN,
+    R_RESID_P,
+    RECOVERY,
+    SHARE_PROG,
+    SHARE_RR,
+    SP_AGE,
+    SP_EDSS,
+    SP_FAST,
+    SP_MEDIUM,
+    SP_SCALE,
+    SP_SHAPE,
+    SP_SLOW,
+    T2_PER_GD,
+    T_CD34,
+    T_DEATH_CAUSE,
+    T_DEATH_DAY,
+    T_EDSS3_DAY,
+    T_EDSS_END,
+    T_ENGRAFT_DAY,
+    T_FEBRILE_NEUTROPENIA,
+    T_GD_TOTAL,
+    T_LAST_DAY,
+    T_OBS_END,
+    T_RELAPSES,
+    T_SPMS_DAY,
+    T_TRM,
+    TRM_INFECTION,
+    gd_baseline_rate,
+    mortality_rate,
+    observe_edss,
+    untreated_rate,
+)
+from msreboot.simulate._kernel_population import draw_patient
+from msreboot.simulate._kernel_transplant import (
+    discharge_day,
+    engraftment_day,
+    immune_course,
+    transplant_events,
+    transplant_log_hazard,
+    trm_death_event,
+)
+from msreboot.simulate._rng import (
+    N_STREAMS,
+    STREAM_COURSE,
+    STREAM_OBSERVATION,
+    STREAM_POPULATION,
+    STREAM_TRANSPLANT,
+    binomial,
+    negative_binomial,
+    normal,
+    poisson,
+    seed_stream,
+    uniform,
+)
+from msreboot.simulate._treatment import (
+    KIND_AHSCT,
+    KIND_DMT,
+    KIND_MSC,
+    TR_BUSULFAN,
+    TR_CD34_MEDIAN,
+    TR_CD34_SDLOG,
+    TR_COND_DAY,
+    TR_D0,
+    TR_KIND,
+    TR_MOB_DAY,
+    TR_MOB_FLARE_P,
+    TR_MSC_DOSE,
+    TR_MSC_INFUSIONS,
+    TR_MSC_INTERVAL,
+    TR_MSC_NEURO,
+    TR_MSC_POTENCY_SP,
+    TR_RATE_RATIO,
+    TR_START,
+    TR_TRM_P,
+)
+
+# treatment-row columns (days from enrolment; NA_DAY when absent)
+TX_PRESENT, TX_MOB, TX_COND, TX_ADMIT, TX_START, TX_ENGRAFT, TX_DISCHARGE, TX_END, N_TX = range(9)
+# status codes
+OK, FAILED_POPULATION, OVERFLOW_RELAPSES, OVERFLOW_EVENTS = 0, 1, 2, 3
+MAX_MONTH_RELAPSES = 8
+
+
+@njit(cache=True)
+def _jittered(st: np.ndarray, sched: np.ndarray, jitter: int, last: float, out: np.ndarray) -> int:
+    """Scheduled days with jitter (day 0 exact), kept within follow-up and in order."""
+    n = 0
+    prev = -1
+    for k in range(sched.shape[0]):
+        day = sched[k]
+        if k > 0 and jitter > 0:
+            day += math.floor(uniform(st) * (2 * jitter + 1)) - jitter
+        day = min(day, math.floor(last))
+        if day <= prev:
+            continue
+        out[n] = day
+        prev = day
+        n += 1
+    return n
+
+
+@njit(cache=True)
+def _spms_hazard(fp: np.ndarray, duration: float, age: float, z: float, neuro: float) -> float:
+    scale = fp[SP_SCALE]
+    shape = fp[SP_SHAPE]
+    d = max(duration, 1e-6)
+    h = shape / scale * (d / scale) ** (shape - 1.0)
+    return float(h) * neuro * math.exp(fp[SP_AGE] * (age - 30.0) + fp[SP_EDSS] * (z - 3.0))
+
+
+@njit(cache=True)
+def simulate_patient(
+    pv: np.ndarray,
+    fp: np.ndarray,
+    tv: np.ndarray,
+    edss_sched: np.ndarray,
+    mri_sched: np.ndarray,
+    jitter: int,
+    ltfu_per_year: float,
+    fu_days: float,
+    st: np.ndarray,
+    base: np.ndarray,
+    truth: np.ndarray,
+    edss_day: np.ndarray,
+    edss_val: np.ndarray,
+    mri_day: np.ndarray,
+    mri_val: np.ndarray,
+    rel_day: np.ndarray,
+    rel_end: np.ndarray,
+    ae: np.ndarray,
+    tx: np.ndarray,
+) -> tuple[int, int, int, int, int]:
+    """One patient from baseline to the end of follow-up.
+
+    Returns ``(n_edss, n_mri, n_relapses, n_adverse_events, status)``.
+    """
+    sp = st[STREAM_POPULATION]
+    sc = st[STREAM_COURSE]
+    so = st[STREAM_OBSERVATION]
+    stx = st[STREAM_TRANSPLANT]
+    for k in range(truth.shape[0]):
+        truth[k] = np.nan
+    for k in range(tx.shape[0]):
+        tx[k] = NA_DAY
+    tx[TX_PRESENT] = 0
+    prior = np.empty(32)
+    n_prior = draw_patient(pv, fp, sp, base, prior)
+    if n_prior < 0:
+        return 0, 0, 0, 0, FAILED_POPULATION
+    age0 = base[B_AGE]
+    female = base[B_FEMALE] > 0.5
+    phen = int(base[B_PHENOTYPE])
+    dur0 = base[B_DURATION]
+    g = base[B_GAMMA]
+    neuro = base[B_NEURO]
+    remy = base[B_REMYELINATION]
+    z_raw = base[B_EDSS_REVERSIBLE]
+    z_perm = base[B_EDSS_LATENT] - z_raw
+    sp_class = int(base[B_SP_CLASS])
+    sp_rate = fp[SP_SLOW] if sp_class == 0 else (fp[SP_MEDIUM] if sp_class == 1 else fp[SP_FAST])
+    # observation: schedule with jitter, loss to follow-up
+    n_vis = _jittered(so, edss_sched, jitter, fu_days, edss_day)
+    n_scan = _jittered(so, mri_sched, jitter, fu_days, mri_day)
+    obs_end = fu_days
+    if ltfu_per_year > 0.0:
+        obs_end = min(fu_days, -math.log(uniform(so)) / ltfu_per_year * DAYS_PER_YEAR)
+    # prior relapses (recorded)
+    n_rel = 0
+    last_onset = -1e18
+    for k in range(n_prior):
+        rel_day[n_rel] = int(prior[k])
+        length = max(7.0, -fp[R_DURATION] * math.log(uniform(so)))
+        rel_end[n_rel] = int(prior[k] + length) if uniform(so) < fp[R_END_P] else NA_DAY
+        n_rel += 1
+        last_onset = prior[k]
+    cap_rel = rel_day.shape[0]
+    # treatment set-up
+    kind = int(tv[TR_KIND])
+    n_months = math.ceil(fu_days / DT_DAYS - 1e-9)
+    mult_m = np.ones(max(n_months, 1))
+    cd4_m = np.full(max(n_months, 1), np.nan)
+    death_day = np.inf
+    cause = -1
+    trm = False
+    n_ae = 0
+    flare_day = -1.0
+    cond_day = np.inf
+    if kind == KIND_AHSCT:
+        d0 = tv[TR_D0]
+        cond_day = tv[TR_COND_DAY]
+        cd34 = tv[TR_CD34_MEDIAN] * math.exp(tv[TR_CD34_SDLOG] * normal(stx))
+        cd34 = min(max(cd34, 0.5), 40.0)
+        cd34 = math.floor(cd34 * 100.0 + 0.5) / 100.0
+        engraft = engraftment_day(fp, tv, stx, cd34)
+        immune_course(
+            fp, tv, stx, cd34, base[B_THYMIC], cond_day, d0, fu_days, mult_m, cd4_m, truth
+        )
+        age_tx = age0 + d0 / DAYS_PER_YEAR
+        lp = transplant_log_hazard(
+            fp, tv, age_tx, base[B_EDSS_LATENT], base[B_HCT_CI], phen != PH_RR
+        )
+        n_ae, fn = transplant_events(fp, tv, stx, d0, engraft, lp, cd4_m, ae)
+        p_trm = 1.0 - (1.0 - tv[TR_TRM_P]) ** math.exp(lp)
+        if uniform(stx) < p_trm:
+            trm = True
+            death_day = d0 + 5.0 + math.floor(uniform(stx) * 95.0)
+            infection = uniform(stx) < fp[TRM_INFECTION]
+            cause = CAUSE_INFECTION if infection else CAUSE_TOXICITY
+            n_ae = trm_death_event(stx, d0, death_day, infection, ae, n_ae)
+        if uniform(stx) < tv[TR_MOB_FLARE_P]:
+            flare_day = tv[TR_MOB_DAY] + 3.0 + math.floor(uniform(stx) * 11.0)
+        tx[TX_PRESENT] = 1
+        tx[TX_MOB] = int(tv[TR_MOB_DAY])
+        tx[TX_COND] = int(cond_day)
+        tx[TX_ADMIT] = int(cond_day) - 1
+        tx[TX_START] = int(d0)
+        tx[TX_ENGRAFT] = int(d0) + engraft
+        tx[TX_DISCHARGE] = int(discharge_day(fp, stx, d0 + engraft))
+        truth[T_ENGRAFT_DAY] = engraft
+        truth[T_CD34] = cd34
+        truth[T_FEBRILE_NEUTROPENIA] = 1.0 if fn else 0.0
+    elif kind in (KIND_DMT, KIND_MSC):
+        tx[TX_PRESENT] = 1
+        tx[TX_START] = int(tv[TR_START])
+        if kind == KIND_MSC:
+            tx[TX_END] = int(tv[TR_START] + (tv[TR_MSC_INFUSIONS] - 1) * tv[TR_MSC_INTERVAL])
+    if n_ae > ae.shape[0]:
+        return 0, 0, 0, 0, OVERFLOW_EVENTS
+    # state
+    n1 = base[B_GD]
+    n2 = base[B_GD_LAG]
+    pending_t2 = 0
+    t2_total = int(base[B_T2])
+    gd_total = 0.0
+    n_edss = 0
+    n_mri = 0
+    iv = 0
+    isc = 0
+    if n_scan > 0 and mri_day[0] == 0:  # baseline scan from the population draw
+        mri_val[0, 0] = int(base[B_GD])
+        mri_val[0, 1] = -1
+        mri_val[0, 2] = t2_total
+        n_mri = 1
+        isc = 1
+    true_relapses = 0
+    bump_day = -1e18
+    bump_end = -1e18
+    bump_peak = 0.0
+    sp_day = np.nan
+    z = min(z_perm + z_raw, 9.5)
+    for k in range(4):
+        if z >= MILESTONES[k]:
+            truth[T_EDSS3_DAY + k] = 0.0
+    month_day = np.empty(MAX_MONTH_RELAPSES)
+    month_res = np.empty(MAX_MONTH_RELAPSES)
+    alive = True
+    for m in range(n_months):
+        if not alive:
+            break
+        t0 = m * DT_DAYS
+        t1 = min(t0 + DT_DAYS, fu_days)
+        if t0 >= death_day:
+            break
+        span = t1 - t0
+        yrs = span / DAYS_PER_YEAR
+        mid = t0 + 0.5 * span
+        age = age0 + t0 / DAYS_PER_YEAR
+        dur = dur0 + t0 / DAYS_PER_YEAR
+        # inflammatory multiplier of the month
+        mult = 1.0
+        if kind == KIND_DMT:
+            frac = min(max((t1 - tv[TR_START]) / span, 0.0), 1.0)
+            mult = 1.0 - frac * (1.0 - tv[TR_RATE_RATIO])
+        elif kind == KIND_AHSCT:
+            mult = mult_m[m]
+        neuro_factor = 1.0
+        if kind == KIND_MSC:
+            total = 0.0
+            for j in range(int(tv[TR_MSC_INFUSIONS])):
+                tj = tv[TR_START] + j * tv[TR_MSC_INTERVAL]
+                if tj <= mid:
+                    total += math.exp(-(mid - tj) / fp[MSC_DAYS])
+            potency = 1.0 if phen == PH_RR else tv[TR_MSC_POTENCY_SP]
+            dose = tv[TR_MSC_DOSE]
+            mult = 1.0 - fp[MSC_MAX] * dose / (dose + fp[MSC_ED50]) * potency * min(total, 1.0)
+            if mid >= tv[TR_START]:
+                neuro_factor = 1.0 - tv[TR_MSC_NEURO] * math.exp(
+                    -(mid - tv[TR_START]) / fp[MSC_NEURO_DAYS]
+                )
+        base_rate = untreated_rate(fp, g, age, dur, phen)
+        z_start = min(z_perm + z_raw, 9.5)
+        # relapses
+        k_rel = min(poisson(sc, base_rate * mult * yrs), MAX_MONTH_RELAPSES)
+        for j in range(k_rel):
+            month_day[j] = t0 + math.floor(uniform(sc) * span)
+        if t0 <= flare_day < t1 and k_rel < MAX_MONTH_RELAPSES:
+            month_day[k_rel] = flare_day
+            k_rel += 1
+        month_day[:k_rel].sort()
+        n_month = 0
+        for j in range(k_rel):
+            day = month_day[j]
+            if day - last_onset <= fp[R_GAP]:
+                continue
+            last_onset = day
+            true_relapses += 1
+            resid = 0.0
+            if uniform(sc) < fp[R_RESID_P]:
+                resid = -fp[R_RESID_MEAN] * math.log(uniform(sc))
+            z_perm += resid * (1.0 - remy)
+            z_raw += resid * remy
+            peak = -fp[R_PEAK] * math.log(uniform(sc))
+            length = max(7.0, -fp[R_DURATION] * math.log(uniform(sc)))
+            bump_day = day
+            bump_end = day + length
+            bump_peak = peak
+            month_day[n_month] = day
+            month_res[n_month] = resid
+            n_month += 1
+            if day <= obs_end:
+                if n_rel >= cap_rel:
+                    return 0, 0, 0, 0, OVERFLOW_RELAPSES
+                rel_day[n_rel] = int(day)
+                rel_end[n_rel] = int(day + length) if uniform(so) < fp[R_END_P] else NA_DAY
+                n_rel += 1
+        # new Gd+ and T2 lesions
+        lam = gd_baseline_rate(fp, base_rate) * mult + fp[GD_AR1] * n1 + fp[GD_AR2] * n2
+        ngd = negative_binomial(sc, lam, fp[GD_OVERDISP])
+        n2 = n1
+        n1 = float(ngd)
+        gd_total += ngd
+        pending_t2 += binomial(sc, ngd, fp[T2_PER_GD])
+        # relapse-independent progression and recovery
+        if phen == PH_RR:
+            prate = (
+                fp[PIRA_RR]
+                * neuro
+                * math.exp(fp[PIRA_AGE] * (age - 40.0) + fp[PIRA_EDSS] * (z_start - 3.0))
+            )
+            prate = min(prate, sp_rate)  # never faster than the patient's progressive phase
+            share = fp[SHARE_RR]
+        else:
+            prate = sp_rate
+            share = fp[SHARE_PROG]
+        infl = min(mult, 1.0)
+        if kind == KIND_AHSCT and tv[TR_BUSULFAN] > 0.5 and t0 >= cond_day:
+            infl *= 1.0 - fp[BUSULFAN_CNS]
+        pmult = ((1.0 - share) + share * infl) * neuro_factor
+        if z_start >= 7.0:
+            pmult *= fp[ABOVE_7]
+        z_perm += 0.5 * poisson(sc, prate * pmult * yrs / 0.5)
+        suppression = 1.0 - min(mult, 1.0)
+        z_raw *= math.exp(-fp[RECOVERY] * suppression * suppression * yrs)
+        z = min(z_perm + z_raw, 9.5)
+        # conversion to SPMS
+        if phen == PH_RR:
+            h = _spms_hazard(fp, dur, age, z, neuro) * pmult
+            if uniform(sc) < 1.0 - math.exp(-h * yrs):
+                phen = PH_SP
+                sp_day = t0 + math.floor(uniform(sc) * span)
+        # death
+        if death_day == np.inf:
+            hd = mortality_rate(fp, female, age, z)
+            if uniform(sc) < 1.0 - math.exp(-hd * yrs):
+                death_day = t0 + math.floor(uniform(sc) * span)
+                ratio = 1.0
+                if z >= 9.0:
+                    ratio = fp[MORT_9]
+                elif z >= 8.0:
+                    ratio = fp[MORT_8]
+                elif z >= 7.0:
+                    ratio = fp[MORT_7]
+                cause = CAUSE_MS if uniform(sc) < (ratio - 1.0) / ratio else CAUSE_OTHER
+        last_month = m == n_months - 1
+        if death_day <= t1:
+            alive = False
+        # EDSS visits of the month
+        while iv < n_vis and (edss_day[iv] < t1 or (last_month and edss_day[iv] <= t1)):
+            day = edss_day[iv]
+            iv += 1
+            if day > obs_end or day > death_day:
+                continue
+            zv = z_start
+            for j in range(n_month):
+                if month_day[j] <= day:
+                    zv += month_res[j]
+            if bump_day <= day <= bump_end:
+                zv += bump_peak * (1.0 - (day - bump_day) / (bump_end - bump_day + 1.0))
+            edss_day[n_edss] = day
+            edss_val[n_edss] = observe_edss(fp, so, min(zv, 9.5))
+            n_edss += 1
+        # scans of the month
+        while isc < n_scan and (mri_day[isc] < t1 or (last_month and mri_day[isc] <= t1)):
+            day = mri_day[isc]
+            isc += 1
+            if day > obs_end or day > death_day:
+                continue
+            t2_total += pending_t2
+            mri_day[n_mri] = day
+            mri_val[n_mri, 0] = ngd
+            mri_val[n_mri, 1] = pending_t2
+            mri_val[n_mri, 2] = t2_total
+            pending_t2 = 0
+            n_mri += 1
+        for k in range(4):
+            if np.isnan(truth[T_EDSS3_DAY + k]) and z >= MILESTONES[k]:
+                truth[T_EDSS3_DAY + k] = mid
+    # truth and end-of-record fix-ups
+    if death_day > fu_days:
+        death_day = np.inf
+        trm = False
+    last = min(death_day, fu_days)
+    truth[T_SPMS_DAY] = sp_day
+    truth[T_DEATH_DAY] = death_day if death_day < np.inf else np.nan
+    truth[T_DEATH_CAUSE] = cause if death_day < np.inf else np.nan
+    truth[T_TRM] = 1.0 if trm else 0.0
+    truth[T_EDSS_END] = z
+    truth[T_RELAPSES] = true_relapses
+    truth[T_GD_TOTAL] = gd_total
+    truth[T_OBS_END] = obs_end
+    truth[T_LAST_DAY] = last
+    recorded_death = death_day < np.inf and death_day <= obs_end
+    cut = min(last, obs_end)
+    for k in range(n_rel):
+        if rel_end[k] != NA_DAY and rel_end[k] > cut:
+            rel_end[k] = NA_DAY if not recorded_death else int(death_day)
+    if tx[TX_PRESENT] == 1:
+        start = tx[TX_START]
+        if start > cut or (kind == KIND_AHSCT and cond_day > last):
+            tx[TX_PRESENT] = 0
+        elif kind == KIND_AHSCT:
+            if tx[TX_ENGRAFT] > cut:
+                tx[TX_ENGRAFT] = NA_DAY
+            if tx[TX_DISCHARGE] > cut:
+                tx[TX_DISCHARGE] = int(death_day) if recorded_death else NA_DAY
+        elif kind == KIND_DMT and recorded_death:
+            tx[TX_END] = int(death_day)
+        elif kind == KIND_MSC and tx[TX_END] > cut:
+            tx[TX_END] = NA_DAY
+    # adverse events: only those of a transplant that happened, up to the end of records
+    kept = 0
+    if tx[TX_PRESENT] == 1:
+        for k in range(n_ae):
+            if ae[k, AE_DAY] > cut:
+                continue
+            for c in range(N_AE_COLS):
+                ae[kept, c] = ae[k, c]
+            if ae[kept, AE_END] != NA_DAY and ae[kept, AE_END] > cut:
+                ae[kept, AE_END] = NA_DAY
+            kept += 1
+    if recorded_death:
+        truth[T_LAST_DAY] = death_day
+    return n_edss, n_mri, n_rel, kept, OK
+
+
+@njit(cache=True, parallel=True)
+def simulate_chunk(
+    first: int,
+    n: int,
+    pool: np.ndarray,
+    hc: np.uint64,
+    pv: np.ndarray,
+    fp: np.ndarray,
+    tv: np.ndarray,
+    edss_sched: np.ndarray,
+    mri_sched: np.ndarray,
+    jitter: int,
+    ltfu_per_year: float,
+    fu_days: float,
+    cap_rel: int,
+    cap_ae: int,
+) -> tuple[
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+]:
+    """Simulate patients ``first .. first + n - 1`` (their indices key their streams).
+
+    Returns ``(base, truth, counts, status, edss_day, edss_val, mri_day, mri_val,
+    rel_day, rel_end, ae, tx)``; ``counts`` holds per patient the numbers of EDSS visits,
+    scans, relapses and adverse events written to the slots.
+    """
+    nv = edss_sched.shape[0]
+    ns = mri_sched.shape[0]
+    base = np.zeros((n, N_BASE))
+    truth = np.zeros((n, N_TRUTH))
+    counts = np.zeros((n, 4), dtype=np.int64)
+    status = np.zeros(n, dtype=np.int64)
+    edss_day = np.zeros((n, max(nv, 1)), dtype=np.int64)
+    edss_val = np.zeros((n, max(nv, 1)))
+    mri_day = np.zeros((n, max(ns, 1)), dtype=np.int64)
+    mri_val = np.zeros((n, max(ns, 1), 3), dtype=np.int64)
+    rel_day = np.zeros((n, cap_rel), dtype=np.int64)
+    rel_end = np.zeros((n, cap_rel), dtype=np.int64)
+    ae = np.zeros((n, cap_ae, N_AE_COLS), dtype=np.int64)
+    tx = np.zeros((n, N_TX), dtype=np.int64)
+    for i in prange(n):
+        st = np.empty((N_STREAMS, 4), dtype=np.uint64)
+        for s in range(N_STREAMS):
+            seed_stream(pool, hc, first + i, s, st[s])
+        ne, nm, nr, na, code = simulate_patient(
+            pv,
+            fp,
+            tv,
+            edss_sched,
+            mri_sched,
+            jitter,
+            ltfu_per_year,
+            fu_days,
+            st,
+            base[i],
+            truth[i],
+            edss_day[i],
+            edss_val[i],
+            mri_day[i],
+            mri_val[i],
+            rel_day[i],
+            rel_end[i],
+            ae[i],
+            tx[i],
+        )
+        counts[i, 0] = ne
+        counts[i, 1] = nm
+        counts[i, 2] = nr
+        counts[i, 3] = na
+        status[i] = code
+    return (
+        base,
+        truth,
+        counts,
+        status,
+        edss_day,
+        edss_val,
+        mri_day,
+        mri_val,
+        rel_day,
+        rel_end,
+        ae,
+        tx,
+    )
+
+
+@njit(cache=True)
+def compiled_fingerprint() -> int:
+    """The layout this module was compiled with (see ``_cache.ensure_fresh``)."""
+    return LAYOUT_FINGERPRINT

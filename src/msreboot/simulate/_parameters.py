@@ -1,0 +1,819 @@
+"""Every parameter of the virtual-patient model in one immutable, documented set.
+
+Each parameter carries its unit (also in its name: ``_per_year``, ``_per_day``,
+``_days``, ``_years``, ``_per_ul``; dimensionless values end in ``_ratio`` or
+``_probability``), its default value and its basis: ``published`` (the number is taken
+from the cited source), ``calibrated`` (tuned so that the simulator reproduces the cited
+published figure) or ``assumed`` (a starting value for calibration, not a fact). Sources
+refer to ``docs/domain/simulator.md`` and ``evidence.md`` of the project.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["ParameterBasis", "SimulationParameters"]
+
+ParameterBasis = Literal["published", "calibrated", "assumed"]
+
+# sources (short citations; the full references are in the domain notes)
+_LONDON = "London, Ontario natural history (evidence.md, simulator.md)"
+_VELEZ = "Velez de Mendizabal et al., PLoS One 2013;8:e73361 (simulator.md)"
+_WALES = "south-east Wales EDSS mortality multipliers (simulator.md)"
+_SPMS = "SPMS trajectory classes (simulator.md)"
+_NMA = "DMT network meta-analysis, rate ratios versus placebo (evidence.md)"
+_PLATFORM = "platform injectables about 0.7 (simulator.md)"
+_RDB = "Ribeiro & De Boer, thymic output and naive T-cell turnover (simulator.md)"
+_FRIBERG = "Friberg et al., J Clin Oncol 2002;20:4713 (simulator.md)"
+_SORMANI = "Sormani et al., Neurology 2017;88:2115 (evidence.md)"
+
+
+def _p(
+    value: float,
+    unit: str,
+    basis: ParameterBasis,
+    source: str,
+    description: str,
+    *,
+    ge: float | None = 0.0,
+    le: float | None = None,
+    gt: float | None = None,
+) -> Any:
+    return Field(
+        default=value,
+        ge=ge if gt is None else None,
+        gt=gt,
+        le=le,
+        description=description,
+        json_schema_extra={"unit": unit, "basis": basis, "source": source},
+    )
+
+
+def _prob(value: float, basis: ParameterBasis, source: str, description: str) -> Any:
+    return _p(value, "probability", basis, source, description, le=1.0)
+
+
+def _rr(value: float, basis: ParameterBasis, source: str, description: str) -> Any:
+    return _p(value, "ratio", basis, source, description)
+
+
+class SimulationParameters(BaseModel):
+    """The parameters of the virtual-patient model (disease backbone and treatments).
+
+    Build the default set with :meth:`default`, change values with :meth:`replace`
+    (validated), list them with :meth:`to_frame`. The object is immutable and hashable,
+    so one set can be shared by threads, replicates and Spark tasks.
+
+    Notes
+    -----
+    Reference patient for rates: RRMS, 30 years old at onset, inflammatory propensity 1.
+    Transplant hazards are relative to age 35, EDSS 4.0, HCT-CI 0, relapsing disease and
+    the year 2015. Every "assumed" value is a prior centre for calibration.
+
+    Examples
+    --------
+    >>> params = SimulationParameters.default()
+    >>> params.gd_ar1_ratio
+    0.447
+    >>> frame = params.to_frame()
+    >>> list(frame.columns)
+    ['name', 'value', 'unit', 'basis', 'source', 'description']
+    >>> params.replace(relapse_rate_onset_per_year=1.2).relapse_rate_onset_per_year
+    1.2
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # -- relapses -------------------------------------------------------------------
+    relapse_rate_onset_per_year: float = _p(
+        1.05,
+        "1/year",
+        "calibrated",
+        _LONDON + ": ARR 0.93 in the first 2 years",
+        "Untreated relapse rate at onset of the reference patient.",
+    )
+    relapse_rate_duration_decline_per_year: float = _p(
+        0.022,
+        "1/year",
+        "calibrated",
+        _LONDON + ": ARR 0.65 over the relapsing phase",
+        "Exponential decline of the relapse rate per year of disease duration.",
+    )
+    relapse_rate_age_decline_per_year: float = _p(
+        0.01,
+        "1/year",
+        "assumed",
+        "relapse rates fall with age (simulator.md)",
+        "Exponential decline of the relapse rate per year of age above 30.",
+    )
+    relapse_rate_spms_ratio: float = _rr(
+        0.35,
+        "calibrated",
+        "SPMS ARR about 0.2 (simulator.md)",
+        "Relapse (and MRI activity) rate in SPMS relative to the relapsing phase.",
+    )
+    relapse_rate_ppms_ratio: float = _rr(
+        0.15, "assumed", "assumed", "Relapse and MRI activity rate in PPMS relative to RRMS."
+    )
+    inflammatory_propensity_cv_ratio: float = _p(
+        0.66,
+        "ratio",
+        "published",
+        _VELEZ + ": between-patient CV of lambda0 about 66%",
+        "Coefficient of variation of the gamma-distributed inflammatory propensity "
+        "(relapses and Gd+ lesions; gives negative-binomial counts).",
+        gt=0.0,
+    )
+    relapse_min_gap_days: float = _p(
+        30.0,
+        "days",
+        "assumed",
+        "usual relapse definition (new symptoms > 30 days apart)",
+        "Attacks starting within this many days of the previous onset are the same relapse.",
+    )
+    relapse_residual_probability: float = _prob(
+        0.42,
+        "assumed",
+        "after Lublin et al., Neurology 2003 (residual deficit in 42%)",
+        "Probability that a relapse leaves a residual EDSS step (incomplete recovery).",
+    )
+    relapse_residual_mean_edss: float = _p(
+        0.3,
+        "EDSS points",
+        "assumed",
+        "assumed",
+        "Mean residual EDSS step after incomplete recovery (exponential).",
+    )
+    relapse_peak_mean_edss: float = _p(
+        1.0,
+        "EDSS points",
+        "assumed",
+        "assumed",
+        "Mean transient EDSS rise during an attack (seen at visits during the relapse).",
+    )
+    relapse_duration_mean_days: float = _p(
+        45.0, "days", "assumed", "assumed", "Mean duration of an attack (exponential, >= 7 days)."
+    )
+    relapse_end_recorded_probability: float = _prob(
+        0.7, "assumed", "assumed", "Probability that a relapse's end date is recorded."
+    )
+    # -- MRI ------------------------------------------------------------------------
+    gd_lambda0_per_month: float = _p(
+        0.923,
+        "lesions/month",
+        "published",
+        _VELEZ,
+        "Baseline monthly rate of new Gd+ lesions in active untreated RRMS.",
+    )
+    gd_ar1_ratio: float = _p(
+        0.447,
+        "ratio",
+        "published",
+        _VELEZ,
+        "Dependence on the previous month's new Gd+ count.",
+        le=1.0,
+    )
+    gd_ar2_ratio: float = _p(
+        0.150, "ratio", "published", _VELEZ, "Dependence on the count two months before.", le=1.0
+    )
+    gd_overdispersion_ratio: float = _p(
+        0.132,
+        "ratio",
+        "published",
+        _VELEZ,
+        "Negative-binomial overdispersion: variance = lambda (1 + k lambda).",
+    )
+    gd_activity_ratio: float = _rr(
+        0.3,
+        "assumed",
+        "Gd+ lesions 4-10 times more frequent than relapses (simulator.md)",
+        "Gd+ activity of the reference patient relative to the active untreated RRMS of "
+        "Velez de Mendizabal (scales lambda0 with the patient's inflammatory rate).",
+    )
+    new_t2_per_gd_ratio: float = _prob(
+        0.9,
+        "assumed",
+        "new T2 lesions follow Gd+ activity (simulator.md)",
+        "Probability that a new Gd+ lesion is seen as a new T2 lesion at the next scan.",
+    )
+    t2_at_onset_lesions: float = _p(
+        4.0, "lesions", "assumed", "assumed", "Mean T2 lesion count at onset (negative binomial)."
+    )
+    t2_accrual_lesions_per_year: float = _p(
+        2.0,
+        "lesions/year",
+        "assumed",
+        "assumed",
+        "Mean T2 lesions added per year of disease before baseline.",
+    )
+    # -- disability -----------------------------------------------------------------
+    pira_relapsing_edss_per_year: float = _p(
+        0.14,
+        "EDSS points/year",
+        "calibrated",
+        _LONDON + ": onset to EDSS 3 median 10 years",
+        "Relapse-independent progression in the relapsing phase at age 40 (latent mean).",
+    )
+    pira_age_increase_per_year: float = _p(
+        0.04,
+        "1/year",
+        "assumed",
+        "progression rises with age (simulator.md)",
+        "Log-rate increase of relapsing-phase progression per year of age.",
+    )
+    pira_edss_increase_per_point: float = _p(
+        1.0,
+        "1/EDSS point",
+        "assumed",
+        "progression rises with EDSS (simulator.md)",
+        "Log-rate increase of relapsing-phase progression per EDSS point above 3.",
+        ge=None,
+    )
+    progression_above_edss_7_ratio: float = _rr(
+        0.5,
+        "assumed",
+        "onset to EDSS 6 / 8 median 18 / 28 years (evidence.md)",
+        "Progression rate above EDSS 7 relative to below (long stays at EDSS 7-8.5).",
+    )
+    neurodegeneration_cv_ratio: float = _p(
+        0.7,
+        "ratio",
+        "assumed",
+        "assumed",
+        "Between-patient CV of the neurodegeneration rate (log-normal, mean 1).",
+        gt=0.0,
+    )
+    progressive_class_correlation_ratio: float = _p(
+        1.0,
+        "ratio",
+        "assumed",
+        "assumed",
+        "Correlation between the neurodegeneration rate and the progressive class (on the "
+        "normal scale): patients who progress faster while relapsing convert sooner and "
+        "fall in faster progressive classes.",
+        le=1.0,
+    )
+    spms_slow_edss_per_year: float = _p(
+        0.11, "EDSS points/year", "published", _SPMS, "Progression of the slow SPMS class."
+    )
+    spms_medium_edss_per_year: float = _p(
+        0.30, "EDSS points/year", "published", _SPMS, "Progression of the medium SPMS class."
+    )
+    spms_fast_edss_per_year: float = _p(
+        1.33, "EDSS points/year", "published", _SPMS, "Progression of the fast SPMS class."
+    )
+    spms_slow_share_probability: float = _prob(
+        0.34, "published", _SPMS, "Share of progressive patients in the slow class."
+    )
+    spms_medium_share_probability: float = _prob(
+        0.38, "published", _SPMS, "Share in the medium class (the rest, 0.28, fast)."
+    )
+    spms_conversion_scale_years: float = _p(
+        30.0,
+        "years",
+        "calibrated",
+        _LONDON + ": median time to SPMS 15 years",
+        "Weibull scale of the time from onset to SPMS for the reference patient.",
+        gt=0.0,
+    )
+    spms_conversion_shape_ratio: float = _p(
+        2.0, "ratio", "assumed", "assumed", "Weibull shape of the time to SPMS.", gt=0.0
+    )
+    spms_conversion_age_log_hr_per_year: float = _p(
+        0.03,
+        "1/year",
+        "assumed",
+        "older onset converts sooner (assumed)",
+        "Log hazard ratio of conversion per year of age above 30.",
+        ge=None,
+    )
+    spms_conversion_edss_log_hr_per_point: float = _p(
+        1.0,
+        "1/EDSS point",
+        "assumed",
+        "assumed",
+        "Log hazard ratio of conversion per EDSS point above 3.",
+        ge=None,
+    )
+    progression_inflammatory_share_relapsing_ratio: float = _prob(
+        0.8,
+        "calibrated",
+        "platform DMT (rate ratio 0.7) about 24% slower progression, UK risk-sharing "
+        "scheme (simulator.md): 0.8 x 0.3 = 0.24",
+        "Share of relapsing-phase progression (and of the SPMS conversion hazard) that "
+        "follows inflammatory activity (scaled by the treatment's inflammatory rate ratio).",
+    )
+    progression_inflammatory_share_progressive_ratio: float = _prob(
+        0.3,
+        "assumed",
+        "progression continues at a reduced rate after AHSCT (simulator.md)",
+        "Share of progressive-phase progression that follows inflammatory activity.",
+    )
+    reversible_edss_share_rrms_ratio: float = _prob(
+        0.3,
+        "assumed",
+        "assumed",
+        "Share of baseline EDSS in RRMS that is inflammatory damage "
+        "(recoverable, by the patient's remyelination capacity).",
+    )
+    reversible_edss_share_spms_ratio: float = _prob(0.1, "assumed", "assumed", "As above, SPMS.")
+    reversible_edss_share_ppms_ratio: float = _prob(0.05, "assumed", "assumed", "As above, PPMS.")
+    recovery_rate_per_year: float = _p(
+        1.5,
+        "1/year",
+        "assumed",
+        "assumed",
+        "Rate at which recoverable damage recovers when inflammation is fully suppressed "
+        "(scaled by (1 - inflammatory rate ratio)^2).",
+    )
+    remyelination_age_decline_per_year: float = _p(
+        0.03,
+        "1/year",
+        "assumed",
+        "remyelination falls with age (simulator.md)",
+        "Log decline of remyelination capacity per year of age above 30.",
+    )
+    remyelination_duration_decline_per_year: float = _p(
+        0.05,
+        "1/year",
+        "assumed",
+        "remyelination falls with duration (simulator.md)",
+        "Log decline of remyelination capacity per year of disease duration.",
+    )
+    remyelination_cv_ratio: float = _p(
+        0.3, "ratio", "assumed", "assumed", "Between-patient CV of remyelination capacity."
+    )
+    edss_rater_half_point_probability: float = _prob(
+        0.15,
+        "assumed",
+        "scores +/- 0.5 on different days are common (simulator.md)",
+        "Probability that a rater scores one grid step above (and, separately, below).",
+    )
+    edss_rater_one_point_probability: float = _prob(
+        0.02, "assumed", "assumed", "Probability of two grid steps above (and below)."
+    )
+    # -- mortality ------------------------------------------------------------------
+    mortality_female_at_40_per_year: float = _p(
+        0.0009,
+        "1/year",
+        "assumed",
+        "Gompertz approximation of UK national life tables",
+        "Background mortality of women aged 40.",
+    )
+    mortality_male_at_40_per_year: float = _p(
+        0.0015,
+        "1/year",
+        "assumed",
+        "Gompertz approximation of UK national life tables",
+        "Background mortality of men aged 40.",
+    )
+    mortality_gompertz_slope_per_year: float = _p(
+        0.095,
+        "1/year",
+        "assumed",
+        "Gompertz approximation of UK national life tables",
+        "Log increase of background mortality per year of age.",
+    )
+    mortality_edss_7_ratio: float = _rr(2.1, "published", _WALES, "Mortality ratio at EDSS 7-7.5.")
+    mortality_edss_8_ratio: float = _rr(3.4, "published", _WALES, "Mortality ratio at EDSS 8-8.5.")
+    mortality_edss_9_ratio: float = _rr(39.5, "published", _WALES, "Mortality ratio at EDSS 9-9.5.")
+    # -- disease-modifying therapy (rate ratios on relapses and MRI activity) ---------
+    dmt_interferon_beta_rate_ratio: float = _rr(0.7, "published", _PLATFORM, "Interferon beta.")
+    dmt_glatiramer_rate_ratio: float = _rr(0.7, "published", _PLATFORM, "Glatiramer acetate.")
+    dmt_teriflunomide_rate_ratio: float = _rr(
+        0.7, "assumed", "assumed (as platform)", "Teriflunomide."
+    )
+    dmt_dimethyl_fumarate_rate_ratio: float = _rr(0.5, "assumed", "assumed", "Dimethyl fumarate.")
+    dmt_diroximel_fumarate_rate_ratio: float = _rr(
+        0.5, "assumed", "assumed (as DMF)", "Diroximel fumarate."
+    )
+    dmt_fingolimod_rate_ratio: float = _rr(0.42, "published", _NMA, "Fingolimod.")
+    dmt_siponimod_rate_ratio: float = _rr(0.45, "assumed", "assumed (S1P modulator)", "Siponimod.")
+    dmt_ozanimod_rate_ratio: float = _rr(0.45, "assumed", "assumed (S1P modulator)", "Ozanimod.")
+    dmt_ponesimod_rate_ratio: float = _rr(0.45, "assumed", "assumed (S1P modulator)", "Ponesimod.")
+    dmt_cladribine_rate_ratio: float = _rr(0.45, "assumed", "assumed", "Cladribine.")
+    dmt_natalizumab_rate_ratio: float = _rr(0.32, "published", _NMA, "Natalizumab.")
+    dmt_ocrelizumab_rate_ratio: float = _rr(0.34, "published", _NMA, "Ocrelizumab.")
+    dmt_ofatumumab_rate_ratio: float = _rr(0.30, "published", _NMA, "Ofatumumab.")
+    dmt_ublituximab_rate_ratio: float = _rr(0.34, "assumed", "assumed (anti-CD20)", "Ublituximab.")
+    dmt_rituximab_rate_ratio: float = _rr(0.34, "assumed", "assumed (anti-CD20)", "Rituximab.")
+    dmt_alemtuzumab_rate_ratio: float = _rr(0.28, "published", _NMA, "Alemtuzumab.")
+    dmt_mitoxantrone_rate_ratio: float = _rr(0.4, "assumed", "assumed", "Mitoxantrone.")
+    dmt_cyclophosphamide_rate_ratio: float = _rr(0.5, "assumed", "assumed", "Cyclophosphamide.")
+    dmt_other_rate_ratio: float = _rr(0.7, "assumed", "assumed", "Other.")
+    # -- AHSCT: procedure ------------------------------------------------------------
+    enrolment_to_mobilisation_days: float = _p(
+        14.0, "days", "assumed", "assumed", "Days from enrolment to the start of mobilisation."
+    )
+    mobilisation_to_conditioning_days: float = _p(
+        35.0, "days", "assumed", "assumed", "Days from mobilisation to the start of conditioning."
+    )
+    mobilisation_flare_g_csf_probability: float = _prob(
+        0.10,
+        "assumed",
+        "G-CSF alone risks an MS flare (simulator.md)",
+        "Probability of a relapse in the 3-14 days after G-CSF-only mobilisation.",
+    )
+    mobilisation_flare_cy_g_csf_probability: float = _prob(
+        0.01,
+        "assumed",
+        "cyclophosphamide + G-CSF is standard (simulator.md)",
+        "The same with cyclophosphamide + G-CSF.",
+    )
+    neutrophil_transit_days: float = _p(
+        124.0 / 24.0,
+        "days",
+        "published",
+        _FRIBERG + ": mean transit time about 124 h",
+        "Mean transit time of the myelosuppression model (proliferating + 3 transit compartments).",
+        gt=0.0,
+    )
+    neutrophil_feedback_ratio: float = _p(
+        0.24, "ratio", "published", _FRIBERG, "Feedback exponent gamma (ANC0 / ANC)^gamma."
+    )
+    neutrophil_feedback_floor_ratio: float = _p(
+        0.05,
+        "ratio",
+        "calibrated",
+        "engraftment in about 8-13 days (simulator.md)",
+        "ANC (relative to baseline) below which the feedback stops rising.",
+        gt=0.0,
+        le=1.0,
+    )
+    graft_seed_per_cd34_ratio: float = _p(
+        1e-4,
+        "per 10^6 CD34+/kg",
+        "calibrated",
+        "engraftment in about 8-13 days (simulator.md)",
+        "Proliferating marrow compartment at day 0 (relative to steady state) per 10^6 "
+        "CD34+ cells/kg reinfused.",
+        gt=0.0,
+    )
+    graft_seed_cv_ratio: float = _p(
+        0.5, "ratio", "assumed", "assumed", "Between-patient CV of the graft's marrow seeding."
+    )
+    host_marrow_high_ratio: float = _p(
+        0.0, "ratio", "assumed", "assumed", "Host marrow left after high-intensity conditioning."
+    )
+    host_marrow_intermediate_myeloablative_ratio: float = _p(
+        0.0, "ratio", "assumed", "assumed", "As above, intermediate myeloablative (BEAM)."
+    )
+    host_marrow_intermediate_lymphoablative_ratio: float = _p(
+        2e-4,
+        "ratio",
+        "assumed",
+        "cyclophosphamide 200 mg/kg is not myeloablative",
+        "As above, intermediate lymphoablative (Cy 200 mg/kg + ATG).",
+    )
+    host_marrow_low_ratio: float = _p(
+        2e-3, "ratio", "assumed", "assumed", "As above, low intensity."
+    )
+    g_csf_transit_ratio: float = _rr(
+        0.8,
+        "assumed",
+        "G-CSF speeds neutrophil recovery (simulator.md)",
+        "Mean transit time with G-CSF after reinfusion, relative to without.",
+    )
+    anc_day0_ratio: float = _p(
+        0.05, "ratio", "assumed", "assumed", "ANC at day 0 relative to baseline.", le=1.0
+    )
+    anc_baseline_1e9_per_l: float = _p(
+        4.0, "10^9/L", "assumed", "assumed", "Baseline ANC (engraftment: ANC > 0.5).", gt=0.5
+    )
+    discharge_after_engraftment_days: float = _p(
+        6.0,
+        "days",
+        "assumed",
+        "hospital stay 3-4 weeks (HALT-MS, evidence.md)",
+        "Mean days from engraftment to discharge (at least 1).",
+    )
+    # -- AHSCT: immune reconstitution ----------------------------------------------
+    naive_cd4_per_ul: float = _p(
+        400.0, "cells/ul", "published", _RDB, "Steady-state naive CD4 count.", gt=0.0
+    )
+    thymic_output_per_ul_per_day: float = _p(
+        0.032, "cells/ul/day", "published", _RDB, "Thymic output at age 25.", gt=0.0
+    )
+    naive_death_per_day: float = _p(
+        0.001, "1/day", "published", _RDB, "Naive T-cell death rate.", gt=0.0
+    )
+    memory_cd4_per_ul: float = _p(
+        400.0, "cells/ul", "assumed", "assumed", "Steady-state memory CD4 count.", gt=0.0
+    )
+    memory_death_per_day: float = _p(
+        0.005, "1/day", "assumed", "assumed", "Memory T-cell death rate.", gt=0.0
+    )
+    priming_per_day: float = _p(
+        0.0005,
+        "1/day",
+        "assumed",
+        "assumed",
+        "Rate at which naive cells are primed into memory (must stay below the memory "
+        "death rate times memory / naive).",
+        gt=0.0,
+    )
+    naive_density_per_ul: float = _p(
+        50.0,
+        "cells/ul",
+        "assumed",
+        "CD4 recovers over 1-2+ years (simulator.md)",
+        "Naive count at which naive homeostatic proliferation is halved from its maximum.",
+        gt=0.0,
+    )
+    memory_density_per_ul: float = _p(
+        50.0,
+        "cells/ul",
+        "assumed",
+        "CD4 recovers over 1-2+ years (simulator.md)",
+        "Memory count at which lymphopenia-induced proliferation is halved.",
+        gt=0.0,
+    )
+    regulation_per_day: float = _p(
+        0.02,
+        "1/day",
+        "assumed",
+        "assumed",
+        "Removal rate of autoreactive memory cells by regulation from the new thymic "
+        "repertoire, at a fully restored naive pool.",
+    )
+    new_repertoire_autoreactive_ratio: float = _rr(
+        0.1,
+        "assumed",
+        "over 90% of the CSF T-cell repertoire replaced (Harris 2020, simulator.md)",
+        "Autoreactive priming from the new (post-transplant) naive repertoire relative to "
+        "the old one.",
+    )
+    lymphocyte_survival_high_log10: float = _p(
+        -2.5,
+        "log10",
+        "assumed",
+        "conditioning intensity sets lymphoablation depth (simulator.md)",
+        "Log10 surviving lymphocyte fraction, high intensity.",
+        ge=None,
+        le=0.0,
+    )
+    lymphocyte_survival_intermediate_myeloablative_log10: float = _p(
+        -2.2,
+        "log10",
+        "assumed",
+        "assumed",
+        "As above, intermediate myeloablative.",
+        ge=None,
+        le=0.0,
+    )
+    lymphocyte_survival_intermediate_lymphoablative_log10: float = _p(
+        -2.0,
+        "log10",
+        "assumed",
+        "assumed",
+        "As above, intermediate lymphoablative.",
+        ge=None,
+        le=0.0,
+    )
+    lymphocyte_survival_low_log10: float = _p(
+        -1.0, "log10", "assumed", "assumed", "As above, low intensity.", ge=None, le=0.0
+    )
+    lymphocyte_survival_sd_log10: float = _p(
+        0.3, "log10", "assumed", "assumed", "Between-patient SD of the surviving fraction."
+    )
+    autoreactive_depletion_ratio: float = _rr(
+        0.03,
+        "assumed",
+        "assumed (ATG and cyclophosphamide target activated cells)",
+        "Survival of activated autoreactive memory cells relative to other lymphocytes.",
+    )
+    graft_lymphocyte_return_ratio: float = _p(
+        0.0003,
+        "ratio",
+        "assumed",
+        "assumed",
+        "Lymphocytes returned by an unmanipulated graft of 5 x 10^6 CD34+/kg after in vivo "
+        "ATG, relative to the pre-conditioning pool.",
+    )
+    cd34_selection_depletion_log10: float = _p(
+        3.5,
+        "log10",
+        "assumed",
+        "CD34 selection removes several logs of lymphocytes (simulator.md)",
+        "Log10 lymphocyte depletion of a CD34-selected graft.",
+    )
+    late_reactivation_per_year: float = _p(
+        0.01,
+        "1/year",
+        "assumed",
+        "small chance of late reactivation (simulator.md)",
+        "Hazard, from the end of year 1, that regulation fails again.",
+    )
+    reactivation_regulation_ratio: float = _rr(
+        0.1, "assumed", "assumed", "Regulation left after a late reactivation."
+    )
+    thymic_decline_per_year: float = _p(
+        0.03,
+        "1/year",
+        "assumed",
+        "thymic output falls with age (simulator.md)",
+        "Log decline of thymic output per year of age above 25.",
+    )
+    thymic_cv_ratio: float = _p(
+        0.4, "ratio", "assumed", "assumed", "Between-patient CV of thymic function."
+    )
+    busulfan_cns_ratio: float = _prob(
+        0.5,
+        "assumed",
+        "busulfan crosses the blood-brain barrier (simulator.md)",
+        "Extra reduction of inflammation-driven progression with busulfan conditioning.",
+    )
+    # -- AHSCT: adverse events and transplant-related mortality ----------------------
+    febrile_neutropenia_per_day: float = _p(
+        0.11,
+        "1/day",
+        "calibrated",
+        "febrile neutropenia in about 68% (simulator.md)",
+        "Hazard of febrile neutropenia per day of neutropenia (day 0 to engraftment).",
+    )
+    infection_aplasia_per_day: float = _p(
+        0.02, "1/day", "assumed", "assumed", "Documented infections per day of aplasia."
+    )
+    infection_lymphopenia_per_year: float = _p(
+        0.4, "1/year", "assumed", "assumed", "Infections per year with CD4 below 200/ul."
+    )
+    ebv_reactivation_probability: float = _prob(
+        0.25,
+        "assumed",
+        "EBV reactivation common after ATG (simulator.md)",
+        "EBV reactivation after an ATG-containing regimen.",
+    )
+    cmv_reactivation_probability: float = _prob(0.10, "assumed", "assumed", "CMV reactivation.")
+    vzv_reactivation_probability: float = _prob(
+        0.15, "published", "zoster about 15% (simulator.md)", "Varicella-zoster reactivation."
+    )
+    secondary_autoimmunity_probability: float = _prob(
+        0.05,
+        "published",
+        "thyroid about 3-8% (simulator.md)",
+        "Secondary autoimmunity (thyroid, ITP) after AHSCT.",
+    )
+    alemtuzumab_autoimmunity_ratio: float = _rr(
+        3.0,
+        "assumed",
+        "ITP more with alemtuzumab (simulator.md)",
+        "Odds multiplier for secondary autoimmunity with alemtuzumab conditioning.",
+    )
+    trm_high_probability: float = _prob(
+        0.03,
+        "assumed",
+        "Atkins 2016: 1 of 24 (evidence.md)",
+        "100-day TRM of high-intensity conditioning, reference patient.",
+    )
+    trm_intermediate_myeloablative_probability: float = _prob(
+        0.012, "assumed", "recent cohorts 0-1.4% (simulator.md)", "As above, BEAM + ATG."
+    )
+    trm_intermediate_lymphoablative_probability: float = _prob(
+        0.004, "assumed", "recent cohorts 0-1.4% (simulator.md)", "As above, Cy 200 + ATG."
+    )
+    trm_low_probability: float = _prob(0.004, "assumed", "assumed", "As above, low intensity.")
+    transplant_age_log_hr_per_decade: float = _p(
+        0.5,
+        "1/decade",
+        "assumed",
+        "TRM higher in older patients (Muraro 2017, evidence.md)",
+        "Log hazard ratio of TRM and infections per 10 years of age above 35.",
+        ge=None,
+    )
+    transplant_edss_log_hr_per_point: float = _p(
+        0.3,
+        "1/EDSS point",
+        "assumed",
+        _SORMANI + ": TRM higher with higher EDSS",
+        "Log hazard ratio per EDSS point above 4.",
+        ge=None,
+    )
+    transplant_hct_ci_log_hr_per_point: float = _p(
+        0.3, "1/point", "assumed", "assumed", "Log hazard ratio per HCT-CI point.", ge=None
+    )
+    transplant_progressive_log_hr: float = _p(
+        0.5,
+        "log",
+        "assumed",
+        _SORMANI + ": TRM higher with fewer RRMS patients",
+        "Log hazard ratio for progressive disease.",
+        ge=None,
+    )
+    transplant_era_log_hr_per_decade: float = _p(
+        0.7,
+        "1/decade",
+        "assumed",
+        _SORMANI + ": TRM higher in older studies",
+        "Log hazard ratio per 10 years before 2015.",
+        ge=None,
+    )
+    trm_infection_probability: float = _prob(
+        0.6, "assumed", "assumed", "Share of transplant-related deaths caused by infection."
+    )
+    # -- MSC ------------------------------------------------------------------------
+    msc_max_effect_ratio: float = _prob(
+        0.3,
+        "assumed",
+        "prior near no effect on Gd+ (MESEMS RR 0.94, evidence.md)",
+        "Maximal reduction of the inflammatory rate just after an infusion.",
+    )
+    msc_ed50_1e6_per_kg: float = _p(
+        2.0, "10^6 cells/kg", "assumed", "assumed", "Dose giving half the maximal effect.", gt=0.0
+    )
+    msc_effect_days: float = _p(
+        60.0,
+        "days",
+        "assumed",
+        "short-lived effect (simulator.md)",
+        "Time constant of the decay of the anti-inflammatory effect.",
+        gt=0.0,
+    )
+    msc_spms_potency_ratio: float = _prob(
+        0.5,
+        "assumed",
+        "SPMS-derived MSC less anti-inflammatory (simulator.md)",
+        "Potency of autologous MSC from progressive patients unless pre-treated.",
+    )
+    msc_neuroprotection_ratio: float = _prob(
+        0.1,
+        "assumed",
+        "small neuroprotective effect (simulator.md)",
+        "Reduction of relapse-independent progression just after intravenous MSC.",
+    )
+    msc_neuroprotection_days: float = _p(
+        365.0, "days", "assumed", "assumed", "Time constant of the neuroprotective effect.", gt=0.0
+    )
+    msc_intrathecal_neuroprotection_ratio: float = _rr(
+        2.0,
+        "assumed",
+        "intrathecal delivery associated with less progression (evidence.md)",
+        "Neuroprotection of intrathecal MSC relative to intravenous.",
+    )
+
+    @classmethod
+    def default(cls) -> SimulationParameters:
+        """The default set: published values where there are any, priors elsewhere."""
+        return cls()
+
+    def replace(self, **changes: float) -> SimulationParameters:
+        """A copy with some values changed (validated; unknown names are an error)."""
+        unknown = sorted(set(changes) - set(type(self).model_fields))
+        if unknown:
+            raise ValueError(
+                f"parameter names must be fields of SimulationParameters; got {unknown}. "
+                "See SimulationParameters().to_frame() for the list."
+            )
+        return type(self).model_validate({**self.model_dump(), **changes})
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """Every parameter name, in declaration order."""
+        return tuple(cls.model_fields)
+
+    def to_array(self) -> np.ndarray:
+        """The values in declaration order (float64), as the compiled kernel reads them."""
+        return np.array([getattr(self, n) for n in self.names()], dtype=np.float64)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per parameter: name, value, unit, basis, source, description."""
+        rows = []
+        for name, info in type(self).model_fields.items():
+            extra = info.json_schema_extra
+            meta = extra if isinstance(extra, dict) else {}
+            rows.append(
+                {
+                    "name": name,
+                    "value": float(getattr(self, name)),
+                    "unit": meta.get("unit", ""),
+                    "basis": meta.get("basis", ""),
+                    "source": meta.get("source", ""),
+                    "description": info.description or "",
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def summary(self) -> str:
+        """Counts of parameters by basis, and the values that differ from the defaults."""
+        frame = self.to_frame()
+        counts = frame["basis"].value_counts()
+        default = type(self)()
+        changed = [n for n in self.names() if getattr(self, n) != getattr(default, n)]
+        lines = [
+            f"SimulationParameters: {len(frame)} parameters ("
+            + ", ".join(f"{counts.get(b, 0)} {b}" for b in ("published", "calibrated", "assumed"))
+            + ")"
+        ]
+        lines += [
+            f"  {n} = {getattr(self, n):g} (default {getattr(default, n):g})" for n in changed
+        ]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return f"<p>{html.escape(self.summary().splitlines()[0])}</p>" + self.to_frame().to_html(
+            index=False
+        )
