@@ -406,10 +406,11 @@ def simulate_patient(
         # new Gd+ and T2 lesions
         lam = gd_baseline_rate(fp, base_rate) * mult + fp[GD_AR1] * n1 + fp[GD_AR2] * n2
         ngd = negative_binomial(sc, lam, fp[GD_OVERDISP])
+        prev_gd = int(n1)
         n2 = n1
         n1 = float(ngd)
         gd_total += ngd
-        pending_t2 += binomial(sc, ngd, fp[T2_PER_GD])
+        month_t2 = binomial(sc, ngd, fp[T2_PER_GD])
         # relapse-independent progression and recovery
         if phen == PH_RR:
             prate = (
@@ -475,13 +476,18 @@ def simulate_patient(
             isc += 1
             if day > obs_end or day > death_day:
                 continue
-            t2_total += pending_t2
+            # a scan shows the lesions of about the month before it: this month's when it
+            # falls in the second half of the month, else the previous month's
+            late = day >= mid
+            new_t2 = pending_t2 + (month_t2 if late else 0)
+            t2_total += new_t2
             mri_day[n_mri] = day
-            mri_val[n_mri, 0] = ngd
-            mri_val[n_mri, 1] = pending_t2
+            mri_val[n_mri, 0] = ngd if late else prev_gd
+            mri_val[n_mri, 1] = new_t2
             mri_val[n_mri, 2] = t2_total
-            pending_t2 = 0
+            pending_t2 = -month_t2 if late else 0
             n_mri += 1
+        pending_t2 += month_t2
         for k in range(4):
             if np.isnan(truth[T_EDSS3_DAY + k]) and z >= MILESTONES[k]:
                 truth[T_EDSS3_DAY + k] = mid

@@ -630,7 +630,7 @@ class SimulationParameters(BaseModel):
     )
     # -- AHSCT: adverse events and transplant-related mortality ----------------------
     febrile_neutropenia_per_day: float = _p(
-        0.11,
+        0.125,
         "1/day",
         "calibrated",
         "febrile neutropenia in about 68% (simulator.md)",
@@ -665,20 +665,23 @@ class SimulationParameters(BaseModel):
         "Odds multiplier for secondary autoimmunity with alemtuzumab conditioning.",
     )
     trm_high_probability: float = _prob(
-        0.03,
-        "assumed",
-        "Atkins 2016: 1 of 24 (evidence.md)",
+        0.02,
+        "calibrated",
+        "calibrated to Atkins 2016 (1 of 24) and the pooled 2.1% (Sormani 2017, evidence.md)",
         "100-day TRM of high-intensity conditioning, reference patient.",
     )
     trm_intermediate_myeloablative_probability: float = _prob(
-        0.012, "assumed", "recent cohorts 0-1.4% (simulator.md)", "As above, BEAM + ATG."
+        0.005,
+        "assumed",
+        "recent cohorts 0-1.4% (simulator.md); Muraro 2017 2.8% (evidence.md)",
+        "As above, BEAM + ATG.",
     )
     trm_intermediate_lymphoablative_probability: float = _prob(
-        0.004, "assumed", "recent cohorts 0-1.4% (simulator.md)", "As above, Cy 200 + ATG."
+        0.002, "assumed", "recent cohorts 0-1.4% (simulator.md)", "As above, Cy 200 + ATG."
     )
-    trm_low_probability: float = _prob(0.004, "assumed", "assumed", "As above, low intensity.")
+    trm_low_probability: float = _prob(0.002, "assumed", "assumed", "As above, low intensity.")
     transplant_age_log_hr_per_decade: float = _p(
-        0.5,
+        0.3,
         "1/decade",
         "assumed",
         "TRM higher in older patients (Muraro 2017, evidence.md)",
@@ -686,7 +689,7 @@ class SimulationParameters(BaseModel):
         ge=None,
     )
     transplant_edss_log_hr_per_point: float = _p(
-        0.3,
+        0.15,
         "1/EDSS point",
         "assumed",
         _SORMANI + ": TRM higher with higher EDSS",
@@ -694,10 +697,10 @@ class SimulationParameters(BaseModel):
         ge=None,
     )
     transplant_hct_ci_log_hr_per_point: float = _p(
-        0.3, "1/point", "assumed", "assumed", "Log hazard ratio per HCT-CI point.", ge=None
+        0.2, "1/point", "assumed", "assumed", "Log hazard ratio per HCT-CI point.", ge=None
     )
     transplant_progressive_log_hr: float = _p(
-        0.5,
+        0.3,
         "log",
         "assumed",
         _SORMANI + ": TRM higher with fewer RRMS patients",
@@ -705,7 +708,7 @@ class SimulationParameters(BaseModel):
         ge=None,
     )
     transplant_era_log_hr_per_decade: float = _p(
-        0.7,
+        0.5,
         "1/decade",
         "assumed",
         _SORMANI + ": TRM higher in older studies",
