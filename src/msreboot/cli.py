@@ -610,6 +610,15 @@ def _register_protocols() -> None:
 _register_protocols()
 
 
+def _register_simulate() -> None:
+    from msreboot.simulate._commands import simulate_app
+
+    app.add_typer(simulate_app, name="simulate")
+
+
+_register_simulate()
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -7,6 +7,11 @@ see on a :class:`VisitSchedule`: the seven canonical tables of a
 :class:`~msreboot.data.Cohort` (day-based, day 0 = enrolment), so every endpoint
 analyses a virtual cohort as it analyses a real one. The latent truth of every patient
 comes with it, for round-trip tests and calibration.
+
+:func:`run_trial` runs a virtual trial from a :class:`TrialSpec` (a TOML file or a bundled
+study: HALT-MS, Burt 2015, Atkins 2016, MIST, Muraro 2017): replicate trials analysed by
+:mod:`msreboot.endpoints`, power across replicates, the published values beside the
+simulated ones, and :func:`sample_size` for a target power.
 """
 
 from msreboot.simulate._parameters import ParameterBasis, SimulationParameters
@@ -22,6 +27,13 @@ from msreboot.simulate._treatment import (
     MSCCourse,
     Treatment,
 )
+from msreboot.simulate._trial import (
+    TrialResult,
+    TrialSpec,
+    load_trial_spec,
+    run_trial,
+    sample_size,
+)
 
 __all__ = [
     "AHSCTCourse",
@@ -36,6 +48,11 @@ __all__ = [
     "SimulatedCohort",
     "SimulationParameters",
     "Treatment",
+    "TrialResult",
+    "TrialSpec",
     "VisitSchedule",
+    "load_trial_spec",
+    "run_trial",
+    "sample_size",
     "simulate_cohort",
 ]
