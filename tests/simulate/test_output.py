@@ -168,3 +168,24 @@ def test_dates_are_day_numbers(ahsct: SimulatedCohort) -> None:
     assert (p["birth_date"] < p["onset_date"]).all()
     assert (p["onset_date"] <= p["diagnosis_date"]).all()
     assert (p["diagnosis_date"] <= 0).all()
+
+
+def test_nothing_recorded_after_death() -> None:
+    """Severe, active patients die often; no record may follow a death (validated)."""
+    severe = PopulationSpec.matching(
+        age_median=60,
+        age_range=(45, 75),
+        edss_median=8.5,
+        edss_range=(7.0, 9.5),
+        duration_median_years=20,
+        activity_ratio=3.0,
+        phenotype_shares={"SPMS": 1.0},
+    )
+    sim = simulate_cohort(1500, severe, TREATMENTS["ahsct"], SCHEDULE, 6, seed=3)
+    assert len(sim.cohort.deaths) > 300
+    death = sim.cohort.deaths.set_index("patient_id")["date"]
+    for name in ("edss", "relapses", "mri", "adverse_events"):
+        table = sim.cohort.table(name)
+        day = table["date" if "date" in table else "onset_date"]
+        limit = table["patient_id"].map(death)
+        assert not (day > limit).any(), name

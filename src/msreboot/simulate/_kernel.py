@@ -507,9 +507,16 @@ def simulate_patient(
     truth[T_LAST_DAY] = last
     recorded_death = death_day < np.inf and death_day <= obs_end
     cut = min(last, obs_end)
-    for k in range(n_rel):
-        if rel_end[k] != NA_DAY and rel_end[k] > cut:
-            rel_end[k] = NA_DAY if not recorded_death else int(death_day)
+    kept_rel = 0
+    for k in range(n_rel):  # relapses drawn in the month of death but after it are dropped
+        if rel_day[k] > cut:
+            continue
+        rel_day[kept_rel] = rel_day[k]
+        rel_end[kept_rel] = rel_end[k]
+        if rel_end[kept_rel] != NA_DAY and rel_end[kept_rel] > cut:
+            rel_end[kept_rel] = NA_DAY if not recorded_death else int(death_day)
+        kept_rel += 1
+    n_rel = kept_rel
     if tx[TX_PRESENT] == 1:
         start = tx[TX_START]
         if start > cut or (kind == KIND_AHSCT and cond_day > last):

@@ -118,9 +118,19 @@ def _frame(table: str, columns: Mapping[str, object], n: int) -> pd.DataFrame:
         if col.name in columns:
             data[col.name] = pd.Series(columns[col.name], dtype=dtype)
         else:
-            empty = np.full(n, np.nan) if dtype == "float64" else [pd.NA] * n
-            data[col.name] = pd.Series(empty, dtype=dtype)
-    return pd.DataFrame(data)
+            data[col.name] = pd.Series(_missing(dtype, n), dtype=dtype)
+    return pd.DataFrame(data, copy=False)
+
+
+def _missing(dtype: str, n: int) -> object:
+    """A column of ``n`` missing values of a canonical dtype, built without a Python loop."""
+    if dtype == "float64":
+        return np.full(n, np.nan)
+    if dtype == "Int64":
+        return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
+    if dtype == "boolean":
+        return pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
+    return pd.array(np.full(n, None, dtype=object), dtype="string")
 
 
 def _cat(n: int, value: str | None) -> pd.api.extensions.ExtensionArray:
