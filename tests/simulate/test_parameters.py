@@ -79,3 +79,10 @@ def test_summary_lists_changes() -> None:
     text = SimulationParameters.default().replace(gd_ar1_ratio=0.4).summary()
     assert "gd_ar1_ratio = 0.4 (default 0.447)" in text
     assert "published" in text
+
+
+def test_presets() -> None:
+    assert "default" in SimulationParameters.presets()
+    assert SimulationParameters.preset("default") == SimulationParameters.default()
+    with pytest.raises(ValueError, match="preset must be one of"):
+        SimulationParameters.preset("nope")

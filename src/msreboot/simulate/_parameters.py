@@ -85,6 +85,8 @@ class SimulationParameters(BaseModel):
     ['name', 'value', 'unit', 'basis', 'source', 'description']
     >>> params.replace(relapse_rate_onset_per_year=1.2).relapse_rate_onset_per_year
     1.2
+    >>> SimulationParameters.preset("default") == params
+    True
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -763,6 +765,18 @@ class SimulationParameters(BaseModel):
         """The default set: published values where there are any, priors elsewhere."""
         return cls()
 
+    @classmethod
+    def presets(cls) -> tuple[str, ...]:
+        """Names of the bundled parameter sets (``"default"``; calibrated sets join here)."""
+        return tuple(PRESETS)
+
+    @classmethod
+    def preset(cls, name: str) -> SimulationParameters:
+        """A bundled parameter set by name: the defaults with the set's values applied."""
+        if name not in PRESETS:
+            raise ValueError(f"preset must be one of {', '.join(PRESETS)}; got {name!r}")
+        return cls.default().replace(**PRESETS[name])
+
     def replace(self, **changes: float) -> SimulationParameters:
         """A copy with some values changed (validated; unknown names are an error)."""
         unknown = sorted(set(changes) - set(type(self).model_fields))
@@ -820,3 +834,8 @@ class SimulationParameters(BaseModel):
         return f"<p>{html.escape(self.summary().splitlines()[0])}</p>" + self.to_frame().to_html(
             index=False
         )
+
+
+PRESETS: dict[str, dict[str, float]] = {"default": {}}
+"""Named parameter sets as changes from the defaults. A calibrated set is added here by
+name (its values and their provenance documented where it is produced)."""

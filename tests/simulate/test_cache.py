@@ -1,0 +1,33 @@
+"""Stale compiled kernels (numba does not see layouts defined in other modules) are cleared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from msreboot.simulate import _cache, _kernel_common
+
+
+def test_fresh_kernels_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_cache, "_checked", False)
+    assert _cache.ensure_fresh() is False
+    assert _cache.ensure_fresh() is False  # checked once per process
+
+
+def test_stale_kernels_are_cleared(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    files = [tmp_path / "_kernel.simulate_chunk-1.py311.nbi", tmp_path / "_kernel.x.nbc"]
+    for f in files:
+        f.write_text("")
+    monkeypatch.setattr(_cache, "_checked", False)
+    monkeypatch.setattr(_kernel_common, "LAYOUT_FINGERPRINT", _kernel_common.LAYOUT_FINGERPRINT + 1)
+    monkeypatch.setattr(_cache, "_cache_files", lambda module: files)
+    assert _cache.ensure_fresh() is True
+    assert not any(f.exists() for f in files)
+
+
+def test_cache_files_are_found() -> None:
+    from msreboot.simulate import _kernel
+
+    names = [p.name for p in _cache._cache_files(_kernel)]
+    assert all(n.startswith("_kernel.") for n in names)
