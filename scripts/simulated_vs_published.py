@@ -68,7 +68,8 @@ def main() -> None:
         print(f"{name}: {seconds:.1f} s")
     DOCS.mkdir(exist_ok=True)
     (DOCS / "simulated_vs_published.md").write_text("\n".join(lines), encoding="utf-8")
-    pd.concat(tables, ignore_index=True).to_csv(DOCS / "simulated_vs_published.csv", index=False)
+    combined = pd.concat([t.dropna(axis=1, how="all") for t in tables], ignore_index=True)
+    combined.to_csv(DOCS / "simulated_vs_published.csv", index=False)
     print(f"wrote {DOCS / 'simulated_vs_published.md'}")
 
 
