@@ -674,7 +674,7 @@ class SimulationParameters(BaseModel):
     )
     trm_intermediate_myeloablative_probability: float = _prob(
         0.005,
-        "assumed",
+        "calibrated",
         "recent cohorts 0-1.4% (simulator.md); Muraro 2017 2.8% (evidence.md)",
         "As above, BEAM + ATG.",
     )
