@@ -601,10 +601,12 @@ def sample_size(
 ) -> pd.DataFrame:
     """Patients per arm for a target power of the primary endpoint (bisection).
 
-    Each size is simulated with the same seeds (common random numbers), so power rises
-    smoothly with n. Returns the sizes tried with their power; the first row with power
-    >= ``target_power`` at the smallest n is the answer (``attrs["n_per_arm"]``; ``nan``
-    when even the largest size falls short).
+    Each size is simulated with the same seeds (common random numbers: patient ``i`` of
+    an arm is the same patient at every size), which makes the power curve far less noisy
+    than independent runs; with few replicates it can still dip between neighbouring
+    sizes, so the table lists every size tried. The answer (``attrs["n_per_arm"]``) is the
+    smallest size found with power >= ``target_power``, to within 5% of n; ``nan`` when
+    even the largest size falls short.
     """
     if not isinstance(spec, TrialSpec):
         spec = load_trial_spec(spec)
