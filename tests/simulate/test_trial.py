@@ -208,3 +208,18 @@ def test_cli_simulate_commands(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["simulate", "trial", "nope"])
     assert bad.exit_code == 2
     assert "trial preset must be one of" in bad.output
+
+
+def test_combined_arms_are_in_canonical_order() -> None:
+    # "z" sorts after "a": the second arm's patients must still be interleaved by id.
+    spec = TrialSpec(
+        name="order",
+        seed=1,
+        follow_up_years=1.0,
+        arms=(ArmSpec(name="z", n=3), ArmSpec(name="a", n=3)),
+        analysis=AnalysisSpec(endpoints=("relapse_free",), reference_arm="z"),
+    )
+    cohort, _ = simulate_replicate(spec, 0)
+    for name, table in cohort.tables.items():
+        ids = table["patient_id"].tolist()
+        assert ids == sorted(ids), name

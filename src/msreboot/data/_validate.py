@@ -106,7 +106,7 @@ def prepare_tables(
     _check_cross_table(tables, unit, found)
     if any(p.severity == "error" for p in found):
         return Prepared(tables, tuple(found), unit)
-    return Prepared(_canonical_order(tables), tuple(found), unit)
+    return Prepared(canonical_order(tables), tuple(found), unit)
 
 
 def _prepare_table(
@@ -491,7 +491,7 @@ def _compare_to_patient(
     )
 
 
-def _canonical_order(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+def canonical_order(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Rows sorted by patient and key (stable), fresh 0-based index: order-free results."""
     out: dict[str, pd.DataFrame] = {}
     for name, spec in SCHEMA.items():

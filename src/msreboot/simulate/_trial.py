@@ -291,11 +291,14 @@ def _courses(arm: ArmSpec) -> list[tuple[int, Treatment]]:
 
 
 def _combine(cohorts: Sequence[Cohort]) -> Cohort:
+    """One cohort from several (distinct patient ids), in canonical row order."""
+    from msreboot.data._validate import canonical_order
+
     tables = {
         name: pd.concat([c.tables[name] for c in cohorts], ignore_index=True)
         for name in cohorts[0].tables
     }
-    return Cohort.from_canonical(tables, "day")
+    return Cohort.from_canonical(canonical_order(tables), "day")
 
 
 def simulate_replicate(
