@@ -116,6 +116,8 @@ class TrialSpec(BaseModel):
         reference arm and the significance level for power.
     published
         Published values to compare with.
+    parameters
+        Name of the simulation parameter set (:meth:`SimulationParameters.preset`).
     """
 
     model_config = _STRICT
@@ -131,6 +133,7 @@ class TrialSpec(BaseModel):
     arms: tuple[ArmSpec, ...] = Field(min_length=1)
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
     published: tuple[PublishedValue, ...] = ()
+    parameters: str = "default"
     base_dir: str | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
@@ -143,6 +146,7 @@ class TrialSpec(BaseModel):
             raise ValueError(f"analysis.reference_arm must be one of {names}; got {ref!r}")
         self.population_spec()
         self.visit_schedule()
+        SimulationParameters.preset(self.parameters)
         definitions = self.definitions()
         primary = self.analysis.primary
         if primary is not None and primary not in definitions:
@@ -306,6 +310,8 @@ def simulate_replicate(
 ) -> tuple[Cohort, pd.Series]:
     """One replicate of the trial: the combined cohort and each patient's arm."""
     population, schedule = spec.population_spec(), spec.visit_schedule()
+    if parameters is None:
+        parameters = SimulationParameters.preset(spec.parameters)
     cohorts, arms = [], []
     for a, arm in enumerate(spec.arms):
         for k, (n, treatment) in enumerate(treatments_of_arm(arm)):
@@ -508,7 +514,7 @@ def run_trial(
     replicates
         Overrides the spec's number of replicates.
     parameters
-        Simulation parameters (default :meth:`SimulationParameters.default`).
+        Simulation parameters; default: the spec's named set.
     out_dir
         When given, each replicate's canonical tables are written to
         ``out_dir/replicate_<r>/`` (CSV) with ``arms.csv``, and the analysed tables to
