@@ -32,7 +32,8 @@ T = TypeVar("T")
 app = typer.Typer(
     name="msreboot",
     help="Stem-cell therapy for multiple sclerosis: validate, store and describe cohorts; "
-    "pool the published evidence.",
+    "compute the published endpoints; pool the published evidence; check eligibility; "
+    "simulate virtual patients and trials.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
