@@ -12,10 +12,18 @@ Days count from enrolment (day 0).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Literal, TypeAlias
+from typing import Literal, TypeAlias, get_args
 
 import numpy as np
 
+from msreboot.protocols._regimens import (
+    ConditioningIntensity,
+    ConditioningRegimen,
+    DMTDrug,
+    MobilisationRegimen,
+    MSCRoute,
+    MSCSource,
+)
 from msreboot.simulate._parameters import SimulationParameters
 
 __all__ = [
@@ -28,52 +36,8 @@ __all__ = [
     "Treatment",
 ]
 
-DMTDrug = Literal[
-    "interferon_beta",
-    "glatiramer",
-    "teriflunomide",
-    "dimethyl_fumarate",
-    "diroximel_fumarate",
-    "fingolimod",
-    "siponimod",
-    "ozanimod",
-    "ponesimod",
-    "cladribine",
-    "natalizumab",
-    "ocrelizumab",
-    "ofatumumab",
-    "ublituximab",
-    "rituximab",
-    "alemtuzumab",
-    "mitoxantrone",
-    "cyclophosphamide",
-    "other",
-]
-ConditioningRegimen = Literal[
-    "beam_atg", "cy200_atg", "bu_cy_atg", "cy_alemtuzumab", "cy_low", "tbi_based", "other"
-]
-ConditioningIntensity = Literal[
-    "high", "intermediate_myeloablative", "intermediate_lymphoablative", "low"
-]
-MobilisationRegimen = Literal["g_csf", "cy_g_csf", "other"]
-MSCSource = Literal["bone_marrow", "adipose", "umbilical_cord", "other"]
-MSCRoute = Literal["intravenous", "intrathecal", "intravenous_and_intrathecal"]
-
-INTENSITIES: tuple[ConditioningIntensity, ...] = (
-    "high",
-    "intermediate_myeloablative",
-    "intermediate_lymphoablative",
-    "low",
-)
-REGIMENS: tuple[ConditioningRegimen, ...] = (
-    "beam_atg",
-    "cy200_atg",
-    "bu_cy_atg",
-    "cy_alemtuzumab",
-    "cy_low",
-    "tbi_based",
-    "other",
-)
+INTENSITIES: tuple[ConditioningIntensity, ...] = get_args(ConditioningIntensity)
+REGIMENS: tuple[ConditioningRegimen, ...] = get_args(ConditioningRegimen)
 # EBMT intensity class and days of conditioning before reinfusion (day 0) per regimen:
 # BEAM days -6 to -1; Cy 50 mg/kg/day days -5 to -2 + ATG; Bu days -9 to -6 + Cy -5 to -2.
 REGIMEN_DEFAULTS: dict[ConditioningRegimen, tuple[ConditioningIntensity, int]] = {
@@ -86,7 +50,7 @@ REGIMEN_DEFAULTS: dict[ConditioningRegimen, tuple[ConditioningIntensity, int]] =
     "other": ("intermediate_lymphoablative", 6),
 }
 _ATG_REGIMENS = ("beam_atg", "cy200_atg", "bu_cy_atg")
-MSC_ROUTES: tuple[MSCRoute, ...] = ("intravenous", "intrathecal", "intravenous_and_intrathecal")
+MSC_ROUTES: tuple[MSCRoute, ...] = get_args(MSCRoute)
 
 # positions in the compiled treatment vector
 (
@@ -135,9 +99,9 @@ class DMTCourse:
     protocol: str | None = None
 
     def __post_init__(self) -> None:
-        if self.drug not in DMTDrug.__args__:  # type: ignore[attr-defined]
+        if self.drug not in get_args(DMTDrug):
             raise ValueError(
-                f"drug must be one of {', '.join(DMTDrug.__args__)}; got {self.drug!r}"  # type: ignore[attr-defined]
+                f"drug must be one of {', '.join(get_args(DMTDrug))}; got {self.drug!r}"
             )
         if self.start_day < 0:
             raise ValueError(f"start_day must be >= 0; got {self.start_day}")
