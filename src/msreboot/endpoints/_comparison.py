@@ -17,11 +17,11 @@ import pandas as pd
 from msreboot.data import Cohort
 from msreboot.endpoints._composite import Anchor, endpoint_times
 from msreboot.endpoints._cox import CoxModel, cox_regression
-from msreboot.endpoints._definitions import EndpointDefinition
+from msreboot.endpoints._definitions import EndpointDefinition, as_definition
 from msreboot.endpoints._estimates import (
     DEFAULT_TIMES_YEARS,
     EndpointEstimate,
-    _estimate,
+    estimates_by_group,
     group_labels,
 )
 from msreboot.endpoints._logrank import LogRankTest, log_rank_test
@@ -129,16 +129,12 @@ def compare_endpoint(
     >>> result.hazard_ratios["group"].tolist()
     ['M']
     """
-    if isinstance(definition, str):
-        definition = EndpointDefinition.preset(definition)
     landmarks = as_landmarks(np.asarray(list(times_years), dtype=float), "times_years")
+    definition = as_definition(definition)
     times = endpoint_times(cohort, definition, anchor=anchor)
     labels = group_labels(cohort, by)
-    data = times.patients.assign(
-        group=labels.reindex(times.patients["patient_id"].to_numpy()).to_numpy()
-    )
-    data = data[data["group"].notna()].reset_index(drop=True)
-    levels = sorted(set(data["group"]), key=str)
+    estimates = estimates_by_group(times, labels, landmarks)
+    levels = list(estimates)
     if len(levels) < 2:
         raise ValueError(
             f"by must give at least two groups among evaluable patients; got {levels}."
@@ -146,15 +142,10 @@ def compare_endpoint(
     base = levels[0] if reference is None else reference
     if base not in levels:
         raise ValueError(f"reference must be one of the groups {levels}; got {base!r}.")
-    estimates = {
-        level: _estimate(
-            type(times)(definition, part.reset_index(drop=True), times.excluded, times.anchor),
-            landmarks,
-            level,
-        )
-        for level in levels
-        for part in [data[data["group"] == level]]
-    }
+    data = times.patients.assign(
+        group=labels.reindex(times.patients["patient_id"].to_numpy()).to_numpy()
+    )
+    data = data[data["group"].notna()].reset_index(drop=True)
     others = [lv for lv in levels if lv != base]
     cox: CoxModel | None = None
     test: LogRankTest | None = None

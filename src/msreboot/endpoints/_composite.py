@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +25,7 @@ from msreboot.endpoints._definitions import (
     MRIComponent,
     RelapseComponent,
 )
-from msreboot.endpoints._disability import detect_disability_events
+from msreboot.endpoints._disability import anchor_table, detect_disability_events
 from msreboot.endpoints._mri import scan_activity
 from msreboot.endpoints._transplant import _last_contact, first_course_start
 
@@ -59,6 +60,17 @@ class _Context:
     def per_patient(self, values: pd.Series, how: str) -> pd.Series:
         return values.groupby(level=0).agg(how).reindex(self.day0.index).astype(float)
 
+    @cached_property
+    def contact_days(self) -> pd.Series:
+        """Days from time zero to each patient's last record of any kind."""
+        return days_between(_last_contact(self.cohort).reindex(self.day0.index), self.day0)
+
+    @cached_property
+    def death_days(self) -> pd.Series:
+        """Days from time zero to death (NaN: alive)."""
+        deaths = self.cohort.deaths.set_index("patient_id")["date"]
+        return days_between(deaths.reindex(self.day0.index), self.day0).astype(float)
+
 
 def _relapse_days(ctx: _Context, component: RelapseComponent) -> ComponentDays:
     rel = ctx.cohort.relapses
@@ -68,9 +80,7 @@ def _relapse_days(ctx: _Context, component: RelapseComponent) -> ComponentDays:
         length = days_between(rel["end_date"], rel["onset_date"])
         keep &= ~(length < component.min_duration_days)
     first = ctx.per_patient(day[keep].set_axis(rel["patient_id"][keep]), "min")
-    contact = _last_contact(ctx.cohort)
-    until = days_between(contact.reindex(ctx.day0.index), ctx.day0)
-    return ComponentDays(first, until, _no_exclusions())
+    return ComponentDays(first, ctx.contact_days, _no_exclusions())
 
 
 def _disability_days(ctx: _Context, component: DisabilityComponent) -> ComponentDays:
@@ -138,16 +148,7 @@ def anchor_days(cohort: Cohort, anchor: Anchor) -> pd.Series:
     ``patient_id`` and ``anchor_date``."""
     if isinstance(anchor, str):
         return first_course_start(cohort, anchor)
-    if {"patient_id", "anchor_date"} - set(anchor.columns):
-        raise ValueError(
-            "anchor table must have columns patient_id and anchor_date; "
-            f"got {list(anchor.columns)}."
-        )
-    ids = anchor["patient_id"].astype("string")
-    if ids.duplicated().any():
-        dup = ids[ids.duplicated()].iloc[0]
-        raise ValueError(f"anchor table must have one row per patient; {dup} appears twice.")
-    return pd.Series(anchor["anchor_date"].to_numpy(), index=pd.Index(ids, name="patient_id"))
+    return anchor_table(anchor)
 
 
 @dataclass(frozen=True)
@@ -248,10 +249,8 @@ def endpoint_times(
     day0 = anchor_days(cohort, anchor)
     ctx = _Context(cohort, day0)
     ids = day0.index
-    contact = days_between(_last_contact(cohort).reindex(ids), day0).fillna(0.0)
-    death = days_between(cohort.deaths.set_index("patient_id")["date"].reindex(ids), day0).astype(
-        float
-    )
+    contact = ctx.contact_days.fillna(0.0)
+    death = ctx.death_days
     columns: dict[str, pd.Series] = {}
     firsts, untils, excluded = [], [], []
     for label, component in zip(component_labels(definition), definition.components, strict=True):

@@ -14,9 +14,9 @@ import pandas as pd
 
 from msreboot.data import Cohort
 from msreboot.data._summary import DAYS_PER_YEAR, birth_dates, days_between
-from msreboot.endpoints._composite import Anchor, anchor_days, endpoint_times
+from msreboot.endpoints._composite import Anchor, _Context, anchor_days, endpoint_times
 from msreboot.endpoints._cox import CoxModel, Ties, cox_regression
-from msreboot.endpoints._definitions import EndpointDefinition
+from msreboot.endpoints._definitions import EndpointDefinition, as_definition
 
 __all__ = ["baseline_covariates", "endpoint_cox"]
 
@@ -51,20 +51,14 @@ def baseline_covariates(cohort: Cohort, *, anchor: Anchor = "ahsct") -> pd.DataF
     out["disease_duration_years"] = (
         days_between(zero, patients["onset_date"].reindex(ids)) / DAYS_PER_YEAR
     ).values
+    ctx = _Context(cohort, day0)
     edss = cohort.edss
-    offset = days_between(
-        pd.Series(edss["date"].to_numpy()),
-        pd.Series(zero.reindex(edss["patient_id"].to_numpy()).to_numpy()),
-    ).to_numpy()
-    before = edss[offset <= 0]
+    before = edss[(ctx.days(edss, "date") <= 0).to_numpy(dtype=bool)]
     last = before.sort_values(["patient_id", "date"]).groupby("patient_id")["edss"].last()
     out["baseline_edss"] = last.reindex(ids).to_numpy(dtype=float)
     rel = cohort.relapses
-    lag = days_between(
-        pd.Series(zero.reindex(rel["patient_id"].to_numpy()).to_numpy()),
-        pd.Series(rel["onset_date"].to_numpy()),
-    ).to_numpy()
-    recent = rel[(lag > 0) & (lag <= 365)].groupby("patient_id").size()
+    lag = -ctx.days(rel, "onset_date")
+    recent = rel[((lag > 0) & (lag <= 365)).to_numpy(dtype=bool)].groupby("patient_id").size()
     out["relapses_prior_year"] = recent.reindex(ids).fillna(0).astype(int).to_numpy()
     out["prior_dmt_count"] = patients["prior_dmt_count"].reindex(ids).to_numpy()
     out["hct_ci"] = patients["hct_ci"].reindex(ids).to_numpy()
@@ -127,8 +121,7 @@ def endpoint_cox(
     >>> model.terms
     ('age_years', 'progressive')
     """
-    if isinstance(definition, str):
-        definition = EndpointDefinition.preset(definition)
+    definition = as_definition(definition)
     if not covariates:
         raise ValueError("covariates must name at least one column; got none.")
     table = baseline_covariates(cohort, anchor=anchor)

@@ -546,6 +546,11 @@ _PRESETS = (
 )
 
 
+def as_definition(definition: EndpointDefinition | str) -> EndpointDefinition:
+    """A definition, or the preset of that name."""
+    return EndpointDefinition.preset(definition) if isinstance(definition, str) else definition
+
+
 def load_endpoint_definitions(path: str | Path) -> dict[str, EndpointDefinition]:
     """Endpoint definitions from a TOML file: one ``[[endpoint]]`` table per definition.
 

@@ -303,6 +303,21 @@ def _relapse_days(
     return pd.DataFrame({"patient_id": pid.to_numpy(), "onset": onset, "end": end})
 
 
+def anchor_table(anchor: pd.DataFrame, patient_col: str = "patient_id") -> pd.Series:
+    """``anchor_date`` by patient (index ``patient_id`` as strings), after checking that
+    both columns are present and that each patient has one row."""
+    if "anchor_date" not in anchor.columns:
+        raise ValueError(
+            f"anchor table must have columns {patient_col!r} and 'anchor_date'; got "
+            f"{list(anchor.columns)}."
+        )
+    ids = _column(anchor, patient_col, "anchor").astype("string")
+    if ids.duplicated().any():
+        repeated = ids[ids.duplicated()].iloc[0]
+        raise ValueError(f"anchor table must have one row per patient; {repeated!r} repeats.")
+    return pd.Series(anchor["anchor_date"].to_numpy(), index=pd.Index(ids, name="patient_id"))
+
+
 def _anchor_days(
     anchor: str | pd.DataFrame | None,
     data: Cohort | pd.DataFrame,
@@ -322,22 +337,11 @@ def _anchor_days(
         days, _ = _as_days(first.reset_index(drop=True), "start_date")
         return pd.Series(days, index=first.index.astype("string"))
     if isinstance(anchor, pd.DataFrame):
-        if "anchor_date" not in anchor.columns:
-            raise ValueError(
-                f"anchor table must have columns {patient_col!r} and 'anchor_date'; got "
-                f"{list(anchor.columns)}."
-            )
+        table = anchor_table(anchor, patient_col)
         days, anchor_calendar = _as_days(anchor["anchor_date"], "anchor_date")
         if anchor_calendar != calendar:
             raise ValueError("anchor dates and EDSS visits must use the same time unit.")
-        ids = _column(anchor, patient_col, "anchor").astype("string")
-        s = pd.Series(days, index=ids.to_numpy())
-        if s.index.duplicated().any():
-            raise ValueError(
-                "anchor table must have one row per patient; "
-                f"{s.index[s.index.duplicated()][0]!r} repeats."
-            )
-        return s.dropna()
+        return pd.Series(days, index=table.index.to_numpy()).dropna()
     raise TypeError(
         f"anchor must be a treatment kind, a DataFrame or None; got {type(anchor).__name__}."
     )

@@ -17,7 +17,7 @@ import pandas as pd
 from msreboot.data import Cohort
 from msreboot.endpoints._competing import CumulativeIncidence, cumulative_incidence
 from msreboot.endpoints._composite import Anchor, EndpointTimes, endpoint_times
-from msreboot.endpoints._definitions import EndpointDefinition
+from msreboot.endpoints._definitions import EndpointDefinition, as_definition
 from msreboot.endpoints._survival import SurvivalCurve, kaplan_meier
 from msreboot.endpoints._survival_input import as_landmarks
 
@@ -162,18 +162,26 @@ def estimate_endpoint(
 
     See :func:`estimate_endpoints`, which does this for several definitions at once.
     """
-    if isinstance(definition, str):
-        definition = EndpointDefinition.preset(definition)
     landmarks = as_landmarks(np.asarray(list(times_years), dtype=float), "times_years")
-    times = endpoint_times(cohort, definition, anchor=anchor)
+    times = endpoint_times(cohort, as_definition(definition), anchor=anchor)
     if by is None:
         return _estimate(times, landmarks, None)
-    group = group_labels(cohort, by).reindex(times.patients["patient_id"].to_numpy()).to_numpy()
+    return estimates_by_group(times, group_labels(cohort, by), landmarks)
+
+
+def estimates_by_group(
+    times: EndpointTimes, labels: pd.Series, landmarks: np.ndarray
+) -> dict[Hashable, EndpointEstimate]:
+    """One estimate per group (sorted); ``labels`` by ``patient_id``, missing: left out."""
+    group = labels.reindex(times.patients["patient_id"].to_numpy()).to_numpy()
     out: dict[Hashable, EndpointEstimate] = {}
     for label in sorted({g for g in group if not pd.isna(g)}, key=str):
         keep = group == label
         part = EndpointTimes(
-            definition, times.patients[keep].reset_index(drop=True), times.excluded, times.anchor
+            times.definition,
+            times.patients[keep].reset_index(drop=True),
+            times.excluded,
+            times.anchor,
         )
         out[label] = _estimate(part, landmarks, label)
     return out
@@ -284,7 +292,7 @@ def estimate_endpoints(
     )
     if not chosen:
         raise ValueError("definitions must name at least one endpoint; got an empty list.")
-    resolved = [EndpointDefinition.preset(d) if isinstance(d, str) else d for d in chosen]
+    resolved = [as_definition(d) for d in chosen]
     names = [d.name for d in resolved]
     if len(set(names)) < len(names):
         dup = next(n for n in names if names.count(n) > 1)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from msreboot.data import Cohort
-from msreboot.data._summary import DAYS_PER_YEAR, days_between
+from msreboot.data._summary import DAYS_PER_YEAR
 from msreboot.endpoints._composite import (
     _COMPONENT_DAYS,
     Anchor,
@@ -189,8 +189,7 @@ def neda_status(
         add_label(reasons, active, label)
         active_any |= active
         assessed_all &= assessed
-    death = days_between(cohort.deaths.set_index("patient_id")["date"].reindex(ids), day0)
-    died = (death <= end_day).to_numpy(dtype=bool)
+    died = (ctx.death_days <= end_day).to_numpy(dtype=bool)
     status = np.where(active_any, "activity", "NEDA").astype(object)
     for mask, why in (
         (~assessed_all, "not assessed"),
