@@ -14,6 +14,7 @@ import html
 import tomllib
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import fields as dataclass_fields
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -232,29 +233,34 @@ def load_trial_spec(path: str | Path) -> TrialSpec:
         raise ValueError(f"{path}: {problems}") from None
 
 
+_COURSES: dict[str, type[AHSCTCourse] | type[DMTCourse] | type[MSCCourse]] = {
+    "ahsct": AHSCTCourse,
+    "dmt": DMTCourse,
+    "msc": MSCCourse,
+}
+# Treatments-table column names of the MSC fields (protocol rows use them).
+_SCHEMA_NAMES = {
+    "msc_source": "source",
+    "msc_route": "route",
+    "msc_dose_1e6_per_kg": "dose_1e6_per_kg",
+    "msc_infusions": "infusions",
+    "msc_pretreated": "pretreated",
+}
+
+
 def _course(kind: str, fields: Mapping[str, Any], label: str | None) -> Treatment:
-    values = {k: v for k, v in fields.items() if not (isinstance(v, float) and np.isnan(v))}
-    values = {k: v for k, v in values.items() if v is not None and k not in ("kind", "share")}
-    if kind == "ahsct":
-        keep = ("conditioning_regimen", "conditioning_intensity", "mobilisation_regimen")
-        args = {k: values[k] for k in keep if k in values}
-        for key in ("cd34_selected", "cd34_dose_1e6_per_kg", "transplant_year"):
-            if key in values:
-                args[key] = values[key]
-        return AHSCTCourse(**args, protocol=label)
-    if kind == "dmt":
-        return DMTCourse(drug=values["drug"], protocol=label)
-    if kind == "msc":
-        return MSCCourse(
-            source=values.get("msc_source", values.get("source", "bone_marrow")),
-            route=values.get("msc_route", values.get("route", "intravenous")),
-            dose_1e6_per_kg=float(values.get("msc_dose_1e6_per_kg", values.get("dose", 1.5))),
-            infusions=int(values.get("msc_infusions", values.get("infusions", 1))),
-            interval_days=int(values.get("interval_days", 0)),
-            pretreated=bool(values.get("msc_pretreated", values.get("pretreated", False))),
-            protocol=label,
-        )
-    raise ValueError(f"treatment kind must be ahsct, dmt or msc; got {kind!r}")
+    """A course of ``kind`` from its fields (course names or treatments-table names);
+    missing values and fields the course does not have are left out."""
+    if kind not in _COURSES:
+        raise ValueError(f"treatment kind must be ahsct, dmt or msc; got {kind!r}")
+    course = _COURSES[kind]
+    accepted = {f.name for f in dataclass_fields(course)} - {"protocol"}
+    args = {}
+    for key, value in fields.items():
+        name = _SCHEMA_NAMES.get(key, key)
+        if name in accepted and value is not None and not pd.isna(value):
+            args[name] = value.item() if isinstance(value, np.generic) else value
+    return course(**args, protocol=label)
 
 
 def treatments_of_arm(arm: ArmSpec) -> list[tuple[int, Treatment]]:
