@@ -310,50 +310,26 @@ class EndpointDefinition(BaseModel):
     def halt_ms_efs(cls) -> EndpointDefinition:
         """HALT-MS event-free survival (Nash 2015, 2017): death, EDSS increase > 0.5 from
         the pre-transplant baseline, relapse, or new brain MRI lesions from 1 year; 90% CIs."""
-        return cls(
-            name="halt_ms_efs",
-            title="HALT-MS event-free survival",
-            components=(_HALT_RELAPSE, _halt_disability(), _HALT_MRI),
-            conf_level=0.90,
-            citation=HALT_MS,
-            assumptions=_HALT_ASSUMPTIONS,
+        return _halt_ms(
+            "halt_ms_efs",
+            "HALT-MS event-free survival",
+            (_HALT_RELAPSE, _halt_disability(), _HALT_MRI),
         )
 
     @classmethod
     def halt_ms_pfs(cls) -> EndpointDefinition:
         """HALT-MS progression-free survival: the EDSS component of its EFS, or death."""
-        return cls(
-            name="halt_ms_pfs",
-            title="HALT-MS progression-free survival",
-            components=(_halt_disability(),),
-            conf_level=0.90,
-            citation=HALT_MS,
-            assumptions=_HALT_ASSUMPTIONS,
-        )
+        return _halt_ms("halt_ms_pfs", "HALT-MS progression-free survival", (_halt_disability(),))
 
     @classmethod
     def halt_ms_rfs(cls) -> EndpointDefinition:
         """HALT-MS relapse-free survival: a relapse lasting over 48 hours, or death."""
-        return cls(
-            name="halt_ms_rfs",
-            title="HALT-MS relapse-free survival",
-            components=(_HALT_RELAPSE,),
-            conf_level=0.90,
-            citation=HALT_MS,
-            assumptions=_HALT_ASSUMPTIONS,
-        )
+        return _halt_ms("halt_ms_rfs", "HALT-MS relapse-free survival", (_HALT_RELAPSE,))
 
     @classmethod
     def halt_ms_mri_free(cls) -> EndpointDefinition:
         """HALT-MS MRI-activity-free survival: new brain lesions from 1 year, or death."""
-        return cls(
-            name="halt_ms_mri_free",
-            title="HALT-MS MRI-activity-free survival",
-            components=(_HALT_MRI,),
-            conf_level=0.90,
-            citation=HALT_MS,
-            assumptions=_HALT_ASSUMPTIONS,
-        )
+        return _halt_ms("halt_ms_mri_free", "HALT-MS MRI-activity-free survival", (_HALT_MRI,))
 
     @classmethod
     def atkins_2016_afs(cls) -> EndpointDefinition:
@@ -505,6 +481,18 @@ _BURT_ASSUMPTIONS = (
     "change of >= 1.0 at every baseline, confirmed 6 months later (182 days, -30/+730.5), "
     "fixed pre-transplant baseline; death is an event for progression-free survival."
 )
+
+
+def _halt_ms(name: str, title: str, components: tuple[Component, ...]) -> EndpointDefinition:
+    """A HALT-MS definition: its citation, assumptions and 90% intervals."""
+    return EndpointDefinition(
+        name=name,
+        title=title,
+        components=components,
+        conf_level=0.90,
+        citation=HALT_MS,
+        assumptions=_HALT_ASSUMPTIONS,
+    )
 
 
 def _halt_disability() -> DisabilityComponent:
