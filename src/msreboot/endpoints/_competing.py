@@ -165,13 +165,14 @@ def _interval(
     z = z_value(conf_level)
     if conf_type == "plain":
         return np.clip(estimate - z * std_err, 0, 1), np.clip(estimate + z * std_err, 0, 1)
-    lo = estimate.copy()
-    hi = estimate.copy()
+    lo = np.clip(estimate, 0, 1)  # a sum that rounds to 1 + 2e-16 keeps its limits at 1
+    hi = lo.copy()
     inside = (estimate > 0) & (estimate < 1)
     f = estimate[inside]
     log_f = np.log(f)
     scale = z * std_err[inside] / (f * -log_f)
-    lo[inside] = np.exp(log_f * np.exp(scale))
+    with np.errstate(over="ignore"):  # F next to 1: scale -> inf, limits -> (0, 1)
+        lo[inside] = np.exp(log_f * np.exp(scale))
     hi[inside] = np.exp(log_f * np.exp(-scale))
     return lo, hi
 
