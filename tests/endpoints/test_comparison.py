@@ -85,6 +85,18 @@ def test_baseline_covariates_on_constructed_patients() -> None:
     assert not table.loc["A", "progressive"]
 
 
+def test_baseline_covariates_with_an_anchor_table() -> None:
+    from msreboot.endpoints import baseline_covariates
+
+    cohort = load_example()
+    first_edss = cohort.edss.groupby("patient_id")["date"].min()
+    anchor = pd.DataFrame({"patient_id": first_edss.index, "anchor_date": first_edss.to_numpy()})
+    table = baseline_covariates(cohort, anchor=anchor)
+    assert len(table) == cohort.n_patients
+    assert table["baseline_edss"].notna().all()  # the first visit is on day 0
+    assert "conditioning_intensity" not in table.columns
+
+
 def test_endpoint_cox_is_cox_regression_on_the_merged_table() -> None:
     from msreboot.endpoints import baseline_covariates, endpoint_cox
 

@@ -63,7 +63,7 @@ def baseline_covariates(cohort: Cohort, *, anchor: Anchor = "ahsct") -> pd.DataF
     out["prior_dmt_count"] = patients["prior_dmt_count"].reindex(ids).to_numpy()
     out["hct_ci"] = patients["hct_ci"].reindex(ids).to_numpy()
     out["progressive"] = out["phenotype"].isin(["SPMS", "PPMS"]).to_numpy()
-    if anchor == "ahsct":
+    if isinstance(anchor, str) and anchor == "ahsct":
         courses = cohort.treatments[cohort.treatments["kind"] == "ahsct"]
         first = courses.sort_values(["patient_id", "start_date"]).groupby("patient_id").first()
         for column in _TRANSPLANT_COLUMNS:
