@@ -128,19 +128,6 @@ def test_example_writes_the_bundled_files(tmp_path: Path) -> None:
     assert read_cohort(out).equals(load_example())
 
 
-@pytest.mark.parametrize("progress", [True, False], ids=["progress", "no-progress"])
-def test_demo(tmp_path: Path, progress: bool) -> None:
-    args = ([] if progress else ["--no-progress"]) + ["demo", "--workdir", str(tmp_path / "d")]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    assert "300 patients" in result.output
-    assert "Disability events (mueller_2023, all): 180 patients" in result.output
-    assert "no anchor date: 120" in result.output
-    assert "HALT-MS event-free survival: 180 patients" in result.output
-    assert "TRM (death from any cause within 100 days of AHSCT)" in result.output
-    assert (tmp_path / "d" / "cohort.duckdb").is_file()
-
-
 def test_deidentify(tmp_path: Path) -> None:
     key = tmp_path / "secret.key"
     out = tmp_path / "shared"

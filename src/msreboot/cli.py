@@ -378,56 +378,175 @@ def demo(
         Path, typer.Option("--workdir", help="Folder for the demo's store and outputs.")
     ] = Path("msreboot-demo"),
 ) -> None:
-    """The main job on the bundled example: validate, import into DuckDB, summarise, find
-    disability events after AHSCT and estimate the trial endpoints."""
-    from msreboot.data import describe_cohort, import_cohort, read_cohort, read_store
+    """The main job on the bundled example: validate, import into DuckDB, estimate the
+    endpoints, run a virtual HALT-MS trial and write the HTML report."""
+    import time
+
+    from msreboot.data import import_cohort, read_cohort, read_store
     from msreboot.datasets import example_path
-    from msreboot.endpoints import (
-        DisabilityDefinition,
-        detect_disability_events,
-        estimate_endpoints,
-        transplant_mortality,
+    from msreboot.endpoints import estimate_endpoints, transplant_mortality
+    from msreboot.report._commands import (
+        check_report_options,
+        run_report,
+        run_virtual_trial,
     )
 
+    start = time.perf_counter()
     db = workdir / "cohort.duckdb"
+    job = check_report_options(
+        out=workdir / "report.html",
+        title="msreboot demo: the synthetic example cohort",
+        endpoints=[],
+        definitions_file=None,
+        times="2,3,4,5",
+        trial="halt_ms",
+        replicates=DEMO_REPLICATES,
+    )
     with _progress(ctx) as progress:
-        task = progress.add_task("demo", total=5)
-        progress.update(task, description="validating the example cohort")
+        task = progress.add_task("validating the example cohort", total=3)
         cohort = read_cohort(example_path())
-        progress.advance(task)
-        progress.update(task, description=f"importing into {db}")
-        result = import_cohort(cohort, db, source="msreboot example cohort")
-        progress.advance(task)
-        progress.update(task, description="summarising from the store")
+        progress.update(task, advance=1, description=f"importing into {db}")
+        imported = import_cohort(cohort, db, source="msreboot example cohort")
+        progress.update(task, advance=1, description="estimating the endpoints from the store")
         stored = read_store(db)
-        text = describe_cohort(stored).summary()
-        progress.advance(task)
-        progress.update(task, description="disability events after AHSCT (Mueller 2023)")
-        disability = detect_disability_events(
-            stored, definition=DisabilityDefinition.mueller_2023(), anchor="ahsct"
-        )
-        progress.advance(task)
-        progress.update(task, description="trial endpoints at 2-5 years after AHSCT")
         endpoints = estimate_endpoints(stored, ["halt_ms_efs", "muraro_2017_pfs", "neda_3"])
         trm = transplant_mortality(stored)
-        progress.advance(task)
+        progress.update(task, advance=1, description="cohort ready")
+        assert job.trial is not None  # the demo always runs its trial
+        trial, trial_seconds = run_virtual_trial(job.trial, progress)
+        report = run_report(
+            stored,
+            job,
+            source=db,
+            command=_command_line(ctx),
+            progress=progress,
+            trial=trial,
+        )
     out.print(f"[bold]msreboot {__version__}: the bundled synthetic example cohort[/]")
     out.print(
         f"validated: {cohort.n_patients} patients, no errors, {len(cohort.warnings)} warning(s)"
     )
-    out.print(result.summary())
-    out.print(text)
+    out.print(imported.summary())
     out.print()
-    out.print(disability.summary())
-    out.print()
-    out.print(endpoints.summary())
+    for name in ("halt_ms_efs", "muraro_2017_pfs"):
+        out.print(endpoints[name].summary())
     out.print(trm.summary())
-    out.print(f"\nstore: {db.resolve()}")
+    compared = trial.compare_published()
     out.print(
-        f"next: `msreboot summary {db}`, `msreboot endpoints {db} --methods`, "
-        f"`msreboot disability {db} --anchor ahsct --methods`, or "
-        "`msreboot example --out my-cohort` to see the file layout"
+        f"\nvirtual HALT-MS: {trial.spec.replicates} replicates of {trial.spec.arms[0].n} "
+        f"patients in {trial_seconds:.1f} s (seed {trial.spec.seed})"
     )
+    for row in compared.to_dict("records"):
+        out.print(
+            f"  {row['endpoint']} {float(row['time_years']):g} y: published "
+            f"{100 * float(row['published']):.1f}%, simulated {100 * float(row['simulated']):.1f}%"
+        )
+    out.print(f"\n[bold]report:[/] {report.path.resolve()}")
+    out.print(f"figures (SVG and PNG): {report.figure_folder.resolve()}")
+    out.print(f"store: {db.resolve()}")
+    out.print(f"done in {time.perf_counter() - start:.0f} s")
+    out.print(
+        f"next: open the report in a browser; `msreboot report {db} --out my-report.html`, "
+        f"`msreboot endpoints {db} --methods`, or `msreboot example --out my-cohort` to see "
+        "the file layout"
+    )
+
+
+DEMO_REPLICATES = 20
+"""Replicates of the demo's virtual trial: enough for a stable mean, quick on two cores."""
+
+
+def _command_line(ctx: typer.Context) -> str:
+    """The command as typed when run from a shell, else rebuilt from the parsed options."""
+    import shlex
+
+    if Path(sys.argv[0]).name == "msreboot":
+        return shlex.join(["msreboot", *sys.argv[1:]])
+    parts = ctx.command_path.split()
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if value is None or value is False or value == [] or value == param.default:
+            continue
+        values = value if isinstance(value, list | tuple) else [value]
+        texts = [str(v.value if isinstance(v, StrEnum) else v) for v in values]
+        if param.param_type_name == "argument":
+            parts += texts
+            continue
+        flag = param.opts[0]
+        for text in texts:
+            parts += [flag] if value is True else [flag, text]
+    return shlex.join(parts)
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    source: SourceArg,
+    out_file: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="The HTML file to write; figures go to <name>_files/ beside it."
+        ),
+    ] = Path("report.html"),
+    title: Annotated[str, typer.Option(help="The report's title.")] = "Cohort report",
+    endpoint: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--endpoint",
+            "--endpoints",
+            "-e",
+            help="A preset or a definition of --definitions (repeat for several); default: "
+            "halt_ms_efs, halt_ms_pfs, halt_ms_rfs, muraro_2017_pfs, neda_3, overall_survival.",
+        ),
+    ] = None,
+    definitions_file: Annotated[
+        Path | None,
+        typer.Option("--definitions", help="TOML file of endpoint definitions."),
+    ] = None,
+    times: Annotated[
+        str, typer.Option(help="Landmark years after AHSCT, separated by commas.")
+    ] = "2,3,4,5",
+    trial: Annotated[
+        str,
+        typer.Option(
+            help="A virtual trial to show beside its published results: a bundled study "
+            "(halt_ms, mist_2019, ...; see `msreboot simulate list`), a spec file, or none."
+        ),
+    ] = "none",
+    replicates: Annotated[
+        int, typer.Option(help="Replicates of the virtual trial.", min=1)
+    ] = DEMO_REPLICATES,
+    redcap_mapping: RedcapOpt = None,
+    date_format: DateFormatOpt = None,
+    time_unit: TimeUnitOpt = None,
+) -> None:
+    """A self-contained HTML report of a cohort (opens offline): Table 1, Kaplan-Meier
+    curves with numbers at risk, EDSS trajectories, relapses, MRI, transplant outcomes, the
+    published evidence, an optional virtual trial, methods and provenance."""
+    from msreboot.report._commands import check_report_options, run_report
+
+    try:
+        job = check_report_options(
+            out=out_file,
+            title=title,
+            endpoints=endpoint or [],
+            definitions_file=definitions_file,
+            times=times,
+            trial=trial,
+            replicates=replicates,
+        )
+    except ValueError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from exc
+    cohort = _load(ctx, source, redcap_mapping, date_format, time_unit)
+    try:
+        with _progress(ctx) as progress:
+            result = run_report(
+                cohort, job, source=source, command=_command_line(ctx), progress=progress
+            )
+    except ValueError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from exc
+    out.print(result.summary())
+    out.print(f"[bold]report:[/] {result.path.resolve()}")
 
 
 class DisabilityPreset(StrEnum):

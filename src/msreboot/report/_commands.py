@@ -1,0 +1,136 @@
+"""Command-line pieces: ``msreboot report`` and the report step of ``msreboot demo``.
+
+The main CLI reads the cohort (folder, workbook, REDCap export or DuckDB store) with its
+shared loader and calls :func:`run_report`. Every argument problem is a ``ValueError``
+whose message the CLI prints as it is (exit 2); nothing is written then.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from msreboot.data import Cohort
+from msreboot.endpoints import EndpointDefinition
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from msreboot.report._report import Report
+    from msreboot.simulate import TrialResult, TrialSpec
+
+__all__ = ["ReportJob", "check_report_options", "load_trial", "run_report", "run_virtual_trial"]
+
+
+@dataclass(frozen=True)
+class ReportJob:
+    """The checked options of ``msreboot report``."""
+
+    out: Path
+    title: str
+    definitions: tuple[EndpointDefinition, ...]
+    times_years: tuple[float, ...]
+    trial: TrialSpec | None
+
+
+def load_trial(name: str, replicates: int) -> TrialSpec | None:
+    """The trial spec named by ``--trial`` (a bundled study or a TOML file); ``none``: no
+    trial."""
+    from msreboot.simulate import TrialSpec, load_trial_spec
+
+    if name.strip().lower() == "none":
+        return None
+    if replicates < 1:
+        raise ValueError(f"--replicates must be >= 1; got {replicates}.")
+    if not Path(name).suffix and name not in TrialSpec.presets():
+        raise ValueError(
+            f"--trial must be a bundled study ({', '.join(TrialSpec.presets())}), a trial spec "
+            f"file (.toml) or none; got {name!r}."
+        )
+    return load_trial_spec(name).with_(replicates=replicates)
+
+
+def check_report_options(
+    *,
+    out: Path,
+    title: str,
+    endpoints: Sequence[str],
+    definitions_file: Path | None,
+    times: str,
+    trial: str,
+    replicates: int,
+) -> ReportJob:
+    """Check every option before anything is read or written."""
+    from msreboot.endpoints._commands import choose_definitions, parse_times
+    from msreboot.report._report import DEFAULT_ENDPOINTS
+
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"--out must be an .html file; got {out.name!r}. Try report.html.")
+    if out.is_dir():
+        raise ValueError(f"--out must be a file; got the folder {out}.")
+    if definitions_file is not None and not definitions_file.is_file():
+        raise ValueError(f"--definitions must be an existing TOML file; got {definitions_file}.")
+    names = list(endpoints)
+    if not names and definitions_file is None:
+        names = list(DEFAULT_ENDPOINTS)
+    definitions = choose_definitions(names, definitions_file)
+    return ReportJob(
+        out,
+        title.strip() or "Cohort report",
+        tuple(definitions),
+        parse_times(times),
+        load_trial(trial, replicates),
+    )
+
+
+def run_virtual_trial(spec: TrialSpec, progress: Progress | None) -> tuple[TrialResult, float]:
+    """Run the replicates of a virtual trial behind a progress bar; return the result and
+    the seconds it took."""
+    from msreboot.simulate import run_trial
+
+    start = time.perf_counter()
+    if progress is None:
+        result = run_trial(spec)
+    else:
+        task = progress.add_task(
+            f"virtual trial {spec.name} ({spec.replicates} replicates)", total=spec.replicates
+        )
+        result = run_trial(spec, progress=lambda done: progress.update(task, completed=done))
+    return result, time.perf_counter() - start
+
+
+def run_report(
+    cohort: Cohort,
+    job: ReportJob,
+    *,
+    source: Path | None,
+    command: str,
+    progress: Progress | None,
+    trial: TrialResult | None = None,
+) -> Report:
+    """Build the report of ``job`` (running its virtual trial unless ``trial`` is given)."""
+    from msreboot.report._report import build_report
+
+    if trial is None and job.trial is not None:
+        trial, _ = run_virtual_trial(job.trial, progress)
+    callback = None
+    if progress is not None:
+        task = progress.add_task(f"writing {job.out.name}", total=1)
+
+        def callback(done: int, total: int, description: str) -> None:
+            progress.update(task, completed=done, total=total, description=description)
+
+    return build_report(
+        cohort,
+        out=job.out,
+        trial=trial,
+        title=job.title,
+        endpoints=job.definitions,
+        times_years=job.times_years,
+        source=source,
+        command=command,
+        progress=callback,
+    )

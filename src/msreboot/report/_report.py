@@ -1,0 +1,340 @@
+"""One self-contained HTML report of a cohort: every section, figure and table in one file.
+
+:func:`build_report` computes the results with :mod:`msreboot.endpoints` and
+:mod:`msreboot.evidence`, draws the figures (inline SVG in the page, and SVG and PNG files
+beside it), renders the Jinja2 template and writes the page atomically. The page loads
+nothing from anywhere: styles are inline, figures are inline SVG, there are no scripts.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from msreboot._version import __version__
+from msreboot.data import Cohort
+from msreboot.data._files import atomic_write_text, replace_directory
+from msreboot.endpoints import (
+    EndpointDefinition,
+    EndpointEstimate,
+    EndpointResults,
+    estimate_endpoint,
+)
+from msreboot.report._content import ReportSection, SectionContent
+from msreboot.report._figures import FigureWriter
+from msreboot.report._methods import methods_section
+
+if TYPE_CHECKING:
+    from msreboot.simulate import TrialResult
+
+__all__ = ["DEFAULT_ENDPOINTS", "Progress", "Report", "build_report"]
+
+DEFAULT_ENDPOINTS = (
+    "halt_ms_efs",
+    "halt_ms_pfs",
+    "halt_ms_rfs",
+    "muraro_2017_pfs",
+    "neda_3",
+    "overall_survival",
+)
+"""The endpoints a report shows unless told otherwise."""
+
+Progress = Callable[[int, int, str], None]
+"""A progress callback: ``(steps done, steps in all, what runs next)``."""
+
+_ANCHOR = "ahsct"
+_ANCHOR_LABEL = "AHSCT"
+
+
+@dataclass(frozen=True)
+class Report:
+    """A written report.
+
+    Attributes
+    ----------
+    path
+        The HTML file.
+    title
+        Its title.
+    sections
+        Its sections in order (id, title, figure files, notes).
+    figures
+        Every figure file written beside it (SVG and PNG), in order.
+    generated
+        When it was written (UTC).
+    endpoints
+        The endpoint estimates it shows (``None`` when none could be estimated).
+    """
+
+    path: Path
+    title: str
+    sections: tuple[ReportSection, ...]
+    figures: tuple[Path, ...]
+    generated: datetime
+    endpoints: EndpointResults | None = field(default=None, repr=False)
+
+    @property
+    def figure_folder(self) -> Path:
+        """The folder holding the separate SVG and PNG files."""
+        return figure_folder(self.path)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per section: ``id``, ``title``, ``figures`` (files), ``notes``."""
+        return pd.DataFrame(
+            [
+                {"id": s.id, "title": s.title, "figures": len(s.figures), "notes": len(s.notes)}
+                for s in self.sections
+            ]
+        )
+
+    def summary(self) -> str:
+        lines = [
+            f"{self.title}: {self.path}",
+            f"  {len(self.sections)} sections, {len(self.figures) // 2} figures "
+            f"(SVG and PNG in {self.figure_folder})",
+        ]
+        for s in self.sections:
+            lines.append(f"  - {s.title} (#{s.id}): {len(s.figures) // 2} figure(s)")
+            lines += [f"      note: {n}" for n in s.notes]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
+
+def figure_folder(path: Path) -> Path:
+    """Where the figure files of the report ``path`` go: ``<stem>_files`` beside it."""
+    return path.with_name(f"{path.stem}_files")
+
+
+def _check_out(out: str | Path) -> Path:
+    path = Path(out)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"out must be an .html file; got {path.name!r}. Try report.html.")
+    if path.exists() and path.is_dir():
+        raise ValueError(f"out must be a file; got the folder {path}.")
+    return path
+
+
+def _check_times(times_years: Sequence[float]) -> tuple[float, ...]:
+    times = tuple(float(t) for t in times_years)
+    if not times or any(not (np.isfinite(t) and t >= 0) for t in times):
+        raise ValueError(f"times_years must be years >= 0; got {list(times_years)}.")
+    return tuple(sorted(set(times)))
+
+
+def _definitions(
+    endpoints: Sequence[EndpointDefinition | str] | None,
+) -> list[EndpointDefinition]:
+    chosen = list(DEFAULT_ENDPOINTS if endpoints is None else endpoints)
+    if not chosen:
+        raise ValueError("endpoints must name at least one endpoint; got an empty list.")
+    out = [d if isinstance(d, EndpointDefinition) else EndpointDefinition.preset(d) for d in chosen]
+    names = [d.name for d in out]
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup is not None:
+        raise ValueError(f"endpoint names must be unique; {dup!r} appears twice.")
+    return out
+
+
+def _estimate(
+    cohort: Cohort, definitions: Sequence[EndpointDefinition], times: tuple[float, ...]
+) -> tuple[EndpointResults | None, list[str]]:
+    estimates: dict[str, EndpointEstimate | Mapping[Hashable, EndpointEstimate]] = {}
+    skipped = []
+    for d in definitions:
+        try:
+            estimates[d.name] = estimate_endpoint(cohort, d, times_years=times, anchor=_ANCHOR)
+        except ValueError as exc:
+            skipped.append(f"{d.title or d.name}: {exc}")
+    if not estimates:
+        return None, skipped
+    return EndpointResults(estimates, times, _ANCHOR), skipped
+
+
+def _render(title: str, subtitle: str, sections: Sequence[SectionContent], footer: str) -> str:
+    from jinja2 import Environment, StrictUndefined
+
+    folder = resources.files("msreboot.report") / "templates"
+    env = Environment(autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True)
+    template = env.from_string((folder / "report.html.j2").read_text(encoding="utf-8"))
+    return template.render(
+        title=title,
+        subtitle=subtitle,
+        sections=sections,
+        footer=footer,
+        version=__version__,
+        css=(folder / "report.css").read_text(encoding="utf-8"),
+    )
+
+
+def build_report(
+    cohort: Cohort,
+    *,
+    out: str | Path,
+    trial: TrialResult | None = None,
+    title: str = "Cohort report",
+    endpoints: Sequence[EndpointDefinition | str] | None = None,
+    times_years: Sequence[float] = (2.0, 3.0, 4.0, 5.0),
+    source: str | Path | None = None,
+    command: str | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Write a self-contained HTML report of a cohort, with its figures beside it.
+
+    Parameters
+    ----------
+    cohort
+        A validated cohort (:func:`~msreboot.data.read_cohort`,
+        :func:`~msreboot.data.read_store`).
+    out
+        The HTML file to write (``.html``). The figures go to ``<stem>_files/`` beside it
+        as SVG and PNG files.
+    trial
+        A virtual trial (:func:`msreboot.simulate.run_trial`) to show beside its published
+        results; ``None`` leaves the section out.
+    title
+        The report's title.
+    endpoints
+        Endpoint presets or definitions; default :data:`DEFAULT_ENDPOINTS`.
+    times_years
+        Landmark years from each patient's first AHSCT (day 0).
+    source
+        The file or folder the cohort was read from: its files' SHA-256 checksums go in the
+        provenance block.
+    command
+        The command line that asked for the report (provenance).
+    progress
+        Called before each step with ``(done, total, description)``.
+
+    Returns
+    -------
+    Report
+
+    Raises
+    ------
+    ValueError
+        A bad argument (``out`` not ``.html``, unknown endpoint, negative landmark). Nothing
+        is written then, and an error while building leaves earlier files as they were.
+
+    Notes
+    -----
+    The page makes no network request: CSS is inline, figures are inline SVG, there is no
+    script and no external font. Sections: cohort description (Table 1 by treatment group,
+    follow-up, completeness, validation warnings), time-to-event endpoints (Kaplan-Meier
+    figures with numbers at risk, landmark estimates), disease course (EDSS trajectories,
+    relapse rates, MRI activity), transplant outcomes, published evidence, the virtual
+    trial when given, and methods with provenance.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from msreboot.datasets import load_example
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "report.html"
+    >>> report = build_report(load_example(), out=out, endpoints=["halt_ms_efs"])
+    >>> [s.id for s in report.sections]
+    ['cohort', 'survival', 'trajectories', 'transplant', 'evidence', 'methods']
+    """
+    from msreboot.report._cohort import cohort_section
+    from msreboot.report._evidence import evidence_section
+    from msreboot.report._survival import survival_section, time_axis_years
+    from msreboot.report._trajectories import trajectories_section
+    from msreboot.report._transplant import transplant_section
+    from msreboot.report._trial import trial_section
+
+    path = _check_out(out)
+    times = _check_times(times_years)
+    definitions = _definitions(endpoints)
+    source_path = Path(source) if source is not None else None
+    if source_path is not None and not source_path.exists():
+        raise ValueError(f"source must be an existing file or folder; got {source_path}.")
+    generated = datetime.now(UTC)
+    steps = [
+        "describing the cohort",
+        "estimating the endpoints",
+        "drawing the disease course",
+        "transplant outcomes",
+        "setting the cohort beside the evidence",
+        *(["the virtual trial"] if trial is not None else []),
+        "writing methods and provenance",
+        f"writing {path.name}",
+    ]
+    step = iter(range(len(steps)))
+
+    def advance() -> None:
+        i = next(step)
+        if progress is not None:
+            progress(i, len(steps), steps[i])
+
+    final = figure_folder(path)
+    with replace_directory(final) as staging:
+        writer = FigureWriter(staging, final)
+        advance()
+        sections = [cohort_section(cohort)]
+        advance()
+        results, skipped = _estimate(cohort, definitions, times)
+        x_max = time_axis_years(results) if results is not None else float(max(times))
+        sections.append(
+            survival_section(results, writer, anchor_label=_ANCHOR_LABEL, skipped=skipped)
+        )
+        advance()
+        course, _, _ = trajectories_section(
+            cohort, writer, anchor=_ANCHOR, anchor_label=_ANCHOR_LABEL, x_max=x_max
+        )
+        sections.append(course)
+        advance()
+        transplant, trm = transplant_section(cohort, writer)
+        sections.append(transplant)
+        advance()
+        sections.append(evidence_section(cohort, trm, writer))
+        if trial is not None:
+            advance()
+            sections.append(trial_section(trial, writer))
+        advance()
+        sections.append(
+            methods_section(
+                definitions,
+                cohort,
+                anchor_label=_ANCHOR_LABEL,
+                source=source_path,
+                command=command,
+                trial=trial,
+                generated=generated,
+            )
+        )
+        advance()
+        stamp = generated.strftime("%Y-%m-%d %H:%M UTC")
+        page = _render(
+            title,
+            f"{cohort.n_patients} patients \u00b7 generated {stamp} \u00b7 msreboot {__version__}",
+            sections,
+            f"Generated by msreboot {__version__} on {stamp}. Research software: the results "
+            "describe the data supplied and are not medical advice.",
+        )
+    atomic_write_text(path, page)
+    if progress is not None:
+        progress(len(steps), len(steps), "done")
+    return Report(
+        path,
+        title,
+        tuple(
+            ReportSection(
+                s.id,
+                s.title,
+                tuple(p for f in s.figures for p in (f.svg_path, f.png_path)),
+                s.notes,
+            )
+            for s in sections
+        ),
+        writer.paths,
+        generated,
+        results,
+    )

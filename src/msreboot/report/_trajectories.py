@@ -1,0 +1,351 @@
+"""The report's disease-course section: EDSS trajectories around treatment, relapse rates
+and MRI activity before and after it."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from msreboot.data import Cohort
+from msreboot.data._summary import DAYS_PER_YEAR, days_between
+from msreboot.endpoints import MRIActivity, RelapseRates, mri_activity, relapse_rates
+from msreboot.report._content import (
+    Block,
+    FigureBlock,
+    Notes,
+    Paragraph,
+    SectionContent,
+    TableBlock,
+    fmt_number,
+    fmt_pct_ci,
+)
+from msreboot.report._figures import PALETTE, FigureWriter, new_figure, plot_context
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["EDSSTrajectories", "edss_trajectories", "trajectories_section"]
+
+BIN_YEARS = 0.5
+MIN_PATIENTS_PER_BIN = 5
+
+
+@dataclass(frozen=True)
+class EDSSTrajectories:
+    """EDSS over time since each patient's first course of a treatment.
+
+    Attributes
+    ----------
+    visits
+        One row per EDSS assessment of a treated patient: ``patient_id``, ``years``
+        (from day 0), ``edss``.
+    bins
+        One row per half-year bin with at least ``MIN_PATIENTS_PER_BIN`` patients:
+        ``years`` (bin centre), ``patients``, ``mean``, ``ci_low``, ``ci_high`` (95%,
+        t distribution), ``median``, ``q1``, ``q3``; each patient counts once per bin (the
+        mean of their assessments in it).
+    """
+
+    visits: pd.DataFrame
+    bins: pd.DataFrame
+
+
+def edss_trajectories(
+    cohort: Cohort, anchor: str, *, years_before: float, years_after: float
+) -> EDSSTrajectories:
+    """EDSS assessments in years from each patient's first ``anchor`` course, and the mean
+    trajectory with its 95% interval by half-year bin."""
+    from scipy import stats
+
+    courses = cohort.treatments[cohort.treatments["kind"] == anchor]
+    day0 = courses.groupby("patient_id")["start_date"].min()
+    edss = cohort.edss[cohort.edss["patient_id"].isin(day0.index)]
+    years = days_between(edss["date"], edss["patient_id"].map(day0)) / DAYS_PER_YEAR
+    visits = pd.DataFrame(
+        {
+            "patient_id": edss["patient_id"].to_numpy(dtype=object),
+            "years": years.to_numpy(dtype=float),
+            "edss": edss["edss"].to_numpy(dtype=float),
+        }
+    )
+    visits = visits[
+        (visits["years"] >= -years_before)
+        & (visits["years"] <= years_after)
+        & visits["edss"].notna()
+    ].reset_index(drop=True)
+    centre = np.round(visits["years"] / BIN_YEARS) * BIN_YEARS
+    per_patient = visits.assign(bin=centre).groupby(["bin", "patient_id"], sort=True)["edss"].mean()
+    rows = []
+    for centre_years, values in per_patient.groupby(level="bin"):
+        v = values.to_numpy(dtype=float)
+        n = len(v)
+        if n < MIN_PATIENTS_PER_BIN:
+            continue
+        mean = float(v.mean())
+        half = float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / np.sqrt(n))
+        q1, med, q3 = np.percentile(v, [25, 50, 75])
+        rows.append(
+            {
+                "years": float(centre_years),  # type: ignore[arg-type]
+                "patients": n,
+                "mean": mean,
+                "ci_low": mean - half,
+                "ci_high": mean + half,
+                "median": med,
+                "q1": q1,
+                "q3": q3,
+            }
+        )
+    columns = ["years", "patients", "mean", "ci_low", "ci_high", "median", "q1", "q3"]
+    return EDSSTrajectories(visits, pd.DataFrame(rows, columns=columns))
+
+
+def _edss_figure(traj: EDSSTrajectories, anchor_label: str, x_min: float, x_max: float) -> Figure:
+    fig = new_figure(6.4, 4.0)
+    ax = fig.add_subplot()
+    for _, visits in traj.visits.groupby("patient_id", sort=False):
+        ax.plot(
+            visits["years"],
+            visits["edss"],
+            color="#7a8a99",
+            alpha=0.14,
+            linewidth=0.5,
+        )
+    bins = traj.bins
+    ax.fill_between(
+        bins["years"], bins["ci_low"], bins["ci_high"], color=PALETTE[1], alpha=0.25, linewidth=0
+    )
+    ax.plot(bins["years"], bins["mean"], color=PALETTE[1], marker="o", markersize=3)
+    ax.axvline(0, color="#333333", linewidth=0.9, linestyle="--")
+    ax.text(0.05, 9.6, anchor_label, fontsize=8, va="top", color="#333333")
+    ax.plot([], [], color="#7a8a99", alpha=0.6, linewidth=0.8, label="Individual patients")
+    ax.plot([], [], color=PALETTE[1], marker="o", markersize=3, label="Mean")
+    ax.fill_between([], [], [], color=PALETTE[1], alpha=0.25, label="95% CI of the mean")
+    ax.set_xlim(x_min, x_max)
+    ax.set_ylim(0, 10)
+    ax.set_yticks(np.arange(0, 10.5, 1.0))
+    ax.set_xlabel(f"Years since {anchor_label}")
+    ax.set_ylabel("EDSS (points, 0\u201310)")
+    ax.set_title("EDSS trajectories", loc="left")
+    ax.legend(loc="upper right", ncols=3)
+    return fig
+
+
+def _edss_table(traj: EDSSTrajectories) -> TableBlock:
+    whole = traj.bins[np.isclose(traj.bins["years"] % 1.0, 0.0)]
+    rows = tuple(
+        (
+            f"{r['years'] + 0.0:g}" + (" (day 0)" if r["years"] == 0 else ""),
+            str(int(r["patients"])),
+            f"{r['mean']:.2f} ({r['ci_low']:.2f}\u2013{r['ci_high']:.2f})",
+            f"{r['median']:.1f} [{r['q1']:.1f}, {r['q3']:.1f}]",
+        )
+        for r in whole.to_dict("records")
+    )
+    return TableBlock(
+        "EDSS by year since treatment",
+        ("Year", "Patients assessed", "Mean (95% CI)", "Median [Q1, Q3]"),
+        rows,
+        notes=(
+            f"Assessments within \u00b1{BIN_YEARS / 2:g} years of each whole year; a patient "
+            "with several counts once, with their mean. Bins with fewer than "
+            f"{MIN_PATIENTS_PER_BIN} patients are not shown.",
+        ),
+    )
+
+
+def _row(table: pd.DataFrame, label: str, columns: list[str]) -> list[float]:
+    """``columns`` of the row labelled ``label``, as floats."""
+    values: list[float] = table.loc[[label], columns].to_numpy(dtype=float)[0].tolist()
+    return values
+
+
+def _activity_figure(rates: RelapseRates | None, mri: MRIActivity | None) -> Figure:
+    fig = new_figure(6.4, 3.0)
+    left, right = fig.subplots(1, 2)
+    periods = ["before", "after"]
+    colours = [PALETTE[1], PALETTE[0]]
+    if rates is not None:
+        table = rates.table.set_index("period").reindex(periods)
+        for i, period in enumerate(periods):
+            est, lo, hi = _row(table, period, ["arr", "ci_low", "ci_high"])
+            left.errorbar(
+                [i],
+                [est],
+                yerr=[[est - lo], [hi - est]],
+                fmt="o",
+                color=colours[i],
+                capsize=4,
+            )
+        left.set_xticks([0, 1], ["Before", "After"])
+    left.set_xlim(-0.6, 1.6)
+    left.set_ylim(bottom=0)
+    left.set_ylabel("Relapses per patient-year")
+    left.set_title("Annualised relapse rate", loc="left")
+    if mri is not None:
+        table = mri.table.set_index("period").reindex(periods)
+        for i, period in enumerate(periods):
+            est, lo, hi = _row(table, period, ["gd_per_scan", "gd_ci_low", "gd_ci_high"])
+            if np.isnan(est):
+                continue
+            right.errorbar(
+                [i], [est], yerr=[[est - lo], [hi - est]], fmt="s", color=colours[i], capsize=4
+            )
+        right.set_xticks([0, 1], ["Before", "After"])
+    right.set_xlim(-0.6, 1.6)
+    right.set_ylim(bottom=0)
+    right.set_ylabel("Gd+ lesions per scan")
+    right.set_title("MRI: Gd+ lesions", loc="left")
+    fig.supxlabel("Period relative to treatment (day 0)", fontsize=8)
+    return fig
+
+
+def _relapse_table(rates: RelapseRates) -> TableBlock:
+    rows = tuple(
+        (
+            str(r["period"]).capitalize(),
+            str(int(r["patients"])),
+            str(int(r["relapses"])),
+            fmt_number(r["person_years"], 1),
+            f"{float(r['arr']):.3f} ({float(r['ci_low']):.3f}\u2013{float(r['ci_high']):.3f})",
+            f"{float(r['mean_individual_arr']):.3f} ({float(r['sd_individual_arr']):.3f})",
+        )
+        for r in rates.table.to_dict("records")
+    )
+    return TableBlock(
+        "Relapse rates before and after treatment",
+        (
+            "Period",
+            "Patients",
+            "Relapses",
+            "Patient-years",
+            f"ARR ({100 * rates.conf_level:g}% CI)",
+            "Mean individual ARR (SD)",
+        ),
+        rows,
+        notes=(
+            "Pooled annualised relapse rate (relapses / patient-years) with an exact Poisson "
+            "interval; before: from MS onset (or the first record) to day 0; after: from day "
+            "0 to the last record.",
+        ),
+    )
+
+
+def _mri_table(mri: MRIActivity) -> TableBlock:
+    def rate(r: Mapping[Hashable, Any], key: str) -> str:
+        est = float(r[f"{key}_per_scan"])
+        if np.isnan(est):
+            return "\u2013"
+        lo, hi = float(r[f"{key}_ci_low"]), float(r[f"{key}_ci_high"])
+        return f"{est:.2f} ({lo:.2f}\u2013{hi:.2f})"
+
+    rows = tuple(
+        (
+            str(r["period"]).capitalize(),
+            str(int(r["patients"])),
+            str(int(r["scans"])),
+            rate(r, "gd"),
+            rate(r, "new_t2"),
+            fmt_pct_ci(r["active_share"], r["active_ci_low"], r["active_ci_high"]),
+            fmt_pct_ci(
+                r["patients_active_share"],
+                r["patients_active_ci_low"],
+                r["patients_active_ci_high"],
+            ),
+        )
+        for r in mri.table.to_dict("records")
+    )
+    return TableBlock(
+        "MRI activity before and after treatment",
+        (
+            "Period",
+            "Patients",
+            "Scans",
+            "Gd+ lesions per scan",
+            "New/enlarging T2 per scan",
+            "Active scans",
+            "Patients with activity",
+        ),
+        rows,
+        notes=(
+            "Active scan: at least one Gd+ or one new or enlarging T2 lesion. Shares with "
+            "exact (Clopper-Pearson) intervals over fully assessed scans; lesions per scan "
+            "with exact Poisson intervals (scans treated as independent). A dash: not "
+            "assessable (e.g. no new-T2 counts before treatment).",
+        ),
+    )
+
+
+def trajectories_section(
+    cohort: Cohort,
+    writer: FigureWriter,
+    *,
+    anchor: str,
+    anchor_label: str,
+    x_max: float,
+) -> tuple[SectionContent, RelapseRates | None, MRIActivity | None]:
+    """EDSS trajectories, relapse rates and MRI activity around the first ``anchor``."""
+    blocks: list[Block] = []
+    skipped: list[str] = []
+    treated = int((cohort.treatments["kind"] == anchor).sum())
+    if treated == 0:
+        note = f"No patient has an {anchor_label} course: nothing to show around it."
+        return (
+            SectionContent("trajectories", "Disease course", (Notes("Not available", (note,)),)),
+            None,
+            None,
+        )
+    traj = edss_trajectories(cohort, anchor, years_before=2.0, years_after=x_max)
+    if len(traj.bins):
+        with plot_context("edss_trajectories"):
+            x_min = max(-2.0, float(np.floor(traj.visits["years"].min())))
+            fig = _edss_figure(traj, anchor_label, x_min, x_max)
+        blocks.append(
+            FigureBlock(
+                writer.save(fig, "edss_trajectories"),
+                f"EDSS of {traj.visits['patient_id'].nunique()} treated patients from 2 years "
+                f"before to {x_max:g} years after {anchor_label} (thin lines), with the mean "
+                "by half-year and its 95% confidence interval.",
+            )
+        )
+        blocks.append(_edss_table(traj))
+    else:
+        skipped.append("EDSS trajectories: too few assessments around treatment.")
+    rates: RelapseRates | None = None
+    mri: MRIActivity | None = None
+    try:
+        rates = relapse_rates(cohort, anchor=anchor)
+    except ValueError as exc:
+        skipped.append(f"Relapse rates: {exc}")
+    try:
+        mri = mri_activity(cohort, anchor=anchor)  # type: ignore[arg-type]
+    except ValueError as exc:
+        skipped.append(f"MRI activity: {exc}")
+    if rates is not None or mri is not None:
+        with plot_context("relapses_mri"):
+            fig = _activity_figure(rates, mri)
+        blocks.append(
+            FigureBlock(
+                writer.save(fig, "relapses_mri"),
+                "Annualised relapse rate and Gd+ lesions per scan before and after "
+                f"{anchor_label}, with exact 95% intervals.",
+            )
+        )
+    if rates is not None:
+        blocks.append(_relapse_table(rates))
+    if mri is not None:
+        blocks.append(_mri_table(mri))
+    if skipped:
+        blocks.append(Notes("Not shown", tuple(skipped), tone="warning"))
+    blocks.insert(
+        0,
+        Paragraph(
+            f"Disability, relapses and MRI activity of the patients treated with "
+            f"{anchor_label}, in years from their first course (day 0)."
+        ),
+    )
+    return SectionContent("trajectories", "Disease course", tuple(blocks)), rates, mri

@@ -1,0 +1,146 @@
+"""The report's optional virtual-trial section: a simulated trial beside its published
+results."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from msreboot.report._content import (
+    Block,
+    FigureBlock,
+    Notes,
+    Paragraph,
+    SectionContent,
+    TableBlock,
+    fmt_pct,
+    fmt_pct_ci,
+)
+from msreboot.report._figures import PALETTE, FigureWriter, new_figure, plot_context
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from msreboot.simulate import TrialResult
+
+__all__ = ["trial_section"]
+
+
+def _figure(compare: pd.DataFrame, title: str) -> Figure:
+    fig = new_figure(6.4, 1.4 + 0.42 * len(compare))
+    ax = fig.add_subplot()
+    y = np.arange(len(compare))[::-1].astype(float)
+    labels = []
+    for i, r in enumerate(compare.to_dict("records")):
+        low, high = r["published_ci_low"], r["published_ci_high"]
+        if pd.notna(low) and pd.notna(high):
+            ax.hlines(y[i] + 0.15, float(low), float(high), color="#333333")
+        ax.plot(float(r["published"]), y[i] + 0.15, "s", color="#333333", markersize=5)
+        if pd.notna(r["simulated"]):
+            ax.hlines(
+                y[i] - 0.15,
+                float(r["simulated_low"]),
+                float(r["simulated_high"]),
+                color=PALETTE[4],
+            )
+            ax.plot(float(r["simulated"]), y[i] - 0.15, "D", color=PALETTE[4], markersize=5)
+        labels.append(f"{r['endpoint']} [{r['arm']}] at {float(r['time_years']):g} y")
+    ax.plot([], [], "s", color="#333333", label="Published (reported interval)")
+    ax.plot([], [], "D", color=PALETTE[4], label="Simulated mean (2.5\u201397.5% of replicates)")
+    ax.set_yticks(y, labels)
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")
+    ax.set_xlabel("Estimate (%)")
+    ax.set_title(title, loc="left")
+    ax.grid(axis="y", visible=False)
+    fig.legend(loc="outside lower center", ncols=2)
+    return fig
+
+
+def trial_section(trial: TrialResult, writer: FigureWriter) -> SectionContent:
+    """The simulated-versus-published table and figure, the per-arm estimates and power."""
+    spec = trial.spec
+    blocks: list[Block] = [
+        Paragraph(
+            f"{spec.title or spec.name}: {spec.replicates} replicate trial(s) of "
+            + ", ".join(f"{a.name} (n = {a.n})" for a in spec.arms)
+            + f", followed for {spec.follow_up_years:g} years, simulated from seed "
+            f"{spec.seed} with the '{spec.parameters}' parameter set and analysed by the same "
+            "endpoint code as the cohort. Virtual patients are model output, not data."
+        )
+    ]
+    compare = trial.compare_published()
+    if len(compare):
+        with plot_context(f"trial_{spec.name}"):
+            fig = _figure(compare, spec.title or spec.name)
+        blocks.append(
+            FigureBlock(
+                writer.save(fig, f"trial_{spec.name}"),
+                "Published results (squares) and the virtual trial (diamonds: mean over "
+                "replicates, with the 2.5-97.5% range of the replicate estimates).",
+            )
+        )
+        rows = tuple(
+            (
+                str(r["endpoint"]),
+                str(r["arm"]),
+                f"{float(r['time_years']):g}",
+                fmt_pct_ci(r["published"], r["published_ci_low"], r["published_ci_high"])
+                if pd.notna(r["published_ci_low"])
+                else fmt_pct(r["published"]),
+                fmt_pct_ci(r["simulated"], r["simulated_low"], r["simulated_high"]),
+                str(int(r["replicates"])),
+                str(r["source"]),
+            )
+            for r in compare.to_dict("records")
+        )
+        blocks.append(
+            TableBlock(
+                "Simulated and published",
+                (
+                    "Endpoint",
+                    "Arm",
+                    "Year",
+                    "Published (CI)",
+                    "Simulated (2.5\u201397.5%)",
+                    "Replicates",
+                    "Source",
+                ),
+                rows,
+            )
+        )
+    table = trial.table()
+    blocks.append(
+        TableBlock(
+            "Virtual trial estimates",
+            ("Endpoint", "Arm", "Year", "Mean estimate", "Monte Carlo SD", "Mean interval"),
+            tuple(
+                (
+                    str(r["endpoint"]),
+                    str(r["arm"]),
+                    f"{float(r['time_years']):g}",
+                    fmt_pct(r["estimate"]),
+                    fmt_pct(r["mc_sd"]),
+                    f"{fmt_pct(r['ci_low'])}\u2013{fmt_pct(r['ci_high'])}",
+                )
+                for r in table.to_dict("records")
+            ),
+            notes=("Means over replicates; the interval is the mean of the replicate intervals.",),
+        )
+    )
+    power = trial.power()
+    blocks.append(
+        Notes(
+            "Power",
+            (
+                "Single-arm trial: no comparison between arms, so no power."
+                if np.isnan(power)
+                else f"Power of the primary endpoint (log-rank, alpha "
+                f"{spec.analysis.alpha:g}): {100 * power:.0f}% over {spec.replicates} "
+                "replicates.",
+            ),
+        )
+    )
+    return SectionContent("trial", "Virtual trial", tuple(blocks), spec.citation)
