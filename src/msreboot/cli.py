@@ -33,7 +33,7 @@ app = typer.Typer(
     name="msreboot",
     help="Stem-cell therapy for multiple sclerosis: validate, store and describe cohorts; "
     "compute the published endpoints; pool the published evidence; check eligibility; "
-    "simulate virtual patients and trials.",
+    "simulate virtual patients and trials, and calibrate them to the published ones.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -380,80 +380,25 @@ def demo(
 ) -> None:
     """The main job on the bundled example: validate, import into DuckDB, estimate the
     endpoints, run a virtual HALT-MS trial and write the HTML report."""
-    import time
+    from msreboot.exceptions import StoreError
+    from msreboot.report._commands import run_demo
 
-    from msreboot.data import import_cohort, read_cohort, read_store
-    from msreboot.datasets import example_path
-    from msreboot.endpoints import estimate_endpoints, transplant_mortality
-    from msreboot.report._commands import (
-        check_report_options,
-        run_report,
-        run_virtual_trial,
-    )
-
-    start = time.perf_counter()
-    db = workdir / "cohort.duckdb"
-    job = check_report_options(
-        out=workdir / "report.html",
-        title="msreboot demo: the synthetic example cohort",
-        endpoints=[],
-        definitions_file=None,
-        times="2,3,4,5",
-        trial="halt_ms",
-        replicates=DEMO_REPLICATES,
-    )
-    with _progress(ctx) as progress:
-        task = progress.add_task("validating the example cohort", total=3)
-        cohort = read_cohort(example_path())
-        progress.update(task, advance=1, description=f"importing into {db}")
-        imported = import_cohort(cohort, db, source="msreboot example cohort")
-        progress.update(task, advance=1, description="estimating the endpoints from the store")
-        stored = read_store(db)
-        endpoints = estimate_endpoints(stored, ["halt_ms_efs", "muraro_2017_pfs", "neda_3"])
-        trm = transplant_mortality(stored)
-        progress.update(task, advance=1, description="cohort ready")
-        assert job.trial is not None  # the demo always runs its trial
-        trial, trial_seconds = run_virtual_trial(job.trial, progress)
-        report = run_report(
-            stored,
-            job,
-            source=db,
-            command=_command_line(ctx),
-            progress=progress,
-            trial=trial,
-        )
+    try:
+        with _progress(ctx) as progress:
+            result = run_demo(workdir, command=_command_line(ctx), progress=progress)
+    except StoreError as exc:
+        raise _fail(str(exc), EXIT_DATA) from exc
+    except OSError as exc:
+        raise _fail(
+            f"--workdir must be a folder that can be written; got {workdir} ({exc})", EXIT_USAGE
+        ) from exc
     out.print(f"[bold]msreboot {__version__}: the bundled synthetic example cohort[/]")
+    out.print(result.summary())
     out.print(
-        f"validated: {cohort.n_patients} patients, no errors, {len(cohort.warnings)} warning(s)"
+        f"next: open the report in a browser; `msreboot report {result.store} --out "
+        f"my-report.html`, `msreboot endpoints {result.store} --methods`, or `msreboot example "
+        "--out my-cohort` to see the file layout"
     )
-    out.print(imported.summary())
-    out.print()
-    for name in ("halt_ms_efs", "muraro_2017_pfs"):
-        out.print(endpoints[name].summary())
-    out.print(trm.summary())
-    compared = trial.compare_published()
-    out.print(
-        f"\nvirtual HALT-MS: {trial.spec.replicates} replicates of {trial.spec.arms[0].n} "
-        f"patients in {trial_seconds:.1f} s (seed {trial.spec.seed})"
-    )
-    for row in compared.to_dict("records"):
-        out.print(
-            f"  {row['endpoint']} {float(row['time_years']):g} y: published "
-            f"{100 * float(row['published']):.1f}%, simulated {100 * float(row['simulated']):.1f}%"
-        )
-    out.print(f"\n[bold]report:[/] {report.path.resolve()}")
-    out.print(f"figures (SVG and PNG): {report.figure_folder.resolve()}")
-    out.print(f"store: {db.resolve()}")
-    out.print(f"done in {time.perf_counter() - start:.0f} s")
-    out.print(
-        f"next: open the report in a browser; `msreboot report {db} --out my-report.html`, "
-        f"`msreboot endpoints {db} --methods`, or `msreboot example --out my-cohort` to see "
-        "the file layout"
-    )
-
-
-DEMO_REPLICATES = 20
-"""Replicates of the demo's virtual trial: enough for a stable mean, quick on two cores."""
 
 
 def _command_line(ctx: typer.Context) -> str:
@@ -513,9 +458,7 @@ def report(
             "(halt_ms, mist_2019, ...; see `msreboot simulate list`), a spec file, or none."
         ),
     ] = "none",
-    replicates: Annotated[
-        int, typer.Option(help="Replicates of the virtual trial.", min=1)
-    ] = DEMO_REPLICATES,
+    replicates: Annotated[int, typer.Option(help="Replicates of the virtual trial.", min=1)] = 20,
     redcap_mapping: RedcapOpt = None,
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
@@ -737,6 +680,15 @@ def _register_simulate() -> None:
 
 
 _register_simulate()
+
+
+def _register_calibrate() -> None:
+    from msreboot.simulate.calibration._commands import calibrate_app
+
+    app.add_typer(calibrate_app, name="calibrate")
+
+
+_register_calibrate()
 
 
 def main() -> None:

@@ -131,3 +131,12 @@ def test_demo_writes_the_report(tmp_path: Path) -> None:
     assert (work / "cohort.duckdb").is_file()
     assert (work / "report_files" / "km_halt_ms_efs.svg").is_file()
     assert (work / "report_files" / "trial_halt_ms.png").is_file()
+
+
+def test_demo_with_a_file_as_workdir_is_a_usage_error(tmp_path: Path) -> None:
+    target = tmp_path / "a-file"
+    target.write_text("not a folder", encoding="utf-8")
+    code, output = _run("demo", "--workdir", str(target))
+    assert code == 2, output
+    assert "--workdir must be a folder" in output
+    assert target.read_text(encoding="utf-8") == "not a folder"
