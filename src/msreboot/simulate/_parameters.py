@@ -11,6 +11,8 @@ refer to ``docs/domain/simulator.md`` and ``evidence.md`` of the project.
 from __future__ import annotations
 
 import html
+import tomllib
+from importlib import resources
 from typing import Any, Literal
 
 import numpy as np
@@ -767,7 +769,7 @@ class SimulationParameters(BaseModel):
 
     @classmethod
     def presets(cls) -> tuple[str, ...]:
-        """Names of the bundled parameter sets (``"default"``; calibrated sets join here)."""
+        """Names of the bundled parameter sets (``"default"``, ``"calibrated"``)."""
         return tuple(PRESETS)
 
     @classmethod
@@ -836,6 +838,24 @@ class SimulationParameters(BaseModel):
         )
 
 
-PRESETS: dict[str, dict[str, float]] = {"default": {}}
-"""Named parameter sets as changes from the defaults. A calibrated set is added here by
-name (its values and their provenance documented where it is produced)."""
+def _bundled_sets() -> tuple[dict[str, dict[str, float]], dict[str, dict[str, Any]]]:
+    """The default set, and each calibrated set shipped in ``calibration/data`` (its
+    ``[values]`` as changes from the defaults, its ``[provenance]``)."""
+    sets: dict[str, dict[str, float]] = {"default": {}}
+    provenance: dict[str, dict[str, Any]] = {"default": {"basis": "hand-set defaults"}}
+    folder = resources.files("msreboot.simulate") / "calibration" / "data"
+    for name in ("calibrated",):
+        node = folder / f"{name}.toml"
+        if node.is_file():
+            data = tomllib.loads(node.read_text(encoding="utf-8"))
+            sets[name] = {k: float(v) for k, v in data["values"].items()}
+            provenance[name] = dict(data.get("provenance", {}))
+    return sets, provenance
+
+
+PRESETS, PROVENANCE = _bundled_sets()
+"""Named parameter sets as changes from the defaults (``"default"``; ``"calibrated"``:
+the posterior medians of the shipped ABC-SMC calibration), and where each comes from."""
+
+DEFAULT_SET = "calibrated" if "calibrated" in PRESETS else "default"
+"""The set virtual trials use unless their spec names another."""

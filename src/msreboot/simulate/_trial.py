@@ -11,11 +11,13 @@ across replicates and the published values beside the simulated ones.
 from __future__ import annotations
 
 import html
+import json
 import tomllib
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import fields as dataclass_fields
 from dataclasses import replace
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -31,7 +33,7 @@ from msreboot.endpoints import (
     estimate_endpoint,
     load_endpoint_definitions,
 )
-from msreboot.simulate._parameters import SimulationParameters
+from msreboot.simulate._parameters import DEFAULT_SET, SimulationParameters
 from msreboot.simulate._population import PopulationSpec
 from msreboot.simulate._schedule import VisitSchedule
 from msreboot.simulate._simulate import simulate_cohort
@@ -118,7 +120,8 @@ class TrialSpec(BaseModel):
     published
         Published values to compare with.
     parameters
-        Name of the simulation parameter set (:meth:`SimulationParameters.preset`).
+        Name of the simulation parameter set (:meth:`SimulationParameters.preset`);
+        default: the shipped calibrated set (``"default"`` gives the hand-set values).
     """
 
     model_config = _STRICT
@@ -134,7 +137,7 @@ class TrialSpec(BaseModel):
     arms: tuple[ArmSpec, ...] = Field(min_length=1)
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
     published: tuple[PublishedValue, ...] = ()
-    parameters: str = "default"
+    parameters: str = DEFAULT_SET
     base_dir: str | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
@@ -155,12 +158,9 @@ class TrialSpec(BaseModel):
         return self
 
     def population_spec(self) -> PopulationSpec:
-        """The :class:`PopulationSpec` of the trial."""
-        spec = dict(self.population)
-        for key in ("age_range", "edss_range", "duration_range_years"):
-            if key in spec:
-                spec[key] = tuple(spec[key])
-        return PopulationSpec.matching(**spec) if spec else PopulationSpec()
+        """The :class:`PopulationSpec` of the trial (matched once per distinct population
+        and process: matching solves for the distributions' locations)."""
+        return _matched_population(json.dumps(self.population, sort_keys=True))
 
     def visit_schedule(self) -> VisitSchedule:
         return VisitSchedule(**self.schedule)
@@ -201,6 +201,15 @@ class TrialSpec(BaseModel):
             raise ValueError(f"trial preset must be one of {', '.join(names)}; got {name!r}.")
         folder = resources.files("msreboot.simulate") / "trials"
         return load_trial_spec(Path(str(folder / f"{name}.toml")))
+
+
+@lru_cache(maxsize=64)
+def _matched_population(population_json: str) -> PopulationSpec:
+    spec = json.loads(population_json)
+    for key in ("age_range", "edss_range", "duration_range_years"):
+        if key in spec:
+            spec[key] = tuple(spec[key])
+    return PopulationSpec.matching(**spec) if spec else PopulationSpec()
 
 
 def load_trial_spec(path: str | Path) -> TrialSpec:
