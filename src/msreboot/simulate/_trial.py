@@ -347,6 +347,22 @@ def simulate_replicate(
     return _combine(cohorts), pd.concat(arms)
 
 
+_PUBLISHED_COLUMNS = [
+    "trial",
+    "endpoint",
+    "arm",
+    "time_years",
+    "published",
+    "published_ci_low",
+    "published_ci_high",
+    "simulated",
+    "simulated_low",
+    "simulated_high",
+    "replicates",
+    "source",
+]
+
+
 class TrialResult(BaseModel):
     """The replicates of a virtual trial, analysed.
 
@@ -423,7 +439,7 @@ class TrialResult(BaseModel):
                     "source": value.source,
                 }
             )
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows, columns=_PUBLISHED_COLUMNS)
 
     def to_frame(self) -> pd.DataFrame:
         return self.table()
