@@ -9,11 +9,12 @@ analyses a virtual cohort as it analyses a real one. The latent truth of every p
 comes with it, for round-trip tests and calibration.
 
 :func:`run_trial` runs a virtual trial from a :class:`TrialSpec` (a TOML file or a bundled
-study: HALT-MS, Burt 2015, Atkins 2016, MIST, Muraro 2017, Sormani 2017, MESEMS): replicate trials analysed by
-:mod:`msreboot.endpoints`, power across replicates, the published values beside the
-simulated ones, and :func:`sample_size` for a target power. Trials use the parameter set
-calibrated to the published studies (:mod:`msreboot.simulate.calibration`) unless their
-spec names another (``parameters = "default"``: the hand-set values).
+study: HALT-MS, Burt 2015, Atkins 2016, MIST, Muraro 2017, Sormani 2017, MESEMS):
+replicate trials analysed by :mod:`msreboot.endpoints`, power across replicates, the
+published values beside the simulated ones, and :func:`sample_size` for a target power.
+Trials use the parameter set calibrated to the published studies
+(:mod:`msreboot.simulate.calibration`) unless their spec names another
+(``parameters = "default"``: the hand-set values).
 """
 
 from msreboot.simulate._parameters import ParameterBasis, SimulationParameters
