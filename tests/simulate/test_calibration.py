@@ -338,6 +338,22 @@ def test_leave_one_study_out_and_report(mini: CalibrationResult, tmp_path: Path)
     assert set(data["values"]) == {p.name for p in MINI_PRIORS}
 
 
+def test_shipped_calibrated_set_is_the_trial_default_and_the_old_one_stays() -> None:
+    names = SimulationParameters.presets()
+    assert "default" in names
+    assert "calibrated" in names
+    assert TrialSpec.preset("halt_ms").parameters == "calibrated"
+    calibrated = SimulationParameters.preset("calibrated")
+    default = SimulationParameters.preset("default")
+    assert calibrated != default
+    from msreboot.simulate._parameters import PROVENANCE
+
+    info = PROVENANCE["calibrated"]
+    assert {"seed", "msreboot_version", "targets", "evaluations"} <= set(info)
+    for prior in load_priors():
+        assert prior.low <= getattr(calibrated, prior.name) <= prior.high
+
+
 # --- CLI ---------------------------------------------------------------------------------
 
 

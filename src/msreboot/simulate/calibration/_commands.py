@@ -61,6 +61,9 @@ def run_command(
         int, typer.Option(min=1, help="Generations (prior sample included).")
     ] = 6,
     seed: Annotated[int, typer.Option(min=0, help="Seeds every proposal and simulation.")] = 2026,
+    min_acceptance: Annotated[
+        float, typer.Option(min=0, max=0.99, help="Stop after a generation accepting less.")
+    ] = 0.02,
     exclude: Annotated[
         list[str] | None, typer.Option(help="Leave a study's targets out of the fit (repeatable).")
     ] = None,
@@ -85,6 +88,7 @@ def run_command(
             population_size=population,
             generations=generations,
             seed=seed,
+            min_acceptance=min_acceptance,
             exclude_studies=tuple(exclude or ()),
             base_parameters=base,
         )

@@ -65,10 +65,16 @@ def calibration_figure(result: CalibrationResult, loso: pd.DataFrame | None = No
         marks.append(("fitted", "simulated", "simulated_low", "simulated_high", -0.22, "o"))
         if "predicted" in rows:
             marks.append(("left_out", "predicted", "predicted_low", "predicted_high", 0.22, "D"))
+        bounds = (-np.inf, np.inf)
+        if scale == "ratio":  # an arm without events gives a ratio near 0: clip at the axis
+            bounds = (
+                float(rows["published_low"].min()) / 8,
+                float(rows["published_high"].max()) * 8,
+            )
         for key, mid, low, high, shift, marker in marks:
-            values = rows[mid].to_numpy(dtype=float) * factor
-            lows = rows[low].to_numpy(dtype=float) * factor
-            highs = rows[high].to_numpy(dtype=float) * factor
+            values = np.clip(rows[mid].to_numpy(dtype=float), *bounds) * factor
+            lows = np.clip(rows[low].to_numpy(dtype=float), *bounds) * factor
+            highs = np.clip(rows[high].to_numpy(dtype=float), *bounds) * factor
             ax.hlines(y + shift, lows, highs, color=_COLOURS[key], lw=1.6)
             ax.plot(values, y + shift, marker, color=_COLOURS[key], ms=4.5, label=_label(key))
         ax.set_yticks(y)
@@ -81,19 +87,30 @@ def calibration_figure(result: CalibrationResult, loso: pd.DataFrame | None = No
         )
         if scale == "ratio":
             ax.set_xscale("log")
+            ax.set_xlim(bounds[0] / 1.2, bounds[1] * 1.2)
             ax.axvline(1.0, color="#999999", lw=0.8, ls=":")
+            xlabel += "; intervals clipped at the axis"
         ax.set_xlabel(xlabel)
         ax.grid(axis="x", color="#e5e5e5", lw=0.6)
         ax.set_ylim(-0.7, len(rows) - 0.3)
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=3, fontsize=8, frameon=False)
+    top = 1 - 0.9 / fig.get_figheight()
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 1 - 0.4 / fig.get_figheight()),
+        ncol=3,
+        fontsize=8,
+        frameon=False,
+    )
     fig.suptitle(
         "Published value (published or binomial 95% interval) against simulated "
         "(median, 90% predictive interval)",
         fontsize=9,
-        y=0.995,
+        y=1 - 0.1 / fig.get_figheight(),
     )
-    fig.tight_layout(rect=(0, 0, 1, 0.975))
+    fig.tight_layout(rect=(0, 0, 1, top))
     return fig
 
 
@@ -108,6 +125,8 @@ def _label(key: str) -> str:
 def _percent(value: float, scale: str) -> str:
     if not np.isfinite(value):
         return "NA"
+    if scale == "ratio" and value < 1e-3:
+        return "<0.001"  # an arm without events
     return f"{100 * value:.1f}%" if scale == "probability" else f"{value:.3g}"
 
 
