@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from typer.testing import CliRunner
 
 from msreboot.cli import app
@@ -29,6 +30,7 @@ from msreboot.simulate.calibration import (
     resume_calibration,
 )
 from msreboot.simulate.calibration._report import write_calibration_report
+from msreboot.simulate.calibration._run import Task
 from msreboot.simulate.calibration._smc import (
     Box,
     Proposal,
@@ -199,6 +201,58 @@ def test_weighted_quantiles_ess_and_seeds() -> None:
     assert effective_sample_size(np.array([1.0, 0, 0])) == pytest.approx(1)
     assert simulation_seed(1, 0, 0) != simulation_seed(1, 0, 1)
     assert simulation_seed(1, 2, 3) == simulation_seed(1, 2, 3)
+
+
+# --- the algorithm against a known posterior -------------------------------------------
+
+
+def _normal_model(task: Task) -> dict[str, float]:
+    """y = theta + N(0, 1) noise, from the proposal's own seed."""
+    noise = np.random.default_rng(task.seed).standard_normal()
+    return {"y": task.theta["gd_ar1_ratio"] + float(noise)}
+
+
+def test_abc_smc_recovers_the_exact_abc_posterior_of_a_normal_model(tmp_path: Path) -> None:
+    # theta ~ U(-4, 6), y | theta ~ N(theta, 1), observed y = 1 with standard error 1. The
+    # ABC posterior at tolerance eps is proportional to P(|theta + e - 1| <= eps) on the
+    # prior's support: computed here by quadrature and compared with the weighted
+    # population (Monte Carlo error from its effective sample size).
+    target = CalibrationTarget(
+        id="y",
+        study="halt_ms",
+        statistic="transplant_mortality",
+        value=1.0,
+        ci_low=1.0 - 1.959963984540054,
+        ci_high=1.0 + 1.959963984540054,
+    )
+    prior = Prior(name="gd_ar1_ratio", distribution="uniform", low=-4.0, high=6.0)
+    result = calibrate(
+        tmp_path / "run",
+        targets=(target,),
+        priors=(prior,),
+        settings=CalibrationSettings(population_size=400, generations=7, seed=5),
+        executor=SerialExecutor(),
+        simulator=_normal_model,
+    )
+    assert isinstance(result, CalibrationResult)
+    eps = float(result.generations["tolerance"].iloc[-1])
+    assert eps < 0.2
+    grid = np.linspace(-4.0, 6.0, 20001)
+    density = stats.norm.cdf(1 + eps - grid) - stats.norm.cdf(1 - eps - grid)
+    density /= np.trapezoid(density, grid)
+    mean = np.trapezoid(grid * density, grid)
+    sd = math.sqrt(np.trapezoid((grid - mean) ** 2 * density, grid))
+    w = result.population["weight"].to_numpy()
+    theta = result.population["gd_ar1_ratio"].to_numpy()
+    ess = effective_sample_size(w)
+    got_mean = float(np.sum(w * theta))
+    got_sd = math.sqrt(float(np.sum(w * (theta - got_mean) ** 2)))
+    assert ess > 100
+    assert abs(got_mean - mean) < 4 * sd / math.sqrt(ess)
+    assert abs(got_sd - sd) < 4 * sd / math.sqrt(2 * ess)
+    # and the prior sample alone is no answer: generation 0 is spread over the prior
+    first = pd.read_parquet(tmp_path / "run" / "generations" / "g00.parquet")
+    assert first["gd_ar1_ratio"].std() > 2.5
 
 
 # --- a miniature calibration end to end ------------------------------------------------

@@ -60,6 +60,8 @@ from msreboot.simulate.calibration._targets import (
 __all__ = ["CalibrationSettings", "calibrate", "evaluate", "resume_calibration"]
 
 Progress = Callable[[str, int, int], None]
+Simulator = Callable[["Task"], dict[str, float]]
+"""Computes every target's statistic for one proposal (default: :func:`evaluate`)."""
 PREDICTIVE_GENERATION = 1_000_000
 """Spawn-key generation of the posterior predictive draws (apart from any real one)."""
 
@@ -153,8 +155,9 @@ def z_scores(targets: Sequence[CalibrationTarget], statistics: pd.DataFrame) -> 
 class _Run:
     """A calibration folder: its configuration and the files written so far."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, simulator: Simulator | None = None) -> None:
         self.folder = folder
+        self.simulator = simulator or evaluate
         config = json.loads((folder / "calibration.json").read_text(encoding="utf-8"))
         self.config = config
         self.settings = CalibrationSettings.model_validate(config["settings"])
@@ -209,6 +212,7 @@ def calibrate(
     processes: int | None = None,
     executor: Executor | None = None,
     progress: Progress | None = None,
+    simulator: Simulator | None = None,
 ) -> Any:
     """Calibrate the simulator to published targets by ABC-SMC, stored in ``folder``.
 
@@ -231,6 +235,9 @@ def calibrate(
         Any executor (overrides ``cluster`` and ``processes``).
     progress
         Called with a description, the proposals done and those in the batch.
+    simulator
+        What computes the targets' statistics from a proposal (default: :func:`evaluate`,
+        the bundled virtual studies); another model for testing the algorithm.
 
     Returns
     -------
@@ -261,7 +268,7 @@ def calibrate(
     }
     path.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path / "calibration.json", json.dumps(config, indent=2) + "\n")
-    return _continue(path, cluster, processes, executor, progress)
+    return _continue(path, cluster, processes, executor, progress, simulator)
 
 
 def resume_calibration(
@@ -272,6 +279,7 @@ def resume_calibration(
     processes: int | None = None,
     executor: Executor | None = None,
     progress: Progress | None = None,
+    simulator: Simulator | None = None,
 ) -> Any:
     """Continue a stopped calibration from its last complete batch (or extend a finished
     one to ``generations``). Same seed, same result as an uninterrupted run."""
@@ -286,7 +294,7 @@ def resume_calibration(
         if status.exists():
             status.unlink()
         atomic_write_text(path / "calibration.json", json.dumps(config, indent=2) + "\n")
-    return _continue(path, cluster, processes, executor, progress)
+    return _continue(path, cluster, processes, executor, progress, simulator)
 
 
 def _continue(
@@ -295,10 +303,11 @@ def _continue(
     processes: int | None,
     executor: Executor | None,
     progress: Progress | None,
+    simulator: Simulator | None,
 ) -> Any:
     from msreboot.simulate.calibration._result import CalibrationResult
 
-    run = _Run(path)
+    run = _Run(path, simulator or evaluate)
     own = executor is None
     executor = executor or make_executor(cluster, processes)
     try:
@@ -388,7 +397,7 @@ def _batch(
     seeds = [simulation_seed(run.settings.seed, generation, i) for i in indices]
     if progress is not None:
         progress(f"generation {generation}, batch {batch + 1}", 0, size)
-    stats = executor.map(evaluate, run.tasks(z, seeds))
+    stats = executor.map(run.simulator, run.tasks(z, seeds))
     if progress is not None:
         progress(f"generation {generation}, batch {batch + 1}", size, size)
     frame = run.frame(z, stats)
@@ -415,7 +424,7 @@ def _predictive(run: _Run, executor: Executor, progress: Progress | None) -> Non
     seeds = [simulation_seed(run.settings.seed, PREDICTIVE_GENERATION, i) for i in range(draws)]
     if progress is not None:
         progress("posterior predictive", 0, draws)
-    stats = executor.map(evaluate, run.tasks(z, seeds))
+    stats = executor.map(run.simulator, run.tasks(z, seeds))
     if progress is not None:
         progress("posterior predictive", draws, draws)
     frame = run.frame(z, stats)
