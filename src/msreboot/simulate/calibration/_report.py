@@ -4,6 +4,7 @@ generations and leave-one-study-out predictions)."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -142,8 +143,6 @@ def write_calibration_report(
 ) -> CalibrationReport:
     """Write ``calibration.md``, ``calibration_targets.svg/.png``, ``calibration_targets.csv``
     and (``leave_one_out``) ``leave_one_study_out.csv`` into ``out_dir``."""
-    import io
-
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     loso = result.leave_one_study_out() if leave_one_out else None

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from importlib import resources
@@ -314,8 +315,6 @@ def _statistic(
     years = float(target.time_years or 0.0)
     if target.statistic == "hazard_ratio":
         definition = dict(EndpointDefinition.presets())[str(target.endpoint)]
-        import warnings
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # an arm without events
             result = compare_endpoint(
