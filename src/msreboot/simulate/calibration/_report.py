@@ -81,7 +81,7 @@ def calibration_figure(result: CalibrationResult, loso: pd.DataFrame | None = No
         ax.set_yticks(y)
         ax.set_yticklabels(
             [
-                f"{s}: {lab}" + ("" if f else " (not fitted)")
+                _row_label(s, lab) + ("" if f else " (not fitted)")
                 for s, lab, f in zip(rows["study"], rows["label"], rows["fitted"], strict=True)
             ],
             fontsize=7.5,
@@ -113,6 +113,11 @@ def calibration_figure(result: CalibrationResult, loso: pd.DataFrame | None = No
     )
     fig.tight_layout(rect=(0, 0, 1, top))
     return fig
+
+
+def _row_label(study: str, label: str) -> str:
+    """``study: label``, without repeating a study name the endpoint already carries."""
+    return label if study in label else f"{study}: {label}"
 
 
 def _label(key: str) -> str:
@@ -150,7 +155,7 @@ def write_calibration_report(
     outputs = {}
     for kind in ("svg", "png"):
         buffer = io.BytesIO()
-        fig.savefig(buffer, format=kind, dpi=200, metadata=_metadata(kind))
+        fig.savefig(buffer, format=kind, dpi=200, bbox_inches="tight", metadata=_metadata(kind))
         outputs[kind] = atomic_write_bytes(
             folder / f"calibration_targets.{kind}", buffer.getvalue()
         )
