@@ -480,15 +480,19 @@ class TrialResult(BaseModel):
         return f"<pre>{html.escape(self.summary())}</pre>"
 
 
+def time_zero(spec: TrialSpec, arms: pd.Series) -> str | pd.DataFrame:
+    """The anchor of a replicate's analysis: each patient's reinfusion (``"ahsct"``) or
+    enrolment (day 0 of every patient)."""
+    if spec.analysis.anchor == "ahsct":
+        return "ahsct"
+    return pd.DataFrame({"patient_id": arms.index, "anchor_date": 0})
+
+
 def analyse_replicate(
     spec: TrialSpec, cohort: Cohort, arms: pd.Series, replicate: int
 ) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
     """Estimates (and comparisons) of every endpoint in one replicate."""
-    anchor: str | pd.DataFrame
-    if spec.analysis.anchor == "ahsct":
-        anchor = "ahsct"
-    else:
-        anchor = pd.DataFrame({"patient_id": arms.index, "anchor_date": 0})
+    anchor = time_zero(spec, arms)
     times = spec.analysis.times_years
     frames: list[pd.DataFrame] = []
     ratios: list[dict[str, Any]] = []

@@ -183,6 +183,19 @@ class _Run:
     def population(self, generation: int) -> pd.DataFrame:
         return pd.read_parquet(self.generation_path(generation))
 
+    def proposal(self, generation: int) -> Proposal:
+        """Where ``generation`` draws from: the prior, or the previous population's kernel."""
+        if generation == 0:
+            return Proposal(self.box)
+        previous = self.population(generation - 1)
+        return Proposal(
+            self.box,
+            previous[self.theta_columns()].to_numpy(dtype=float),
+            previous["weight"].to_numpy(dtype=float),
+            seed=self.settings.seed,
+            generation=generation,
+        )
+
     def theta_columns(self) -> list[str]:
         return [f"z:{p.name}" for p in self.priors]
 
@@ -325,15 +338,15 @@ def _generations(run: _Run, executor: Executor, progress: Progress | None) -> No
     n = settings.population_size
     reason = f"completed {settings.generations} generation(s)"
     for t in range(run.completed(), settings.generations):
-        if t == 0:
-            proposal, tolerance = Proposal(run.box), math.inf
-        else:
+        proposal, tolerance = run.proposal(t), math.inf
+        if t:
             previous = run.population(t - 1)
-            z_prev = previous[run.theta_columns()].to_numpy(dtype=float)
-            weights = previous["weight"].to_numpy(dtype=float)
-            proposal = Proposal(run.box, z_prev, weights, seed=settings.seed, generation=t)
             tolerance = float(
-                weighted_quantile(previous["distance"].to_numpy(), weights, settings.quantile)
+                weighted_quantile(
+                    previous["distance"].to_numpy(),
+                    previous["weight"].to_numpy(dtype=float),
+                    settings.quantile,
+                )
             )
         accepted: list[pd.DataFrame] = []
         evaluated = 0

@@ -20,7 +20,7 @@ import tomllib
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -67,15 +67,25 @@ class Prior(BaseModel):
         return np.exp(z) if self.distribution == "log_uniform" else z
 
 
-def load_priors(path: str | Path | None = None) -> tuple[Prior, ...]:
-    """Read ``[[prior]]`` tables from TOML (default: the bundled priors)."""
+def read_tables(path: str | Path | None, bundled: str, key: str) -> tuple[str, list[Any]]:
+    """The ``[[key]]`` tables of a TOML file, or of the bundled ``data/<bundled>``, with a
+    label for error messages."""
     if path is None:
-        node = resources.files("msreboot.simulate.calibration") / "data" / "priors.toml"
-        label, raw = "bundled priors.toml", node.read_text(encoding="utf-8")
+        node = resources.files("msreboot.simulate.calibration") / "data" / bundled
+        label, raw = f"bundled {bundled}", node.read_text(encoding="utf-8")
     else:
         label, raw = str(path), Path(path).read_text(encoding="utf-8")
+    try:
+        return label, list(tomllib.loads(raw).get(key, []))
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{label}: not valid TOML: {error}") from None
+
+
+def load_priors(path: str | Path | None = None) -> tuple[Prior, ...]:
+    """Read ``[[prior]]`` tables from TOML (default: the bundled priors)."""
+    label, entries = read_tables(path, "priors.toml", "prior")
     priors = []
-    for k, entry in enumerate(tomllib.loads(raw).get("prior", []), start=1):
+    for k, entry in enumerate(entries, start=1):
         try:
             priors.append(Prior.model_validate(entry))
         except ValidationError as error:

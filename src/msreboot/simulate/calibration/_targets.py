@@ -30,11 +30,9 @@ the counts it came from. The statistics:
 from __future__ import annotations
 
 import math
-import tomllib
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -53,7 +51,8 @@ from msreboot.endpoints import (
 )
 from msreboot.endpoints._composite import anchor_days
 from msreboot.endpoints._estimates import estimates_by_group
-from msreboot.simulate._trial import TrialSpec
+from msreboot.simulate._trial import TrialSpec, time_zero
+from msreboot.simulate.calibration._smc import read_tables
 
 __all__ = ["CalibrationTarget", "load_targets", "study_statistics"]
 
@@ -211,15 +210,7 @@ def load_targets(path: str | Path | None = None) -> tuple[CalibrationTarget, ...
         Naming the file, the target and the field, for an invalid entry, an unknown study
         or a repeated id.
     """
-    if path is None:
-        text = resources.files("msreboot.simulate.calibration") / "data" / "targets.toml"
-        label, raw = "bundled targets.toml", text.read_text(encoding="utf-8")
-    else:
-        label, raw = str(path), Path(path).read_text(encoding="utf-8")
-    try:
-        entries = tomllib.loads(raw).get("target", [])
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"{label}: not valid TOML: {error}") from None
+    label, entries = read_tables(path, "targets.toml", "target")
     studies = set(TrialSpec.presets())
     targets: list[CalibrationTarget] = []
     for k, entry in enumerate(entries, start=1):
@@ -253,12 +244,6 @@ def study_spec(name: str) -> TrialSpec:
     return TrialSpec.preset(name)
 
 
-def _anchor(spec: TrialSpec, arms: pd.Series) -> str | pd.DataFrame:
-    if spec.analysis.anchor == "ahsct":
-        return "ahsct"
-    return pd.DataFrame({"patient_id": arms.index, "anchor_date": 0})
-
-
 def _labels(target: CalibrationTarget, spec: TrialSpec, cohort: Cohort, arms: pd.Series) -> Any:
     arm = target.arm or spec.arms[0].name
     keep = arms == arm
@@ -276,7 +261,7 @@ def study_statistics(
     Endpoint times are computed once per endpoint and shared by all targets using it.
     """
     out: dict[str, float] = {}
-    anchor = _anchor(spec, arms)
+    anchor = time_zero(spec, arms)
     presets = dict(EndpointDefinition.presets())
     by_endpoint: dict[str, list[CalibrationTarget]] = {}
     for target in targets:

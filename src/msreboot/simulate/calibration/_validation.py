@@ -24,7 +24,7 @@ import pandas as pd
 from scipy.special import logsumexp
 
 from msreboot.simulate.calibration._run import _Run, z_scores
-from msreboot.simulate.calibration._smc import Proposal, effective_sample_size, weighted_quantile
+from msreboot.simulate.calibration._smc import effective_sample_size, weighted_quantile
 
 __all__ = ["leave_one_study_out", "recycled_simulations"]
 
@@ -45,18 +45,7 @@ def recycled_simulations(folder: str | Path) -> pd.DataFrame:
     counts = sims["generation"].value_counts().sort_index()
     terms = []
     for t, count in counts.items():
-        generation = int(str(t))
-        if generation == 0:
-            proposal = Proposal(run.box)
-        else:
-            previous = run.population(generation - 1)
-            proposal = Proposal(
-                run.box,
-                previous[run.theta_columns()].to_numpy(dtype=float),
-                previous["weight"].to_numpy(dtype=float),
-                seed=run.settings.seed,
-                generation=generation,
-            )
+        proposal = run.proposal(int(str(t)))
         terms.append(math.log(count / len(sims)) + proposal.log_density(z))
     log_q = logsumexp(np.vstack(terms), axis=0)
     sims["log_weight"] = -log_q
