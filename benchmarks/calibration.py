@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 
 from msreboot import __version__
-from msreboot.simulate._trial import simulate_replicate
-from msreboot.simulate.calibration import LocalExecutor, SerialExecutor, load_targets
-from msreboot.simulate.calibration._run import Task, evaluate
-from msreboot.simulate.calibration._targets import study_spec, study_statistics, targets_by_study
+from msreboot.calibration import LocalExecutor, SerialExecutor, load_targets
+from msreboot.calibration._run import Task, evaluate
+from msreboot.calibration._targets import study_spec, study_statistics, targets_by_study
+from msreboot.trials._trial import simulate_replicate
 
 RESULTS = Path(__file__).resolve().parent / "results" / "calibration.json"
 

@@ -123,7 +123,7 @@ PUBLIC = {
         "simulate_cohort",
     ],
     "msreboot.report": ["DEFAULT_ENDPOINTS", "Report", "ReportSection", "build_report"],
-    "msreboot.simulate.calibration": [
+    "msreboot.calibration": [
         "CalibrationResult",
         "CalibrationSettings",
         "CalibrationTarget",

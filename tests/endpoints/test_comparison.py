@@ -7,14 +7,9 @@ import pandas as pd
 import pytest
 
 from msreboot.datasets import load_example
-from msreboot.endpoints import (
-    compare_endpoint,
-    cox_regression,
-    endpoint_times,
-    estimate_endpoint,
-    log_rank_test,
-)
+from msreboot.endpoints import compare_endpoint, endpoint_times, estimate_endpoint
 from msreboot.endpoints._definitions import EndpointDefinition
+from msreboot.stats import cox_regression, log_rank_test
 from tests.endpoints.test_composite import make_cohort
 
 

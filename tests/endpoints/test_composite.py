@@ -24,7 +24,7 @@ from msreboot.endpoints._definitions import (
 )
 from msreboot.endpoints._disability_rules import DisabilityDefinition
 from msreboot.endpoints._estimates import estimate_endpoint, estimate_endpoints
-from msreboot.endpoints._survival import kaplan_meier
+from msreboot.stats._survival import kaplan_meier
 
 E = EndpointDefinition
 
@@ -297,7 +297,7 @@ def test_estimates_are_kaplan_meier_of_the_times_at_the_definition_level() -> No
 
 
 def test_competing_death_uses_aalen_johansen() -> None:
-    from msreboot.endpoints._competing import cumulative_incidence
+    from msreboot.stats._competing import cumulative_incidence
 
     cohort = make_cohort(
         edss=[(p, d, 3.0) for p in "ABCD" for d in (-5, 1000 if p != "C" else 200)],

@@ -17,15 +17,15 @@ from scipy import special
 import msreboot.endpoints._rate_ratio as rate_ratio_module
 from msreboot.datasets import load_example
 from msreboot.endpoints import relapse_rates
-from msreboot.endpoints._negative_binomial import (
-    NegativeBinomialFit,
-    alpha_score,
-    theta_information,
-)
 from msreboot.endpoints._rate_ratio import (
     RateRatio,
     negative_binomial_rate_ratio,
     relapse_rate_ratio,
+)
+from msreboot.stats._negative_binomial import (
+    NegativeBinomialFit,
+    alpha_score,
+    theta_information,
 )
 
 HERE = Path(__file__).resolve().parents[1] / "reference" / "endpoints"

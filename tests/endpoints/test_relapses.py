@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from msreboot.data import Cohort
-from msreboot.endpoints import exact_poisson_ci, relapse_rates
+from msreboot.endpoints import relapse_rates
+from msreboot.stats import exact_poisson_ci
 
 REFERENCE = (
     Path(__file__).resolve().parents[1] / "reference" / "endpoints" / "poisson_reference.json"

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from msreboot.data import Cohort
-from msreboot.endpoints import exact_binomial_ci, transplant_mortality
+from msreboot.endpoints import transplant_mortality
+from msreboot.stats import exact_binomial_ci
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "endpoints" / "binom_reference.json"
 

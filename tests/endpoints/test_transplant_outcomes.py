@@ -12,7 +12,6 @@ import pytest
 from msreboot.data import Cohort
 from msreboot.data._summary import DAYS_PER_YEAR
 from msreboot.datasets import load_example
-from msreboot.endpoints._survival import kaplan_meier
 from msreboot.endpoints._transplant import exact_binomial_ci, transplant_mortality
 from msreboot.endpoints._transplant_outcomes import (
     PHASES,
@@ -20,6 +19,7 @@ from msreboot.endpoints._transplant_outcomes import (
     TransplantOutcomes,
     transplant_outcomes,
 )
+from msreboot.stats._survival import kaplan_meier
 
 DAY0 = pd.Timestamp("2015-01-01")
 NA = None

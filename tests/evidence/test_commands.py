@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from msreboot.evidence._commands import evidence_app, meta_command
+from msreboot.cli._evidence import evidence_app, meta_command
 from msreboot.evidence._studies import select_outcomes
 
 matplotlib.use("Agg")

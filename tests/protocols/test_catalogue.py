@@ -13,10 +13,10 @@ from msreboot.data import SCHEMA
 from msreboot.evidence import load_outcomes, load_studies
 from msreboot.protocols import (
     Conditioning,
-    CriteriaSet,
     Protocol,
     ProtocolCatalogue,
     Sourced,
+    criteria_set,
     load_protocols,
 )
 from msreboot.protocols._profile import PROFILE_FIELDS, PatientProfile, Phenotype
@@ -92,7 +92,7 @@ def test_unknown_preset_names_the_choices() -> None:
     with pytest.raises(ValueError, match=r"protocol must be one of halt_ms, .*; got 'halt'"):
         Protocol.preset("halt")
     with pytest.raises(ValueError, match=r"criteria must be one of .*; got 'nope'"):
-        CriteriaSet.preset("nope")
+        criteria_set("nope")
 
 
 def test_every_protocol_and_criteria_set_is_cited(catalogue: ProtocolCatalogue) -> None:
@@ -320,7 +320,7 @@ def test_catalogue_frame_summary_and_html(catalogue: ProtocolCatalogue) -> None:
     assert frame.set_index("protocol").loc["muraro_2017", "intensity"].count("%") == 4
     assert "assumed" in catalogue.summary()
     assert "<table" in catalogue._repr_html_()
-    criteria = CriteriaSet.preset("ebmt_2019")
+    criteria = criteria_set("ebmt_2019")
     assert len(criteria.to_frame()) == len(criteria.criteria)
     assert "favourable" in criteria.summary()
     assert "<table" in criteria._repr_html_()

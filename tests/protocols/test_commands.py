@@ -10,8 +10,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from msreboot.cli._protocols import eligibility_command, protocols_app
 from msreboot.protocols import DISCLAIMER
-from msreboot.protocols._commands import eligibility_command, protocols_app
 
 
 @pytest.fixture(scope="module")

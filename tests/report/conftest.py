@@ -13,7 +13,7 @@ from msreboot.report import Report, build_report
 @pytest.fixture(scope="session")
 def example_report(tmp_path_factory: pytest.TempPathFactory) -> Report:
     """The report of the bundled example cohort, with a small virtual HALT-MS trial."""
-    from msreboot.simulate import run_trial
+    from msreboot.trials import run_trial
 
     out = tmp_path_factory.mktemp("report") / "report.html"
     trial = run_trial("halt_ms", replicates=2)

@@ -21,7 +21,7 @@ def test_importing_the_report_package_does_not_import_plotting() -> None:
     import sys
 
     code = (
-        "import sys, msreboot.report, msreboot.report._commands; "
+        "import sys, msreboot.report, msreboot.cli._report; "
         "print(any(m.startswith(('matplotlib', 'jinja2', 'tableone')) for m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

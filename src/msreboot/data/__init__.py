@@ -8,23 +8,45 @@ from msreboot.data._deidentify import (
     load_or_create_key,
     write_mapping,
 )
+from msreboot.data._files import (
+    TABLE_SUFFIXES,
+    atomic_write_bytes,
+    atomic_write_text,
+    replace_directory,
+    write_frame,
+    write_tables,
+)
 from msreboot.data._io import CohortSource, read_cohort, validate, write_cohort
-from msreboot.data._problems import Problem
 from msreboot.data._redcap import read_redcap
 from msreboot.data._schema import (
+    AE_CATEGORIES,
+    DEATH_CAUSES,
     SCHEMA,
     TABLE_NAMES,
     ColumnSpec,
     TableSpec,
     TimeUnit,
+    TreatmentKind,
     schema_frame,
 )
 from msreboot.data._store import ImportResult, cohort_checksum, import_cohort, read_store
-from msreboot.data._summary import CohortSummary, describe_cohort
+from msreboot.data._summary import (
+    DAYS_PER_YEAR,
+    CohortSummary,
+    birth_dates,
+    days_between,
+    describe_cohort,
+)
+from msreboot.data._validate import canonical_order
+from msreboot.exceptions import Problem
 
 __all__ = [
+    "AE_CATEGORIES",
+    "DAYS_PER_YEAR",
+    "DEATH_CAUSES",
     "SCHEMA",
     "TABLE_NAMES",
+    "TABLE_SUFFIXES",
     "Cohort",
     "CohortSource",
     "CohortSummary",
@@ -34,8 +56,14 @@ __all__ = [
     "Problem",
     "TableSpec",
     "TimeUnit",
+    "TreatmentKind",
     "ValidationReport",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "birth_dates",
+    "canonical_order",
     "cohort_checksum",
+    "days_between",
     "deidentify",
     "describe_cohort",
     "import_cohort",
@@ -43,8 +71,11 @@ __all__ = [
     "read_cohort",
     "read_redcap",
     "read_store",
+    "replace_directory",
     "schema_frame",
     "validate",
     "write_cohort",
+    "write_frame",
     "write_mapping",
+    "write_tables",
 ]

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from msreboot.data._problems import Problem, problems_to_frame
 from msreboot.data._schema import SCHEMA, TABLE_NAMES, TimeUnit
 from msreboot.data._validate import prepare_tables
-from msreboot.exceptions import DataValidationError
+from msreboot.exceptions import DataValidationError, Problem, problems_to_frame
 
 __all__ = ["Cohort", "ValidationReport"]
 

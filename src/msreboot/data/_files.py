@@ -15,9 +15,8 @@ from typing import Literal
 
 import pandas as pd
 
-from msreboot.data._problems import Problem
 from msreboot.data._schema import SCHEMA, TABLE_NAMES
-from msreboot.exceptions import MissingDependencyError
+from msreboot.exceptions import MissingDependencyError, Problem
 
 __all__ = [
     "TABLE_SUFFIXES",

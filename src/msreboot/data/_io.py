@@ -10,10 +10,9 @@ import pandas as pd
 
 from msreboot.data._cohort import Cohort, ValidationReport
 from msreboot.data._files import FileFormat, read_folder, read_workbook, write_tables
-from msreboot.data._problems import Problem
 from msreboot.data._schema import TABLE_NAMES, TimeUnit
 from msreboot.data._validate import Prepared, prepare_tables
-from msreboot.exceptions import DataValidationError
+from msreboot.exceptions import DataValidationError, Problem
 
 __all__ = ["CohortSource", "read_cohort", "validate", "write_cohort"]
 

@@ -21,9 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from msreboot.data._coerce import NA_STRINGS
 from msreboot.data._files import read_table_file
-from msreboot.data._problems import Problem
 from msreboot.data._schema import SCHEMA, TABLE_NAMES
-from msreboot.exceptions import DataValidationError
+from msreboot.exceptions import DataValidationError, Problem
 
 __all__ = ["RedcapMapping", "TableSource", "load_mapping", "read_redcap"]
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from msreboot.data._cohort import Cohort
+if TYPE_CHECKING:
+    from msreboot.data._cohort import Cohort
+
 
 __all__ = ["CohortSummary", "days_between", "describe_cohort"]
 

@@ -19,8 +19,8 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from msreboot.data._coerce import coerce_column, count_numeric, is_missing
-from msreboot.data._problems import Problem
 from msreboot.data._schema import SCHEMA, ColumnSpec, TableSpec, TimeUnit
+from msreboot.exceptions import Problem
 
 __all__ = ["Prepared", "infer_time_unit", "prepare_tables"]
 

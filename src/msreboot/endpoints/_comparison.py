@@ -16,7 +16,6 @@ import pandas as pd
 
 from msreboot.data import Cohort
 from msreboot.endpoints._composite import Anchor, endpoint_times
-from msreboot.endpoints._cox import CoxModel, cox_regression
 from msreboot.endpoints._definitions import EndpointDefinition, as_definition
 from msreboot.endpoints._estimates import (
     DEFAULT_TIMES_YEARS,
@@ -24,8 +23,7 @@ from msreboot.endpoints._estimates import (
     estimates_by_group,
     group_labels,
 )
-from msreboot.endpoints._logrank import LogRankTest, log_rank_test
-from msreboot.endpoints._survival_input import as_landmarks
+from msreboot.stats import CoxModel, LogRankTest, as_landmarks, cox_regression, log_rank_test
 
 __all__ = ["EndpointComparison", "compare_endpoint"]
 

@@ -17,8 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from msreboot.data import Cohort
-from msreboot.data._summary import DAYS_PER_YEAR, days_between
+from msreboot.data import DAYS_PER_YEAR, Cohort, days_between
 from msreboot.endpoints._definitions import (
     DisabilityComponent,
     EndpointDefinition,

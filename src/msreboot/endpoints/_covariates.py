@@ -12,11 +12,10 @@ from collections.abc import Hashable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from msreboot.data import Cohort
-from msreboot.data._summary import DAYS_PER_YEAR, birth_dates, days_between
+from msreboot.data import DAYS_PER_YEAR, Cohort, birth_dates, days_between
 from msreboot.endpoints._composite import Anchor, _Context, anchor_days, endpoint_times
-from msreboot.endpoints._cox import CoxModel, Ties, cox_regression
 from msreboot.endpoints._definitions import EndpointDefinition, as_definition
+from msreboot.stats import CoxModel, Ties, cox_regression
 
 __all__ = ["baseline_covariates", "endpoint_cox"]
 

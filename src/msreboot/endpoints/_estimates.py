@@ -15,11 +15,15 @@ import numpy as np
 import pandas as pd
 
 from msreboot.data import Cohort
-from msreboot.endpoints._competing import CumulativeIncidence, cumulative_incidence
 from msreboot.endpoints._composite import Anchor, EndpointTimes, endpoint_times
 from msreboot.endpoints._definitions import EndpointDefinition, as_definition
-from msreboot.endpoints._survival import SurvivalCurve, kaplan_meier
-from msreboot.endpoints._survival_input import as_landmarks
+from msreboot.stats import (
+    CumulativeIncidence,
+    SurvivalCurve,
+    as_landmarks,
+    cumulative_incidence,
+    kaplan_meier,
+)
 
 __all__ = ["EndpointEstimate", "EndpointResults", "estimate_endpoint", "estimate_endpoints"]
 

@@ -21,12 +21,9 @@ from typing import Any, Literal, SupportsInt, cast, get_args
 import numpy as np
 import pandas as pd
 
-from msreboot.data import Cohort
-from msreboot.data._schema import TreatmentKind
-from msreboot.data._summary import DAYS_PER_YEAR, days_between
-from msreboot.endpoints._relapses import exact_poisson_ci
-from msreboot.endpoints._survival_input import check_conf_level
-from msreboot.endpoints._transplant import exact_binomial_ci, first_course_start
+from msreboot.data import DAYS_PER_YEAR, Cohort, TreatmentKind, days_between
+from msreboot.endpoints._transplant import first_course_start
+from msreboot.stats import check_conf_level, exact_binomial_ci, exact_poisson_ci
 
 __all__ = ["MRIActivity", "Region", "mri_activity", "scan_activity"]
 

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from msreboot.data import Cohort
-from msreboot.data._summary import DAYS_PER_YEAR
+from msreboot.data import DAYS_PER_YEAR, Cohort
 from msreboot.endpoints._composite import (
     _COMPONENT_DAYS,
     Anchor,
@@ -24,8 +23,7 @@ from msreboot.endpoints._composite import (
     component_labels,
 )
 from msreboot.endpoints._definitions import EndpointDefinition
-from msreboot.endpoints._survival_input import check_conf_level
-from msreboot.endpoints._transplant import exact_binomial_ci
+from msreboot.stats import check_conf_level, exact_binomial_ci
 
 __all__ = ["NEDAStatus", "neda_status"]
 

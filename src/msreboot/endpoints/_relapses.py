@@ -8,37 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from msreboot.data import Cohort
-from msreboot.data._summary import DAYS_PER_YEAR, days_between
+from msreboot.data import DAYS_PER_YEAR, Cohort, days_between
 from msreboot.endpoints._transplant import _contacts, _last_contact, first_course_start
+from msreboot.stats import exact_poisson_ci
 
-__all__ = ["RelapseRates", "exact_poisson_ci", "relapse_rates"]
-
-
-def exact_poisson_ci(
-    events: int, person_years: float, conf_level: float = 0.95
-) -> tuple[float, float]:
-    """Exact (Garwood) interval of a rate ``events / person_years`` (R's ``poisson.test``).
-
-    Examples
-    --------
-    >>> lo, hi = exact_poisson_ci(167, 140)  # Atkins 2016, before AHSCT
-    >>> round(lo, 3), round(hi, 3)
-    (1.019, 1.388)
-    """
-    from scipy.stats import chi2
-
-    if not 0 < conf_level < 1:
-        hint = f" Did you mean {conf_level / 100:g}?" if 1 < conf_level < 100 else ""
-        raise ValueError(f"conf_level must be in (0, 1); got {conf_level:g}.{hint}")
-    if events < 0 or not person_years > 0:
-        raise ValueError(
-            f"events must be >= 0 and person_years > 0; got {events} over {person_years}."
-        )
-    alpha = 1 - conf_level
-    low = 0.0 if events == 0 else float(chi2.ppf(alpha / 2, 2 * events)) / 2 / person_years
-    high = float(chi2.ppf(1 - alpha / 2, 2 * (events + 1))) / 2 / person_years
-    return low, high
+__all__ = ["RelapseRates", "relapse_rates"]
 
 
 @dataclass(frozen=True)

@@ -7,30 +7,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from msreboot.data import Cohort
-from msreboot.data._summary import days_between
+from msreboot.data import Cohort, days_between
+from msreboot.stats import exact_binomial_ci
 
-__all__ = ["TransplantMortality", "exact_binomial_ci", "transplant_mortality"]
-
-
-def exact_binomial_ci(events: int, n: int, conf_level: float = 0.95) -> tuple[float, float]:
-    """Clopper-Pearson interval for ``events`` out of ``n`` (R's ``binom.test``).
-
-    Examples
-    --------
-    >>> lo, hi = exact_binomial_ci(0, 24)
-    >>> (lo, round(hi, 4))
-    (0.0, 0.1425)
-    """
-    from scipy.stats import binomtest
-
-    if not 0 < conf_level < 1:
-        hint = f" Did you mean {conf_level / 100:g}?" if 1 < conf_level < 100 else ""
-        raise ValueError(f"conf_level must be in (0, 1); got {conf_level:g}.{hint}")
-    if n <= 0 or not 0 <= events <= n:
-        raise ValueError(f"events must be in [0, n] with n > 0; got {events}/{n}")
-    ci = binomtest(int(events), int(n)).proportion_ci(confidence_level=conf_level, method="exact")
-    return float(ci.low), float(ci.high)
+__all__ = ["TransplantMortality", "transplant_mortality"]
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,20 @@ from typing import Any, Literal, TypeAlias
 import numpy as np
 import pandas as pd
 
-from msreboot.data import Cohort
-from msreboot.data._schema import AE_CATEGORIES
-from msreboot.data._summary import DAYS_PER_YEAR, days_between
-from msreboot.endpoints._survival import LandmarkEstimates, SurvivalCurve, kaplan_meier
-from msreboot.endpoints._survival_input import as_landmarks, check_conf_level
+from msreboot.data import AE_CATEGORIES, DAYS_PER_YEAR, Cohort, days_between
 from msreboot.endpoints._transplant import (
     TransplantMortality,
     _last_contact,
-    exact_binomial_ci,
     first_course_start,
     transplant_mortality,
+)
+from msreboot.stats import (
+    LandmarkEstimates,
+    SurvivalCurve,
+    as_landmarks,
+    check_conf_level,
+    exact_binomial_ci,
+    kaplan_meier,
 )
 
 __all__ = ["DaysSummary", "TransplantOutcomes", "transplant_outcomes"]

@@ -20,6 +20,8 @@ from msreboot.evidence._studies import (
     effect_sizes,
     load_outcomes,
     load_studies,
+    select_outcomes,
+    study_label,
 )
 
 __all__ = [
@@ -44,5 +46,7 @@ __all__ = [
     "pool",
     "pool_proportions",
     "pool_rates",
+    "select_outcomes",
+    "study_label",
     "subgroup_analysis",
 ]

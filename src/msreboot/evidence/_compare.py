@@ -68,7 +68,7 @@ class CohortEstimate:
         subgroups: Mapping[str, str] | None = None,
     ) -> CohortEstimate:
         """A proportion with its exact (Clopper-Pearson) interval."""
-        from msreboot.endpoints import exact_binomial_ci
+        from msreboot.stats import exact_binomial_ci
 
         low, high = exact_binomial_ci(events, n, conf_level)
         return cls(

@@ -16,7 +16,7 @@ from msreboot.evidence._checks import (
     labels_or_default,
 )
 from msreboot.evidence._effects import back_transform, proportion_effects
-from msreboot.evidence._meta import PooledEstimate
+from msreboot.evidence._pooled import PooledEstimate
 from msreboot.evidence._tau2 import typical_variance, wls
 
 __all__ = ["glmm_log_likelihood", "pool_proportions_glmm"]

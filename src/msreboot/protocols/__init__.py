@@ -11,6 +11,7 @@ from msreboot.protocols._catalogue import (
     DMTShare,
     Protocol,
     ProtocolCatalogue,
+    criteria_set,
     load_protocols,
 )
 from msreboot.protocols._criteria import (
@@ -31,8 +32,20 @@ from msreboot.protocols._eligibility import (
     check_eligibility,
 )
 from msreboot.protocols._profile import PatientProfile
-from msreboot.protocols._regimens import DMT, Conditioning, Graft, Mobilisation, MSCRegimen
-from msreboot.protocols._sources import Citation, Sourced
+from msreboot.protocols._regimens import (
+    DMT,
+    Conditioning,
+    ConditioningIntensity,
+    ConditioningRegimen,
+    DMTDrug,
+    Graft,
+    Mobilisation,
+    MobilisationRegimen,
+    MSCRegimen,
+    MSCRoute,
+    MSCSource,
+)
+from msreboot.protocols._sources import Citation, Sourced, describe_errors
 
 __all__ = [
     "DISCLAIMER",
@@ -42,17 +55,23 @@ __all__ = [
     "Assessment",
     "Citation",
     "Conditioning",
+    "ConditioningIntensity",
+    "ConditioningRegimen",
     "ConditioningShare",
     "CriteriaSet",
     "Criterion",
     "CriterionCheck",
+    "DMTDrug",
     "DMTShare",
     "EligibilityResult",
     "EqualsRule",
     "Graft",
     "InSetRule",
     "MSCRegimen",
+    "MSCRoute",
+    "MSCSource",
     "Mobilisation",
+    "MobilisationRegimen",
     "PatientProfile",
     "Protocol",
     "ProtocolCatalogue",
@@ -60,5 +79,7 @@ __all__ = [
     "RelapsesInWindowRule",
     "Sourced",
     "check_eligibility",
+    "criteria_set",
+    "describe_errors",
     "load_protocols",
 ]

@@ -34,6 +34,7 @@ __all__ = [
     "DMTShare",
     "Protocol",
     "ProtocolCatalogue",
+    "criteria_set",
     "load_protocols",
 ]
 
@@ -91,7 +92,7 @@ class Protocol(BaseModel):
     dmts
         The DMTs of a comparator arm, with shares.
     eligibility
-        Name of the protocol's criteria set (:meth:`CriteriaSet.preset`), if any.
+        Name of the protocol's criteria set (:func:`criteria_set`), if any.
     note
         Population and what the protocol leaves open.
 
@@ -155,7 +156,7 @@ class Protocol(BaseModel):
 
     def criteria(self) -> CriteriaSet | None:
         """The protocol's eligibility criteria, if it has a set."""
-        return None if self.eligibility is None else CriteriaSet.preset(self.eligibility)
+        return None if self.eligibility is None else criteria_set(self.eligibility)
 
     # Views ---------------------------------------------------------------------------
 
@@ -423,6 +424,20 @@ def load_protocols(path: str | Path | None = None) -> ProtocolCatalogue:
     if path is None:
         return _bundled()
     return _build(read_documents(path), label=str(path))
+
+
+def criteria_set(name: str) -> CriteriaSet:
+    """A bundled eligibility criteria set by name (``criteria_set("halt_ms")``).
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not a bundled criteria set.
+    """
+    sets = _bundled().criteria
+    if name not in sets:
+        raise ValueError(f"criteria must be one of {', '.join(sets)}; got {name!r}.")
+    return sets[name]
 
 
 @functools.cache

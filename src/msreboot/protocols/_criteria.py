@@ -392,27 +392,6 @@ class CriteriaSet(BaseModel):
                 )
         return self
 
-    @classmethod
-    def presets(cls) -> dict[str, CriteriaSet]:
-        """Every bundled criteria set, by name."""
-        from msreboot.protocols._catalogue import load_protocols
-
-        return dict(load_protocols().criteria)
-
-    @classmethod
-    def preset(cls, name: str) -> CriteriaSet:
-        """A bundled criteria set by name (``CriteriaSet.preset("halt_ms")``).
-
-        Raises
-        ------
-        ValueError
-            ``name`` is not a bundled criteria set.
-        """
-        presets = cls.presets()
-        if name not in presets:
-            raise ValueError(f"criteria must be one of {', '.join(presets)}; got {name!r}.")
-        return presets[name]
-
     def to_frame(self) -> pd.DataFrame:
         """One row per criterion: id, label, rule in words, level, basis, source, the
         published text and the note."""

@@ -15,6 +15,7 @@ from typing import Literal
 
 import pandas as pd
 
+from msreboot.protocols._catalogue import criteria_set, load_protocols
 from msreboot.protocols._criteria import CriteriaSet
 from msreboot.protocols._profile import FIELD_LABELS, PatientProfile, profiles_from_frame
 from msreboot.protocols._sources import Basis
@@ -404,11 +405,11 @@ def _criteria_sets(
     criteria: str | CriteriaSet | Sequence[str | CriteriaSet] | None,
 ) -> tuple[CriteriaSet, ...]:
     if criteria is None:
-        return tuple(CriteriaSet.presets().values())
+        return tuple(load_protocols().criteria.values())
     items = [criteria] if isinstance(criteria, str | CriteriaSet) else list(criteria)
     if not items:
         raise ValueError("criteria must name at least one criteria set; got none.")
-    return tuple(c if isinstance(c, CriteriaSet) else CriteriaSet.preset(c) for c in items)
+    return tuple(c if isinstance(c, CriteriaSet) else criteria_set(c) for c in items)
 
 
 def _assess(row: int, profile: PatientProfile, criteria: CriteriaSet) -> Assessment:

@@ -9,8 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from msreboot.data import SCHEMA, Cohort
-from msreboot.data._summary import DAYS_PER_YEAR, days_between
+from msreboot.data import DAYS_PER_YEAR, SCHEMA, Cohort, days_between
 from msreboot.endpoints import baseline_covariates
 from msreboot.report._content import (
     Notes,

@@ -17,8 +17,14 @@ import pandas as pd
 
 from msreboot.data import Cohort
 from msreboot.endpoints import EndpointResults, TransplantMortality, estimate_endpoints
-from msreboot.evidence import CohortEstimate, EvidenceError, compare_with_evidence
-from msreboot.evidence._studies import load_outcomes, load_studies, study_label
+from msreboot.evidence import (
+    CohortEstimate,
+    EvidenceError,
+    compare_with_evidence,
+    load_outcomes,
+    load_studies,
+    study_label,
+)
 from msreboot.report._content import (
     Block,
     FigureBlock,

@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from msreboot._version import __version__
-from msreboot.data import Cohort, cohort_checksum
-from msreboot.data._files import TABLE_SUFFIXES
+from msreboot.data import TABLE_SUFFIXES, Cohort, cohort_checksum
 from msreboot.endpoints import DisabilityComponent, EndpointDefinition
 from msreboot.report._content import KeyValues, MethodsText, SectionContent, Subheading
 
 if TYPE_CHECKING:
-    from msreboot.simulate import TrialResult
+    from msreboot.trials import TrialResult
 
 __all__ = ["file_checksums", "methods_section"]
 

@@ -20,8 +20,7 @@ import numpy as np
 import pandas as pd
 
 from msreboot._version import __version__
-from msreboot.data import Cohort
-from msreboot.data._files import atomic_write_text, replace_directory
+from msreboot.data import Cohort, atomic_write_text, replace_directory
 from msreboot.endpoints import (
     EndpointDefinition,
     EndpointEstimate,
@@ -33,7 +32,7 @@ from msreboot.report._figures import FigureWriter
 from msreboot.report._methods import methods_section
 
 if TYPE_CHECKING:
-    from msreboot.simulate import TrialResult
+    from msreboot.trials import TrialResult
 
 __all__ = ["DEFAULT_ENDPOINTS", "Progress", "Report", "build_report"]
 

@@ -10,12 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from msreboot.endpoints import (
-    CumulativeIncidence,
-    EndpointEstimate,
-    EndpointResults,
-    SurvivalCurve,
-)
+from msreboot.endpoints import EndpointEstimate, EndpointResults
 from msreboot.report._content import (
     Block,
     FigureBlock,
@@ -26,6 +21,7 @@ from msreboot.report._content import (
     fmt_pct_ci,
 )
 from msreboot.report._figures import PALETTE, FigureWriter, new_figure, plot_context
+from msreboot.stats import CumulativeIncidence, SurvivalCurve
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from msreboot.data import Cohort
-from msreboot.data._summary import DAYS_PER_YEAR, days_between
+from msreboot.data import DAYS_PER_YEAR, Cohort, days_between
 from msreboot.endpoints import MRIActivity, RelapseRates, mri_activity, relapse_rates
 from msreboot.report._content import (
     Block,

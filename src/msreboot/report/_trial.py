@@ -23,7 +23,7 @@ from msreboot.report._figures import PALETTE, FigureWriter, new_figure, plot_con
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from msreboot.simulate import TrialResult
+    from msreboot.trials import TrialResult
 
 __all__ = ["trial_section"]
 

@@ -8,16 +8,12 @@ see on a :class:`VisitSchedule`: the seven canonical tables of a
 analyses a virtual cohort as it analyses a real one. The latent truth of every patient
 comes with it, for round-trip tests and calibration.
 
-:func:`run_trial` runs a virtual trial from a :class:`TrialSpec` (a TOML file or a bundled
-study: HALT-MS, Burt 2015, Atkins 2016, MIST, Muraro 2017, Sormani 2017, MESEMS):
-replicate trials analysed by :mod:`msreboot.endpoints`, power across replicates, the
-published values beside the simulated ones, and :func:`sample_size` for a target power.
-Trials use the parameter set calibrated to the published studies
-(:mod:`msreboot.simulate.calibration`) unless their spec names another
-(``parameters = "default"``: the hand-set values).
+The simulator only writes tables: virtual trials (:mod:`msreboot.trials`) run these
+cohorts through the endpoint code, and calibration (:mod:`msreboot.calibration`) fits the
+parameters to the published studies.
 """
 
-from msreboot.simulate._parameters import ParameterBasis, SimulationParameters
+from msreboot.simulate._parameters import DEFAULT_SET, ParameterBasis, SimulationParameters
 from msreboot.simulate._population import Phenotype, PopulationSpec
 from msreboot.simulate._schedule import VisitSchedule
 from msreboot.simulate._simulate import SimulatedCohort, simulate_cohort
@@ -30,15 +26,9 @@ from msreboot.simulate._treatment import (
     MSCCourse,
     Treatment,
 )
-from msreboot.simulate._trial import (
-    TrialResult,
-    TrialSpec,
-    load_trial_spec,
-    run_trial,
-    sample_size,
-)
 
 __all__ = [
+    "DEFAULT_SET",
     "AHSCTCourse",
     "ConditioningIntensity",
     "ConditioningRegimen",
@@ -51,11 +41,6 @@ __all__ = [
     "SimulatedCohort",
     "SimulationParameters",
     "Treatment",
-    "TrialResult",
-    "TrialSpec",
     "VisitSchedule",
-    "load_trial_spec",
-    "run_trial",
-    "sample_size",
     "simulate_cohort",
 ]

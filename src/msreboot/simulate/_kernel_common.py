@@ -15,7 +15,7 @@ import zlib
 import numpy as np
 from numba import njit
 
-from msreboot.data._schema import AE_CATEGORIES, DEATH_CAUSES
+from msreboot.data import AE_CATEGORIES, DEATH_CAUSES
 from msreboot.simulate import _population, _treatment
 from msreboot.simulate._parameters import SimulationParameters
 from msreboot.simulate._rng import uniform

@@ -10,6 +10,7 @@ refer to ``docs/domain/simulator.md`` and ``evidence.md`` of the project.
 
 from __future__ import annotations
 
+import functools
 import html
 import tomllib
 from importlib import resources
@@ -770,14 +771,15 @@ class SimulationParameters(BaseModel):
     @classmethod
     def presets(cls) -> tuple[str, ...]:
         """Names of the bundled parameter sets (``"default"``, ``"calibrated"``)."""
-        return tuple(PRESETS)
+        return tuple(bundled_sets()[0])
 
     @classmethod
     def preset(cls, name: str) -> SimulationParameters:
         """A bundled parameter set by name: the defaults with the set's values applied."""
-        if name not in PRESETS:
-            raise ValueError(f"preset must be one of {', '.join(PRESETS)}; got {name!r}")
-        return cls.default().replace(**PRESETS[name])
+        sets = bundled_sets()[0]
+        if name not in sets:
+            raise ValueError(f"preset must be one of {', '.join(sets)}; got {name!r}")
+        return cls.default().replace(**sets[name])
 
     def replace(self, **changes: float) -> SimulationParameters:
         """A copy with some values changed (validated; unknown names are an error)."""
@@ -838,12 +840,17 @@ class SimulationParameters(BaseModel):
         )
 
 
-def _bundled_sets() -> tuple[dict[str, dict[str, float]], dict[str, dict[str, Any]]]:
-    """The default set, and each calibrated set shipped in ``calibration/data`` (its
-    ``[values]`` as changes from the defaults, its ``[provenance]``)."""
+@functools.cache
+def bundled_sets() -> tuple[dict[str, dict[str, float]], dict[str, dict[str, Any]]]:
+    """The named parameter sets, read once on first use (never at import).
+
+    Returns the changes from the defaults of every set (``"default"``: none;
+    ``"calibrated"``: the posterior medians of the shipped ABC-SMC calibration, in
+    ``simulate/data/calibrated.toml``) and where each comes from (its ``[provenance]``).
+    """
     sets: dict[str, dict[str, float]] = {"default": {}}
     provenance: dict[str, dict[str, Any]] = {"default": {"basis": "hand-set defaults"}}
-    folder = resources.files("msreboot.simulate") / "calibration" / "data"
+    folder = resources.files("msreboot.simulate") / "data"
     for name in ("calibrated",):
         node = folder / f"{name}.toml"
         if node.is_file():
@@ -853,9 +860,5 @@ def _bundled_sets() -> tuple[dict[str, dict[str, float]], dict[str, dict[str, An
     return sets, provenance
 
 
-PRESETS, PROVENANCE = _bundled_sets()
-"""Named parameter sets as changes from the defaults (``"default"``; ``"calibrated"``:
-the posterior medians of the shipped ABC-SMC calibration), and where each comes from."""
-
-DEFAULT_SET = "calibrated" if "calibrated" in PRESETS else "default"
-"""The set virtual trials use unless their spec names another."""
+DEFAULT_SET = "calibrated"
+"""The set virtual trials use unless their spec names another (the shipped calibration)."""

@@ -353,7 +353,7 @@ def _truth_frame(chunks: list[ChunkOutput], ids: np.ndarray) -> pd.DataFrame:
     phen = np.array(PHENOTYPE_CODES, dtype=object)[base[:, B_PHENOTYPE].astype(int)]
     klass = np.array(["slow", "medium", "fast"], dtype=object)[base[:, B_SP_CLASS].astype(int)]
     cause_code = truth[:, T_DEATH_CAUSE]
-    from msreboot.data._schema import DEATH_CAUSES
+    from msreboot.data import DEATH_CAUSES
 
     causes = np.full(len(ids), None, dtype=object)
     dead = ~np.isnan(cause_code)

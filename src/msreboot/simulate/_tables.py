@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from msreboot.data._schema import AE_CATEGORIES, DEATH_CAUSES, SCHEMA
+from msreboot.data import AE_CATEGORIES, DEATH_CAUSES, SCHEMA
 from msreboot.simulate._kernel import (
     TX_ADMIT,
     TX_COND,

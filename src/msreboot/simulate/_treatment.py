@@ -16,7 +16,7 @@ from typing import Literal, TypeAlias, get_args
 
 import numpy as np
 
-from msreboot.protocols._regimens import (
+from msreboot.protocols import (
     ConditioningIntensity,
     ConditioningRegimen,
     DMTDrug,

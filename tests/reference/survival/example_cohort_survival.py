@@ -7,7 +7,7 @@ Day 0 is each patient's first AHSCT ``start_date``. ``time_days`` runs to the de
 for patients alive, to their last record of any kind. ``event`` is 1 for death from any
 cause; ``status`` separates transplant-related deaths (1) from other deaths (2) for the
 competing-risks reference (0 = alive). ``sex`` is carried along for grouped analyses.
-tests/endpoints/test_survival_reference.py checks that the CSV still matches this
+tests/stats/test_survival_reference.py checks that the CSV still matches this
 derivation, so the R reference cannot drift from the bundled data.
 """
 

@@ -1,0 +1,362 @@
+"""Calibration targets: published figures, how to compute each from a simulated study,
+and how far a simulated value is from the published one given its uncertainty.
+
+A target names the bundled virtual study it belongs to (a :class:`TrialSpec` preset, so
+each figure is simulated with that study's own population, protocol, visit schedule,
+follow-up and time zero), a *statistic* and the published value with its interval, or
+the counts it came from. The statistics:
+
+``landmark``
+    An endpoint preset's Kaplan-Meier (or cumulative-incidence) estimate at a landmark,
+    for an arm, optionally in a phenotype subgroup; ``complement`` reports ``1 - S``.
+``hazard_ratio``
+    The Cox hazard ratio of an endpoint, arm against the study's reference arm.
+``transplant_mortality``
+    Deaths within ``window_days`` (100 by default) of AHSCT among the transplanted, as
+    :func:`msreboot.endpoints.transplant_mortality` counts them.
+``relapse_proportion``
+    Share of an arm's patients with a relapse onset in years ``(0, time_years]`` from the
+    study's time zero (reinfusion or randomisation).
+``mean_edss``
+    Mean EDSS of an arm at the visit nearest ``time_years`` from time zero (within 60
+    days).
+``neda``
+    NEDA-3 proportion over years ``(0, time_years]`` among an arm's (subgroup's)
+    evaluable patients.
+``gd_rate_ratio``
+    Gd+ lesions per patient on scans in ``(0, time_years]``, arm over reference arm.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from scipy import stats
+
+from msreboot.calibration._smc import read_tables
+from msreboot.data import Cohort
+from msreboot.endpoints import (
+    EndpointDefinition,
+    anchor_days,
+    compare_endpoint,
+    endpoint_times,
+    estimates_by_group,
+    neda_status,
+    transplant_mortality,
+)
+from msreboot.trials import TrialSpec, time_zero
+
+__all__ = ["CalibrationTarget", "load_targets", "study_statistics"]
+
+Statistic = Literal[
+    "landmark",
+    "hazard_ratio",
+    "transplant_mortality",
+    "relapse_proportion",
+    "mean_edss",
+    "neda",
+    "gd_rate_ratio",
+]
+RATIO_STATISTICS = frozenset({"hazard_ratio", "gd_rate_ratio"})
+Z_CAP = 10.0
+"""A simulated value that is missing (no patient at risk, no event to form a ratio) or
+more than this many published standard errors away counts as this far."""
+
+
+class CalibrationTarget(BaseModel):
+    """One published figure to reproduce.
+
+    Attributes
+    ----------
+    id
+        Unique name (``halt_ms_efs_5y``).
+    study
+        The bundled virtual study (:meth:`TrialSpec.presets`).
+    statistic, endpoint, arm, time_years, phenotypes, complement, window_days
+        What to compute (see the module documentation); ``arm`` defaults to the study's
+        first arm.
+    value, ci_low, ci_high, conf_level
+        The published figure and its interval, as published.
+    events, n
+        The counts behind a proportion, or the patients behind a survival estimate: the
+        binomial standard error from ``n`` stands in for a missing interval.
+    sd
+        For ``mean_edss``: the between-patient SD behind the standard error ``sd/sqrt(n)``.
+    source, note
+        Where the figure comes from (evidence dataset outcome or article), and what was
+        assumed to use it.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    study: str
+    statistic: Statistic
+    endpoint: str | None = None
+    arm: str | None = None
+    time_years: float | None = Field(None, gt=0)
+    phenotypes: tuple[str, ...] = ()
+    complement: bool = False
+    window_days: int | None = Field(None, gt=0)
+    value: float
+    ci_low: float | None = None
+    ci_high: float | None = None
+    conf_level: float = Field(0.95, gt=0, lt=1)
+    events: int | None = Field(None, ge=0)
+    n: int | None = Field(None, ge=1)
+    sd: float | None = Field(None, gt=0)
+    source: str = ""
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _complete(self) -> CalibrationTarget:
+        needs_endpoint = {"landmark", "hazard_ratio"}
+        needs_time = {"landmark", "relapse_proportion", "mean_edss", "neda", "gd_rate_ratio"}
+        if self.statistic in needs_endpoint and self.endpoint is None:
+            raise ValueError(f"statistic {self.statistic!r} needs an endpoint")
+        if self.statistic in needs_time and self.time_years is None:
+            raise ValueError(f"statistic {self.statistic!r} needs time_years")
+        if (self.ci_low is None) != (self.ci_high is None):
+            raise ValueError("give both ci_low and ci_high, or neither")
+        if self.ci_low is None and self.n is None:
+            raise ValueError("give the published interval or the n behind the figure")
+        if self.statistic == "mean_edss" and (self.sd is None or self.n is None):
+            raise ValueError("mean_edss needs sd and n")
+        if self.statistic in RATIO_STATISTICS and self.value <= 0:
+            raise ValueError("a ratio target must be positive")
+        return self
+
+    @property
+    def scale(self) -> str:
+        """``"ratio"`` (compared on the log scale), ``"edss"`` or ``"probability"``."""
+        if self.statistic in RATIO_STATISTICS:
+            return "ratio"
+        return "edss" if self.statistic == "mean_edss" else "probability"
+
+    def standard_errors(self) -> tuple[float, float]:
+        """Published standard error below and above the value (on the comparison scale:
+        log for ratios). From the interval's two halves when one is given (so an
+        asymmetric interval stays asymmetric), else binomial from ``n``, else ``sd/sqrt(n)``."""
+        if self.ci_low is not None and self.ci_high is not None:
+            z = float(stats.norm.ppf(0.5 + self.conf_level / 2))
+            low, mid, high = self.ci_low, self.value, self.ci_high
+            if self.scale == "ratio":
+                low, mid, high = math.log(low), math.log(mid), math.log(high)
+            return max((mid - low) / z, 1e-9), max((high - mid) / z, 1e-9)
+        assert self.n is not None
+        if self.statistic == "mean_edss":
+            assert self.sd is not None
+            se = self.sd / math.sqrt(self.n)
+            return se, se
+        events = self.events if self.events is not None else self.value * self.n
+        p = (events + 0.5) / (self.n + 1)  # keeps 0/n and n/n away from a zero SE
+        se = math.sqrt(p * (1 - p) / self.n)
+        return se, se
+
+    def z(self, simulated: float) -> float:
+        """Signed distance of a simulated value from the published one, in published
+        standard errors (capped at :data:`Z_CAP`; a missing value counts as the cap)."""
+        if not np.isfinite(simulated) or (self.scale == "ratio" and simulated <= 0):
+            return Z_CAP
+        below, above = self.standard_errors()
+        mid, sim = self.value, simulated
+        if self.scale == "ratio":
+            mid, sim = math.log(mid), math.log(sim)
+        z = (sim - mid) / (above if sim >= mid else below)
+        return float(np.clip(z, -Z_CAP, Z_CAP))
+
+    def interval(self) -> tuple[float, float]:
+        """The published interval, or the binomial/normal 95% interval standing in for it."""
+        if self.ci_low is not None and self.ci_high is not None:
+            return self.ci_low, self.ci_high
+        below, above = self.standard_errors()
+        z = float(stats.norm.ppf(0.975))
+        if self.scale == "probability":
+            return max(0.0, self.value - z * below), min(1.0, self.value + z * above)
+        return self.value - z * below, self.value + z * above
+
+    def label(self) -> str:
+        """A short human-readable name (``HALT-MS EFS 5 y``)."""
+        what = self.endpoint or self.statistic.replace("_", " ")
+        if self.statistic == "hazard_ratio":
+            what = f"HR {what}"
+        elif self.complement:
+            what = f"1 - {what}"
+        parts = [what]
+        if self.arm:
+            parts.append(f"[{self.arm}]")
+        if self.phenotypes:
+            parts.append("/".join(self.phenotypes))
+        if self.time_years is not None:
+            parts.append(f"{self.time_years:g} y")
+        return " ".join(parts)
+
+
+def load_targets(path: str | Path | None = None) -> tuple[CalibrationTarget, ...]:
+    """Read calibration targets from a TOML file of ``[[target]]`` tables (default: the
+    bundled targets taken from the evidence dataset).
+
+    Raises
+    ------
+    ValueError
+        Naming the file, the target and the field, for an invalid entry, an unknown study
+        or a repeated id.
+    """
+    label, entries = read_tables(path, "targets.toml", "target")
+    studies = set(TrialSpec.presets())
+    targets: list[CalibrationTarget] = []
+    for k, entry in enumerate(entries, start=1):
+        name = entry.get("id", f"#{k}")
+        try:
+            target = CalibrationTarget.model_validate(entry)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'entry'}: {e['msg']}"
+                for e in error.errors()
+            )
+            raise ValueError(f"{label}: target {name}: {problems}") from None
+        if target.study not in studies:
+            raise ValueError(
+                f"{label}: target {name}: study must be one of {sorted(studies)}; "
+                f"got {target.study!r}"
+            )
+        targets.append(target)
+    ids = [t.id for t in targets]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ValueError(f"{label}: target ids must be unique; repeated: {repeated}")
+    if not targets:
+        raise ValueError(f"{label}: no [[target]] tables")
+    return tuple(targets)
+
+
+@cache
+def study_spec(name: str) -> TrialSpec:
+    """The bundled study spec (read once per process)."""
+    return TrialSpec.preset(name)
+
+
+def _labels(target: CalibrationTarget, spec: TrialSpec, cohort: Cohort, arms: pd.Series) -> Any:
+    arm = target.arm or spec.arms[0].name
+    keep = arms == arm
+    if target.phenotypes:
+        phenotype = cohort.patients.set_index("patient_id")["phenotype"].reindex(arms.index)
+        keep &= phenotype.isin(target.phenotypes).to_numpy()
+    return keep
+
+
+def study_statistics(
+    spec: TrialSpec, cohort: Cohort, arms: pd.Series, targets: Sequence[CalibrationTarget]
+) -> dict[str, float]:
+    """Every target's statistic in one simulated replicate of its study, by target id.
+
+    Endpoint times are computed once per endpoint and shared by all targets using it.
+    """
+    out: dict[str, float] = {}
+    anchor = time_zero(spec, arms)
+    presets = dict(EndpointDefinition.presets())
+    by_endpoint: dict[str, list[CalibrationTarget]] = {}
+    for target in targets:
+        if target.statistic == "landmark":
+            by_endpoint.setdefault(str(target.endpoint), []).append(target)
+    for endpoint, group in by_endpoint.items():
+        times = endpoint_times(cohort, presets[endpoint], anchor=anchor)
+        for target in group:
+            keep = _labels(target, spec, cohort, arms)
+            labels = pd.Series(["in" if k else None for k in keep], index=arms.index, dtype=object)
+            estimates = estimates_by_group(
+                times, labels, np.array([float(target.time_years or 0.0)])
+            )
+            value = float("nan")
+            if "in" in estimates:
+                value = float(estimates["in"].landmarks["estimate"].iloc[0])
+            out[target.id] = 1.0 - value if target.complement else value
+    reference = spec.analysis.reference_arm or spec.arms[0].name
+    for target in targets:
+        if target.id in out:
+            continue
+        out[target.id] = _statistic(target, spec, cohort, arms, anchor, reference)
+    return out
+
+
+def _statistic(
+    target: CalibrationTarget,
+    spec: TrialSpec,
+    cohort: Cohort,
+    arms: pd.Series,
+    anchor: str | pd.DataFrame,
+    reference: str,
+) -> float:
+    arm = target.arm or spec.arms[0].name
+    ids = arms.index[_labels(target, spec, cohort, arms)]
+    years = float(target.time_years or 0.0)
+    if target.statistic == "hazard_ratio":
+        definition = dict(EndpointDefinition.presets())[str(target.endpoint)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an arm without events
+            result = compare_endpoint(
+                cohort, definition, arms, reference=reference, times_years=(1.0,), anchor=anchor
+            )
+        rows = result.hazard_ratios
+        rows = rows[rows["group"] == arm]
+        return float(rows["hazard_ratio"].iloc[0]) if len(rows) else float("nan")
+    if target.statistic == "transplant_mortality":
+        trm = transplant_mortality(cohort, window_days=target.window_days or 100)
+        return trm.proportion
+    if target.statistic == "relapse_proportion":
+        onsets = cohort.relapses[cohort.relapses["patient_id"].isin(ids)]
+        days = _from_time_zero(onsets, "onset_date", cohort, anchor)
+        hit = onsets.loc[(days > 0) & (days <= years * 365.25), "patient_id"].nunique()
+        return float(hit / len(ids)) if len(ids) else float("nan")
+    if target.statistic == "mean_edss":
+        edss = cohort.edss[cohort.edss["patient_id"].isin(ids)].copy()
+        edss["gap"] = (_from_time_zero(edss, "date", cohort, anchor) - years * 365.25).abs()
+        nearest = edss[edss["gap"] <= 60].sort_values(["patient_id", "gap"])
+        values = nearest.groupby("patient_id")["edss"].first().astype(float)
+        return float(values.mean()) if len(values) else float("nan")
+    if target.statistic == "neda":
+        status = neda_status(cohort, window_years=(0.0, years), anchor=anchor).patients
+        status = status[status["patient_id"].isin(ids)]
+        evaluable = status["status"] != "not evaluable"
+        neda = int((status["status"] == "NEDA").sum())
+        return neda / int(evaluable.sum()) if evaluable.any() else float("nan")
+    if target.statistic == "gd_rate_ratio":
+        return _gd_per_patient(cohort, ids, years) / _gd_per_patient(
+            cohort, arms.index[arms == reference], years
+        )
+    raise AssertionError(target.statistic)  # pragma: no cover (validated)
+
+
+def _from_time_zero(
+    rows: pd.DataFrame, column: str, cohort: Cohort, anchor: str | pd.DataFrame
+) -> pd.Series:
+    """Days from each patient's time zero (simulated cohorts are day-based)."""
+    zero = anchor_days(cohort, anchor).astype(float)
+    return rows[column].astype(float) - rows["patient_id"].map(zero).to_numpy(dtype=float)
+
+
+def _gd_per_patient(cohort: Cohort, ids: Iterable[str], years: float) -> float:
+    ids = list(ids)
+    scans = cohort.mri[cohort.mri["patient_id"].isin(ids)]
+    days = scans["date"].astype(float)
+    window = scans[(days > 0) & (days <= years * 365.25 + 14)]
+    total = float(window["gd_lesions"].astype(float).sum())
+    return total / len(ids) if ids else float("nan")
+
+
+def targets_by_study(
+    targets: Iterable[CalibrationTarget],
+) -> Mapping[str, list[CalibrationTarget]]:
+    """Targets grouped by study, in first-appearance order."""
+    out: dict[str, list[CalibrationTarget]] = {}
+    for target in targets:
+        out.setdefault(target.study, []).append(target)
+    return out

@@ -1,0 +1,260 @@
+"""Command-line pieces: ``msreboot protocols list|show`` and ``msreboot eligibility``.
+
+The main CLI registers them with ``app.add_typer(protocols_app, name="protocols")`` and
+``app.command("eligibility")(eligibility_command)``. Data go to stdout, notes to stderr.
+Exit codes: 0 success, 1 data problems in a profiles file, 2 usage errors.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from pydantic import ValidationError
+
+from msreboot.exceptions import DataValidationError
+from msreboot.protocols import (
+    DISCLAIMER,
+    EligibilityResult,
+    PatientProfile,
+    ProtocolCatalogue,
+    check_eligibility,
+    describe_errors,
+    load_protocols,
+)
+
+__all__ = ["eligibility_command", "protocols_app"]
+
+EXIT_DATA, EXIT_USAGE = 1, 2
+
+protocols_app = typer.Typer(
+    name="protocols",
+    help="Browse the therapy protocols (AHSCT, MSC, DMT) and eligibility criteria.",
+    no_args_is_help=True,
+)
+
+FileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--file", help="Your own TOML catalogue entries, added to the bundled ones.", exists=False
+    ),
+]
+CsvOpt = Annotated[bool, typer.Option("--csv", help="Write CSV instead of a table.")]
+
+
+def _catalogue(file: Path | None) -> ProtocolCatalogue:
+    try:
+        return load_protocols(file)
+    except (ValueError, FileNotFoundError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=EXIT_USAGE) from error
+
+
+def _echo_table(frame: pd.DataFrame, csv: bool) -> None:
+    if csv:
+        typer.echo(frame.to_csv(index=False), nl=False)
+    else:
+        typer.echo(frame.to_string(index=False, na_rep=""))
+
+
+@protocols_app.command("list")
+def list_command(
+    criteria: Annotated[
+        bool, typer.Option("--criteria", help="List the eligibility criteria sets instead.")
+    ] = False,
+    csv: CsvOpt = False,
+    file: FileOpt = None,
+) -> None:
+    """List the protocols (or, with --criteria, the eligibility criteria sets)."""
+    catalogue = _catalogue(file)
+    if criteria:
+        frame = pd.DataFrame(
+            [
+                {
+                    "criteria": c.name,
+                    "kind": c.kind,
+                    "n_criteria": len(c.criteria),
+                    "title": c.title,
+                }
+                for c in catalogue.criteria.values()
+            ]
+        )
+    else:
+        columns = ["protocol", "therapy", "conditioning", "eligibility", "title"]
+        frame = catalogue.to_frame()[columns]
+    _echo_table(frame, csv)
+
+
+@protocols_app.command("show")
+def show_command(
+    name: Annotated[
+        str, typer.Argument(help="A protocol or criteria set from `msreboot protocols list`.")
+    ],
+    file: FileOpt = None,
+) -> None:
+    """Show a protocol step by step (with its eligibility criteria), or a criteria set."""
+    catalogue = _catalogue(file)
+    if name in catalogue.protocols:
+        protocol = catalogue.protocols[name]
+        typer.echo(protocol.summary())
+        if protocol.eligibility is not None:
+            typer.echo("")
+            typer.echo(catalogue.criteria[protocol.eligibility].summary())
+    elif name in catalogue.criteria:
+        typer.echo(catalogue.criteria[name].summary())
+    else:
+        typer.echo(
+            f"name must be a protocol ({', '.join(catalogue.protocols)}) or a criteria set "
+            f"({', '.join(catalogue.criteria)}); got {name!r}.",
+            err=True,
+        )
+        raise typer.Exit(code=EXIT_DATA)
+
+
+def eligibility_command(
+    age: Annotated[float | None, typer.Option("--age", help="Age in years.")] = None,
+    edss: Annotated[float | None, typer.Option(help="EDSS (0-10, steps of 0.5).")] = None,
+    phenotype: Annotated[str | None, typer.Option(help="RRMS, SPMS, PPMS or CIS.")] = None,
+    disease_duration: Annotated[
+        float | None, typer.Option("--disease-duration", help="Years since the first symptoms.")
+    ] = None,
+    relapses_12m: Annotated[
+        int | None, typer.Option("--relapses-12m", help="Relapses in the last 12 months.")
+    ] = None,
+    relapses_24m: Annotated[
+        int | None, typer.Option("--relapses-24m", help="Relapses in the last 24 months.")
+    ] = None,
+    gd_lesions_12m: Annotated[
+        int | None, typer.Option("--gd-lesions-12m", help="Gd+ lesions in the last 12 months.")
+    ] = None,
+    mri_active_12m: Annotated[
+        bool | None,
+        typer.Option(
+            "--mri-active-12m/--no-mri-active-12m",
+            help="MRI activity (Gd+ or new T2 lesions) in the last 12 months.",
+        ),
+    ] = None,
+    failed_dmts: Annotated[
+        int | None, typer.Option("--failed-dmts", help="DMTs stopped for lack of effect.")
+    ] = None,
+    failed_high_efficacy: Annotated[
+        bool | None,
+        typer.Option(
+            "--failed-high-efficacy/--no-failed-high-efficacy",
+            help="At least one failed DMT was high efficacy.",
+        ),
+    ] = None,
+    hct_ci: Annotated[int | None, typer.Option("--hct-ci", help="HCT comorbidity index.")] = None,
+    patient_id: Annotated[
+        str | None, typer.Option("--patient-id", help="Identifier to carry along.")
+    ] = None,
+    criteria: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--criteria",
+            help="Criteria set (repeatable), e.g. halt_ms; default: every set. "
+            "See `msreboot protocols list --criteria`.",
+        ),
+    ] = None,
+    profiles: Annotated[
+        Path | None,
+        typer.Option(
+            "--profiles",
+            help="CSV (or Parquet) of profiles, one row per patient, columns named as the "
+            "profile fields (age_years, edss, phenotype, ...). Replaces the single-profile "
+            "options.",
+        ),
+    ] = None,
+    detail: Annotated[
+        bool,
+        typer.Option("--detail", help="With --profiles: one row per patient and criterion."),
+    ] = False,
+    csv: CsvOpt = False,
+    file: FileOpt = None,
+) -> None:
+    """Check a patient profile (or a file of profiles) against the eligibility criteria of
+    published AHSCT protocols and guidelines.
+
+    Information for a discussion with a neurologist, not a medical decision. A criterion
+    whose field is not given is "unknown" and the verdict "undetermined".
+    """
+    fields: dict[str, Any] = {
+        "patient_id": patient_id,
+        "age_years": age,
+        "edss": edss,
+        "phenotype": phenotype,
+        "disease_duration_years": disease_duration,
+        "relapses_last_12_months": relapses_12m,
+        "relapses_last_24_months": relapses_24m,
+        "gd_lesions_last_12_months": gd_lesions_12m,
+        "mri_active_last_12_months": mri_active_12m,
+        "failed_dmt_count": failed_dmts,
+        "failed_high_efficacy_dmt": failed_high_efficacy,
+        "hct_ci": hct_ci,
+    }
+    given = {k: v for k, v in fields.items() if v is not None}
+    catalogue = _catalogue(file)
+    names = criteria or list(catalogue.criteria)
+    unknown = [n for n in names if n not in catalogue.criteria]
+    if unknown:
+        typer.echo(
+            f"--criteria must be one of {', '.join(catalogue.criteria)}; "
+            f"got {', '.join(map(repr, unknown))}.",
+            err=True,
+        )
+        raise typer.Exit(code=EXIT_USAGE)
+    sets = [catalogue.criteria[n] for n in names]
+    if profiles is not None:
+        if given:
+            typer.echo(
+                "--profiles replaces the single-profile options; got both "
+                f"(--profiles and {', '.join(sorted(given))}). Put those values in the file.",
+                err=True,
+            )
+            raise typer.Exit(code=EXIT_USAGE)
+        result = _check_file(profiles, sets)
+        table = result.to_frame() if detail else result.verdicts()
+        _echo_table(table, csv)
+        if csv:
+            typer.echo(DISCLAIMER, err=True)
+        else:
+            typer.echo(f"\n{DISCLAIMER}")
+        return
+    if not given:
+        typer.echo(
+            "give at least one profile field (e.g. --age 38 --edss 4.5 --phenotype RRMS), "
+            "or --profiles FILE.",
+            err=True,
+        )
+        raise typer.Exit(code=EXIT_USAGE)
+    try:
+        profile = PatientProfile.model_validate(given)
+    except ValidationError as error:
+        typer.echo(f"invalid profile: {describe_errors(error)}", err=True)
+        raise typer.Exit(code=EXIT_USAGE) from error
+    single = check_eligibility(profile, sets)
+    if csv:
+        _echo_table(single.to_frame(), csv=True)
+        typer.echo(DISCLAIMER, err=True)
+    else:
+        typer.echo(single.summary())
+
+
+def _check_file(path: Path, sets: list[Any]) -> EligibilityResult:
+    if not path.is_file():
+        typer.echo(f"--profiles must be an existing file; got {str(path)!r}.", err=True)
+        raise typer.Exit(code=EXIT_USAGE)
+    try:
+        if path.suffix.lower() == ".parquet":
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        return check_eligibility(frame, sets)
+    except DataValidationError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=EXIT_DATA) from error
+    except (ValueError, OSError) as error:
+        typer.echo(f"{path}: {error}", err=True)
+        raise typer.Exit(code=EXIT_DATA) from error

@@ -1,0 +1,133 @@
+"""Command-line pieces: ``msreboot simulate trial|size|cohort|list``.
+
+The main CLI registers them with ``app.add_typer(simulate_app, name="simulate")``.
+Results go to stdout, notes to stderr; argument problems exit with code 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["simulate_app"]
+
+simulate_app = typer.Typer(
+    name="simulate",
+    help="Virtual patients and virtual trials, analysed by the endpoint engine.",
+    no_args_is_help=True,
+)
+
+
+def _usage(error: Exception) -> typer.Exit:
+    typer.echo(f"error: {error}", err=True)
+    return typer.Exit(2)
+
+
+SpecArg = Annotated[
+    str,
+    typer.Argument(help="A trial spec file (TOML) or a bundled preset (see `simulate list`)."),
+]
+
+
+@simulate_app.command("list")
+def list_command() -> None:
+    """List the bundled virtual versions of published studies."""
+    from msreboot.trials import TrialSpec
+
+    for name in TrialSpec.presets():
+        spec = TrialSpec.preset(name)
+        arms = ", ".join(f"{a.name} n={a.n}" for a in spec.arms)
+        typer.echo(f"{name}: {spec.title} ({arms}; {spec.follow_up_years:g} y)")
+
+
+@simulate_app.command("trial")
+def trial_command(
+    spec: SpecArg,
+    replicates: Annotated[
+        int | None, typer.Option(help="Replicate trials (default: the spec's).", min=1)
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for each replicate's tables and the analysed results."),
+    ] = None,
+) -> None:
+    """Simulate a virtual trial and analyse it: per-arm estimates, hazard ratios, power,
+    and the published values beside the simulated ones."""
+    from rich.progress import Progress
+
+    from msreboot.trials import load_trial_spec, run_trial
+
+    try:
+        trial = load_trial_spec(spec)
+        if replicates is not None:
+            trial = trial.with_(replicates=replicates)
+    except ValueError as error:
+        raise _usage(error) from error
+    with Progress(transient=True) as bar:
+        task = bar.add_task(f"simulating {trial.name}", total=trial.replicates)
+        result = run_trial(
+            trial, out_dir=out, progress=lambda done: bar.update(task, completed=done)
+        )
+    typer.echo(result.summary())
+    if trial.published:
+        typer.echo("\nsimulated vs published:")
+        typer.echo(result.compare_published().to_string(index=False, float_format="{:.3f}".format))
+    if out is not None:
+        typer.echo(f"wrote {trial.replicates} replicate(s) and the results to {out}", err=True)
+
+
+@simulate_app.command("size")
+def size_command(
+    spec: SpecArg,
+    power: Annotated[float, typer.Option(help="Target power of the primary endpoint.")] = 0.8,
+    low: Annotated[int, typer.Option(help="Smallest size per arm to try.")] = 10,
+    high: Annotated[int, typer.Option(help="Largest size per arm to try.")] = 500,
+    replicates: Annotated[
+        int | None, typer.Option(help="Replicates per size (default: the spec's).", min=2)
+    ] = None,
+) -> None:
+    """Patients per arm for a target power (bisection with common random numbers)."""
+    from msreboot.trials import sample_size
+
+    try:
+        table = sample_size(spec, target_power=power, n_range=(low, high), replicates=replicates)
+    except ValueError as error:
+        raise _usage(error) from error
+    typer.echo(table.to_string(index=False))
+    answer = table.attrs["n_per_arm"]
+    if answer == answer:
+        typer.echo(f"{int(answer)} patients per arm reach {100 * power:g}% power")
+    else:
+        typer.echo(f"even {high} patients per arm fall short of {100 * power:g}% power")
+
+
+@simulate_app.command("cohort")
+def cohort_command(
+    out: Annotated[Path, typer.Option(help="Folder for the canonical tables (CSV).")],
+    n: Annotated[int, typer.Option(help="Patients.", min=1)] = 200,
+    protocol: Annotated[
+        str | None,
+        typer.Option(help="A protocol preset (see `msreboot protocols list`); none: untreated."),
+    ] = None,
+    years: Annotated[float, typer.Option(help="Years of follow-up.")] = 5.0,
+    seed: Annotated[int, typer.Option(help="Seed (recorded with the output).")] = 1,
+) -> None:
+    """Simulate one virtual cohort and write its seven canonical tables."""
+    import json
+
+    from msreboot import __version__
+    from msreboot.data import atomic_write_text, write_tables
+    from msreboot.trials import ArmSpec, TrialSpec, simulate_replicate
+
+    try:
+        arm = ArmSpec(name="cohort", n=n, protocol=protocol)
+        spec = TrialSpec(name="cohort", seed=seed, follow_up_years=years, arms=(arm,))
+    except ValueError as error:
+        raise _usage(error) from error
+    cohort, _ = simulate_replicate(spec, 0)
+    write_tables(cohort.tables, out)
+    meta = {"msreboot_version": __version__, "seed": seed, "protocol": protocol, "n": n}
+    atomic_write_text(out / "simulation.json", json.dumps(meta, indent=2))
+    typer.echo(f"wrote {cohort.n_patients} virtual patients to {out}")

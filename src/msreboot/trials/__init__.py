@@ -1,0 +1,34 @@
+"""Virtual trials: specs, runs, power and sample size.
+
+A :class:`TrialSpec` (a TOML file, or a bundled study: HALT-MS, Burt 2015, Atkins 2016,
+MIST, Muraro 2017, Sormani 2017, MESEMS) names a population, arms, a visit schedule,
+endpoints, replicates and a seed. :func:`run_trial` simulates every replicate with
+:mod:`msreboot.simulate` and analyses it with :mod:`msreboot.endpoints` as a real cohort
+would be analysed, and gives power across replicates and the published values beside the
+simulated ones; :func:`sample_size` searches the patients per arm for a target power.
+Trials use the parameter set calibrated to the published studies
+(:mod:`msreboot.calibration`) unless their spec names another (``parameters =
+"default"``: the hand-set values).
+"""
+
+from msreboot.trials._trial import (
+    ArmSpec,
+    TrialResult,
+    TrialSpec,
+    load_trial_spec,
+    run_trial,
+    sample_size,
+    simulate_replicate,
+    time_zero,
+)
+
+__all__ = [
+    "ArmSpec",
+    "TrialResult",
+    "TrialSpec",
+    "load_trial_spec",
+    "run_trial",
+    "sample_size",
+    "simulate_replicate",
+    "time_zero",
+]
