@@ -20,6 +20,7 @@ __all__ = [
     "MsrebootError",
     "Problem",
     "Severity",
+    "SpecFileError",
     "StoreError",
     "problems_to_frame",
 ]
@@ -131,6 +132,12 @@ class DataValidationError(MsrebootError, ValueError):
     def to_frame(self) -> pd.DataFrame:
         """Every problem as a tidy table (one row per problem)."""
         return problems_to_frame(self.problems)
+
+
+class SpecFileError(MsrebootError, ValueError):
+    """A TOML file (trial spec, endpoint definitions, calibration targets or priors, REDCap
+    mapping, protocol catalogue) could not be read: missing, not a regular file, too large,
+    not UTF-8, nested too deeply or not valid TOML. The message names the file."""
 
 
 class StoreError(MsrebootError, OSError):

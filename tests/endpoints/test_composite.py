@@ -419,7 +419,7 @@ min_duration_days = 1
         ("[[endpoint]]\nname = 'x'\n[[endpoint]]\nname = 'x'\n", "used twice"),
         ("[[endpoint]]\nname = 'x'\nbased_on = 'nope'\n", "based_on"),
         ("name = 'x'\n", "one or more"),
-        ("[[endpoint]\n", "not valid TOML"),
+        ("[[endpoint]\n", "must be valid TOML; got .* at line 1"),
     ],
 )
 def test_definition_file_errors_name_file_endpoint_and_field(

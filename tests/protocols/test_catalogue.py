@@ -405,7 +405,7 @@ def test_a_user_file_adds_to_the_bundled_catalogue(tmp_path: Path) -> None:
         ),
         (("value = 0.05,", "value = 1.5,"), r"surviving_autoreactive_fraction value must be in"),
         (('title = "Local protocol"', 'title = "Local protocol"\ndose = 3'), r"dose: Extra inputs"),
-        (("[protocol.local]", "[protocol.local"), r"not valid TOML"),
+        (("[protocol.local]", "[protocol.local"), r"must be valid TOML; got .* at line"),
     ],
     ids=[
         "duplicate-key",

@@ -173,7 +173,7 @@ def test_outputs_are_canonical_cohorts_and_tables(tmp_path: Path) -> None:
             "kind must be ahsct, dmt or msc",
         ),
         ("name = 'x'\nseed = 1\nfollow_up_years = 1\n[[arm]]\nname = 'a'\nn = 0\n", "arms.0.n"),
-        ("[trial\n", "not valid TOML"),
+        ("[trial\n", "must be valid TOML; got .* at line 1, column"),
     ],
 )
 def test_spec_errors_name_the_file_and_field(tmp_path: Path, text: str, message: str) -> None:

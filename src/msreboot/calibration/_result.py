@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import json
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from msreboot.calibration._run import (
 )
 from msreboot.calibration._smc import Prior, load_priors, weighted_quantile
 from msreboot.calibration._targets import CalibrationTarget, load_targets
-from msreboot.data import atomic_write_text
+from msreboot.data import atomic_write_text, parse_toml
 from msreboot.simulate import SimulationParameters
 
 __all__ = ["CalibrationResult", "calibrate", "resume_calibration"]
@@ -227,7 +226,7 @@ class CalibrationResult:
             for r in post.to_dict("records")
         ]
         target = Path(path)
-        tomllib.loads("\n".join(lines))  # written as it will be read
+        parse_toml("\n".join(lines), what="calibrated parameter set", where=str(target))
         return atomic_write_text(target, "\n".join(lines) + "\n")
 
     def summary(self) -> str:

@@ -16,7 +16,6 @@ proposals, in the same order, whoever evaluates them.
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from scipy.special import logsumexp
 
+from msreboot.data import describe_validation_errors, read_toml
 from msreboot.simulate import SimulationParameters
 
 __all__ = ["Prior", "Proposal", "load_priors"]
@@ -70,15 +70,11 @@ class Prior(BaseModel):
 def read_tables(path: str | Path | None, bundled: str, key: str) -> tuple[str, list[Any]]:
     """The ``[[key]]`` tables of a TOML file, or of the bundled ``data/<bundled>``, with a
     label for error messages."""
+    what = f"calibration {key}s file"
     if path is None:
         node = resources.files("msreboot.calibration") / "data" / bundled
-        label, raw = f"bundled {bundled}", node.read_text(encoding="utf-8")
-    else:
-        label, raw = str(path), Path(path).read_text(encoding="utf-8")
-    try:
-        return label, list(tomllib.loads(raw).get(key, []))
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"{label}: not valid TOML: {error}") from None
+        return f"bundled {bundled}", list(read_toml(node, what=what).get(key, []))
+    return str(path), list(read_toml(Path(path), what=what).get(key, []))
 
 
 def load_priors(path: str | Path | None = None) -> tuple[Prior, ...]:
@@ -89,7 +85,7 @@ def load_priors(path: str | Path | None = None) -> tuple[Prior, ...]:
         try:
             priors.append(Prior.model_validate(entry))
         except ValidationError as error:
-            problems = "; ".join(e["msg"] for e in error.errors())
+            problems = describe_validation_errors(error, "prior")
             raise ValueError(f"{label}: prior {entry.get('name', f'#{k}')}: {problems}") from None
     names = [p.name for p in priors]
     if len(set(names)) < len(names) or not priors:

@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from scipy import stats
 
 from msreboot.calibration._smc import read_tables
-from msreboot.data import Cohort
+from msreboot.data import Cohort, describe_validation_errors
 from msreboot.endpoints import (
     EndpointDefinition,
     anchor_days,
@@ -218,10 +218,7 @@ def load_targets(path: str | Path | None = None) -> tuple[CalibrationTarget, ...
         try:
             target = CalibrationTarget.model_validate(entry)
         except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'entry'}: {e['msg']}"
-                for e in error.errors()
-            )
+            problems = describe_validation_errors(error, "entry")
             raise ValueError(f"{label}: target {name}: {problems}") from None
         if target.study not in studies:
             raise ValueError(

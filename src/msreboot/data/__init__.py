@@ -37,13 +37,22 @@ from msreboot.data._summary import (
     days_between,
     describe_cohort,
 )
+from msreboot.data._toml import (
+    MAX_TOML_BYTES,
+    MAX_TOML_DEPTH,
+    describe_validation_errors,
+    parse_toml,
+    read_toml,
+)
 from msreboot.data._validate import canonical_order
-from msreboot.exceptions import Problem
+from msreboot.exceptions import Problem, SpecFileError
 
 __all__ = [
     "AE_CATEGORIES",
     "DAYS_PER_YEAR",
     "DEATH_CAUSES",
+    "MAX_TOML_BYTES",
+    "MAX_TOML_DEPTH",
     "SCHEMA",
     "TABLE_NAMES",
     "TABLE_SUFFIXES",
@@ -54,6 +63,7 @@ __all__ = [
     "Deidentified",
     "ImportResult",
     "Problem",
+    "SpecFileError",
     "TableSpec",
     "TimeUnit",
     "TreatmentKind",
@@ -66,11 +76,14 @@ __all__ = [
     "days_between",
     "deidentify",
     "describe_cohort",
+    "describe_validation_errors",
     "import_cohort",
     "load_or_create_key",
+    "parse_toml",
     "read_cohort",
     "read_redcap",
     "read_store",
+    "read_toml",
     "replace_directory",
     "schema_frame",
     "validate",

@@ -11,7 +11,6 @@ columns are constants and which checkbox choices become booleans. See
 from __future__ import annotations
 
 import difflib
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from msreboot.data._coerce import NA_STRINGS
 from msreboot.data._files import read_table_file
 from msreboot.data._schema import SCHEMA, TABLE_NAMES
-from msreboot.exceptions import DataValidationError, Problem
+from msreboot.data._toml import read_toml
+from msreboot.exceptions import DataValidationError, Problem, SpecFileError
 
 __all__ = ["RedcapMapping", "TableSource", "load_mapping", "read_redcap"]
 
@@ -96,19 +96,10 @@ def load_mapping(path: Path) -> RedcapMapping:
             "Start from msreboot/data/redcap_mapping_example.toml."
         )
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise DataValidationError(
-            [
-                _mapping_problem(
-                    path,
-                    "(file)",
-                    None,
-                    f"mapping must be valid TOML; got {err}. Fix the syntax "
-                    "(strings in double quotes, one [section] per table)",
-                )
-            ]
-        ) from None
+        document = read_toml(path, what="REDCap mapping")
+    except SpecFileError as err:
+        # too large, too deep, not UTF-8 or not valid TOML (with line and column)
+        raise DataValidationError([_mapping_problem(path, "(file)", None, str(err))]) from None
     try:
         mapping = RedcapMapping.model_validate(document)
     except ValidationError as err:

@@ -11,13 +11,13 @@ what was chosen. Users write their own in a TOML file (:func:`load_endpoint_defi
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, InstanceOf, ValidationError, field_validator
 
+from msreboot.data import describe_validation_errors, read_toml
 from msreboot.endpoints._disability_rules import (
     MIST_2019,
     MURARO_2017,
@@ -573,10 +573,7 @@ def load_endpoint_definitions(path: str | Path) -> dict[str, EndpointDefinition]
     (168.0,)
     """
     path = Path(path)
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"{path}: not valid TOML: {error}") from error
+    document = read_toml(path, what="endpoint definitions file")
     tables = document.get("endpoint")
     if not isinstance(tables, list) or not tables:
         raise ValueError(f"{path} must hold one or more [[endpoint]] tables; got none.")
@@ -593,11 +590,7 @@ def load_endpoint_definitions(path: str | Path) -> dict[str, EndpointDefinition]
         try:
             definition = EndpointDefinition.model_validate(spec)
         except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'endpoint'}: {e['msg']}"
-                for e in error.errors()
-            )
-            raise ValueError(f"{label}: {problems}") from None
+            raise ValueError(f"{label}: {describe_validation_errors(error, 'endpoint')}") from None
         if definition.name in out:
             raise ValueError(f"{label}: the name {definition.name!r} is used twice.")
         out[definition.name] = definition

@@ -8,13 +8,14 @@ whether it is an assumption (a modelling prior or a convention) with a note sayi
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from msreboot.data import describe_validation_errors, read_toml
 
 __all__ = [
     "BUNDLED_FILES",
@@ -191,20 +192,14 @@ def read_documents(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
     merged: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
     folder = resources.files("msreboot.protocols").joinpath("data")
     for name in BUNDLED_FILES:
-        _merge(merged, _parse(folder.joinpath(name).read_text(encoding="utf-8"), name), name)
+        document = read_toml(folder.joinpath(name), what="bundled protocol catalogue")
+        _merge(merged, document, name)
     if path is not None:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"catalogue file must exist; got {str(path)!r}.")
-        _merge(merged, _parse(path.read_text(encoding="utf-8"), str(path)), str(path))
+        _merge(merged, read_toml(path, what="protocol catalogue"), str(path))
     return merged
-
-
-def _parse(text: str, label: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"{label}: not valid TOML: {error}") from error
 
 
 def _merge(merged: dict[str, dict[str, Any]], document: Mapping[str, Any], label: str) -> None:
@@ -224,10 +219,6 @@ def _merge(merged: dict[str, dict[str, Any]], document: Mapping[str, Any], label
 
 
 def describe_errors(error: ValidationError) -> str:
-    """A pydantic error as ``field.path: message; ...`` without pydantic's boilerplate."""
-    problems = []
-    for item in error.errors():
-        where = ".".join(str(p) for p in item["loc"]) or "value"
-        message = str(item["msg"]).removeprefix("Value error, ")
-        problems.append(f"{where}: {message}")
-    return "; ".join(problems)
+    """A pydantic error as ``field.path: message; ...`` without pydantic's boilerplate
+    (:func:`msreboot.data.describe_validation_errors`)."""
+    return describe_validation_errors(error, "value")

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import functools
 import html
-import tomllib
 from importlib import resources
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
+
+from msreboot.data import read_toml
 
 __all__ = ["ParameterBasis", "SimulationParameters"]
 
@@ -854,7 +855,7 @@ def bundled_sets() -> tuple[dict[str, dict[str, float]], dict[str, dict[str, Any
     for name in ("calibrated",):
         node = folder / f"{name}.toml"
         if node.is_file():
-            data = tomllib.loads(node.read_text(encoding="utf-8"))
+            data = read_toml(node, what="bundled parameter set")
             sets[name] = {k: float(v) for k, v in data["values"].items()}
             provenance[name] = dict(data.get("provenance", {}))
     return sets, provenance

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 import json
-import tomllib
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import fields as dataclass_fields
@@ -26,7 +25,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from msreboot.data import Cohort
+from msreboot.data import Cohort, describe_validation_errors, read_toml
 from msreboot.endpoints import (
     EndpointDefinition,
     compare_endpoint,
@@ -229,12 +228,7 @@ def load_trial_spec(path: str | Path) -> TrialSpec:
     path = Path(path)
     if not path.suffix and not path.exists():
         return TrialSpec.preset(str(path))
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"trial spec {path} does not exist.") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"{path}: not valid TOML: {error}") from error
+    document = read_toml(path, what="trial spec")
     trial = dict(document.pop("trial", {}))
     spec = {**trial, **document, "base_dir": str(path.parent)}
     if "arm" in spec:
@@ -242,10 +236,7 @@ def load_trial_spec(path: str | Path) -> TrialSpec:
     try:
         return TrialSpec.model_validate(spec)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'trial'}: {e['msg']}" for e in error.errors()
-        )
-        raise ValueError(f"{path}: {problems}") from None
+        raise ValueError(f"{path}: {describe_validation_errors(error, 'trial')}") from None
 
 
 _COURSES: dict[str, type[AHSCTCourse] | type[DMTCourse] | type[MSCCourse]] = {
