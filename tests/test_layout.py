@@ -206,3 +206,23 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 )
 def test_private_rule(module: str, target: str, private: bool) -> None:
     assert _is_private_of(target, module) is private
+
+
+#: Front ends render results: from these packages they import result types and constants only.
+RENDERERS = ("report", "app")
+COMPUTING = ("stats", "endpoints", "evidence", "simulate", "trials", "calibration", "analysis")
+
+
+def test_front_ends_import_no_computing_function() -> None:
+    bad = []
+    for name, path in MODULES.items():
+        if _unit(name) not in RENDERERS:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                if _unit(node.module) not in COMPUTING:
+                    continue
+                for alias in node.names:
+                    if alias.name[:1].islower():
+                        bad.append(f"{name}:{node.lineno} imports {node.module}.{alias.name}")
+    assert not bad, "\n".join(bad)

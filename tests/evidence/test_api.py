@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import msreboot.evidence as evidence
-from msreboot.evidence import _commands
+from msreboot.cli import _evidence as _commands
 
 EXPECTED = [
     "DATASET_VERSION",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from msreboot.analysis import analyse_cohort
 from msreboot.datasets import example_path, load_example
 from msreboot.report import Report, build_report
 
@@ -18,9 +19,8 @@ def example_report(tmp_path_factory: pytest.TempPathFactory) -> Report:
     out = tmp_path_factory.mktemp("report") / "report.html"
     trial = run_trial("halt_ms", replicates=2)
     return build_report(
-        load_example(),
+        analyse_cohort(load_example(), trial=trial),
         out=out,
-        trial=trial,
         title="Example <cohort> & report",
         source=example_path(),
         command="msreboot report example --out report.html",

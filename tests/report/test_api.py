@@ -7,7 +7,6 @@ def test_report_api_is_pinned() -> None:
     import msreboot.report as report
 
     assert sorted(report.__all__) == [
-        "DEFAULT_ENDPOINTS",
         "Report",
         "ReportSection",
         "build_report",

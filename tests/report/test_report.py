@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from msreboot.analysis import CohortAnalysis, analyse_cohort
 from msreboot.data import Cohort
 from msreboot.datasets import load_example
 from msreboot.report import Report, build_report
@@ -135,7 +136,8 @@ def test_a_cohort_without_transplants_gets_a_report_with_notes(tmp_path: Path) -
     tables = dict(example.tables)
     tables["treatments"] = tables["treatments"][tables["treatments"]["kind"] != "ahsct"]
     cohort = Cohort.from_frames(tables)
-    report = build_report(cohort, out=tmp_path / "dmt.html", endpoints=["relapse_free"])
+    analysis = analyse_cohort(cohort, definitions=["relapse_free"])
+    report = build_report(analysis, out=tmp_path / "dmt.html")
     html = report.path.read_text(encoding="utf-8")
     for section in ("cohort", "survival", "trajectories", "transplant", "evidence", "methods"):
         assert f'id="{section}"' in html
@@ -144,25 +146,41 @@ def test_a_cohort_without_transplants_gets_a_report_with_notes(tmp_path: Path) -
     assert any("AHSCT" in n for n in notes["transplant"])
 
 
+@pytest.fixture(scope="module")
+def small_analysis() -> CohortAnalysis:
+    return analyse_cohort(load_example(), definitions=["halt_ms_efs"])
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"out": "report.pdf"}, "out must be an .html file"),
-        ({"endpoints": ["no_such_endpoint"]}, "endpoint must be one of"),
-        ({"endpoints": []}, "at least one endpoint"),
-        ({"times_years": [-1.0]}, "times_years must be years >= 0"),
         ({"source": "no/such/folder"}, "source must be an existing file or folder"),
     ],
-    ids=["suffix", "unknown-endpoint", "no-endpoints", "negative-time", "missing-source"],
+    ids=["suffix", "missing-source"],
 )
 def test_bad_arguments_write_nothing(
-    tmp_path: Path, kwargs: dict[str, object], message: str
+    tmp_path: Path, small_analysis: CohortAnalysis, kwargs: dict[str, object], message: str
 ) -> None:
     args: dict[str, object] = {"out": "report.html", **kwargs}
     args["out"] = tmp_path / str(args["out"])
     with pytest.raises(ValueError, match=message):
-        build_report(load_example(), **args)  # type: ignore[arg-type]
+        build_report(small_analysis, **args)  # type: ignore[arg-type]
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"definitions": ["no_such_endpoint"]}, "endpoint must be one of"),
+        ({"definitions": []}, "at least one endpoint"),
+        ({"times_years": [-1.0]}, "times_years must be years >= 0"),
+    ],
+    ids=["unknown-endpoint", "no-endpoints", "negative-time"],
+)
+def test_bad_analysis_arguments(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        analyse_cohort(load_example(), **kwargs)  # type: ignore[arg-type]
 
 
 def test_an_error_while_building_leaves_the_previous_report(
@@ -171,7 +189,7 @@ def test_an_error_while_building_leaves_the_previous_report(
     import msreboot.report._transplant as transplant
 
     out = tmp_path / "report.html"
-    first = build_report(load_example(), out=out, endpoints=["halt_ms_efs"])
+    first = build_report(analyse_cohort(load_example(), definitions=["halt_ms_efs"]), out=out)
     before = {p.name: p.read_bytes() for p in [out, *first.figures]}
 
     def broken(*args: object, **kwargs: object) -> object:
@@ -179,7 +197,7 @@ def test_an_error_while_building_leaves_the_previous_report(
 
     monkeypatch.setattr(transplant, "transplant_section", broken)
     with pytest.raises(RuntimeError, match="transplant section failed"):
-        build_report(load_example(), out=out, endpoints=["halt_ms_pfs"])
+        build_report(analyse_cohort(load_example(), definitions=["halt_ms_pfs"]), out=out)
     after = {p.name: p.read_bytes() for p in [out, *first.figures]}
     assert after == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report_files"]
@@ -191,3 +209,33 @@ def test_table_one_counts_match_the_cohort(example_html: str) -> None:
     sex = example.patients["sex"].value_counts()
     row = example_html.split("<td>Sex, n (%)</td>", 1)[1].split("</tr>", 1)[0]
     assert f"<td>{sex['F']} (" in row
+
+
+def test_the_example_report_keeps_its_pages(example_report: Report) -> None:
+    """The report renders the analysis with the sections and figures it always had."""
+    assert [s.id for s in example_report.sections] == [
+        "cohort",
+        "survival",
+        "trajectories",
+        "transplant",
+        "evidence",
+        "trial",
+        "methods",
+    ]
+    stems = [
+        "km_halt_ms_efs",
+        "km_halt_ms_pfs",
+        "km_halt_ms_rfs",
+        "km_muraro_2017_pfs",
+        "km_neda_3",
+        "km_overall_survival",
+        "edss_trajectories",
+        "relapses_mri",
+        "adverse_events",
+        "forest_trm",
+        "published_landmarks",
+        "trial_halt_ms",
+    ]
+    assert [p.name for p in example_report.figures] == [
+        f"{stem}.{suffix}" for stem in stems for suffix in ("svg", "png")
+    ]

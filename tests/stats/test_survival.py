@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from msreboot.stats import RestrictedMean, restricted_mean_survival_time
 from msreboot.stats._logrank import LogRankTest, log_rank_test
-from msreboot.stats._rmst import RestrictedMean, restricted_mean_survival_time
 from msreboot.stats._survival import (
     LandmarkEstimates,
     MedianSurvival,

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from msreboot.stats import restricted_mean_survival_time
 from msreboot.stats._competing import cumulative_incidence
 from msreboot.stats._cox import cox_regression
 from msreboot.stats._logrank import log_rank_test
-from msreboot.stats._rmst import restricted_mean_survival_time
 from msreboot.stats._survival import kaplan_meier
 from tests.stats.survival_checks import check_incidence_curve, check_survival_curve
 

@@ -19,17 +19,20 @@ from msreboot.endpoints import EndpointDefinition
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+    from msreboot.analysis import CohortAnalysis
     from msreboot.data import ImportResult
-    from msreboot.endpoints import EndpointResults, TransplantMortality
     from msreboot.report import Report
     from msreboot.trials import TrialResult, TrialSpec
 
 __all__ = [
+    "DEMO_ENDPOINTS",
     "DEMO_REPLICATES",
     "DemoResult",
     "ReportJob",
+    "analyse",
     "check_report_options",
     "load_trial",
+    "render_report",
     "run_demo",
     "run_report",
     "run_virtual_trial",
@@ -37,6 +40,9 @@ __all__ = [
 
 DEMO_REPLICATES = 20
 """Replicates of the demo's virtual trial: a stable mean, and quick on two cores."""
+
+DEMO_ENDPOINTS = ("halt_ms_efs", "muraro_2017_pfs")
+"""The endpoints the demo prints (the report shows every default one)."""
 
 
 @dataclass(frozen=True)
@@ -78,8 +84,8 @@ def check_report_options(
     replicates: int,
 ) -> ReportJob:
     """Check every option before anything is read or written."""
+    from msreboot.analysis import DEFAULT_ENDPOINTS
     from msreboot.cli._endpoints import choose_definitions, parse_times
-    from msreboot.report import DEFAULT_ENDPOINTS
 
     if out.suffix.lower() not in (".html", ".htm"):
         raise ValueError(f"--out must be an .html file; got {out.name!r}. Try report.html.")
@@ -125,11 +131,40 @@ def run_report(
     progress: Progress | None,
     trial: TrialResult | None = None,
 ) -> Report:
-    """Build the report of ``job`` (running its virtual trial unless ``trial`` is given)."""
-    from msreboot.report import build_report
-
+    """Analyse the cohort and render the report of ``job`` (running its virtual trial unless
+    ``trial`` is given)."""
     if trial is None and job.trial is not None:
         trial, _ = run_virtual_trial(job.trial, progress)
+    analysis = analyse(cohort, job, trial, progress)
+    return render_report(analysis, job, source=source, command=command, progress=progress)
+
+
+def analyse(
+    cohort: Cohort, job: ReportJob, trial: TrialResult | None, progress: Progress | None
+) -> CohortAnalysis:
+    """The analysis the report of ``job`` shows, computed once, behind a progress bar."""
+    from msreboot.analysis import analyse_cohort
+
+    task = None if progress is None else progress.add_task("analysing the cohort", total=1)
+    analysis = analyse_cohort(
+        cohort, definitions=job.definitions, times_years=job.times_years, trial=trial
+    )
+    if progress is not None and task is not None:
+        progress.update(task, completed=1)
+    return analysis
+
+
+def render_report(
+    analysis: CohortAnalysis,
+    job: ReportJob,
+    *,
+    source: Path | None,
+    command: str,
+    progress: Progress | None,
+) -> Report:
+    """Write the report of ``job`` from its analysis."""
+    from msreboot.report import build_report
+
     callback = None
     if progress is not None:
         task = progress.add_task(f"writing {job.out.name}", total=1)
@@ -138,12 +173,9 @@ def run_report(
             progress.update(task, completed=done, total=total, description=description)
 
     return build_report(
-        cohort,
+        analysis,
         out=job.out,
-        trial=trial,
         title=job.title,
-        endpoints=job.definitions,
-        times_years=job.times_years,
         source=source,
         command=command,
         progress=callback,
@@ -162,8 +194,8 @@ class DemoResult:
         The import into the store.
     store
         The DuckDB store.
-    endpoints, trm
-        Endpoint estimates and transplant-related mortality, read from the store.
+    analysis
+        The analysis of the cohort read back from the store (the report shows it).
     trial, trial_seconds
         The virtual HALT-MS trial and how long it took.
     report
@@ -176,8 +208,7 @@ class DemoResult:
     n_warnings: int
     imported: ImportResult
     store: Path
-    endpoints: EndpointResults
-    trm: TransplantMortality
+    analysis: CohortAnalysis
     trial: TrialResult
     trial_seconds: float
     report: Report
@@ -185,12 +216,14 @@ class DemoResult:
 
     def summary(self) -> str:
         spec = self.trial.spec
+        results = self.analysis.endpoints
+        shown = [] if results is None else [n for n in DEMO_ENDPOINTS if n in results]
         lines = [
             f"validated: {self.n_patients} patients, no errors, {self.n_warnings} warning(s)",
             self.imported.summary(),
             "",
-            *(self.endpoints[name].summary() for name in self.endpoints),
-            self.trm.summary(),
+            *(results[name].summary() for name in shown if results is not None),
+            *([] if self.analysis.trm is None else [self.analysis.trm.summary()]),
             "",
             f"virtual HALT-MS: {spec.replicates} replicates of {spec.arms[0].n} patients in "
             f"{self.trial_seconds:.1f} s (seed {spec.seed})",
@@ -212,11 +245,10 @@ class DemoResult:
 
 
 def run_demo(workdir: Path, *, command: str, progress: Progress | None) -> DemoResult:
-    """The main job on the bundled example: validate, import into the store, estimate the
-    endpoints from the store, run a virtual HALT-MS trial and write the report."""
+    """The main job on the bundled example: validate, import into the store, analyse the
+    cohort read back from the store, run a virtual HALT-MS trial and write the report."""
     from msreboot.data import import_cohort, read_cohort, read_store
     from msreboot.datasets import example_path
-    from msreboot.endpoints import estimate_endpoints, transplant_mortality
 
     start = time.perf_counter()
     db = workdir / "cohort.duckdb"
@@ -238,21 +270,20 @@ def run_demo(workdir: Path, *, command: str, progress: Progress | None) -> DemoR
     cohort = read_cohort(example_path())
     step(f"importing into {db}")
     imported = import_cohort(cohort, db, source="msreboot example cohort")
-    step("estimating the endpoints from the store")
+    step("reading the cohort back from the store")
     stored = read_store(db)
-    endpoints = estimate_endpoints(stored, ["halt_ms_efs", "muraro_2017_pfs"])
-    trm = transplant_mortality(stored)
     step("cohort ready")
-    assert job.trial is not None  # the demo always runs its trial
+    if job.trial is None:  # pragma: no cover - the demo's options always name its trial
+        raise ValueError("the demo needs its virtual trial; got none.")
     trial, trial_seconds = run_virtual_trial(job.trial, progress)
-    report = run_report(stored, job, source=db, command=command, progress=progress, trial=trial)
+    analysis = analyse(stored, job, trial, progress)
+    report = render_report(analysis, job, source=db, command=command, progress=progress)
     return DemoResult(
         cohort.n_patients,
         len(cohort.warnings),
         imported,
         db,
-        endpoints,
-        trm,
+        analysis,
         trial,
         trial_seconds,
         report,

@@ -1,6 +1,7 @@
 """A self-contained HTML report of a cohort.
 
-:func:`build_report` writes one HTML file that opens offline (inline CSS, inline SVG
+:func:`build_report` renders a cohort's analysis (:func:`msreboot.analysis.analyse_cohort`;
+the report computes nothing itself) as one HTML file that opens offline (inline CSS, inline SVG
 figures, no scripts, no network requests): the cohort's Table 1 by treatment group,
 follow-up and data completeness, Kaplan-Meier curves with numbers at risk and landmark
 estimates, EDSS trajectories, relapse rates and MRI activity around AHSCT, transplant
@@ -10,6 +11,6 @@ saved as SVG and PNG beside the report.
 """
 
 from msreboot.report._content import ReportSection
-from msreboot.report._report import DEFAULT_ENDPOINTS, Report, build_report
+from msreboot.report._report import Report, build_report
 
-__all__ = ["DEFAULT_ENDPOINTS", "Report", "ReportSection", "build_report"]
+__all__ = ["Report", "ReportSection", "build_report"]

@@ -70,27 +70,6 @@ def _disability_methods(definitions: Sequence[EndpointDefinition]) -> list[str]:
     return list(seen.values())
 
 
-def _citations() -> list[str]:
-    from msreboot.evidence import DATASET_VERSION, load_studies
-    from msreboot.report._evidence import PUBLISHED_PRESETS
-
-    studies = load_studies().drop_duplicates("study_id")
-    wanted = {s for s, _ in PUBLISHED_PRESETS} | {
-        "burt2019_mist",
-        "sormani2017_meta",
-    }
-    lines = []
-    for row in studies[studies["study_id"].isin(wanted)].to_dict("records"):
-        ident = row.get("doi") or row.get("registry_id") or ""
-        ident_text = f" doi:{ident}" if str(ident).startswith("10.") else f" {ident}"
-        year = int(row["year"]) if row.get("year") == row.get("year") else ""
-        lines.append(
-            f"{row['authors']} {row['journal']} {year}.{ident_text if ident else ''}".strip()
-        )
-    lines.append(f"Evidence dataset version {DATASET_VERSION}.")
-    return lines
-
-
 def methods_section(
     definitions: Sequence[EndpointDefinition],
     cohort: Cohort,
@@ -99,6 +78,7 @@ def methods_section(
     source: Path | None,
     command: str | None,
     trial: TrialResult | None,
+    citations: Sequence[str],
     generated: datetime,
 ) -> SectionContent:
     """Methods paragraphs for every definition used, then the provenance block."""
@@ -157,7 +137,7 @@ def methods_section(
     blocks = (
         MethodsText(tuple(paragraphs)),
         Subheading("References"),
-        MethodsText(tuple(_citations())),
+        MethodsText(tuple(citations)),
         Subheading("Provenance"),
         KeyValues(tuple(items)),
     )

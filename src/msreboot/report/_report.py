@@ -9,48 +9,31 @@ nothing from anywhere: styles are inline, figures are inline SVG, there are no s
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from msreboot._version import __version__
-from msreboot.data import Cohort, atomic_write_text, replace_directory
-from msreboot.endpoints import (
-    EndpointDefinition,
-    EndpointEstimate,
-    EndpointResults,
-    estimate_endpoint,
-)
+from msreboot.data import atomic_write_text, replace_directory
 from msreboot.report._content import ReportSection, SectionContent
 from msreboot.report._figures import FigureWriter
 from msreboot.report._methods import methods_section
 
 if TYPE_CHECKING:
-    from msreboot.trials import TrialResult
+    from msreboot.analysis import CohortAnalysis
+    from msreboot.endpoints import EndpointResults
 
-__all__ = ["DEFAULT_ENDPOINTS", "Progress", "Report", "build_report"]
-
-DEFAULT_ENDPOINTS = (
-    "halt_ms_efs",
-    "halt_ms_pfs",
-    "halt_ms_rfs",
-    "muraro_2017_pfs",
-    "neda_3",
-    "overall_survival",
-)
-"""The endpoints a report shows unless told otherwise."""
+__all__ = ["Progress", "Report", "build_report"]
 
 Progress = Callable[[int, int, str], None]
 """A progress callback: ``(steps done, steps in all, what runs next)``."""
 
-_ANCHOR = "ahsct"
-_ANCHOR_LABEL = "AHSCT"
+_ANCHOR_LABELS = {"ahsct": "AHSCT", "msc": "MSC", "dmt": "DMT"}
 
 
 @dataclass(frozen=True)
@@ -123,42 +106,6 @@ def _check_out(out: str | Path) -> Path:
     return path
 
 
-def _check_times(times_years: Sequence[float]) -> tuple[float, ...]:
-    times = tuple(float(t) for t in times_years)
-    if not times or any(not (np.isfinite(t) and t >= 0) for t in times):
-        raise ValueError(f"times_years must be years >= 0; got {list(times_years)}.")
-    return tuple(sorted(set(times)))
-
-
-def _definitions(
-    endpoints: Sequence[EndpointDefinition | str] | None,
-) -> list[EndpointDefinition]:
-    chosen = list(DEFAULT_ENDPOINTS if endpoints is None else endpoints)
-    if not chosen:
-        raise ValueError("endpoints must name at least one endpoint; got an empty list.")
-    out = [d if isinstance(d, EndpointDefinition) else EndpointDefinition.preset(d) for d in chosen]
-    names = [d.name for d in out]
-    dup = next((n for n in names if names.count(n) > 1), None)
-    if dup is not None:
-        raise ValueError(f"endpoint names must be unique; {dup!r} appears twice.")
-    return out
-
-
-def _estimate(
-    cohort: Cohort, definitions: Sequence[EndpointDefinition], times: tuple[float, ...]
-) -> tuple[EndpointResults | None, list[str]]:
-    estimates: dict[str, EndpointEstimate | Mapping[Hashable, EndpointEstimate]] = {}
-    skipped = []
-    for d in definitions:
-        try:
-            estimates[d.name] = estimate_endpoint(cohort, d, times_years=times, anchor=_ANCHOR)
-        except ValueError as exc:
-            skipped.append(f"{d.title or d.name}: {exc}")
-    if not estimates:
-        return None, skipped
-    return EndpointResults(estimates, times, _ANCHOR), skipped
-
-
 def _render(title: str, subtitle: str, sections: Sequence[SectionContent], footer: str) -> str:
     from jinja2 import Environment, StrictUndefined
 
@@ -176,36 +123,26 @@ def _render(title: str, subtitle: str, sections: Sequence[SectionContent], foote
 
 
 def build_report(
-    cohort: Cohort,
+    analysis: CohortAnalysis,
     *,
     out: str | Path,
-    trial: TrialResult | None = None,
     title: str = "Cohort report",
-    endpoints: Sequence[EndpointDefinition | str] | None = None,
-    times_years: Sequence[float] = (2.0, 3.0, 4.0, 5.0),
     source: str | Path | None = None,
     command: str | None = None,
     progress: Progress | None = None,
 ) -> Report:
-    """Write a self-contained HTML report of a cohort, with its figures beside it.
+    """Write a self-contained HTML report of an analysed cohort, with its figures beside it.
 
     Parameters
     ----------
-    cohort
-        A validated cohort (:func:`~msreboot.data.read_cohort`,
-        :func:`~msreboot.data.read_store`).
+    analysis
+        The cohort's analysis (:func:`~msreboot.analysis.analyse_cohort`), with its virtual
+        trial when one was run; the report computes nothing itself.
     out
         The HTML file to write (``.html``). The figures go to ``<stem>_files/`` beside it
         as SVG and PNG files.
-    trial
-        A virtual trial (:func:`msreboot.simulate.run_trial`) to show beside its published
-        results; ``None`` leaves the section out.
     title
         The report's title.
-    endpoints
-        Endpoint presets or definitions; default :data:`DEFAULT_ENDPOINTS`.
-    times_years
-        Landmark years from each patient's first AHSCT (day 0).
     source
         The file or folder the cohort was read from: its files' SHA-256 checksums go in the
         provenance block.
@@ -221,8 +158,8 @@ def build_report(
     Raises
     ------
     ValueError
-        A bad argument (``out`` not ``.html``, unknown endpoint, negative landmark). Nothing
-        is written then, and an error while building leaves earlier files as they were.
+        A bad argument (``out`` not ``.html``, ``source`` missing). Nothing is written then,
+        and an error while building leaves earlier files as they were.
 
     Notes
     -----
@@ -231,34 +168,36 @@ def build_report(
     follow-up, completeness, validation warnings), time-to-event endpoints (Kaplan-Meier
     figures with numbers at risk, landmark estimates), disease course (EDSS trajectories,
     relapse rates, MRI activity), transplant outcomes, published evidence, the virtual
-    trial when given, and methods with provenance.
+    trial when there is one, and methods with provenance.
 
     Examples
     --------
     >>> import tempfile, pathlib
+    >>> from msreboot.analysis import analyse_cohort
     >>> from msreboot.datasets import load_example
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "report.html"
-    >>> report = build_report(load_example(), out=out, endpoints=["halt_ms_efs"])
+    >>> analysis = analyse_cohort(load_example(), definitions=["halt_ms_efs"])
+    >>> report = build_report(analysis, out=out)
     >>> [s.id for s in report.sections]
     ['cohort', 'survival', 'trajectories', 'transplant', 'evidence', 'methods']
     """
     from msreboot.report._cohort import cohort_section
     from msreboot.report._evidence import evidence_section
-    from msreboot.report._survival import survival_section, time_axis_years
+    from msreboot.report._survival import survival_section
     from msreboot.report._trajectories import trajectories_section
     from msreboot.report._transplant import transplant_section
     from msreboot.report._trial import trial_section
 
     path = _check_out(out)
-    times = _check_times(times_years)
-    definitions = _definitions(endpoints)
     source_path = Path(source) if source is not None else None
     if source_path is not None and not source_path.exists():
         raise ValueError(f"source must be an existing file or folder; got {source_path}.")
+    trial = analysis.trial
+    anchor_label = _ANCHOR_LABELS.get(analysis.anchor, analysis.anchor)
     generated = datetime.now(UTC)
     steps = [
         "describing the cohort",
-        "estimating the endpoints",
+        "drawing the endpoints",
         "drawing the disease course",
         "transplant outcomes",
         "setting the cohort beside the evidence",
@@ -277,35 +216,42 @@ def build_report(
     with replace_directory(final) as staging:
         writer = FigureWriter(staging, final)
         advance()
-        sections = [cohort_section(cohort)]
+        sections = [cohort_section(analysis.description)]
         advance()
-        results, skipped = _estimate(cohort, definitions, times)
-        x_max = time_axis_years(results) if results is not None else float(max(times))
         sections.append(
-            survival_section(results, writer, anchor_label=_ANCHOR_LABEL, skipped=skipped)
+            survival_section(
+                analysis.endpoints,
+                writer,
+                anchor_label=anchor_label,
+                x_max=analysis.x_max_years,
+                skipped=list(analysis.skipped),
+            )
         )
         advance()
-        course, _, _ = trajectories_section(
-            cohort, writer, anchor=_ANCHOR, anchor_label=_ANCHOR_LABEL, x_max=x_max
+        sections.append(
+            trajectories_section(
+                analysis.course, writer, anchor_label=anchor_label, x_max=analysis.x_max_years
+            )
         )
-        sections.append(course)
         advance()
-        transplant, trm = transplant_section(cohort, writer)
-        sections.append(transplant)
+        sections.append(
+            transplant_section(analysis.transplant, analysis.trm, analysis.transplant_note, writer)
+        )
         advance()
-        sections.append(evidence_section(cohort, trm, writer))
+        sections.append(evidence_section(analysis.evidence, writer))
         if trial is not None:
             advance()
             sections.append(trial_section(trial, writer))
         advance()
         sections.append(
             methods_section(
-                definitions,
-                cohort,
-                anchor_label=_ANCHOR_LABEL,
+                analysis.definitions,
+                analysis.cohort,
+                anchor_label=anchor_label,
                 source=source_path,
                 command=command,
                 trial=trial,
+                citations=analysis.citations,
                 generated=generated,
             )
         )
@@ -313,7 +259,8 @@ def build_report(
         stamp = generated.strftime("%Y-%m-%d %H:%M UTC")
         page = _render(
             title,
-            f"{cohort.n_patients} patients \u00b7 generated {stamp} \u00b7 msreboot {__version__}",
+            f"{analysis.cohort.n_patients} patients \u00b7 generated {stamp} \u00b7 "
+            f"msreboot {__version__}",
             sections,
             f"Generated by msreboot {__version__} on {stamp}. Research software: the results "
             "describe the data supplied and are not medical advice.",
@@ -321,6 +268,7 @@ def build_report(
     atomic_write_text(path, page)
     if progress is not None:
         progress(len(steps), len(steps), "done")
+    endpoints: EndpointResults | None = analysis.endpoints
     return Report(
         path,
         title,
@@ -335,5 +283,5 @@ def build_report(
         ),
         writer.paths,
         generated,
-        results,
+        endpoints,
     )

@@ -3,7 +3,6 @@ endpoint with the numbers at risk under it, and the landmark estimates with inte
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -26,22 +25,7 @@ from msreboot.stats import CumulativeIncidence, SurvivalCurve
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["curve_steps", "survival_section", "time_axis_years"]
-
-MAX_AXIS_YEARS = 10
-
-
-def time_axis_years(results: EndpointResults) -> float:
-    """The common x-axis length of the figures: whole years covering the follow-up (at most
-    ``MAX_AXIS_YEARS``) and at least the last landmark."""
-    longest = 0.0
-    for name in results:
-        for estimate in results.by_group(name).values():
-            times = estimate.times.patients["time_years"].to_numpy(dtype=float)
-            if len(times):
-                longest = max(longest, float(np.nanmax(times)))
-    last = max(results.times_years, default=1.0)
-    return float(max(min(math.ceil(longest), MAX_AXIS_YEARS), math.ceil(last), 1))
+__all__ = ["curve_steps", "survival_section"]
 
 
 def curve_steps(
@@ -179,14 +163,15 @@ def survival_section(
     writer: FigureWriter,
     *,
     anchor_label: str,
+    x_max: float,
     skipped: Sequence[str] = (),
 ) -> SectionContent:
-    """Curves with numbers at risk for every endpoint, then the landmark table."""
+    """Curves with numbers at risk for every endpoint (time axes to ``x_max`` years), then the
+    landmark table."""
     blocks: list[Block] = []
     if results is None or len(results) == 0:
         blocks.append(Notes("Not estimated", tuple(skipped) or ("No endpoint was estimated.",)))
         return SectionContent("survival", "Time-to-event endpoints", tuple(blocks))
-    x_max = time_axis_years(results)
     blocks.append(
         Paragraph(
             f"Time zero is each patient's first {anchor_label}. Each figure shows the "

@@ -4,14 +4,13 @@ and MRI activity before and after it."""
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from msreboot.data import DAYS_PER_YEAR, Cohort, days_between
-from msreboot.endpoints import MRIActivity, RelapseRates, mri_activity, relapse_rates
+from msreboot.analysis import BIN_YEARS, MIN_PATIENTS_PER_BIN, DiseaseCourse, EDSSTrajectories
+from msreboot.endpoints import MRIActivity, RelapseRates
 from msreboot.report._content import (
     Block,
     FigureBlock,
@@ -27,80 +26,7 @@ from msreboot.report._figures import PALETTE, FigureWriter, new_figure, plot_con
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["EDSSTrajectories", "edss_trajectories", "trajectories_section"]
-
-BIN_YEARS = 0.5
-MIN_PATIENTS_PER_BIN = 5
-
-
-@dataclass(frozen=True)
-class EDSSTrajectories:
-    """EDSS over time since each patient's first course of a treatment.
-
-    Attributes
-    ----------
-    visits
-        One row per EDSS assessment of a treated patient: ``patient_id``, ``years``
-        (from day 0), ``edss``.
-    bins
-        One row per half-year bin with at least ``MIN_PATIENTS_PER_BIN`` patients:
-        ``years`` (bin centre), ``patients``, ``mean``, ``ci_low``, ``ci_high`` (95%,
-        t distribution), ``median``, ``q1``, ``q3``; each patient counts once per bin (the
-        mean of their assessments in it).
-    """
-
-    visits: pd.DataFrame
-    bins: pd.DataFrame
-
-
-def edss_trajectories(
-    cohort: Cohort, anchor: str, *, years_before: float, years_after: float
-) -> EDSSTrajectories:
-    """EDSS assessments in years from each patient's first ``anchor`` course, and the mean
-    trajectory with its 95% interval by half-year bin."""
-    from scipy import stats
-
-    courses = cohort.treatments[cohort.treatments["kind"] == anchor]
-    day0 = courses.groupby("patient_id")["start_date"].min()
-    edss = cohort.edss[cohort.edss["patient_id"].isin(day0.index)]
-    years = days_between(edss["date"], edss["patient_id"].map(day0)) / DAYS_PER_YEAR
-    visits = pd.DataFrame(
-        {
-            "patient_id": edss["patient_id"].to_numpy(dtype=object),
-            "years": years.to_numpy(dtype=float),
-            "edss": edss["edss"].to_numpy(dtype=float),
-        }
-    )
-    visits = visits[
-        (visits["years"] >= -years_before)
-        & (visits["years"] <= years_after)
-        & visits["edss"].notna()
-    ].reset_index(drop=True)
-    centre = np.round(visits["years"] / BIN_YEARS) * BIN_YEARS
-    per_patient = visits.assign(bin=centre).groupby(["bin", "patient_id"], sort=True)["edss"].mean()
-    rows = []
-    for centre_years, values in per_patient.groupby(level="bin"):
-        v = values.to_numpy(dtype=float)
-        n = len(v)
-        if n < MIN_PATIENTS_PER_BIN:
-            continue
-        mean = float(v.mean())
-        half = float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / np.sqrt(n))
-        q1, med, q3 = np.percentile(v, [25, 50, 75])
-        rows.append(
-            {
-                "years": float(centre_years),  # type: ignore[arg-type]
-                "patients": n,
-                "mean": mean,
-                "ci_low": mean - half,
-                "ci_high": mean + half,
-                "median": med,
-                "q1": q1,
-                "q3": q3,
-            }
-        )
-    columns = ["years", "patients", "mean", "ci_low", "ci_high", "median", "q1", "q3"]
-    return EDSSTrajectories(visits, pd.DataFrame(rows, columns=columns))
+__all__ = ["trajectories_section"]
 
 
 def _edss_figure(traj: EDSSTrajectories, anchor_label: str, x_min: float, x_max: float) -> Figure:
@@ -280,26 +206,19 @@ def _mri_table(mri: MRIActivity) -> TableBlock:
 
 
 def trajectories_section(
-    cohort: Cohort,
+    course: DiseaseCourse,
     writer: FigureWriter,
     *,
-    anchor: str,
     anchor_label: str,
     x_max: float,
-) -> tuple[SectionContent, RelapseRates | None, MRIActivity | None]:
-    """EDSS trajectories, relapse rates and MRI activity around the first ``anchor``."""
+) -> SectionContent:
+    """EDSS trajectories, relapse rates and MRI activity around the first course."""
     blocks: list[Block] = []
-    skipped: list[str] = []
-    treated = int((cohort.treatments["kind"] == anchor).sum())
-    if treated == 0:
+    if course.n_treated == 0:
         note = f"No patient has an {anchor_label} course: nothing to show around it."
-        return (
-            SectionContent("trajectories", "Disease course", (Notes("Not available", (note,)),)),
-            None,
-            None,
-        )
-    traj = edss_trajectories(cohort, anchor, years_before=2.0, years_after=x_max)
-    if len(traj.bins):
+        return SectionContent("trajectories", "Disease course", (Notes("Not available", (note,)),))
+    traj = course.trajectories
+    if traj is not None and len(traj.bins):
         with plot_context("edss_trajectories"):
             x_min = max(-2.0, float(np.floor(traj.visits["years"].min())))
             fig = _edss_figure(traj, anchor_label, x_min, x_max)
@@ -312,18 +231,7 @@ def trajectories_section(
             )
         )
         blocks.append(_edss_table(traj))
-    else:
-        skipped.append("EDSS trajectories: too few assessments around treatment.")
-    rates: RelapseRates | None = None
-    mri: MRIActivity | None = None
-    try:
-        rates = relapse_rates(cohort, anchor=anchor)
-    except ValueError as exc:
-        skipped.append(f"Relapse rates: {exc}")
-    try:
-        mri = mri_activity(cohort, anchor=anchor)  # type: ignore[arg-type]
-    except ValueError as exc:
-        skipped.append(f"MRI activity: {exc}")
+    rates, mri = course.relapses, course.mri
     if rates is not None or mri is not None:
         with plot_context("relapses_mri"):
             fig = _activity_figure(rates, mri)
@@ -338,8 +246,8 @@ def trajectories_section(
         blocks.append(_relapse_table(rates))
     if mri is not None:
         blocks.append(_mri_table(mri))
-    if skipped:
-        blocks.append(Notes("Not shown", tuple(skipped), tone="warning"))
+    if course.notes:
+        blocks.append(Notes("Not shown", course.notes, tone="warning"))
     blocks.insert(
         0,
         Paragraph(
@@ -347,4 +255,4 @@ def trajectories_section(
             f"{anchor_label}, in years from their first course (day 0)."
         ),
     )
-    return SectionContent("trajectories", "Disease course", tuple(blocks)), rates, mri
+    return SectionContent("trajectories", "Disease course", tuple(blocks))

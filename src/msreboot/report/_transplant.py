@@ -8,14 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from msreboot.data import Cohort
-from msreboot.endpoints import (
-    DaysSummary,
-    TransplantMortality,
-    TransplantOutcomes,
-    transplant_mortality,
-    transplant_outcomes,
-)
+from msreboot.endpoints import DaysSummary, TransplantMortality, TransplantOutcomes
 from msreboot.report._content import (
     Block,
     FigureBlock,
@@ -145,16 +138,16 @@ def _events_figure(outcomes: TransplantOutcomes) -> Figure:
 
 
 def transplant_section(
-    cohort: Cohort, writer: FigureWriter
-) -> tuple[SectionContent, TransplantMortality | None]:
+    outcomes: TransplantOutcomes | None,
+    trm: TransplantMortality | None,
+    reason: str,
+    writer: FigureWriter,
+) -> SectionContent:
     """The first AHSCT course of every transplanted patient: TRM, engraftment, hospital
-    days, adverse events and infections."""
+    days, adverse events and infections (``reason``: why there are none)."""
     title = "Transplant outcomes"
-    try:
-        outcomes = transplant_outcomes(cohort)
-        trm = transplant_mortality(cohort)
-    except ValueError as exc:
-        return SectionContent("transplant", title, (Notes("Not available", (str(exc),)),)), None
+    if outcomes is None or trm is None:
+        return SectionContent("transplant", title, (Notes("Not available", (reason,)),))
     blocks: list[Block] = [
         Paragraph(
             f"{outcomes.n_transplanted} patients with an AHSCT course; outcomes of the first "
@@ -185,4 +178,4 @@ def transplant_section(
                 tone="warning",
             )
         )
-    return SectionContent("transplant", title, tuple(blocks)), trm
+    return SectionContent("transplant", title, tuple(blocks))

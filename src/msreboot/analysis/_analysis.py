@@ -1,0 +1,271 @@
+"""One cohort analysed once: every section a front end shows, as named results."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from msreboot.analysis._course import DiseaseCourse, disease_course
+from msreboot.analysis._description import CohortDescription, describe_groups
+from msreboot.analysis._evidence import EvidenceBeside, evidence_citations, set_beside_evidence
+from msreboot.data import Cohort
+from msreboot.endpoints import (
+    EndpointDefinition,
+    EndpointEstimate,
+    EndpointResults,
+    TransplantMortality,
+    TransplantOutcomes,
+    estimate_endpoint,
+    transplant_mortality,
+    transplant_outcomes,
+)
+
+if TYPE_CHECKING:
+    from msreboot.trials import TrialResult
+
+__all__ = [
+    "DEFAULT_ENDPOINTS",
+    "MAX_AXIS_YEARS",
+    "CohortAnalysis",
+    "analyse_cohort",
+    "time_axis_years",
+]
+
+DEFAULT_ENDPOINTS = (
+    "halt_ms_efs",
+    "halt_ms_pfs",
+    "halt_ms_rfs",
+    "muraro_2017_pfs",
+    "neda_3",
+    "overall_survival",
+)
+"""The endpoints an analysis estimates unless told otherwise."""
+
+MAX_AXIS_YEARS = 10
+"""Time axes end at most this many years after time zero."""
+
+
+@dataclass(frozen=True, eq=False)
+class CohortAnalysis:
+    """Everything computed about one cohort, once, for the report, the CLI and the dashboard.
+
+    Attributes
+    ----------
+    cohort
+        The cohort analysed.
+    definitions
+        The endpoint definitions estimated, in order.
+    times_years
+        Landmark years from time zero.
+    anchor
+        Time zero: each patient's first course of this kind (``"ahsct"``: reinfusion).
+    description
+        Treatment groups, Table 1, follow-up, completeness and validation warnings.
+    endpoints
+        Landmark estimates of every definition that could be estimated (``None`` when none
+        could); ``skipped`` says why the others could not.
+    skipped
+        One line per endpoint that could not be estimated, with the reason.
+    course
+        EDSS trajectories, relapse rates and MRI activity around time zero.
+    transplant, trm
+        Transplant outcomes and transplant-related mortality of the first AHSCT course
+        (``None`` without AHSCT courses; ``transplant_note`` says why).
+    transplant_note
+        Why there are no transplant outcomes (empty when there are).
+    evidence
+        The cohort beside the published studies.
+    citations
+        References of the published studies used, and the evidence dataset's version.
+    trial
+        A virtual trial run beside the cohort, when one was given.
+    """
+
+    cohort: Cohort = field(repr=False)
+    definitions: tuple[EndpointDefinition, ...]
+    times_years: tuple[float, ...]
+    anchor: str
+    description: CohortDescription = field(repr=False)
+    endpoints: EndpointResults | None = field(repr=False)
+    skipped: tuple[str, ...]
+    course: DiseaseCourse = field(repr=False)
+    transplant: TransplantOutcomes | None = field(repr=False)
+    trm: TransplantMortality | None = field(repr=False)
+    transplant_note: str
+    evidence: EvidenceBeside = field(repr=False)
+    citations: tuple[str, ...] = field(repr=False)
+    trial: TrialResult | None = field(default=None, repr=False)
+
+    @property
+    def x_max_years(self) -> float:
+        """The right end of time axes: the endpoints' follow-up, else the last landmark."""
+        if self.endpoints is None:
+            return float(max(self.times_years))
+        return time_axis_years(self.endpoints)
+
+    def with_trial(self, trial: TrialResult | None) -> CohortAnalysis:
+        """The same analysis with a virtual trial beside it."""
+        from dataclasses import replace
+
+        return replace(self, trial=trial)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The endpoint landmark estimates as one tidy table (empty when there are none)."""
+        if self.endpoints is None:
+            return pd.DataFrame()
+        return self.endpoints.to_frame()
+
+    def summary(self) -> str:
+        """Each section's summary, as text."""
+        parts = [self.description.summary()]
+        if self.endpoints is not None:
+            parts.append(self.endpoints.summary())
+        parts += [f"not estimated: {s}" for s in self.skipped]
+        parts.append(self.course.summary())
+        if self.trm is not None:
+            parts.append(self.trm.summary())
+        elif self.transplant_note:
+            parts.append(f"transplant outcomes: {self.transplant_note}")
+        parts.append(self.evidence.summary())
+        if self.trial is not None:
+            parts.append(self.trial.summary())
+        return "\n\n".join(parts)
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
+
+def time_axis_years(results: EndpointResults) -> float:
+    """The common x-axis length of the figures: whole years covering the follow-up (at most
+    ``MAX_AXIS_YEARS``) and at least the last landmark."""
+    longest = 0.0
+    for name in results:
+        for estimate in results.by_group(name).values():
+            times = estimate.times.patients["time_years"].to_numpy(dtype=float)
+            if len(times):
+                longest = max(longest, float(np.nanmax(times)))
+    last = max(results.times_years, default=1.0)
+    return float(max(min(math.ceil(longest), MAX_AXIS_YEARS), math.ceil(last), 1))
+
+
+def _check_times(times_years: Sequence[float]) -> tuple[float, ...]:
+    times = tuple(float(t) for t in times_years)
+    if not times or any(not (np.isfinite(t) and t >= 0) for t in times):
+        raise ValueError(f"times_years must be years >= 0; got {list(times_years)}.")
+    return tuple(sorted(set(times)))
+
+
+def _definitions(
+    endpoints: Sequence[EndpointDefinition | str] | None,
+) -> tuple[EndpointDefinition, ...]:
+    chosen = list(DEFAULT_ENDPOINTS if endpoints is None else endpoints)
+    if not chosen:
+        raise ValueError("endpoints must name at least one endpoint; got an empty list.")
+    out = [d if isinstance(d, EndpointDefinition) else EndpointDefinition.preset(d) for d in chosen]
+    names = [d.name for d in out]
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup is not None:
+        raise ValueError(f"endpoint names must be unique; {dup!r} appears twice.")
+    return tuple(out)
+
+
+def _estimate(
+    cohort: Cohort,
+    definitions: Sequence[EndpointDefinition],
+    times: tuple[float, ...],
+    anchor: str,
+) -> tuple[EndpointResults | None, tuple[str, ...]]:
+    estimates: dict[str, EndpointEstimate | Mapping[Hashable, EndpointEstimate]] = {}
+    skipped = []
+    for d in definitions:
+        try:
+            estimates[d.name] = estimate_endpoint(cohort, d, times_years=times, anchor=anchor)
+        except ValueError as exc:
+            skipped.append(f"{d.title or d.name}: {exc}")
+    if not estimates:
+        return None, tuple(skipped)
+    return EndpointResults(estimates, times, anchor), tuple(skipped)
+
+
+def analyse_cohort(
+    cohort: Cohort,
+    *,
+    definitions: Sequence[EndpointDefinition | str] | None = None,
+    times_years: Sequence[float] = (2.0, 3.0, 4.0, 5.0),
+    anchor: str = "ahsct",
+    trial: TrialResult | None = None,
+) -> CohortAnalysis:
+    """Analyse a cohort once: every result the report, the CLI and the dashboard show.
+
+    Parameters
+    ----------
+    cohort
+        A validated cohort (:func:`~msreboot.data.read_cohort`,
+        :func:`~msreboot.data.read_store`).
+    definitions
+        Endpoint presets or definitions; default :data:`DEFAULT_ENDPOINTS`.
+    times_years
+        Landmark years from time zero.
+    anchor
+        Time zero: each patient's first course of this kind (``"ahsct"``: reinfusion).
+    trial
+        A virtual trial (:func:`msreboot.trials.run_trial`) to keep beside the cohort.
+
+    Returns
+    -------
+    CohortAnalysis
+
+    Raises
+    ------
+    ValueError
+        An unknown endpoint, duplicate endpoint names, or a negative landmark. A part that
+        cannot be computed for this cohort (no AHSCT course, no relapse follow-up) is not an
+        error: it is ``None`` with the reason beside it.
+
+    Examples
+    --------
+    >>> from msreboot.datasets import load_example
+    >>> analysis = analyse_cohort(load_example(), definitions=["halt_ms_efs"])
+    >>> analysis.description.group_counts()
+    {'AHSCT': 180, 'DMT only': 120}
+    >>> print(analysis.endpoints["halt_ms_efs"].landmarks[["time_years", "estimate"]].round(3))
+       time_years  estimate
+    0         2.0     0.776
+    ...
+    """
+    times = _check_times(times_years)
+    chosen = _definitions(definitions)
+    description = describe_groups(cohort)
+    endpoints, skipped = _estimate(cohort, chosen, times, anchor)
+    x_max = float(max(times)) if endpoints is None else time_axis_years(endpoints)
+    course = disease_course(cohort, anchor=anchor, years_before=2.0, years_after=x_max)
+    outcomes: TransplantOutcomes | None = None
+    trm: TransplantMortality | None = None
+    note = ""
+    try:
+        outcomes = transplant_outcomes(cohort)
+        trm = transplant_mortality(cohort)
+    except ValueError as exc:
+        outcomes, trm, note = None, None, str(exc)
+    return CohortAnalysis(
+        cohort=cohort,
+        definitions=chosen,
+        times_years=times,
+        anchor=anchor,
+        description=description,
+        endpoints=endpoints,
+        skipped=skipped,
+        course=course,
+        transplant=outcomes,
+        trm=trm,
+        transplant_note=note,
+        evidence=set_beside_evidence(cohort, trm),
+        citations=evidence_citations(),
+        trial=trial,
+    )
