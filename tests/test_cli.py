@@ -261,3 +261,39 @@ def test_eligibility_and_protocols_are_registered() -> None:
     listing = runner.invoke(app, ["protocols", "list"])
     assert listing.exit_code == 0, listing.output
     assert "halt_ms" in listing.output
+
+
+def test_no_progress_is_accepted_at_any_position(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    shown = runner.invoke(app, ["validate", str(folder)])
+    assert shown.exit_code == 0, shown.output
+    assert "reading cohort" in shown.output
+    for args in (
+        ["--no-progress", "validate", str(folder)],
+        ["validate", "--no-progress", str(folder)],
+        ["validate", str(folder), "--no-progress"],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.output)
+        assert "cohort is valid" in result.output
+        assert "reading cohort" not in result.output, args
+    assert runner.invoke(app, ["schema", "--table", "deaths", "--no-progress"]).exit_code == 0
+    nested = runner.invoke(app, ["simulate", "trial", "no_such_study", "--no-progress"])
+    assert nested.exit_code == 2
+    assert "No such option" not in nested.output
+    assert "no_such_study" in nested.output
+
+
+@pytest.mark.parametrize(
+    ("option", "names"),
+    [
+        ("--definition", "msprog, mueller_2023, kappos_2020"),
+        ("--event", "first_cdw, first_cdi, first"),
+        ("--baseline", "fixed, roving, roving_improvement"),
+    ],
+)
+def test_disability_choices_come_from_the_definitions(option: str, names: str) -> None:
+    result = runner.invoke(app, ["disability", str(example_path()), option, "nope"])
+    assert result.exit_code == 2
+    text = " ".join(result.output.replace("│", " ").split())  # unwrap the error box
+    assert f"{option} must be one of {names}" in text

@@ -5,12 +5,14 @@ The main CLI registers them with ``app.add_typer(calibrate_app, name="calibrate"
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from msreboot.cli._common import EXIT_USAGE, fail, progress
 
 __all__ = ["calibrate_app"]
 
@@ -33,18 +35,11 @@ Processes = Annotated[
 ]
 
 
-def _usage(error: Exception) -> typer.Exit:
-    typer.echo(f"error: {error}", err=True)
-    return typer.Exit(2)
-
-
 @contextmanager
-def _bar() -> Iterator[object]:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), transient=True
-    ) as bar:
+def _bar(ctx: typer.Context) -> Iterator[Callable[[str, int, int], None]]:
+    """The shared progress display, as the calibration's ``progress(description, done,
+    total)`` callback."""
+    with progress(ctx, transient=True) as bar:
         task = bar.add_task("starting", total=1)
 
         def update(description: str, done: int, total: int) -> None:
@@ -55,6 +50,7 @@ def _bar() -> Iterator[object]:
 
 @calibrate_app.command("run")
 def run_command(
+    ctx: typer.Context,
     folder: FolderArg,
     population: Annotated[int, typer.Option(min=4, help="Particles per generation.")] = 100,
     generations: Annotated[
@@ -95,9 +91,9 @@ def run_command(
         chosen_targets = load_targets(targets)
         chosen_priors = load_priors(priors)
     except (ValueError, OSError) as error:
-        raise _usage(error) from None
+        raise fail(str(error), EXIT_USAGE) from None
     try:
-        with _bar() as update:
+        with _bar(ctx) as update:
             result = calibrate(
                 folder,
                 targets=chosen_targets,
@@ -105,16 +101,17 @@ def run_command(
                 settings=settings,
                 cluster=cluster,
                 processes=processes,
-                progress=update,  # type: ignore[arg-type]
+                progress=update,
             )
     except (FileExistsError, ValueError) as error:
-        raise _usage(error) from None
+        raise fail(str(error), EXIT_USAGE) from None
     typer.echo(result.summary())
     typer.echo(f"next: `msreboot calibrate report {folder}`", err=True)
 
 
 @calibrate_app.command("resume")
 def resume_command(
+    ctx: typer.Context,
     folder: FolderArg,
     generations: Annotated[
         int | None, typer.Option(min=1, help="Extend the run to this many generations.")
@@ -126,16 +123,16 @@ def resume_command(
     from msreboot.calibration import resume_calibration
 
     try:
-        with _bar() as update:
+        with _bar(ctx) as update:
             result = resume_calibration(
                 folder,
                 generations=generations,
                 cluster=cluster,
                 processes=processes,
-                progress=update,  # type: ignore[arg-type]
+                progress=update,
             )
     except (FileNotFoundError, ValueError) as error:
-        raise _usage(error) from None
+        raise fail(str(error), EXIT_USAGE) from None
     typer.echo(result.summary())
 
 
@@ -160,7 +157,7 @@ def report_command(
     try:
         result = CalibrationResult.load(folder)
     except (FileNotFoundError, ValueError) as error:
-        raise _usage(error) from None
+        raise fail(str(error), EXIT_USAGE) from None
     report = write_calibration_report(result, out or folder / "report", leave_one_out=leave_one_out)
     typer.echo(result.summary())
     typer.echo(report.summary())
@@ -178,7 +175,7 @@ def targets_command(
     try:
         chosen = load_targets(targets)
     except (ValueError, OSError) as error:
-        raise _usage(error) from None
+        raise fail(str(error), EXIT_USAGE) from None
     for t in chosen:
         low, high = t.interval()
         basis = "published interval" if t.ci_low is not None else f"binomial, n={t.n}"

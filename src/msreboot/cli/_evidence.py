@@ -13,6 +13,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from msreboot.cli._common import EXIT_DATA, EXIT_USAGE, fail
 from msreboot.evidence import (
     CohortEstimate,
     EvidenceError,
@@ -64,12 +65,11 @@ def show_command(
     studies = load_studies()
     arms = studies[studies["study_id"] == study_id]
     if arms.empty:
-        typer.echo(
+        raise fail(
             f"study_id must be one of the bundled studies; got {study_id!r}. "
             "Run `msreboot evidence list` to see them.",
-            err=True,
+            EXIT_DATA,
         )
-        raise typer.Exit(code=1)
     for row in arms.to_dict("records"):
         typer.echo(f"{row['study_id']} / {row['arm']} ({row['therapy']})")
         for key, value in row.items():
@@ -210,8 +210,7 @@ def meta_command(
                     comparison.forest_plot(f"{stem}_cohort_forest.{suffix}", title=title)
                 typer.echo(comparison.summary())
         except EvidenceError as exc:
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(code=1) from exc
+            raise fail(str(exc), EXIT_DATA) from exc
     for note in notes:
         typer.echo(f"note: {note}", err=True)
     for warning in caught:
@@ -226,21 +225,18 @@ def _cohort_estimate(source: Path, outcome: str, conf_level: float) -> CohortEst
     from msreboot.exceptions import DataValidationError, StoreError
 
     if outcome != "trm":
-        typer.echo(
+        raise fail(
             f"--cohort supports outcome trm so far; got {outcome!r}. Other outcomes are "
             "computed from a cohort once their endpoint definitions are available.",
-            err=True,
+            EXIT_USAGE,
         )
-        raise typer.Exit(code=2)
     try:
         data = read_cohort(source)
         trm = transplant_mortality(data, conf_level=conf_level)
     except FileNotFoundError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(code=2) from exc
+        raise fail(str(exc), EXIT_USAGE) from exc
     except (DataValidationError, StoreError, ValueError) as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(code=1) from exc
+        raise fail(str(exc), EXIT_DATA) from exc
     ahsct = data.treatments[data.treatments["kind"] == "ahsct"]
     classes = set(ahsct["conditioning_intensity"].dropna())
     intensity = classes.pop() if len(classes) == 1 else "mixed"

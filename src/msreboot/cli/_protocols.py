@@ -2,7 +2,8 @@
 
 The main CLI registers them with ``app.add_typer(protocols_app, name="protocols")`` and
 ``app.command("eligibility")(eligibility_command)``. Data go to stdout, notes to stderr.
-Exit codes: 0 success, 1 data problems in a profiles file, 2 usage errors.
+Exit codes (:mod:`msreboot.cli._common`): 0 success, 1 data problems in a profiles file or
+an unknown name, 2 usage errors.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pandas as pd
 import typer
 from pydantic import ValidationError
 
+from msreboot.cli._common import EXIT_DATA, EXIT_USAGE, fail
 from msreboot.exceptions import DataValidationError
 from msreboot.protocols import (
     DISCLAIMER,
@@ -26,8 +28,6 @@ from msreboot.protocols import (
 )
 
 __all__ = ["eligibility_command", "protocols_app"]
-
-EXIT_DATA, EXIT_USAGE = 1, 2
 
 protocols_app = typer.Typer(
     name="protocols",
@@ -48,8 +48,7 @@ def _catalogue(file: Path | None) -> ProtocolCatalogue:
     try:
         return load_protocols(file)
     except (ValueError, FileNotFoundError) as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(code=EXIT_USAGE) from error
+        raise fail(str(error), EXIT_USAGE) from error
 
 
 def _echo_table(frame: pd.DataFrame, csv: bool) -> None:
@@ -105,12 +104,11 @@ def show_command(
     elif name in catalogue.criteria:
         typer.echo(catalogue.criteria[name].summary())
     else:
-        typer.echo(
+        raise fail(
             f"name must be a protocol ({', '.join(catalogue.protocols)}) or a criteria set "
             f"({', '.join(catalogue.criteria)}); got {name!r}.",
-            err=True,
+            EXIT_DATA,
         )
-        raise typer.Exit(code=EXIT_DATA)
 
 
 def eligibility_command(
@@ -199,21 +197,19 @@ def eligibility_command(
     names = criteria or list(catalogue.criteria)
     unknown = [n for n in names if n not in catalogue.criteria]
     if unknown:
-        typer.echo(
+        raise fail(
             f"--criteria must be one of {', '.join(catalogue.criteria)}; "
             f"got {', '.join(map(repr, unknown))}.",
-            err=True,
+            EXIT_USAGE,
         )
-        raise typer.Exit(code=EXIT_USAGE)
     sets = [catalogue.criteria[n] for n in names]
     if profiles is not None:
         if given:
-            typer.echo(
+            raise fail(
                 "--profiles replaces the single-profile options; got both "
                 f"(--profiles and {', '.join(sorted(given))}). Put those values in the file.",
-                err=True,
+                EXIT_USAGE,
             )
-            raise typer.Exit(code=EXIT_USAGE)
         result = _check_file(profiles, sets)
         table = result.to_frame() if detail else result.verdicts()
         _echo_table(table, csv)
@@ -223,17 +219,15 @@ def eligibility_command(
             typer.echo(f"\n{DISCLAIMER}")
         return
     if not given:
-        typer.echo(
+        raise fail(
             "give at least one profile field (e.g. --age 38 --edss 4.5 --phenotype RRMS), "
             "or --profiles FILE.",
-            err=True,
+            EXIT_USAGE,
         )
-        raise typer.Exit(code=EXIT_USAGE)
     try:
         profile = PatientProfile.model_validate(given)
     except ValidationError as error:
-        typer.echo(f"invalid profile: {describe_errors(error)}", err=True)
-        raise typer.Exit(code=EXIT_USAGE) from error
+        raise fail(f"invalid profile: {describe_errors(error)}", EXIT_USAGE) from error
     single = check_eligibility(profile, sets)
     if csv:
         _echo_table(single.to_frame(), csv=True)
@@ -244,8 +238,7 @@ def eligibility_command(
 
 def _check_file(path: Path, sets: list[Any]) -> EligibilityResult:
     if not path.is_file():
-        typer.echo(f"--profiles must be an existing file; got {str(path)!r}.", err=True)
-        raise typer.Exit(code=EXIT_USAGE)
+        raise fail(f"--profiles must be an existing file; got {str(path)!r}.", EXIT_USAGE)
     try:
         if path.suffix.lower() == ".parquet":
             frame = pd.read_parquet(path)
@@ -253,8 +246,6 @@ def _check_file(path: Path, sets: list[Any]) -> EligibilityResult:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         return check_eligibility(frame, sets)
     except DataValidationError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(code=EXIT_DATA) from error
+        raise fail(str(error), EXIT_DATA) from error
     except (ValueError, OSError) as error:
-        typer.echo(f"{path}: {error}", err=True)
-        raise typer.Exit(code=EXIT_DATA) from error
+        raise fail(f"{path}: {error}", EXIT_DATA) from error

@@ -1,7 +1,8 @@
 """Command-line pieces: ``msreboot simulate trial|size|cohort|list``.
 
 The main CLI registers them with ``app.add_typer(simulate_app, name="simulate")``.
-Results go to stdout, notes to stderr; argument problems exit with code 2.
+Results go to stdout, progress and notes to stderr; argument problems exit with code 2
+(:data:`~msreboot.cli._common.EXIT_USAGE`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from msreboot.cli._common import EXIT_USAGE, fail, progress
+
 __all__ = ["simulate_app"]
 
 simulate_app = typer.Typer(
@@ -18,11 +21,6 @@ simulate_app = typer.Typer(
     help="Virtual patients and virtual trials, analysed by the endpoint engine.",
     no_args_is_help=True,
 )
-
-
-def _usage(error: Exception) -> typer.Exit:
-    typer.echo(f"error: {error}", err=True)
-    return typer.Exit(2)
 
 
 SpecArg = Annotated[
@@ -44,6 +42,7 @@ def list_command() -> None:
 
 @simulate_app.command("trial")
 def trial_command(
+    ctx: typer.Context,
     spec: SpecArg,
     replicates: Annotated[
         int | None, typer.Option(help="Replicate trials (default: the spec's).", min=1)
@@ -55,8 +54,6 @@ def trial_command(
 ) -> None:
     """Simulate a virtual trial and analyse it: per-arm estimates, hazard ratios, power,
     and the published values beside the simulated ones."""
-    from rich.progress import Progress
-
     from msreboot.trials import load_trial_spec, run_trial
 
     try:
@@ -64,8 +61,8 @@ def trial_command(
         if replicates is not None:
             trial = trial.with_(replicates=replicates)
     except ValueError as error:
-        raise _usage(error) from error
-    with Progress(transient=True) as bar:
+        raise fail(str(error), EXIT_USAGE) from error
+    with progress(ctx, transient=True) as bar:
         task = bar.add_task(f"simulating {trial.name}", total=trial.replicates)
         result = run_trial(
             trial, out_dir=out, progress=lambda done: bar.update(task, completed=done)
@@ -94,7 +91,7 @@ def size_command(
     try:
         table = sample_size(spec, target_power=power, n_range=(low, high), replicates=replicates)
     except ValueError as error:
-        raise _usage(error) from error
+        raise fail(str(error), EXIT_USAGE) from error
     typer.echo(table.to_string(index=False))
     answer = table.attrs["n_per_arm"]
     if answer == answer:
@@ -125,7 +122,7 @@ def cohort_command(
         arm = ArmSpec(name="cohort", n=n, protocol=protocol)
         spec = TrialSpec(name="cohort", seed=seed, follow_up_years=years, arms=(arm,))
     except ValueError as error:
-        raise _usage(error) from error
+        raise fail(str(error), EXIT_USAGE) from error
     cohort, _ = simulate_replicate(spec, 0)
     write_tables(cohort.tables, out)
     meta = {"msreboot_version": __version__, "seed": seed, "protocol": protocol, "n": n}

@@ -22,6 +22,7 @@ from msreboot.endpoints._definitions import (
 )
 from msreboot.endpoints._disability import DisabilityEvents, detect_disability_events
 from msreboot.endpoints._disability_rules import (
+    BaselineKind,
     BaselineRule,
     ConfirmationRule,
     DisabilityDefinition,
@@ -50,6 +51,7 @@ from msreboot.endpoints._transplant_outcomes import (
 )
 
 __all__ = [
+    "BaselineKind",
     "BaselineRule",
     "ConfirmationRule",
     "DaysSummary",

@@ -26,6 +26,7 @@ from msreboot.endpoints._disability_rules import (
     DisabilityDefinition,
     ThresholdRule,
 )
+from msreboot.endpoints._presets import preset_names, published
 
 __all__ = [
     "DisabilityComponent",
@@ -44,20 +45,10 @@ NEDA_3 = "Giovannoni G et al. Mult Scler Relat Disord 2015;4:329-33"
 
 _FLAT_1 = ThresholdRule("increase >= 1.0", ((math.inf, 1.0),))
 
-# Disability rules named in endpoint files (``definition = "muraro_2017"``).
-DISABILITY_PRESETS = {
-    "msprog": DisabilityDefinition.msprog,
-    "mueller_2023": DisabilityDefinition.mueller_2023,
-    "kappos_2020": DisabilityDefinition.kappos_2020,
-    "kalincik_2015": DisabilityDefinition.kalincik_2015,
-    "muraro_2017": DisabilityDefinition.muraro_2017,
-    "mist_2019": DisabilityDefinition.mist_2019,
-}
+# Thresholds named in endpoint files (``threshold = "kappos_2020"``): the published ones
+# (``ThresholdRule.presets()``) and a flat +1.0.
 THRESHOLD_PRESETS: dict[str, Callable[[], ThresholdRule]] = {
-    "msprog": ThresholdRule.msprog,
-    "kalincik_2015": ThresholdRule.kalincik_2015,
-    "kappos_2020": ThresholdRule.kappos_2020,
-    "msbase_improvement": ThresholdRule.msbase_improvement,
+    **{name: getattr(ThresholdRule, name) for name in ThresholdRule.presets()},
     "flat_1": lambda: _FLAT_1,
 }
 
@@ -163,12 +154,7 @@ def _disability_definition(value: Any) -> Any:
     if not isinstance(value, Mapping):
         return value
     spec = dict(value)
-    preset = spec.pop("preset", "msprog")
-    if preset not in DISABILITY_PRESETS:
-        raise ValueError(
-            f"disability preset must be one of {', '.join(DISABILITY_PRESETS)}; got {preset!r}."
-        )
-    definition = DISABILITY_PRESETS[preset]()
+    definition = DisabilityDefinition.preset(spec.pop("preset", "msprog"))
     changes: dict[str, object] = {}
     if "threshold" in spec:
         name = spec.pop("threshold")
@@ -296,7 +282,7 @@ class EndpointDefinition(BaseModel):
     @classmethod
     def presets(cls) -> dict[str, EndpointDefinition]:
         """Every published preset, by name."""
-        return {d.name: d for d in (f() for f in _PRESETS)}
+        return {d.name: d for d in (getattr(cls, name)() for name in preset_names(cls))}
 
     @classmethod
     def preset(cls, name: str) -> EndpointDefinition:
@@ -307,6 +293,7 @@ class EndpointDefinition(BaseModel):
         return presets[name]
 
     @classmethod
+    @published
     def halt_ms_efs(cls) -> EndpointDefinition:
         """HALT-MS event-free survival (Nash 2015, 2017): death, EDSS increase > 0.5 from
         the pre-transplant baseline, relapse, or new brain MRI lesions from 1 year; 90% CIs."""
@@ -317,21 +304,25 @@ class EndpointDefinition(BaseModel):
         )
 
     @classmethod
+    @published
     def halt_ms_pfs(cls) -> EndpointDefinition:
         """HALT-MS progression-free survival: the EDSS component of its EFS, or death."""
         return _halt_ms("halt_ms_pfs", "HALT-MS progression-free survival", (_halt_disability(),))
 
     @classmethod
+    @published
     def halt_ms_rfs(cls) -> EndpointDefinition:
         """HALT-MS relapse-free survival: a relapse lasting over 48 hours, or death."""
         return _halt_ms("halt_ms_rfs", "HALT-MS relapse-free survival", (_HALT_RELAPSE,))
 
     @classmethod
+    @published
     def halt_ms_mri_free(cls) -> EndpointDefinition:
         """HALT-MS MRI-activity-free survival: new brain lesions from 1 year, or death."""
         return _halt_ms("halt_ms_mri_free", "HALT-MS MRI-activity-free survival", (_HALT_MRI,))
 
     @classmethod
+    @published
     def atkins_2016_afs(cls) -> EndpointDefinition:
         """Atkins 2016 MS-activity-free survival: relapse, a new T2 or Gd+ lesion, sustained
         EDSS progression, or death."""
@@ -356,6 +347,7 @@ class EndpointDefinition(BaseModel):
         )
 
     @classmethod
+    @published
     def muraro_2017_pfs(cls) -> EndpointDefinition:
         """EBMT registry progression-free survival (Muraro 2017): confirmed EDSS worsening
         of >= 1.0 (0.5 from a baseline of 6.0), or death."""
@@ -371,6 +363,7 @@ class EndpointDefinition(BaseModel):
         )
 
     @classmethod
+    @published
     def mist_2019_progression(cls) -> EndpointDefinition:
         """MIST disease progression (Burt 2019): EDSS increase >= 1.0 after at least 1 year,
         confirmed on two evaluations 6 months apart. Deaths censor (none occurred)."""
@@ -391,6 +384,7 @@ class EndpointDefinition(BaseModel):
         )
 
     @classmethod
+    @published
     def burt_2015_pfs(cls) -> EndpointDefinition:
         """Burt 2015 progression-free survival: EDSS increase >= 1.0, or death."""
         return cls(
@@ -402,6 +396,7 @@ class EndpointDefinition(BaseModel):
         )
 
     @classmethod
+    @published
     def burt_2015_rfs(cls) -> EndpointDefinition:
         """Burt 2015 relapse-free survival: a relapse, or death."""
         return cls(
@@ -413,6 +408,7 @@ class EndpointDefinition(BaseModel):
         )
 
     @classmethod
+    @published
     def burt_2015_improvement(cls) -> EndpointDefinition:
         """Burt 2015 EDSS improvement: cumulative proportion with a confirmed decrease of
         >= 1.0 from the pre-transplant baseline. Deaths censor."""
@@ -427,6 +423,7 @@ class EndpointDefinition(BaseModel):
         )
 
     @classmethod
+    @published
     def neda_3(cls) -> EndpointDefinition:
         """Time to loss of NEDA-3: a relapse, confirmed disability worsening (msprog rules),
         or MRI activity (any Gd+ or new / enlarging T2 lesion). Deaths censor."""
@@ -445,6 +442,7 @@ class EndpointDefinition(BaseModel):
         )
 
     @classmethod
+    @published
     def relapse_free(cls) -> EndpointDefinition:
         """Relapse-free survival: time from day 0 to the first relapse, or death."""
         return cls(
@@ -452,6 +450,7 @@ class EndpointDefinition(BaseModel):
         )
 
     @classmethod
+    @published
     def mri_activity_free(cls) -> EndpointDefinition:
         """MRI-activity-free survival: any Gd+ or new / enlarging T2 lesion, or death."""
         return cls(
@@ -461,6 +460,7 @@ class EndpointDefinition(BaseModel):
         )
 
     @classmethod
+    @published
     def overall_survival(cls) -> EndpointDefinition:
         """Overall survival: death from any cause."""
         return cls(name="overall_survival", title="Overall survival")
@@ -514,24 +514,6 @@ def _burt_disability() -> DisabilityDefinition:
         confirmation=ConfirmationRule(days=182, tolerance_days=(30, 730.5)),
         citation=BURT_2015,
     )
-
-
-_PRESETS = (
-    EndpointDefinition.halt_ms_efs,
-    EndpointDefinition.halt_ms_pfs,
-    EndpointDefinition.halt_ms_rfs,
-    EndpointDefinition.halt_ms_mri_free,
-    EndpointDefinition.atkins_2016_afs,
-    EndpointDefinition.muraro_2017_pfs,
-    EndpointDefinition.mist_2019_progression,
-    EndpointDefinition.burt_2015_pfs,
-    EndpointDefinition.burt_2015_rfs,
-    EndpointDefinition.burt_2015_improvement,
-    EndpointDefinition.neda_3,
-    EndpointDefinition.relapse_free,
-    EndpointDefinition.mri_activity_free,
-    EndpointDefinition.overall_survival,
-)
 
 
 def as_definition(definition: EndpointDefinition | str) -> EndpointDefinition:

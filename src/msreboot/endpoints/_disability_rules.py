@@ -11,9 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
+
+from msreboot.endpoints._presets import preset_names, published
 
 __all__ = [
     "BaselineRule",
@@ -26,18 +28,22 @@ __all__ = [
 ]
 
 EventMode = Literal["first_cdw", "first_cdi", "first", "first_pira", "first_raw", "all"]
-EVENT_MODES: tuple[EventMode, ...] = (
-    "first_cdw",
-    "first_cdi",
-    "first",
-    "first_pira",
-    "first_raw",
-    "all",
-)
 BaselineKind = Literal["fixed", "roving", "roving_improvement", "roving_worsening"]
+ProceedFrom = Literal["confirmation", "event"]
 SubThreshold = Literal["none", "event", "improvement", "worsening"]
 LocalExtrema = Literal["none", "strict", "all"]
 PrecedingVisit = Literal["baseline", "last", "last_delta"]
+Direction = Literal["increase", "decrease"]
+
+# The allowed values, read from the types (one list each: the checks, the compiled scan's
+# codes and the CLI choices all come from these).
+EVENT_MODES: tuple[EventMode, ...] = get_args(EventMode)
+BASELINE_KINDS: tuple[BaselineKind, ...] = get_args(BaselineKind)
+PROCEED_FROM: tuple[ProceedFrom, ...] = get_args(ProceedFrom)
+SUB_THRESHOLDS: tuple[SubThreshold, ...] = get_args(SubThreshold)
+LOCAL_EXTREMA: tuple[LocalExtrema, ...] = get_args(LocalExtrema)
+PRECEDING_VISITS: tuple[PrecedingVisit, ...] = get_args(PrecedingVisit)
+DIRECTIONS: tuple[Direction, ...] = get_args(Direction)
 Bound = float | None
 
 KAPPOS_2020 = "Kappos L et al. JAMA Neurol 2020;77:1132-40. doi:10.1001/jamaneurol.2020.1568"
@@ -94,6 +100,12 @@ class ThresholdRule:
             )
 
     @classmethod
+    def presets(cls) -> tuple[str, ...]:
+        """Names of the published thresholds, in declaration order."""
+        return preset_names(cls)
+
+    @classmethod
+    @published
     def msprog(cls) -> ThresholdRule:
         """+1.5 from 0, +1.0 up to 5.0, +0.5 from 5.5 (msprog's default; Mueller 2023)."""
         return cls(
@@ -103,6 +115,7 @@ class ThresholdRule:
         )
 
     @classmethod
+    @published
     def kalincik_2015(cls) -> ThresholdRule:
         """+1.5 from 0, +1.0 up to 5.5, +0.5 from 6.0 (MSBase)."""
         return cls(
@@ -112,6 +125,7 @@ class ThresholdRule:
         )
 
     @classmethod
+    @published
     def kappos_2020(cls) -> ThresholdRule:
         """+1.0 up to 5.5, +0.5 from 6.0 (no 1.5 step; also the EBMT registry rule)."""
         return cls(
@@ -121,6 +135,7 @@ class ThresholdRule:
         )
 
     @classmethod
+    @published
     def msbase_improvement(cls) -> ThresholdRule:
         """Improvement: -1.5 up to 1.5, -1.0 up to 6.0, -0.5 above (MSBase)."""
         return cls(
@@ -256,17 +271,17 @@ class BaselineRule:
     """
 
     kind: BaselineKind = "fixed"
-    proceed_from: Literal["confirmation", "event"] = "confirmation"
+    proceed_from: ProceedFrom = "confirmation"
     sub_threshold: SubThreshold = "none"
     after_relapse: bool = False
     not_lower: bool = False
     skip_local_extrema: LocalExtrema = "none"
 
     def __post_init__(self) -> None:
-        _choice("kind", self.kind, ("fixed", "roving", "roving_improvement", "roving_worsening"))
-        _choice("proceed_from", self.proceed_from, ("confirmation", "event"))
-        _choice("sub_threshold", self.sub_threshold, ("none", "event", "improvement", "worsening"))
-        _choice("skip_local_extrema", self.skip_local_extrema, ("none", "strict", "all"))
+        _choice("kind", self.kind, BASELINE_KINDS)
+        _choice("proceed_from", self.proceed_from, PROCEED_FROM)
+        _choice("sub_threshold", self.sub_threshold, SUB_THRESHOLDS)
+        _choice("skip_local_extrema", self.skip_local_extrema, LOCAL_EXTREMA)
         if self.not_lower and not self.after_relapse:
             raise ValueError(
                 "not_lower applies to post-relapse re-baselining; got not_lower=True with "
@@ -326,7 +341,7 @@ class PIRARule:
     citation: str = "Mueller J et al. JAMA Neurol 2023;80:1232-45. doi:10.1001/jamaneurol.2023.3331"
 
     def __post_init__(self) -> None:
-        _choice("preceding_visit", self.preceding_visit, ("baseline", "last", "last_delta"))
+        _choice("preceding_visit", self.preceding_visit, PRECEDING_VISITS)
         object.__setattr__(self, "raw_days", _pair(self.raw_days, "raw_days"))
         for what in ("preceding", "event", "confirmation"):
             pair = getattr(self, what)
@@ -427,12 +442,12 @@ class DisabilityDefinition:
     pira: PIRARule = field(default_factory=PIRARule)
     impute_last_visit: bool = False
     impute_within_days: float = math.inf
-    direction: Literal["increase", "decrease"] = "increase"
+    direction: Direction = "increase"
     citation: str = "Montobbio N et al. Mult Scler 2024. doi:10.1177/13524585241243157"
 
     def __post_init__(self) -> None:
         _choice("event", self.event, EVENT_MODES)
-        _choice("direction", self.direction, ("increase", "decrease"))
+        _choice("direction", self.direction, DIRECTIONS)
         if not self.impute_within_days > 0:
             raise ValueError(
                 f"impute_within_days must be > 0 (inf: no limit); got {self.impute_within_days}."
@@ -450,11 +465,31 @@ class DisabilityDefinition:
         return replace(self, **changes)  # type: ignore[arg-type]
 
     @classmethod
+    def presets(cls) -> tuple[str, ...]:
+        """Names of the published presets, in declaration order.
+
+        >>> DisabilityDefinition.presets()[:2]
+        ('msprog', 'mueller_2023')
+        """
+        return preset_names(cls)
+
+    @classmethod
+    def preset(cls, name: str) -> DisabilityDefinition:
+        """A published preset by name (``DisabilityDefinition.preset("kappos_2020")``)."""
+        names = cls.presets()
+        if name not in names:
+            raise ValueError(f"disability preset must be one of {', '.join(names)}; got {name!r}.")
+        definition: DisabilityDefinition = getattr(cls, name)()
+        return definition
+
+    @classmethod
+    @published
     def msprog(cls) -> DisabilityDefinition:
         """msprog's defaults (Montobbio 2024): the same as ``DisabilityDefinition()``."""
         return cls()
 
     @classmethod
+    @published
     def mueller_2023(cls) -> DisabilityDefinition:
         """All events, roving baseline, RAW within 90 days, PIRA by the Mueller 2023 intervals."""
         return cls(
@@ -467,6 +502,7 @@ class DisabilityDefinition:
         )
 
     @classmethod
+    @published
     def kappos_2020(cls) -> DisabilityDefinition:
         """Kappos 2020 PIRA: +1.0 / +0.5 thresholds, 12-week confirmation, re-baselining
         after every relapse with a never-lower reference, PIRA intervals of Kappos 2020."""
@@ -481,6 +517,7 @@ class DisabilityDefinition:
         )
 
     @classmethod
+    @published
     def kalincik_2015(cls) -> DisabilityDefinition:
         """MSBase: roving baseline, MSBase thresholds for worsening and improvement,
         12-week confirmation, all events."""
@@ -494,6 +531,7 @@ class DisabilityDefinition:
         )
 
     @classmethod
+    @published
     def muraro_2017(cls) -> DisabilityDefinition:
         """EBMT registry PFS component: first confirmed worsening of >= 1.0 (0.5 from a
         baseline of 6.0), fixed pre-transplant baseline. Assumed: 6-month confirmation
@@ -506,6 +544,7 @@ class DisabilityDefinition:
         )
 
     @classmethod
+    @published
     def mist_2019(cls) -> DisabilityDefinition:
         """MIST progression: EDSS increase >= 1.0 from the pre-randomisation baseline,
         confirmed on two evaluations 6 months apart. Assumed: +/- 30 days tolerance; the
