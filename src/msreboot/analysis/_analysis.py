@@ -16,11 +16,13 @@ from msreboot.analysis._description import CohortDescription, describe_groups
 from msreboot.analysis._evidence import EvidenceBeside, evidence_citations, set_beside_evidence
 from msreboot.data import Cohort
 from msreboot.endpoints import (
+    EndpointComparison,
     EndpointDefinition,
     EndpointEstimate,
     EndpointResults,
     TransplantMortality,
     TransplantOutcomes,
+    compare_endpoint,
     estimate_endpoint,
     transplant_mortality,
     transplant_outcomes,
@@ -71,7 +73,12 @@ class CohortAnalysis:
         Landmark estimates of every definition that could be estimated (``None`` when none
         could); ``skipped`` says why the others could not.
     skipped
-        One line per endpoint that could not be estimated, with the reason.
+        One line per endpoint that could not be estimated or compared, with the reason.
+    by
+        The patients-table column the endpoints are compared by (``None``: no comparison).
+    comparisons
+        Per endpoint, its estimates by group with hazard ratios against the reference
+        group and the log-rank test (empty without ``by``).
     course
         EDSS trajectories, relapse rates and MRI activity around time zero.
     transplant, trm
@@ -94,6 +101,8 @@ class CohortAnalysis:
     description: CohortDescription = field(repr=False)
     endpoints: EndpointResults | None = field(repr=False)
     skipped: tuple[str, ...]
+    by: str | None
+    comparisons: Mapping[str, EndpointComparison] = field(repr=False)
     course: DiseaseCourse = field(repr=False)
     transplant: TransplantOutcomes | None = field(repr=False)
     trm: TransplantMortality | None = field(repr=False)
@@ -127,6 +136,8 @@ class CohortAnalysis:
         if self.endpoints is not None:
             parts.append(self.endpoints.summary())
         parts += [f"not estimated: {s}" for s in self.skipped]
+        for name, comparison in self.comparisons.items():
+            parts.append(f"{name} by {self.by}:\n{comparison.summary()}")
         parts.append(self.course.summary())
         if self.trm is not None:
             parts.append(self.trm.summary())
@@ -199,6 +210,7 @@ def analyse_cohort(
     definitions: Sequence[EndpointDefinition | str] | None = None,
     times_years: Sequence[float] = (2.0, 3.0, 4.0, 5.0),
     anchor: str = "ahsct",
+    by: str | None = None,
     trial: TrialResult | None = None,
 ) -> CohortAnalysis:
     """Analyse a cohort once: every result the report, the CLI and the dashboard show.
@@ -214,6 +226,10 @@ def analyse_cohort(
         Landmark years from time zero.
     anchor
         Time zero: each patient's first course of this kind (``"ahsct"``: reinfusion).
+    by
+        A column of the patients table (``"phenotype"``, ``"sex"``, ...) to compare every
+        endpoint by (:func:`~msreboot.endpoints.compare_endpoint`: estimates per group,
+        Cox hazard ratios against the first group, log-rank test); ``None``: no comparison.
     trial
         A virtual trial (:func:`msreboot.trials.run_trial`) to keep beside the cohort.
 
@@ -224,7 +240,8 @@ def analyse_cohort(
     Raises
     ------
     ValueError
-        An unknown endpoint, duplicate endpoint names, or a negative landmark. A part that
+        An unknown endpoint, duplicate endpoint names, a negative landmark, or ``by`` not a
+        column of the patients table. A part that
         cannot be computed for this cohort (no AHSCT course, no relapse follow-up) is not an
         error: it is ``None`` with the reason beside it.
 
@@ -242,7 +259,19 @@ def analyse_cohort(
     times = _check_times(times_years)
     chosen = _definitions(definitions)
     description = describe_groups(cohort)
+    if by is not None and (by not in cohort.patients.columns or by == "patient_id"):
+        columns = ", ".join(c for c in cohort.patients.columns if c != "patient_id")
+        raise ValueError(f"by must be a column of the patients table ({columns}); got {by!r}.")
     endpoints, skipped = _estimate(cohort, chosen, times, anchor)
+    comparisons: dict[str, EndpointComparison] = {}
+    if by is not None:
+        for d in chosen:
+            try:
+                comparisons[d.name] = compare_endpoint(
+                    cohort, d, by, times_years=times, anchor=anchor
+                )
+            except ValueError as exc:
+                skipped += (f"{d.title or d.name} by {by}: {exc}",)
     x_max = float(max(times)) if endpoints is None else time_axis_years(endpoints)
     course = disease_course(cohort, anchor=anchor, years_before=2.0, years_after=x_max)
     outcomes: TransplantOutcomes | None = None
@@ -261,6 +290,8 @@ def analyse_cohort(
         description=description,
         endpoints=endpoints,
         skipped=skipped,
+        by=by,
+        comparisons=comparisons,
         course=course,
         transplant=outcomes,
         trm=trm,

@@ -225,6 +225,8 @@ def build_report(
                 anchor_label=anchor_label,
                 x_max=analysis.x_max_years,
                 skipped=list(analysis.skipped),
+                comparisons=analysis.comparisons,
+                by=analysis.by,
             )
         )
         advance()

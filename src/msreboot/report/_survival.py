@@ -3,13 +3,13 @@ endpoint with the numbers at risk under it, and the landmark estimates with inte
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from msreboot.endpoints import EndpointEstimate, EndpointResults
+from msreboot.endpoints import EndpointComparison, EndpointEstimate, EndpointResults
 from msreboot.report._content import (
     Block,
     FigureBlock,
@@ -158,6 +158,39 @@ def _landmark_table(results: EndpointResults) -> TableBlock:
     )
 
 
+def _comparison_table(comparisons: Mapping[str, EndpointComparison], by: str) -> TableBlock:
+    rows = []
+    for name, comparison in comparisons.items():
+        level = f"{100 * comparison.definition.conf_level:g}%"
+        p_log_rank = comparison.log_rank_p
+        for r in comparison.hazard_ratios.to_dict("records"):
+            hr = (
+                "\u2013"
+                if not np.isfinite(r["hazard_ratio"])
+                else f"{r['hazard_ratio']:.2f} ({r['ci_low']:.2f}\u2013{r['ci_high']:.2f})"
+            )
+            rows.append(
+                (
+                    comparison.definition.title or name,
+                    f"{r['group']} vs {comparison.reference}",
+                    f"{hr} [{level} CI]",
+                    "\u2013" if not np.isfinite(r["p_value"]) else f"{r['p_value']:.3g}",
+                    "\u2013" if not np.isfinite(p_log_rank) else f"{p_log_rank:.3g}",
+                )
+            )
+    return TableBlock(
+        f"Comparison by {by}",
+        ("Endpoint", "Groups", "Hazard ratio", "p (Wald)", "p (log-rank)"),
+        tuple(rows),
+        notes=(
+            "Hazard ratios from a Cox model with the group as the only covariate (Efron "
+            "ties), against the first group in sorted order; deaths competing with the "
+            "endpoint censor follow-up (cause-specific hazards). Unadjusted: groups may "
+            "differ at baseline (see Table 1).",
+        ),
+    )
+
+
 def survival_section(
     results: EndpointResults | None,
     writer: FigureWriter,
@@ -165,6 +198,8 @@ def survival_section(
     anchor_label: str,
     x_max: float,
     skipped: Sequence[str] = (),
+    comparisons: Mapping[str, EndpointComparison] | None = None,
+    by: str | None = None,
 ) -> SectionContent:
     """Curves with numbers at risk for every endpoint (time axes to ``x_max`` years), then the
     landmark table."""
@@ -195,6 +230,8 @@ def survival_section(
             )
         )
     blocks.append(_landmark_table(results))
+    if comparisons:
+        blocks.append(_comparison_table(comparisons, by or "group"))
     if skipped:
         blocks.append(Notes("Endpoints not estimated", tuple(skipped), tone="warning"))
     return SectionContent(
