@@ -14,11 +14,13 @@ EXPECTED = [
     "LeaveOneOut",
     "MetaRegression",
     "PooledEstimate",
+    "PublishedOutcome",
     "SubgroupAnalysis",
     "TruncatedTau2Warning",
     "bubble_plot",
     "compare_with_evidence",
     "effect_sizes",
+    "endpoint_presets",
     "forest_plot",
     "leave_one_out",
     "load_outcomes",
@@ -27,6 +29,9 @@ EXPECTED = [
     "pool",
     "pool_proportions",
     "pool_rates",
+    "published_outcome",
+    "select_outcomes",
+    "study_label",
     "subgroup_analysis",
 ]
 

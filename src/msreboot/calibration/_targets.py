@@ -52,6 +52,7 @@ from msreboot.endpoints import (
     neda_status,
     transplant_mortality,
 )
+from msreboot.evidence import published_outcome
 from msreboot.trials import TrialSpec, time_zero
 
 __all__ = ["CalibrationTarget", "load_targets", "study_statistics"]
@@ -66,6 +67,8 @@ Statistic = Literal[
     "gd_rate_ratio",
 ]
 RATIO_STATISTICS = frozenset({"hazard_ratio", "gd_rate_ratio"})
+_NEEDS_ENDPOINT = frozenset({"landmark", "hazard_ratio"})
+_NEEDS_TIME = frozenset({"landmark", "relapse_proportion", "mean_edss", "neda", "gd_rate_ratio"})
 Z_CAP = 10.0
 """A simulated value that is missing (no patient at risk, no event to form a ratio) or
 more than this many published standard errors away counts as this far."""
@@ -90,14 +93,22 @@ class CalibrationTarget(BaseModel):
         binomial standard error from ``n`` stands in for a missing interval.
     sd
         For ``mean_edss``: the between-patient SD behind the standard error ``sd/sqrt(n)``.
+    outcome_id
+        The evidence outcome (:func:`msreboot.evidence.published_outcome`) the figure is:
+        ``value``, the interval and its level, ``events`` and ``n`` are read from it, and
+        ``endpoint`` and ``time_years`` default to its ``endpoint_preset`` and timepoint.
+        A target may add what the outcome does not hold (an ``n`` or ``sd`` assumed, a
+        different comparison time), saying why in ``note``; a number the outcome holds
+        cannot be given differently. Without ``outcome_id`` every number is given inline.
     source, note
-        Where the figure comes from (evidence dataset outcome or article), and what was
-        assumed to use it.
+        Where the figure comes from (default: the outcome id), and what was assumed to
+        use it.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str = Field(pattern=r"^[a-z0-9_]+$")
+    outcome_id: str | None = None
     study: str
     statistic: Statistic
     endpoint: str | None = None
@@ -116,13 +127,45 @@ class CalibrationTarget(BaseModel):
     source: str = ""
     note: str = ""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_evidence(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping) or data.get("outcome_id") is None:
+            return data
+        row = published_outcome(str(data["outcome_id"]))
+        filled = dict(data)
+        held: dict[str, Any] = {
+            "value": row.estimate,
+            "ci_low": row.ci_low,
+            "ci_high": row.ci_high,
+            "events": row.events,
+            "n": row.n,
+        }
+        if row.ci_low is not None and row.ci_level is not None:
+            held["conf_level"] = row.ci_level
+        for key, number in held.items():
+            given = filled.get(key)
+            if number is None:
+                continue  # not in the evidence: the target may give it (an assumption)
+            if given is not None and not math.isclose(float(given), float(number)):
+                raise ValueError(
+                    f"{key} must be the evidence outcome's ({number}); got {given}. Leave it "
+                    f"out: it is read from {row.outcome_id}."
+                )
+            filled[key] = number
+        statistic = filled.get("statistic")
+        if filled.get("endpoint") is None and statistic in _NEEDS_ENDPOINT:
+            filled["endpoint"] = row.endpoint_preset
+        if filled.get("time_years") is None and statistic in _NEEDS_TIME:
+            filled["time_years"] = row.timepoint_years
+        filled.setdefault("source", row.outcome_id)
+        return filled
+
     @model_validator(mode="after")
     def _complete(self) -> CalibrationTarget:
-        needs_endpoint = {"landmark", "hazard_ratio"}
-        needs_time = {"landmark", "relapse_proportion", "mean_edss", "neda", "gd_rate_ratio"}
-        if self.statistic in needs_endpoint and self.endpoint is None:
+        if self.statistic in _NEEDS_ENDPOINT and self.endpoint is None:
             raise ValueError(f"statistic {self.statistic!r} needs an endpoint")
-        if self.statistic in needs_time and self.time_years is None:
+        if self.statistic in _NEEDS_TIME and self.time_years is None:
             raise ValueError(f"statistic {self.statistic!r} needs time_years")
         if (self.ci_low is None) != (self.ci_high is None):
             raise ValueError("give both ci_low and ci_high, or neither")

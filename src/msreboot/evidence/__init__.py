@@ -8,6 +8,7 @@ from msreboot.evidence._checks import EvidenceError, TruncatedTau2Warning
 from msreboot.evidence._compare import CohortEstimate, EvidenceComparison, compare_with_evidence
 from msreboot.evidence._forest import CohortRow, bubble_plot, forest_plot
 from msreboot.evidence._meta import PooledEstimate, pool, pool_proportions, pool_rates
+from msreboot.evidence._published import PublishedOutcome, endpoint_presets, published_outcome
 from msreboot.evidence._regression import MetaRegression, meta_regression
 from msreboot.evidence._sensitivity import (
     LeaveOneOut,
@@ -33,11 +34,13 @@ __all__ = [
     "LeaveOneOut",
     "MetaRegression",
     "PooledEstimate",
+    "PublishedOutcome",
     "SubgroupAnalysis",
     "TruncatedTau2Warning",
     "bubble_plot",
     "compare_with_evidence",
     "effect_sizes",
+    "endpoint_presets",
     "forest_plot",
     "leave_one_out",
     "load_outcomes",
@@ -46,6 +49,7 @@ __all__ = [
     "pool",
     "pool_proportions",
     "pool_rates",
+    "published_outcome",
     "select_outcomes",
     "study_label",
     "subgroup_analysis",

@@ -124,6 +124,8 @@ def load_outcomes(*, with_studies: bool = False) -> pd.DataFrame:
           ``person_years`` (floats).
         * ``source`` (the paper the number was read from), ``source_kind`` (``abstract``,
           ``seed article``, ``evidence notes``), ``note``.
+        * ``endpoint_preset``: the endpoint preset that reproduces the outcome's
+          definition, or an empty string.
 
     Examples
     --------
