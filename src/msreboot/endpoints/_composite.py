@@ -24,7 +24,8 @@ from msreboot.endpoints._definitions import (
     MRIComponent,
     RelapseComponent,
 )
-from msreboot.endpoints._disability import anchor_table, detect_disability_events
+from msreboot.endpoints._disability import detect_disability_events
+from msreboot.endpoints._disability_input import anchor_table
 from msreboot.endpoints._mri import scan_activity
 from msreboot.endpoints._transplant import _last_contact, first_course_start
 

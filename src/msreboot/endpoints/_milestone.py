@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 
 from msreboot.data import Cohort
-from msreboot.endpoints import _disability_kernel as k
-from msreboot.endpoints._disability import _layout, _params, _prepare, _to_dates
+from msreboot.endpoints._disability_cache import ensure_fresh
+from msreboot.endpoints._disability_input import flat_layout, prepare, to_dates
+from msreboot.endpoints._disability_layout import kernel_options
 from msreboot.endpoints._disability_rules import DisabilityDefinition
+from msreboot.endpoints._milestone_kernel import scan_milestone
 
 __all__ = ["MilestoneResult", "time_to_milestone"]
 
@@ -89,17 +91,18 @@ def time_to_milestone(
     definition = definition or DisabilityDefinition()
     if not 0 <= milestone <= 10 and definition.threshold.function is None:
         raise ValueError(f"milestone must be an EDSS value in [0, 10]; got {milestone}.")
-    visits, rel, calendar, excluded, notes = _prepare(
+    visits, rel, calendar, excluded, notes = prepare(
         data,
         relapses,
         definition,
         anchor,
         (patient_col, date_col, value_col, valid_col, relapse_date_col, relapse_end_col),
     )
-    lay = _layout(visits, rel)
+    lay = flat_layout(visits, rel)
     sign = 1.0 if definition.direction == "increase" else -1.0
-    _, fp, lo, hi = _params(definition)
-    hit = k.scan_milestone(
+    _, fp, lo, hi = kernel_options(definition)
+    ensure_fresh()
+    hit = scan_milestone(
         lay.vstart,
         lay.t,
         np.ascontiguousarray(sign * lay.value),
@@ -121,7 +124,7 @@ def time_to_milestone(
         {
             "patient_id": pd.array(lay.ids, dtype="string"),
             "event": event,
-            "date": _to_dates(lay.t[index], calendar),
+            "date": to_dates(lay.t[index], calendar),
             "value": lay.value[index],
             "time_days": lay.t[index] - first_day,
         }

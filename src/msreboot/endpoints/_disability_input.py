@@ -1,0 +1,354 @@
+"""The border of the disability scans: EDSS visits, relapses and anchors, checked and
+turned into sorted flat per-patient arrays.
+
+Shared by :func:`~msreboot.endpoints.detect_disability_events` and
+:func:`~msreboot.endpoints.time_to_milestone`; a cohort or any long table goes in, the
+arrays of :class:`Layout` come out for the compiled scans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from msreboot.data import Cohort, Problem
+from msreboot.endpoints._disability_rules import DisabilityDefinition
+from msreboot.endpoints._transplant import first_course_start
+from msreboot.exceptions import DataValidationError
+
+__all__ = [
+    "Layout",
+    "Visits",
+    "anchor_table",
+    "as_days",
+    "flat_layout",
+    "prepare",
+    "to_dates",
+]
+
+_EPOCH = np.datetime64("1970-01-01", "ns")
+_DAY_NS = 86_400 * 10**9
+
+
+def as_days(values: pd.Series, what: str) -> tuple[np.ndarray, bool]:
+    """Float day numbers, and whether the input was calendar dates."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        ns = values.to_numpy(dtype="datetime64[ns]")
+        days = np.floor((ns - _EPOCH).astype("timedelta64[ns]").astype(np.int64) / _DAY_NS)
+        days[pd.isna(values).to_numpy()] = np.nan
+        return days.astype(float), True
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype("Float64").to_numpy(dtype=float, na_value=np.nan), False
+    parsed = pd.to_datetime(values, errors="coerce")
+    if parsed.notna().sum() < values.notna().sum():
+        bad = values[parsed.isna() & values.notna()]
+        raise ValueError(
+            f"{what} must hold dates or day numbers; got {bad.iloc[0]!r} "
+            f"(row {int(bad.index[0]) + 1})."
+        )
+    return as_days(parsed, what)
+
+
+def to_dates(days: np.ndarray, calendar: bool) -> np.ndarray | pd.Series:
+    if not calendar:
+        return days
+    out = np.full(days.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
+    ok = ~np.isnan(days)
+    out[ok] = _EPOCH + (days[ok].astype(np.int64) * _DAY_NS).astype("timedelta64[ns]")
+    return out
+
+
+def column(frame: pd.DataFrame, name: str, table: str) -> pd.Series:
+    if name not in frame.columns:
+        raise ValueError(
+            f"{table} table must have a column {name!r}; got columns {list(frame.columns)}. "
+            f"Name the column with the matching *_col argument."
+        )
+    return frame[name]
+
+
+@dataclass(frozen=True)
+class Visits:
+    """Assessments as arrays sorted by (patient code, day); ``ids[code]`` is the patient."""
+
+    ids: np.ndarray
+    code: np.ndarray
+    day: np.ndarray
+    value: np.ndarray
+    valid: np.ndarray
+    anchor: np.ndarray | None = None
+
+    def subset(self, mask: np.ndarray, anchor: np.ndarray | None = None) -> Visits:
+        return Visits(
+            self.ids, self.code[mask], self.day[mask], self.value[mask], self.valid[mask], anchor
+        )
+
+
+def read_visits(
+    edss: pd.DataFrame,
+    patient_col: str,
+    date_col: str,
+    value_col: str,
+    valid_col: str | None,
+    edss_range: bool,
+) -> tuple[Visits, bool, list[str]]:
+    """Validated visits, sorted by patient and day, same-day duplicates resolved."""
+    notes: list[str] = []
+    pid = column(edss, patient_col, "edss")
+    day, calendar = as_days(column(edss, date_col, "edss"), date_col)
+    raw = column(edss, value_col, "edss")
+    value = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    problems: list[Problem] = []
+    rows = np.arange(1, len(edss) + 1)
+    pid_s = pid.astype("string")
+
+    def report(mask: np.ndarray, column: str, what: str) -> None:
+        for i in np.flatnonzero(mask)[:50]:
+            pv = pid_s.iloc[i]
+            problems.append(
+                Problem(
+                    "edss",
+                    int(rows[i]),
+                    None if pd.isna(pv) else str(pv),
+                    column,
+                    str(edss[column].iloc[i]),
+                    what,
+                )
+            )
+
+    report(pid_s.isna().to_numpy(), patient_col, "patient_id is missing")
+    report(raw.notna().to_numpy() & np.isnan(value), value_col, "value must be a number")
+    finite = np.isfinite(value)
+    if edss_range:
+        report(
+            finite & ((value < 0) | (value > 10)),
+            value_col,
+            "EDSS must be in [0, 10]",
+        )
+    report(np.isinf(value), value_col, "value must be finite")
+    if problems:
+        raise DataValidationError(problems)
+    valid = np.ones(len(edss), dtype=bool)
+    if valid_col is not None and valid_col in edss.columns:
+        flag = edss[valid_col]
+        if flag.dtype == object or pd.api.types.is_string_dtype(flag):
+            flag = flag.map(
+                {"True": True, "False": False, "1": True, "0": False, True: True, False: False}
+            )
+        valid = ~(flag.astype("boolean").fillna(True).to_numpy(dtype=bool) == False)  # noqa: E712
+    keep = ~(np.isnan(value) | np.isnan(day))
+    if not keep.all():
+        notes.append(f"{int((~keep).sum())} assessment(s) without a date or value were ignored")
+    # patients as integer codes in sorted order; sort by (patient, day), stable in input order
+    codes, ids = pd.factorize(pid_s.to_numpy(dtype=object), sort=True)
+    order = np.lexsort((day, codes))
+    order = order[keep[order]]
+    code, day, value, valid = codes[order].astype(np.int64), day[order], value[order], valid[order]
+    last_of_day = np.ones(len(code), dtype=bool)
+    last_of_day[:-1] = (code[1:] != code[:-1]) | (day[1:] != day[:-1])
+    if not last_of_day.all():
+        notes.append(
+            f"{int((~last_of_day).sum())} same-day duplicate assessment(s) were dropped (the "
+            "last row of each day is kept)"
+        )
+        code, day, value, valid = (a[last_of_day] for a in (code, day, value, valid))
+    return Visits(np.asarray(ids, dtype=object), code, day, value, valid), calendar, notes
+
+
+def relapse_days(
+    relapses: pd.DataFrame | None,
+    patient_col: str,
+    date_col: str,
+    end_col: str | None,
+    calendar: bool,
+) -> pd.DataFrame:
+    if relapses is None or len(relapses) == 0:
+        return pd.DataFrame({"patient_id": pd.Series([], dtype="string"), "onset": [], "end": []})
+    pid = column(relapses, patient_col, "relapses").astype("string")
+    onset, rel_calendar = as_days(column(relapses, date_col, "relapses"), date_col)
+    if len(relapses) and rel_calendar != calendar:
+        raise ValueError(
+            "relapses and EDSS visits must use the same time unit (both dates or both day "
+            f"numbers); got {'dates' if rel_calendar else 'day numbers'} for relapses."
+        )
+    missing = np.isnan(onset) | pid.isna().to_numpy()
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        raise DataValidationError(
+            [
+                Problem(
+                    "relapses",
+                    i + 1,
+                    None if pd.isna(pid.iloc[i]) else str(pid.iloc[i]),
+                    date_col if np.isnan(onset[i]) else patient_col,
+                    None,
+                    "relapse onset date and patient are required "
+                    f"({int(missing.sum())} row(s) lack one)",
+                )
+            ]
+        )
+    end = onset.copy()
+    if end_col is not None and end_col in relapses.columns:
+        e, _ = as_days(relapses[end_col], end_col)
+        end = np.where(np.isnan(e), onset, np.maximum(e, onset))
+    return pd.DataFrame({"patient_id": pid.to_numpy(), "onset": onset, "end": end})
+
+
+def anchor_table(anchor: pd.DataFrame, patient_col: str = "patient_id") -> pd.Series:
+    """``anchor_date`` by patient (index ``patient_id`` as strings), after checking that
+    both columns are present and that each patient has one row."""
+    if "anchor_date" not in anchor.columns:
+        raise ValueError(
+            f"anchor table must have columns {patient_col!r} and 'anchor_date'; got "
+            f"{list(anchor.columns)}."
+        )
+    ids = column(anchor, patient_col, "anchor").astype("string")
+    if ids.duplicated().any():
+        repeated = ids[ids.duplicated()].iloc[0]
+        raise ValueError(f"anchor table must have one row per patient; {repeated!r} repeats.")
+    return pd.Series(anchor["anchor_date"].to_numpy(), index=pd.Index(ids, name="patient_id"))
+
+
+def anchor_days_by_patient(
+    anchor: str | pd.DataFrame | None,
+    data: Cohort | pd.DataFrame,
+    patient_col: str,
+    calendar: bool,
+) -> pd.Series | None:
+    """Anchor day per patient (index patient_id), or None."""
+    if anchor is None:
+        return None
+    if isinstance(anchor, str):
+        if not isinstance(data, Cohort):
+            raise ValueError(
+                f"anchor={anchor!r} (a treatment kind) needs a Cohort; for a plain table pass "
+                "a DataFrame with patient_id and anchor_date columns."
+            )
+        first = first_course_start(data, anchor)
+        days, _ = as_days(first.reset_index(drop=True), "start_date")
+        return pd.Series(days, index=first.index.astype("string"))
+    if isinstance(anchor, pd.DataFrame):
+        table = anchor_table(anchor, patient_col)
+        days, anchor_calendar = as_days(anchor["anchor_date"], "anchor_date")
+        if anchor_calendar != calendar:
+            raise ValueError("anchor dates and EDSS visits must use the same time unit.")
+        return pd.Series(days, index=table.index.to_numpy()).dropna()
+    raise TypeError(
+        f"anchor must be a treatment kind, a DataFrame or None; got {type(anchor).__name__}."
+    )
+
+
+def prepare(
+    data: Cohort | pd.DataFrame,
+    relapses: pd.DataFrame | None,
+    definition: DisabilityDefinition,
+    anchor: str | pd.DataFrame | None,
+    columns: tuple[str, str, str, str | None, str, str | None],
+) -> tuple[Visits, pd.DataFrame, bool, pd.DataFrame, list[str]]:
+    """Validate and convert the inputs once (shared by every disability endpoint)."""
+    patient_col, date_col, value_col, valid_col, relapse_date_col, relapse_end_col = columns
+    if isinstance(data, Cohort):
+        edss_frame = data.edss
+        relapse_frame: pd.DataFrame | None = data.relapses
+        patient_col, date_col, value_col = "patient_id", "date", "edss"
+        valid_col = "valid_for_confirmation"
+        relapse_patient_col, relapse_date_col, relapse_end_col = (
+            "patient_id",
+            "onset_date",
+            "end_date",
+        )
+    elif isinstance(data, pd.DataFrame):
+        edss_frame = data
+        relapse_frame = relapses
+        relapse_patient_col = patient_col
+    else:
+        raise TypeError(f"data must be a Cohort or a DataFrame; got {type(data).__name__}.")
+    edss_range = definition.threshold.function is None and definition.direction == "increase"
+    visits, calendar, notes = read_visits(
+        edss_frame, patient_col, date_col, value_col, valid_col, edss_range
+    )
+    rel = relapse_days(
+        relapse_frame, relapse_patient_col, relapse_date_col, relapse_end_col, calendar
+    )
+    anchors = anchor_days_by_patient(anchor, data, patient_col, calendar)
+    excluded = pd.DataFrame(
+        {"patient_id": pd.Series([], dtype="string"), "reason": pd.Series([], dtype="string")}
+    )
+    if anchors is not None:
+        visits, excluded = apply_anchor(visits, anchors)
+    return visits, rel, calendar, excluded, notes
+
+
+def apply_anchor(visits: Visits, anchors: pd.Series) -> tuple[Visits, pd.DataFrame]:
+    """Keep each patient's last visit on or before the anchor and every later visit."""
+    a = anchors.reindex(pd.Index(visits.ids, dtype=object)).to_numpy(dtype=float)
+    a_v = a[visits.code]
+    idx = np.arange(len(visits.code))
+    before = visits.day <= a_v
+    pre = np.full(len(visits.ids), -1, dtype=np.int64)
+    np.maximum.at(pre, visits.code[before], idx[before])
+    pre_v = pre[visits.code]
+    keep = (pre_v >= 0) & (idx >= pre_v)
+    seen = np.zeros(len(visits.ids), dtype=bool)
+    seen[visits.code] = True
+    no_anchor = seen & np.isnan(a)
+    no_base = seen & ~np.isnan(a) & (pre < 0)
+    excluded = pd.DataFrame(
+        {
+            "patient_id": pd.array(
+                np.concatenate([visits.ids[no_anchor], visits.ids[no_base]]), dtype="string"
+            ),
+            "reason": pd.array(
+                ["no anchor date"] * int(no_anchor.sum())
+                + ["no assessment on or before the anchor date"] * int(no_base.sum()),
+                dtype="string",
+            ),
+        }
+    )
+    return visits.subset(keep, a_v[keep]), excluded
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Flat per-patient arrays for the compiled scans (patients numbered 0..n-1)."""
+
+    ids: np.ndarray
+    counts: np.ndarray
+    vstart: np.ndarray
+    t: np.ndarray
+    value: np.ndarray
+    valid: np.ndarray
+    rstart: np.ndarray
+    r: np.ndarray
+    rend: np.ndarray
+
+
+def flat_layout(visits: Visits, rel: pd.DataFrame) -> Layout:
+    starts = np.ones(len(visits.code), dtype=bool)
+    starts[1:] = visits.code[1:] != visits.code[:-1]
+    ids: np.ndarray = np.asarray(visits.ids[visits.code[starts]], dtype=object)
+    n_pat = len(ids)
+    counts = np.diff(np.append(np.flatnonzero(starts), len(visits.code))).astype(np.int64)
+    vstart = np.zeros(n_pat + 1, dtype=np.int64)
+    np.cumsum(counts, out=vstart[1:])
+    rcode = pd.Index(ids, dtype=object).get_indexer(pd.Index(rel["patient_id"], dtype=object))
+    known = rcode >= 0
+    rcode = rcode[known]
+    onset = rel["onset"].to_numpy(float)[known]
+    end = rel["end"].to_numpy(float)[known]
+    rorder = np.lexsort((onset, rcode))
+    rstart = np.zeros(n_pat + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rcode, minlength=n_pat), out=rstart[1:])
+    return Layout(
+        ids=ids,
+        counts=counts,
+        vstart=vstart,
+        t=np.ascontiguousarray(visits.day, dtype=float),
+        value=np.ascontiguousarray(visits.value, dtype=float),
+        valid=np.ascontiguousarray(visits.valid, dtype=np.bool_),
+        rstart=rstart,
+        r=np.ascontiguousarray(onset[rorder]),
+        rend=np.ascontiguousarray(end[rorder]),
+    )
