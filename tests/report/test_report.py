@@ -8,6 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from msreboot.analysis import CohortAnalysis, analyse_cohort
 from msreboot.data import Cohort
@@ -239,3 +241,22 @@ def test_the_example_report_keeps_its_pages(example_report: Report) -> None:
     assert [p.name for p in example_report.figures] == [
         f"{stem}.{suffix}" for stem in stems for suffix in ("svg", "png")
     ]
+
+
+@given(
+    ids=st.lists(st.text(alphabet="abcx01-_", min_size=1, max_size=6), max_size=8, unique=True),
+    refs=st.lists(st.text(alphabet="abcx01-_", min_size=1, max_size=7), max_size=12),
+)
+def test_inline_svg_renames_exactly_the_references_to_its_ids(
+    ids: list[str], refs: list[str]
+) -> None:
+    """One regex pass gives what replacing each id's references one by one gives."""
+    body = "".join(f'<g id="{i}"/>' for i in ids) + "".join(
+        f'<use href="#{r}"/><path clip-path="url(#{r})"/>' for r in refs
+    )
+    markup = f"<?xml version='1.0'?>\n<svg>{body}</svg>"
+    expected = "<svg>" + "".join(f'<g id="p-{i}"/>' for i in ids)
+    for r in refs:
+        name = f"p-{r}" if r in ids else r
+        expected += f'<use href="#{name}"/><path clip-path="url(#{name})"/>'
+    assert inline_svg(markup, "p") == expected + "</svg>"

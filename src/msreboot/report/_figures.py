@@ -53,6 +53,7 @@ STYLE: dict[str, Any] = {
 _SVG_HEAD = re.compile(r"^.*?(?=<svg\b)", re.DOTALL)
 _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)
 _ID = re.compile(r'\bid="([^"]+)"')
+_REFERENCE = re.compile(r'url\(#([^)]+)\)|href="#([^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -114,11 +115,15 @@ def inline_svg(markup: str, prefix: str) -> str:
     def rename(match: re.Match[str]) -> str:
         return f'id="{prefix}-{match.group(1)}"'
 
+    def refer(match: re.Match[str]) -> str:
+        url, href = match.groups()
+        if url is not None:
+            return f"url(#{prefix}-{url})" if url in ids else match.group(0)
+        return f'href="#{prefix}-{href}"' if href in ids else match.group(0)
+
     body = _ID.sub(rename, body)
-    for old in sorted(ids, key=len, reverse=True):
-        body = body.replace(f"url(#{old})", f"url(#{prefix}-{old})")
-        body = body.replace(f'href="#{old}"', f'href="#{prefix}-{old}"')
-    return body
+    # one pass over the markup for every reference (a replace per id was quadratic)
+    return _REFERENCE.sub(refer, body)
 
 
 class FigureWriter:
