@@ -1,0 +1,107 @@
+"""The methods paragraph of a disability analysis, written from its rules."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the rules call this module; it only reads their fields
+    from msreboot.endpoints._disability_rules import Bound, DisabilityDefinition
+
+__all__ = ["methods_text"]
+
+
+def methods_text(definition: DisabilityDefinition) -> str:
+    """A methods paragraph stating exactly the criteria of ``definition``."""
+    what = {
+        "first_cdw": "the first confirmed disability worsening (CDW)",
+        "first_cdi": "the first confirmed disability improvement (CDI)",
+        "first": "the first confirmed disability event (worsening or improvement)",
+        "first_pira": "the first progression independent of relapse activity (PIRA)",
+        "first_raw": "the first relapse-associated worsening (RAW)",
+        "all": "all confirmed disability worsening (CDW) and improvement (CDI) events",
+    }[definition.event]
+    conf = definition.confirmation
+    periods = " or ".join(f"{d:g} days" for d in conf.days)
+    tol = "; ".join(
+        f"-{lo:g}/+{'unbounded' if hi == math.inf else f'{hi:g}'} days"
+        for lo, hi in conf.tolerance_days
+    )
+    sentences = [
+        f"Disability events were identified from EDSS assessments as {what}, "
+        f"with the {definition.name} definition.",
+        f"A change counted when it reached the threshold of {definition.threshold.describe()} "
+        f"from the reference EDSS"
+        + (
+            f" (improvement: {definition.improvement_threshold.describe()})."
+            if definition.improvement_threshold is not None
+            else "."
+        ),
+        f"Changes were confirmed at the first eligible visit {periods} later "
+        f"(tolerance {tol})"
+        + (
+            ", and every intermediate visit had to show the change."
+            if conf.check_intermediate
+            else "; intermediate visits were not checked."
+        ),
+    ]
+    if conf.sustained_days == math.inf:
+        sentences.append("Changes had to be sustained to the last visit.")
+    elif conf.sustained_days > 0:
+        sentences.append(f"Changes had to be sustained for {conf.sustained_days:g} days.")
+    bl = definition.baseline
+    base = {
+        "fixed": "The baseline was fixed at the first valid assessment",
+        "roving": "A roving baseline moved after each confirmed event",
+        "roving_improvement": "A roving baseline moved after each confirmed improvement",
+        "roving_worsening": "A roving baseline moved after each confirmed worsening",
+    }[bl.kind]
+    target = "first confirmation visit" if bl.proceed_from == "confirmation" else "event visit"
+    sentences.append(
+        f"{base}" + (f" (to the {target})" if bl.kind != "fixed" else "") + "; "
+        f"the search continued after the {target}."
+    )
+    if bl.sub_threshold != "none" and bl.kind != "fixed":
+        sentences.append(
+            f"Confirmed sub-threshold changes ({bl.sub_threshold}) also moved the baseline."
+        )
+    if bl.after_relapse:
+        sentences.append(
+            "The baseline was reset after every relapse"
+            + (" and never took a lower value than the previous one." if bl.not_lower else ".")
+        )
+    if bl.skip_local_extrema != "none":
+        sentences.append(f"Local extrema ({bl.skip_local_extrema}) were not used as baselines.")
+    rb = definition.relapse_buffer
+    sentences.append(
+        f"Baselines had to lie at least {rb.baseline[0]:g} days after a relapse onset and "
+        f"confirmation visits at least {rb.confirmation[0]:g} days after one"
+        + (f"; event visits at least {rb.event[0]:g} days after one." if rb.event[0] > 0 else ".")
+    )
+    if definition.raw_pira:
+        p = definition.pira
+        sentences.append(
+            f"Worsening was relapse-associated (RAW) when a relapse began within "
+            f"{p.raw_days[0]:g} days before the event"
+            + (f" or {p.raw_days[1]:g} days after it" if p.raw_days[1] > 0 else "")
+            + f", and independent of relapses (PIRA) by the {p.name} relapse-free intervals "
+            f"(preceding visit: {p.preceding_visit}; preceding {_fmt(p.preceding)}, "
+            f"event {_fmt(p.event)}, confirmation {_fmt(p.confirmation)} days)"
+            + ("; relapses spanned onset to end date." if p.use_end_dates else ".")
+        )
+    if definition.impute_last_visit:
+        limit = (
+            ""
+            if definition.impute_within_days == math.inf
+            else f" within {definition.impute_within_days:g} days"
+        )
+        sentences.append(
+            f"An unconfirmed worsening at the last visit{limit} was counted as an event."
+        )
+    sentences.append(f"Reference: {definition.citation}.")
+    return " ".join(sentences)
+
+
+def _fmt(pair: tuple[Bound, Bound]) -> str:
+    a, b = pair
+    return f"-{'open' if a is None else f'{a:g}'}/+{'open' if b is None else f'{b:g}'}"
