@@ -32,7 +32,6 @@ from msreboot.analysis._description import (
     treatment_groups,
 )
 from msreboot.analysis._evidence import (
-    PUBLISHED_PRESETS,
     EvidenceBeside,
     PublishedLandmark,
     evidence_citations,
@@ -46,7 +45,6 @@ __all__ = [
     "GROUP_ORDER",
     "MAX_AXIS_YEARS",
     "MIN_PATIENTS_PER_BIN",
-    "PUBLISHED_PRESETS",
     "TABLE_ONE_ROWS",
     "CohortAnalysis",
     "CohortDescription",

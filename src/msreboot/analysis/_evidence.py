@@ -19,13 +19,13 @@ from msreboot.evidence import (
     EvidenceComparison,
     EvidenceError,
     compare_with_evidence,
+    endpoint_presets,
     load_outcomes,
     load_studies,
     study_label,
 )
 
 __all__ = [
-    "PUBLISHED_PRESETS",
     "EvidenceBeside",
     "PublishedLandmark",
     "evidence_citations",
@@ -33,17 +33,6 @@ __all__ = [
     "set_beside_evidence",
 ]
 
-PUBLISHED_PRESETS = {
-    ("nash2017_haltms", "efs"): "halt_ms_efs",
-    ("nash2017_haltms", "pfs"): "halt_ms_pfs",
-    ("nash2017_haltms", "rfs"): "halt_ms_rfs",
-    ("nash2017_haltms", "mri_activity_free"): "halt_ms_mri_free",
-    ("burt2015_northwestern", "pfs"): "burt_2015_pfs",
-    ("burt2015_northwestern", "rfs"): "burt_2015_rfs",
-    ("muraro2017_ebmt", "pfs"): "muraro_2017_pfs",
-    ("atkins2016_canadian", "ms_activity_free"): "atkins_2016_afs",
-}
-"""Published survival outcomes and the preset that reproduces each one's definition."""
 
 _OUTCOME_LABELS = {
     "efs": "EFS",
@@ -83,21 +72,22 @@ def published_landmarks(cohort: Cohort) -> tuple[list[PublishedLandmark], Endpoi
     estimate of that preset at the same year (``nan`` beyond the cohort's follow-up)."""
     outcomes = load_outcomes()
     studies = load_studies()
+    presets_of = endpoint_presets()
     keys = list(zip(outcomes["study_id"], outcomes["outcome"], strict=True))
     rows = outcomes[
-        np.array([k in PUBLISHED_PRESETS for k in keys], dtype=bool)
+        np.array([k in presets_of for k in keys], dtype=bool)
         & (outcomes["effect_type"] == "survival")
         & outcomes["timepoint_years"].notna()
     ]
     if rows.empty:
         return [], None
     pairs = zip(rows["study_id"], rows["outcome"], strict=True)
-    presets = sorted({PUBLISHED_PRESETS[pair] for pair in pairs})
+    presets = sorted({presets_of[pair] for pair in pairs})
     years = sorted({float(t) for t in rows["timepoint_years"]})
     results = estimate_endpoints(cohort, presets, times_years=years)
     found = []
     for row in rows.to_dict("records"):
-        preset = PUBLISHED_PRESETS[(row["study_id"], row["outcome"])]
+        preset = presets_of[(row["study_id"], row["outcome"])]
         study = studies[studies["study_id"] == row["study_id"]].iloc[0]
         table = results[preset].landmarks.set_index("time_years")
         year = float(row["timepoint_years"])
@@ -214,7 +204,7 @@ def evidence_citations() -> tuple[str, ...]:
     version."""
 
     studies = load_studies().drop_duplicates("study_id")
-    wanted = {s for s, _ in PUBLISHED_PRESETS} | {
+    wanted = {s for s, _ in endpoint_presets()} | {
         "burt2019_mist",
         "sormani2017_meta",
     }
