@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from scipy import special
 
-import msreboot.endpoints._rate_ratio as rate_ratio_module
+import msreboot.stats._rate_ratio as rate_ratio_module
 from msreboot.datasets import load_example
 from msreboot.endpoints import relapse_rates
 from msreboot.endpoints._rate_ratio import (

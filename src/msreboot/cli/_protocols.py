@@ -16,6 +16,7 @@ import typer
 from pydantic import ValidationError
 
 from msreboot.cli._common import EXIT_DATA, EXIT_USAGE, fail
+from msreboot.data import describe_validation_errors
 from msreboot.exceptions import DataValidationError
 from msreboot.protocols import (
     DISCLAIMER,
@@ -23,7 +24,6 @@ from msreboot.protocols import (
     PatientProfile,
     ProtocolCatalogue,
     check_eligibility,
-    describe_errors,
     load_protocols,
 )
 
@@ -227,7 +227,9 @@ def eligibility_command(
     try:
         profile = PatientProfile.model_validate(given)
     except ValidationError as error:
-        raise fail(f"invalid profile: {describe_errors(error)}", EXIT_USAGE) from error
+        raise fail(
+            f"invalid profile: {describe_validation_errors(error, 'value')}", EXIT_USAGE
+        ) from error
     single = check_eligibility(profile, sets)
     if csv:
         _echo_table(single.to_frame(), csv=True)

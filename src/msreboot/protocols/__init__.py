@@ -45,7 +45,7 @@ from msreboot.protocols._regimens import (
     MSCRoute,
     MSCSource,
 )
-from msreboot.protocols._sources import Citation, Sourced, describe_errors
+from msreboot.protocols._sources import Citation, Sourced
 
 __all__ = [
     "DISCLAIMER",
@@ -80,6 +80,5 @@ __all__ = [
     "Sourced",
     "check_eligibility",
     "criteria_set",
-    "describe_errors",
     "load_protocols",
 ]
