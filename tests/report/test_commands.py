@@ -51,6 +51,25 @@ def test_report_of_a_folder(tmp_path: Path) -> None:
     assert re.search(r"report \S+ --out \S+cohort.html", html)
 
 
+def test_report_compares_by_a_patients_column(tmp_path: Path) -> None:
+    out = tmp_path / "by.html"
+    code, output = _run(
+        "report", str(example_path()), "--out", str(out), "-e", "relapse_free", "--by", "sex"
+    )
+    assert code == 0, output
+    html = out.read_text(encoding="utf-8")
+    assert "Comparison by sex" in html
+    assert "M vs F" in html
+
+
+def test_report_by_an_unknown_column_is_a_usage_error(tmp_path: Path) -> None:
+    out = tmp_path / "by.html"
+    code, output = _run("report", str(example_path()), "--out", str(out), "--by", "centre_x")
+    assert code == 2, output
+    assert "by must be a column of the patients table" in " ".join(output.split())
+    assert not out.exists()
+
+
 def test_report_of_a_store_with_a_virtual_trial(tmp_path: Path) -> None:
     db = tmp_path / "cohort.duckdb"
     import_cohort(load_example(), db)

@@ -164,6 +164,13 @@ def report(
         ),
     ] = "none",
     replicates: Annotated[int, typer.Option(help="Replicates of the virtual trial.", min=1)] = 20,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            help="Compare every endpoint by a patients-table column (e.g. phenotype): hazard "
+            "ratios and log-rank tests."
+        ),
+    ] = None,
     redcap_mapping: RedcapOpt = None,
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
@@ -182,6 +189,7 @@ def report(
             times=times,
             trial=trial,
             replicates=replicates,
+            by=by,
         )
     except ValueError as exc:
         raise _fail(str(exc), EXIT_USAGE) from exc

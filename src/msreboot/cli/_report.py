@@ -54,6 +54,7 @@ class ReportJob:
     definitions: tuple[EndpointDefinition, ...]
     times_years: tuple[float, ...]
     trial: TrialSpec | None
+    by: str | None = None
 
 
 def load_trial(name: str, replicates: int) -> TrialSpec | None:
@@ -82,6 +83,7 @@ def check_report_options(
     times: str,
     trial: str,
     replicates: int,
+    by: str | None = None,
 ) -> ReportJob:
     """Check every option before anything is read or written."""
     from msreboot.analysis import DEFAULT_ENDPOINTS
@@ -103,6 +105,7 @@ def check_report_options(
         tuple(definitions),
         parse_times(times),
         load_trial(trial, replicates),
+        by.strip() if by and by.strip() else None,
     )
 
 
@@ -147,7 +150,7 @@ def analyse(
 
     task = None if progress is None else progress.add_task("analysing the cohort", total=1)
     analysis = analyse_cohort(
-        cohort, definitions=job.definitions, times_years=job.times_years, trial=trial
+        cohort, definitions=job.definitions, times_years=job.times_years, by=job.by, trial=trial
     )
     if progress is not None and task is not None:
         progress.update(task, completed=1)
