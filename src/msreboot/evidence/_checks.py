@@ -8,6 +8,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from msreboot import stats
 from msreboot.exceptions import MsrebootError
 
 __all__ = [
@@ -39,16 +40,9 @@ class TruncatedTau2Warning(UserWarning):
 
 
 def check_conf_level(conf_level: float) -> float:
-    """Return ``conf_level`` as a float after checking it lies in (0, 1)."""
-    value = float(conf_level)
-    if not 0.0 < value < 1.0:
-        hint = (
-            f" Did you mean {value / 100:g}?"
-            if 1.0 < value < 100.0
-            else " Pass a probability such as 0.95."
-        )
-        raise EvidenceError(f"conf_level must be in (0, 1); got {conf_level!r}.{hint}")
-    return value
+    """Return ``conf_level`` as a float after checking it lies in (0, 1) (the shared check
+    of :mod:`msreboot.stats`, raising :class:`EvidenceError`)."""
+    return stats.check_conf_level(conf_level, EvidenceError)
 
 
 def check_method(method: str) -> Tau2Method:

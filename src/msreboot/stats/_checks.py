@@ -29,8 +29,12 @@ def frozen_array(values: npt.ArrayLike, dtype: type = np.float64) -> npt.NDArray
     return arr
 
 
-def check_conf_level(conf_level: float) -> float:
-    """Return ``conf_level`` as a float after checking it lies in (0, 1)."""
+def check_conf_level(conf_level: float, error: type[ValueError] = ValueError) -> float:
+    """Return ``conf_level`` as a float after checking it lies in (0, 1).
+
+    ``error`` is the exception raised otherwise (a ``ValueError`` subclass, such as the
+    evidence package's ``EvidenceError``).
+    """
     value = float(conf_level)
     if not 0.0 < value < 1.0:
         hint = (
@@ -38,7 +42,7 @@ def check_conf_level(conf_level: float) -> float:
             if 1.0 < value < 100.0
             else " Pass a probability such as 0.95."
         )
-        raise ValueError(f"conf_level must be in (0, 1); got {conf_level!r}.{hint}")
+        raise error(f"conf_level must be in (0, 1); got {conf_level!r}.{hint}")
     return value
 
 
