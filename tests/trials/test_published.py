@@ -9,7 +9,7 @@ import pytest
 
 from msreboot.evidence import published_outcome
 from msreboot.trials import TrialSpec, load_trial_spec
-from msreboot.trials._trial import PublishedValue
+from msreboot.trials._published import PublishedValue
 
 HEAD = (
     "[trial]\nname = 'x'\nseed = 1\nfollow_up_years = 5\n[[arm]]\nname = 'a'\nn = 5\n"

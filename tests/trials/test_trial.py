@@ -14,14 +14,13 @@ from msreboot.cli import app
 from msreboot.data import read_cohort
 from msreboot.endpoints import EndpointDefinition
 from msreboot.stats import negative_binomial_rate_ratio
-from msreboot.trials._trial import (
+from msreboot.trials._run import run_trial, simulate_replicate
+from msreboot.trials._sample_size import sample_size
+from msreboot.trials._spec import (
     AnalysisSpec,
     ArmSpec,
     TrialSpec,
     load_trial_spec,
-    run_trial,
-    sample_size,
-    simulate_replicate,
     treatments_of_arm,
 )
 

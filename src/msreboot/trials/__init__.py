@@ -11,16 +11,9 @@ Trials use the parameter set calibrated to the published studies
 "default"``: the hand-set values).
 """
 
-from msreboot.trials._trial import (
-    ArmSpec,
-    TrialResult,
-    TrialSpec,
-    load_trial_spec,
-    run_trial,
-    sample_size,
-    simulate_replicate,
-    time_zero,
-)
+from msreboot.trials._run import TrialResult, run_trial, simulate_replicate, time_zero
+from msreboot.trials._sample_size import sample_size
+from msreboot.trials._spec import ArmSpec, TrialSpec, load_trial_spec
 
 __all__ = [
     "ArmSpec",

@@ -1,0 +1,105 @@
+"""A published headline figure a virtual trial is set beside: read from the evidence
+dataset by its ``outcome_id`` (:func:`msreboot.evidence.published_outcome`), or given inline
+in a trial spec's ``[[published]]`` table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from msreboot.evidence import published_outcome
+
+__all__ = ["PublishedValue"]
+
+_STRICT = ConfigDict(frozen=True, extra="forbid")
+
+
+class PublishedValue(BaseModel):
+    """A published headline figure the trial is set beside.
+
+    Either ``outcome_id``, an outcome of the evidence dataset
+    (:func:`msreboot.evidence.published_outcome`), whose value, interval and time are read
+    from there (``endpoint`` defaults to the outcome's ``endpoint_preset``); or, for a figure
+    the dataset does not hold, ``endpoint``, ``time_years`` and ``value`` (and optionally the
+    interval) given inline.
+
+    Attributes
+    ----------
+    outcome_id
+        The evidence outcome, or ``None`` for an inline value.
+    endpoint, time_years, arm
+        The endpoint preset estimated in the trial, the landmark year and the arm
+        (default: the first arm).
+    value, ci_low, ci_high, conf_level
+        The published figure and its interval.
+    complement
+        Compare with one minus the evidence figure (a pooled progression rate set beside
+        a progression-free survival estimate); only with ``outcome_id``.
+    source
+        A label for outputs (default: the outcome id).
+    """
+
+    model_config = _STRICT
+
+    outcome_id: str | None = None
+    endpoint: str
+    time_years: float
+    value: float
+    ci_low: float | None = None
+    ci_high: float | None = None
+    conf_level: float | None = None
+    arm: str | None = None
+    complement: bool = False
+    source: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_evidence(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        if data.get("outcome_id") is None:
+            if data.get("complement"):
+                raise ValueError("complement needs an outcome_id (an evidence outcome)")
+            return data
+        row = published_outcome(str(data["outcome_id"]))
+        numbers: dict[str, Any] = {
+            "time_years": row.timepoint_years,
+            "value": row.estimate,
+            "ci_low": row.ci_low,
+            "ci_high": row.ci_high,
+            "conf_level": row.ci_level if row.ci_low is not None else None,
+        }
+        if data.get("complement"):
+            numbers["value"] = _complement(row.estimate)
+            if row.ci_low is not None and row.ci_high is not None:
+                numbers["ci_low"] = _complement(row.ci_high)
+                numbers["ci_high"] = _complement(row.ci_low)
+        if numbers["time_years"] is None:
+            raise ValueError(f"evidence outcome {row.outcome_id} has no timepoint to compare at")
+        filled = dict(data)
+        for key, held in numbers.items():
+            given = filled.get(key)
+            if given is not None and (held is None or not math.isclose(given, held)):
+                raise ValueError(
+                    f"{key} must be the evidence outcome's ({held}); got {given}. Leave it "
+                    f"out: it is read from {row.outcome_id}."
+                )
+            filled[key] = held
+        if filled.get("endpoint") is None:
+            if row.endpoint_preset is None:
+                raise ValueError(
+                    f"endpoint must be given; got none, and evidence outcome {row.outcome_id} "
+                    "names no endpoint_preset. Name the preset to estimate."
+                )
+            filled["endpoint"] = row.endpoint_preset
+        filled.setdefault("source", row.outcome_id)
+        return filled
+
+
+def _complement(value: float) -> float:
+    """``1 - value`` without binary noise in the digits published (1 - 0.171 is 0.829)."""
+    return round(1.0 - value, 12)

@@ -1,0 +1,350 @@
+"""Running a virtual trial: every replicate simulated in the canonical tables and analysed
+with :mod:`msreboot.endpoints`, exactly as a real cohort would be analysed (per-arm
+landmark estimates, hazard ratios and log-rank tests), gathered in a :class:`TrialResult`
+with power across replicates and the published values beside the simulated ones.
+"""
+
+from __future__ import annotations
+
+import html
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from msreboot.data import Cohort
+from msreboot.endpoints import compare_endpoint, estimate_endpoint
+from msreboot.simulate import SimulationParameters, simulate_cohort
+from msreboot.trials._spec import TrialSpec, load_trial_spec, treatments_of_arm
+
+__all__ = ["TrialResult", "analyse_replicate", "run_trial", "simulate_replicate", "time_zero"]
+
+
+def _combine(cohorts: Sequence[Cohort]) -> Cohort:
+    """One cohort from several (distinct patient ids), in canonical row order."""
+    from msreboot.data import canonical_order
+
+    tables = {
+        name: pd.concat([c.tables[name] for c in cohorts], ignore_index=True)
+        for name in cohorts[0].tables
+    }
+    return Cohort.from_canonical(canonical_order(tables), "day")
+
+
+def simulate_replicate(
+    spec: TrialSpec, replicate: int, parameters: SimulationParameters | None = None
+) -> tuple[Cohort, pd.Series]:
+    """One replicate of the trial: the combined cohort and each patient's arm."""
+    population, schedule = spec.population_spec(), spec.visit_schedule()
+    if parameters is None:
+        parameters = SimulationParameters.preset(spec.parameters)
+    cohorts, arms = [], []
+    for a, arm in enumerate(spec.arms):
+        for k, (n, treatment) in enumerate(treatments_of_arm(arm)):
+            seed = np.random.SeedSequence(spec.seed, spawn_key=(replicate, a, k))
+            sim = simulate_cohort(
+                n,
+                population,
+                treatment,
+                schedule,
+                spec.follow_up_years,
+                parameters,
+                seed=seed,
+                id_prefix=f"{arm.name}{k}_",
+                validate=False,
+            )
+            cohorts.append(sim.cohort)
+            arms.append(pd.Series(arm.name, index=sim.cohort.patients["patient_id"]))
+    return _combine(cohorts), pd.concat(arms)
+
+
+_PUBLISHED_COLUMNS = [
+    "trial",
+    "endpoint",
+    "arm",
+    "time_years",
+    "published",
+    "published_ci_low",
+    "published_ci_high",
+    "simulated",
+    "simulated_low",
+    "simulated_high",
+    "replicates",
+    "source",
+]
+
+
+class TrialResult(BaseModel):
+    """The replicates of a virtual trial, analysed.
+
+    Attributes
+    ----------
+    spec
+        The trial spec.
+    estimates
+        One row per replicate, endpoint, arm and landmark: ``n``, ``events``,
+        ``n_at_risk``, ``estimate``, ``ci_low``, ``ci_high``.
+    hazard_ratios
+        One row per replicate, endpoint and non-reference arm: ``hazard_ratio``, its
+        interval and Wald ``p_value``, the log-rank ``log_rank_p`` (two or more arms), and
+        ``hr_reliable`` (false when the Cox fit warned, e.g. an arm without events, whose
+        hazard ratio tends to 0 or infinity; the log-rank test stays valid).
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    spec: TrialSpec
+    estimates: pd.DataFrame
+    hazard_ratios: pd.DataFrame
+
+    def power(self, endpoint: str | None = None) -> float:
+        """Share of replicates whose log-rank test is significant at ``analysis.alpha``
+        (primary endpoint by default); ``nan`` for single-arm trials."""
+        name = endpoint or self.spec.analysis.primary or self.spec.analysis.endpoints[0]
+        rows = self.hazard_ratios[self.hazard_ratios["endpoint"] == name]
+        if rows.empty:
+            return float("nan")
+        per_replicate = rows.groupby("replicate")["log_rank_p"].first()
+        return float((per_replicate < self.spec.analysis.alpha).mean())
+
+    def table(self) -> pd.DataFrame:
+        """Mean estimate across replicates per endpoint, arm and landmark, with the
+        Monte Carlo SD and the mean interval."""
+        keys = ["endpoint", "arm", "time_years"]
+        grouped = self.estimates.groupby(keys, sort=False)
+        return grouped.agg(
+            replicates=("estimate", "size"),
+            estimate=("estimate", "mean"),
+            mc_sd=("estimate", "std"),
+            ci_low=("ci_low", "mean"),
+            ci_high=("ci_high", "mean"),
+            n=("n", "mean"),
+            events=("events", "mean"),
+        ).reset_index()
+
+    def compare_published(self) -> pd.DataFrame:
+        """Each published value beside the simulated mean and its 2.5-97.5% range over
+        replicates."""
+        rows = []
+        for value in self.spec.published:
+            sel = self.estimates[
+                (self.estimates["endpoint"] == value.endpoint)
+                & np.isclose(self.estimates["time_years"], value.time_years)
+            ]
+            if value.arm is not None:
+                sel = sel[sel["arm"] == value.arm]
+            sims = sel["estimate"].dropna().to_numpy(dtype=float)
+            rows.append(
+                {
+                    "trial": self.spec.name,
+                    "endpoint": value.endpoint,
+                    "arm": value.arm or self.spec.arms[0].name,
+                    "time_years": value.time_years,
+                    "published": value.value,
+                    "published_ci_low": value.ci_low,
+                    "published_ci_high": value.ci_high,
+                    "simulated": float(np.mean(sims)) if len(sims) else np.nan,
+                    "simulated_low": float(np.quantile(sims, 0.025)) if len(sims) else np.nan,
+                    "simulated_high": float(np.quantile(sims, 0.975)) if len(sims) else np.nan,
+                    "replicates": len(sims),
+                    "source": value.source,
+                }
+            )
+        return pd.DataFrame(rows, columns=_PUBLISHED_COLUMNS)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table()
+
+    def summary(self) -> str:
+        spec = self.spec
+        lines = [
+            f"{spec.title or spec.name}: {spec.replicates} replicate(s), arms "
+            + ", ".join(f"{a.name} (n={a.n})" for a in spec.arms)
+            + f", {spec.follow_up_years:g} years, seed {spec.seed}"
+        ]
+        for row in self.table().to_dict("records"):
+            mc_sd = float(row["mc_sd"])
+            sd = "" if np.isnan(mc_sd) else f" (MC SD {100 * mc_sd:.1f})"
+            value = float(row["estimate"])
+            shown = "NA (beyond follow-up)" if np.isnan(value) else f"{100 * value:.1f}%{sd}"
+            lines.append(
+                f"  {row['endpoint']} [{row['arm']}] {float(row['time_years']):g} y: {shown}"
+            )
+        if len(spec.arms) > 1:
+            hr = (
+                self.hazard_ratios.groupby(["endpoint", "arm"])["hazard_ratio"]
+                .median()
+                .reset_index()
+            )
+            for row in hr.to_dict("records"):
+                lines.append(
+                    f"  {row['endpoint']}: median HR {row['arm']} vs reference "
+                    f"{float(row['hazard_ratio']):.3g}"
+                )
+            lines.append(
+                f"  power of the primary endpoint (log-rank, alpha "
+                f"{spec.analysis.alpha:g}): {100 * self.power():.0f}%"
+            )
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
+
+def time_zero(spec: TrialSpec, arms: pd.Series) -> str | pd.DataFrame:
+    """The anchor of a replicate's analysis: each patient's reinfusion (``"ahsct"``) or
+    enrolment (day 0 of every patient)."""
+    if spec.analysis.anchor == "ahsct":
+        return "ahsct"
+    return pd.DataFrame({"patient_id": arms.index, "anchor_date": 0})
+
+
+def analyse_replicate(
+    spec: TrialSpec, cohort: Cohort, arms: pd.Series, replicate: int
+) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
+    """Estimates (and comparisons) of every endpoint in one replicate."""
+    anchor = time_zero(spec, arms)
+    times = spec.analysis.times_years
+    frames: list[pd.DataFrame] = []
+    ratios: list[dict[str, Any]] = []
+    for name, definition in spec.definitions().items():
+        if len(spec.arms) == 1:
+            one = estimate_endpoint(cohort, definition, times_years=times, anchor=anchor)
+            assert not isinstance(one, dict)
+            frames.append(one.landmarks.assign(endpoint=name, arm=spec.arms[0].name))
+            continue
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RuntimeWarning)
+            result = compare_endpoint(
+                cohort,
+                definition,
+                arms,
+                reference=spec.analysis.reference_arm or spec.arms[0].name,
+                times_years=times,
+                anchor=anchor,
+            )
+        unreliable = any(issubclass(w.category, RuntimeWarning) for w in caught)
+        for arm, estimate in result.estimates.items():
+            frames.append(estimate.landmarks.assign(endpoint=name, arm=str(arm)))
+        for row in result.hazard_ratios.to_dict("records"):
+            ratios.append(
+                {
+                    "replicate": replicate,
+                    "endpoint": name,
+                    "arm": row["group"],
+                    "hazard_ratio": row["hazard_ratio"],
+                    "ci_low": row["ci_low"],
+                    "ci_high": row["ci_high"],
+                    "p_value": row["p_value"],
+                    "log_rank_p": result.log_rank_p,
+                    "hr_reliable": not unreliable and not np.isnan(float(row["hazard_ratio"])),
+                }
+            )
+    return [f.assign(replicate=replicate) for f in frames], ratios
+
+
+def run_trial(
+    spec: TrialSpec | str | Path,
+    *,
+    replicates: int | None = None,
+    parameters: SimulationParameters | None = None,
+    out_dir: str | Path | None = None,
+    progress: Any = None,
+) -> TrialResult:
+    """Simulate and analyse every replicate of a virtual trial.
+
+    Parameters
+    ----------
+    spec
+        A :class:`TrialSpec`, a spec file, or a bundled preset's name.
+    replicates
+        Overrides the spec's number of replicates.
+    parameters
+        Simulation parameters; default: the spec's named set.
+    out_dir
+        When given, each replicate's canonical tables are written to
+        ``out_dir/replicate_<r>/`` (CSV) with ``arms.csv``, and the analysed tables to
+        ``out_dir/estimates.csv`` and ``hazard_ratios.csv``, with ``trial.json`` (the spec,
+        seed and package version).
+    progress
+        A callable taking the finished replicate count (e.g. to advance a progress bar).
+
+    Returns
+    -------
+    TrialResult
+
+    Examples
+    --------
+    >>> result = run_trial("halt_ms", replicates=1)
+    >>> sorted(result.estimates["endpoint"].unique())[:2]
+    ['halt_ms_efs', 'halt_ms_mri_free']
+    """
+    if not isinstance(spec, TrialSpec):
+        spec = load_trial_spec(spec)
+    if replicates is not None:
+        spec = spec.with_(replicates=replicates)
+    frames: list[pd.DataFrame] = []
+    ratios: list[dict[str, Any]] = []
+    folder = Path(out_dir) if out_dir is not None else None
+    for r in range(spec.replicates):
+        cohort, arms = simulate_replicate(spec, r, parameters)
+        if folder is not None:
+            _write_replicate(folder / f"replicate_{r + 1:03d}", cohort, arms)
+        f, h = analyse_replicate(spec, cohort, arms, r + 1)
+        frames.extend(f)
+        ratios.extend(h)
+        if progress is not None:
+            progress(r + 1)
+    columns = ["replicate", "endpoint", "arm", "time_years", "n", "events", "n_at_risk"]
+    estimates = pd.concat(frames, ignore_index=True)
+    estimates = estimates[[*columns, "estimate", "std_err", "ci_low", "ci_high"]]
+    hazard = pd.DataFrame(
+        ratios,
+        columns=[
+            "replicate",
+            "endpoint",
+            "arm",
+            "hazard_ratio",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "log_rank_p",
+            "hr_reliable",
+        ],
+    )
+    result = TrialResult(spec=spec, estimates=estimates, hazard_ratios=hazard)
+    if folder is not None:
+        _write_results(folder, result)
+    return result
+
+
+def _write_replicate(folder: Path, cohort: Cohort, arms: pd.Series) -> None:
+    from msreboot.data import write_frame, write_tables
+
+    write_tables(cohort.tables, folder)
+    frame = pd.DataFrame({"patient_id": arms.index, "arm": arms.to_numpy()})
+    write_frame(frame, folder.parent / f"{folder.name}_arms.csv")
+
+
+def _write_results(folder: Path, result: TrialResult) -> None:
+    import json
+
+    from msreboot import __version__
+    from msreboot.data import atomic_write_text, write_frame
+
+    write_frame(result.estimates, folder / "estimates.csv")
+    write_frame(result.hazard_ratios, folder / "hazard_ratios.csv")
+    write_frame(result.table(), folder / "summary.csv")
+    if result.spec.published:
+        write_frame(result.compare_published(), folder / "published.csv")
+    meta = {
+        "msreboot_version": __version__,
+        "seed": result.spec.seed,
+        "replicates": result.spec.replicates,
+        "spec": result.spec.model_dump(mode="json"),
+    }
+    atomic_write_text(folder / "trial.json", json.dumps(meta, indent=2, sort_keys=True))
