@@ -1,11 +1,12 @@
 """Keep numba's on-disk cache of the simulation kernels consistent with the code.
 
 numba invalidates a cached function only when its own source file changes. The kernels
-read positions (parameter order, table layouts) defined in other modules, so after such
-a change a cached kernel would silently read the wrong values. Every kernel module
-compiles in the layout checksum (``compiled_fingerprint``); before the first simulation
-of a process the checksums are compared with the current layout and, on a mismatch, the
-cache files of every kernel module are deleted so that they compile afresh.
+read positions (parameter order, table layouts) defined in other modules and call the
+compiled functions of other modules, so after such a change a cached kernel would
+silently read the wrong values or run the old code. Every kernel module compiles in the
+checksum of the layout and of the kernel sources (``compiled_fingerprint``); before the
+first simulation of a process the checksums are compared with the current one and, on a
+mismatch, the cache files of every kernel module are deleted so that they compile afresh.
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ from __future__ import annotations
 from pathlib import Path
 from types import ModuleType
 
-from msreboot.simulate import _kernel, _kernel_common, _kernel_population, _kernel_transplant
+from msreboot.simulate import (
+    _kernel,
+    _kernel_chunk,
+    _kernel_common,
+    _kernel_population,
+    _kernel_transplant,
+)
 
 __all__ = ["ensure_fresh"]
 
@@ -22,6 +29,7 @@ _MODULES: tuple[ModuleType, ...] = (
     _kernel_population,
     _kernel_transplant,
     _kernel,
+    _kernel_chunk,
 )
 _checked = False
 

@@ -1,11 +1,10 @@
-"""The compiled course of every patient: monthly steps from enrolment, in parallel.
+"""The compiled course of one patient: monthly steps from enrolment.
 
-Each patient is independent (``prange``) and draws only from its own streams (see
-:mod:`msreboot.simulate._rng`): baseline (population), disease course, observation
-(visit jitter, rater noise, recorded end dates, loss to follow-up) and transplant
-procedure. Output slots are preallocated per patient; a patient whose relapses or
-adverse events overflow its slots is reported in ``status`` and the caller reruns the
-chunk with more room (the result does not change: the streams are per patient).
+The patient draws only from its own streams (see :mod:`msreboot.simulate._rng`):
+baseline (population), disease course, observation (visit jitter, rater noise, recorded
+end dates, loss to follow-up) and transplant procedure, and writes into slots the caller
+preallocated (:mod:`msreboot.simulate._kernel_chunk`, which runs the patients of a chunk in
+parallel); when its relapses or adverse events overflow them it returns a status saying so.
 
 Per month of 365.25 / 12 days, in this order: relapses (Poisson at the untreated rate
 times the treatment's inflammatory multiplier; attacks within the minimum gap of the
@@ -25,7 +24,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from msreboot.simulate._kernel_common import (
     ABOVE_7,
@@ -66,8 +65,6 @@ from msreboot.simulate._kernel_common import (
     MSC_MAX,
     MSC_NEURO_DAYS,
     N_AE_COLS,
-    N_BASE,
-    N_TRUTH,
     NA_DAY,
     PH_RR,
     PH_SP,
@@ -120,7 +117,6 @@ from msreboot.simulate._kernel_transplant import (
     trm_death_event,
 )
 from msreboot.simulate._rng import (
-    N_STREAMS,
     STREAM_COURSE,
     STREAM_OBSERVATION,
     STREAM_POPULATION,
@@ -129,7 +125,6 @@ from msreboot.simulate._rng import (
     negative_binomial,
     normal,
     poisson,
-    seed_stream,
     uniform,
 )
 from msreboot.simulate._treatment import (
@@ -544,102 +539,6 @@ def simulate_patient(
     if recorded_death:
         truth[T_LAST_DAY] = death_day
     return n_edss, n_mri, n_rel, kept, OK
-
-
-@njit(cache=True, parallel=True)
-def simulate_chunk(
-    first: int,
-    n: int,
-    pool: np.ndarray,
-    hc: np.uint64,
-    pv: np.ndarray,
-    fp: np.ndarray,
-    tv: np.ndarray,
-    edss_sched: np.ndarray,
-    mri_sched: np.ndarray,
-    jitter: int,
-    ltfu_per_year: float,
-    fu_days: float,
-    cap_rel: int,
-    cap_ae: int,
-) -> tuple[
-    np.ndarray,
-    np.ndarray,
-    np.ndarray,
-    np.ndarray,
-    np.ndarray,
-    np.ndarray,
-    np.ndarray,
-    np.ndarray,
-    np.ndarray,
-    np.ndarray,
-    np.ndarray,
-    np.ndarray,
-]:
-    """Simulate patients ``first .. first + n - 1`` (their indices key their streams).
-
-    Returns ``(base, truth, counts, status, edss_day, edss_val, mri_day, mri_val,
-    rel_day, rel_end, ae, tx)``; ``counts`` holds per patient the numbers of EDSS visits,
-    scans, relapses and adverse events written to the slots.
-    """
-    nv = edss_sched.shape[0]
-    ns = mri_sched.shape[0]
-    base = np.zeros((n, N_BASE))
-    truth = np.zeros((n, N_TRUTH))
-    counts = np.zeros((n, 4), dtype=np.int64)
-    status = np.zeros(n, dtype=np.int64)
-    edss_day = np.zeros((n, max(nv, 1)), dtype=np.int64)
-    edss_val = np.zeros((n, max(nv, 1)))
-    mri_day = np.zeros((n, max(ns, 1)), dtype=np.int64)
-    mri_val = np.zeros((n, max(ns, 1), 3), dtype=np.int64)
-    rel_day = np.zeros((n, cap_rel), dtype=np.int64)
-    rel_end = np.zeros((n, cap_rel), dtype=np.int64)
-    ae = np.zeros((n, cap_ae, N_AE_COLS), dtype=np.int64)
-    tx = np.zeros((n, N_TX), dtype=np.int64)
-    for i in prange(n):
-        st = np.empty((N_STREAMS, 4), dtype=np.uint64)
-        for s in range(N_STREAMS):
-            seed_stream(pool, hc, first + i, s, st[s])
-        ne, nm, nr, na, code = simulate_patient(
-            pv,
-            fp,
-            tv,
-            edss_sched,
-            mri_sched,
-            jitter,
-            ltfu_per_year,
-            fu_days,
-            st,
-            base[i],
-            truth[i],
-            edss_day[i],
-            edss_val[i],
-            mri_day[i],
-            mri_val[i],
-            rel_day[i],
-            rel_end[i],
-            ae[i],
-            tx[i],
-        )
-        counts[i, 0] = ne
-        counts[i, 1] = nm
-        counts[i, 2] = nr
-        counts[i, 3] = na
-        status[i] = code
-    return (
-        base,
-        truth,
-        counts,
-        status,
-        edss_day,
-        edss_val,
-        mri_day,
-        mri_val,
-        rel_day,
-        rel_end,
-        ae,
-        tx,
-    )
 
 
 @njit(cache=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import sys
 import zlib
+from pathlib import Path
 
 import numpy as np
 from numba import njit
@@ -273,8 +274,20 @@ def mortality_rate(fp: np.ndarray, female: bool, age: float, z: float) -> float:
     return float(rate)
 
 
+KERNEL_MODULES = (
+    "_rng",
+    "_kernel_common",
+    "_kernel_population",
+    "_kernel_transplant",
+    "_kernel",
+    "_kernel_chunk",
+)
+"""The modules of compiled code: a kernel calls the compiled functions of the others."""
+
+
 def _layout_fingerprint() -> int:
-    """A checksum of every position the compiled code reads (parameters and layouts)."""
+    """A checksum of every position the compiled code reads (parameters and layouts) and
+    of the compiled modules' source files."""
     parts = [",".join(SimulationParameters.names())]
     for module in (_population, _treatment, sys.modules[__name__]):
         items = sorted(
@@ -283,12 +296,18 @@ def _layout_fingerprint() -> int:
             if k.isupper() and isinstance(v, int) and not isinstance(v, bool)
         )
         parts.append(repr(items))
-    return zlib.crc32("|".join(parts).encode())
+    folder = Path(__file__).parent
+    sources = []
+    for stem in KERNEL_MODULES:
+        source = folder / f"{stem}.py"
+        sources.append(source.read_bytes() if source.is_file() else stem.encode())
+    return zlib.crc32(b"|".join([*(part.encode() for part in parts), *sources]))
 
 
 LAYOUT_FINGERPRINT = _layout_fingerprint()
 """Compiled into every kernel module (numba's cache does not notice when a position
-defined in another module changes: see :func:`msreboot.simulate._cache.ensure_fresh`)."""
+defined in another module, or a compiled function of another module, changes: see
+:func:`msreboot.simulate._cache.ensure_fresh`)."""
 
 
 @njit(cache=True)

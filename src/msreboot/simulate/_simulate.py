@@ -13,12 +13,8 @@ import pandas as pd
 from msreboot._version import __version__
 from msreboot.data import Cohort
 from msreboot.simulate._cache import ensure_fresh
-from msreboot.simulate._kernel import (
-    FAILED_POPULATION,
-    OVERFLOW_EVENTS,
-    OVERFLOW_RELAPSES,
-    simulate_chunk,
-)
+from msreboot.simulate._kernel import FAILED_POPULATION, OVERFLOW_EVENTS, OVERFLOW_RELAPSES
+from msreboot.simulate._kernel_chunk import simulate_chunk
 from msreboot.simulate._kernel_common import (
     B_AGE,
     B_ATTEMPTS,
