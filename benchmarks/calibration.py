@@ -30,7 +30,7 @@ from msreboot import __version__
 from msreboot.calibration import LocalExecutor, SerialExecutor, load_targets
 from msreboot.calibration._run import Task, evaluate
 from msreboot.calibration._targets import study_spec, study_statistics, targets_by_study
-from msreboot.trials._trial import simulate_replicate
+from msreboot.trials import simulate_replicate
 
 RESULTS = Path(__file__).resolve().parent / "results" / "calibration.json"
 

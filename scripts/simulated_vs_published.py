@@ -19,7 +19,7 @@ import pandas as pd
 
 from msreboot import __version__
 from msreboot.simulate import SimulationParameters
-from msreboot.trials._trial import TrialSpec, run_trial
+from msreboot.trials import TrialSpec, run_trial
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

@@ -202,7 +202,6 @@ def set_beside_evidence(cohort: Cohort, trm: TransplantMortality | None) -> Evid
 def evidence_citations() -> tuple[str, ...]:
     """The references of the published studies the cohort is set beside, and the dataset
     version."""
-
     studies = load_studies().drop_duplicates("study_id")
     wanted = {s for s, _ in endpoint_presets()} | {
         "burt2019_mist",

@@ -132,7 +132,7 @@ def _raw_shift(key: bytes, patient_id: str, max_shift_days: int) -> int:
 
 
 def deidentify(cohort: Cohort, key: bytes, *, max_shift_days: int = 365) -> Deidentified:
-    """Replace ids with keyed pseudonyms, shift each patient's dates, remove free text.
+    r"""Replace ids with keyed pseudonyms, shift each patient's dates, remove free text.
 
     Parameters
     ----------
@@ -162,10 +162,10 @@ def deidentify(cohort: Cohort, key: bytes, *, max_shift_days: int = 365) -> Deid
     Notes
     -----
     *Pseudonyms* are ``"P"`` + the first 16 hex digits (64 bits) of
-    ``HMAC-SHA256(key, "msreboot-pseudonym\\0" + patient_id)``; a collision raises.
+    ``HMAC-SHA256(key, "msreboot-pseudonym\0" + patient_id)``; a collision raises.
 
     *Date shifts*: one whole number of days per patient,
-    ``-(1 + HMAC-SHA256(key, "msreboot-date-shift\\0" + patient_id) mod max_shift_days)``,
+    ``-(1 + HMAC-SHA256(key, "msreboot-date-shift\0" + patient_id) mod max_shift_days)``,
     i.e. uniform in ``[-max_shift_days, -1]``; every date column of every table of that
     patient moves by the same shift, so every interval within a patient is preserved
     exactly. Shifts go back in time only, because the validator rejects dates after today

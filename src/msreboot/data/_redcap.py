@@ -257,7 +257,7 @@ def _check_mapping(path: Path, mapping: RedcapMapping) -> list[Problem]:
 
 
 def read_redcap(path: Path, mapping: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
-    """Read a REDCap flat export into raw canonical tables, with every problem found.
+    r"""Read a REDCap flat export into raw canonical tables, with every problem found.
 
     Parameters
     ----------
@@ -306,9 +306,9 @@ def read_redcap(path: Path, mapping: Path) -> tuple[dict[str, pd.DataFrame], lis
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (folder / "export.csv").write_text(
     ...     "record_id,redcap_repeat_instrument,redcap_repeat_instance,sex,ms_type,"
-    ...     "edss_date,edss_score\\n"
-    ...     "1,,,2,1,,\\n1,edss_assessment,1,,,2020-01-10,3.5\\n"
-    ...     "1,edss_assessment,2,,,2020-07-02,3.0\\n2,,,1,9,,\\n")
+    ...     "edss_date,edss_score\n"
+    ...     "1,,,2,1,,\n1,edss_assessment,1,,,2020-01-10,3.5\n"
+    ...     "1,edss_assessment,2,,,2020-07-02,3.0\n2,,,1,9,,\n")
     >>> _ = (folder / "mapping.toml").write_text('''
     ... id_field = "record_id"
     ... [tables.patients.columns]

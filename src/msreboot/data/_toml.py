@@ -48,7 +48,7 @@ def read_toml(
     max_bytes: int = MAX_TOML_BYTES,
     max_depth: int = MAX_TOML_DEPTH,
 ) -> dict[str, Any]:
-    """Read and parse one TOML file, refusing what is too large, not a file or too deep.
+    r"""Read and parse one TOML file, refusing what is too large, not a file or too deep.
 
     Parameters
     ----------
@@ -77,7 +77,7 @@ def read_toml(
     >>> import tempfile, pathlib
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     path = pathlib.Path(tmp, "x.toml")
-    ...     _ = path.write_text("[trial]\\nname = 'x'\\n")
+    ...     _ = path.write_text("[trial]\nname = 'x'\n")
     ...     read_toml(path, what="trial spec")
     {'trial': {'name': 'x'}}
     """

@@ -486,7 +486,7 @@ class DisabilityDefinition:
     @classmethod
     @published
     def msprog(cls) -> DisabilityDefinition:
-        """msprog's defaults (Montobbio 2024): the same as ``DisabilityDefinition()``."""
+        """The msprog defaults (Montobbio 2024): the same as ``DisabilityDefinition()``."""
         return cls()
 
     @classmethod

@@ -35,7 +35,7 @@ class NegativeBinomialFit:
 
 
 def _glm(y: FloatArray, x: FloatArray, offset: FloatArray, alpha: float, start: Any) -> Any:
-    """statsmodels GLM (Poisson at alpha = 0, else NB2 with that alpha) by IRLS."""
+    """The statsmodels GLM (Poisson at alpha = 0, else NB2 with that alpha) by IRLS."""
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
@@ -63,7 +63,7 @@ def _cumulative(y: FloatArray, term: Callable[[FloatArray], FloatArray]) -> Floa
 
 
 def alpha_score(y: FloatArray, mu: FloatArray, alpha: float) -> float:
-    """d loglik / d alpha of the NB2 model at fixed means (alpha = 1/theta > 0).
+    """The score d loglik / d alpha of the NB2 model at fixed means (alpha = 1/theta > 0).
 
     With l_i = sum_{k<y_i} log(1 + alpha k) - (1/alpha + y_i) log(1 + alpha mu_i) + ..., the
     derivative is sum_{k<y_i} k / (1 + alpha k) + mu_i^2 h(alpha mu_i) - y_i mu_i /
