@@ -12,13 +12,8 @@ from hypothesis import strategies as st
 
 from msreboot.data import Cohort
 from msreboot.datasets import load_example
-from msreboot.endpoints._mri import (
-    SCAN_COLUMNS,
-    TABLE_COLUMNS,
-    MRIActivity,
-    mri_activity,
-    scan_activity,
-)
+from msreboot.endpoints._mri import TABLE_COLUMNS, MRIActivity, mri_activity
+from msreboot.endpoints._mri_scans import SCAN_COLUMNS, scan_activity
 from msreboot.endpoints._transplant import first_course_start
 
 d = pd.Timestamp

@@ -26,7 +26,7 @@ from msreboot.endpoints._definitions import (
 )
 from msreboot.endpoints._disability import detect_disability_events
 from msreboot.endpoints._disability_input import anchor_table
-from msreboot.endpoints._mri import scan_activity
+from msreboot.endpoints._mri_scans import scan_activity
 from msreboot.endpoints._transplant import _last_contact, first_course_start
 
 __all__ = ["EndpointTimes", "endpoint_times"]
