@@ -13,8 +13,8 @@ from msreboot.data import Cohort
 from msreboot.data._summary import DAYS_PER_YEAR
 from msreboot.datasets import load_example
 from msreboot.endpoints._transplant import exact_binomial_ci, transplant_mortality
+from msreboot.endpoints._transplant_adverse_events import PHASES
 from msreboot.endpoints._transplant_outcomes import (
-    PHASES,
     DaysSummary,
     TransplantOutcomes,
     transplant_outcomes,
