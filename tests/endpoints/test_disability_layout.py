@@ -21,7 +21,7 @@ def test_codes_follow_the_literal_types() -> None:
 
 
 def test_compiled_scans_carry_the_current_layout() -> None:
-    for module in cache._MODULES:
+    for module in cache.CACHE.modules:
         assert module.compiled_fingerprint() == layout.FINGERPRINT
 
 
@@ -32,9 +32,9 @@ def test_a_stale_compilation_is_cleared(monkeypatch: pytest.MonkeyPatch) -> None
         deleted.append(getattr(module, "__name__", ""))
         return []  # nothing is really deleted: other processes share the cache
 
-    monkeypatch.setattr(cache, "_checked", False)
-    monkeypatch.setattr(cache, "FINGERPRINT", layout.FINGERPRINT + 1)
-    monkeypatch.setattr(cache, "_cache_files", files)
+    monkeypatch.setattr(cache.CACHE, "checked", False)
+    monkeypatch.setattr(layout, "FINGERPRINT", layout.FINGERPRINT + 1)
+    monkeypatch.setattr(cache.CACHE, "files", files)
     assert cache.ensure_fresh() is True
-    assert len(deleted) == len(cache._MODULES)
+    assert len(deleted) == len(cache.CACHE.modules)
     assert cache.ensure_fresh() is False  # checked once per process

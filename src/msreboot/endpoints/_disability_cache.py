@@ -6,51 +6,23 @@ another module, so after such a change a cached scan would silently use the old 
 Every scan module compiles in :data:`._disability_layout.FINGERPRINT`; before the first
 scan of a process the compiled checksums are compared with the current one and, on a
 mismatch, the cache files of every scan module are deleted so that they compile afresh
-(as :mod:`msreboot.simulate` does for its kernels).
+(the mechanism of :mod:`msreboot._compiled`, shared with the simulation kernels).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from types import ModuleType
-
+from msreboot import _compiled
 from msreboot.endpoints import _disability_checks, _disability_kernel, _milestone_kernel
-from msreboot.endpoints._disability_layout import FINGERPRINT
+from msreboot.endpoints import _disability_layout as layout
 
-__all__ = ["ensure_fresh"]
+__all__ = ["CACHE", "ensure_fresh"]
 
-_MODULES: tuple[ModuleType, ...] = (_disability_checks, _disability_kernel, _milestone_kernel)
-_checked = False
-
-
-def _cache_files(module: ModuleType) -> list[Path]:
-    source = Path(str(module.__file__))
-    folders = {source.parent / "__pycache__"}
-    for value in vars(module).values():
-        cache = getattr(value, "_cache", None)
-        path = getattr(cache, "_cache_path", None)
-        if path:
-            folders.add(Path(path))
-    stem = source.stem
-    return [
-        f
-        for folder in folders
-        if folder.is_dir()
-        for f in folder.iterdir()
-        if f.name.startswith(stem + ".") and f.suffix in (".nbi", ".nbc")
-    ]
+CACHE = _compiled.CompiledCache(
+    (_disability_checks, _disability_kernel, _milestone_kernel), lambda: layout.FINGERPRINT
+)
+"""The compiled disability scans and the layout fingerprint they must carry."""
 
 
 def ensure_fresh() -> bool:
     """Clear stale compiled scans before they are first used; True when some were."""
-    global _checked
-    if _checked:
-        return False
-    _checked = True
-    stale = [m for m in _MODULES if m.compiled_fingerprint() != FINGERPRINT]
-    if not stale:
-        return False
-    for module in _MODULES:
-        for path in _cache_files(module):
-            path.unlink(missing_ok=True)
-    return True
+    return CACHE.ensure_fresh()
