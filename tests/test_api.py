@@ -37,6 +37,7 @@ PUBLIC = {
         "Ties",
         "as_landmarks",
         "check_conf_level",
+        "check_counts",
         "cox_regression",
         "cumulative_incidence",
         "exact_binomial_ci",

@@ -45,6 +45,12 @@ def check_conf_level(conf_level: float) -> float:
     return stats.check_conf_level(conf_level, EvidenceError)
 
 
+def check_counts(name: str, arr: FloatArray) -> None:
+    """Raise unless every value in ``arr`` is a whole number >= 0 (the shared check of
+    :mod:`msreboot.stats`, raising :class:`EvidenceError`)."""
+    stats.check_counts(name, arr, EvidenceError)
+
+
 def check_method(method: str) -> Tau2Method:
     """Return ``method`` upper-cased after checking it names a tau^2 estimator."""
     upper = str(method).upper()
@@ -102,6 +108,43 @@ def check_positive(name: str, arr: FloatArray, *, allow_zero: bool = False) -> N
         raise EvidenceError(
             f"{name} must be {what}; got {arr[bad[0]]!r} at position {int(bad[0])}. "
             "Check the study's input values."
+        )
+
+
+#: Bounds within which a pool is computed reliably in double precision.
+MAX_ABS_EFFECT = 1e100
+MIN_VARIANCE = 1e-300
+MAX_VARIANCE = 1e100
+MAX_VARIANCE_RATIO = 1e10
+
+
+def check_effects(yi: FloatArray, vi: FloatArray) -> None:
+    """Raise unless effects and variances lie where a pool is reliable in floating point.
+
+    ``|yi| <= 1e100``, ``1e-300 <= vi <= 1e100`` and ``max(vi) / min(vi) <= 1e10``: beyond
+    these, squared residuals or weights overflow, or the trace of the projection loses
+    every digit to cancellation (metafor then prints tau^2 = 0 and SE = 0 without a word).
+    """
+    big = np.flatnonzero(np.abs(yi) > MAX_ABS_EFFECT)
+    if big.size:
+        i = int(big[0])
+        raise EvidenceError(
+            f"yi must be within +/-{MAX_ABS_EFFECT:g}; got {yi[i]:g} at position {i}. "
+            "Effects are on the analysis scale (e.g. log ratios); check the study's effect."
+        )
+    out = np.flatnonzero((vi < MIN_VARIANCE) | (vi > MAX_VARIANCE))
+    if out.size:
+        i = int(out[0])
+        raise EvidenceError(
+            f"vi must be in [{MIN_VARIANCE:g}, {MAX_VARIANCE:g}]; got {vi[i]:g} at position "
+            f"{i}. Variances are squared standard errors; check the study's variance."
+        )
+    lo, hi = int(np.argmin(vi)), int(np.argmax(vi))
+    if vi[hi] > MAX_VARIANCE_RATIO * vi[lo]:
+        raise EvidenceError(
+            f"vi must span at most a factor of {MAX_VARIANCE_RATIO:g}; got {vi[lo]:g} at "
+            f"position {lo} and {vi[hi]:g} at position {hi}. Such weights cannot be pooled "
+            "reliably in floating point; check those studies' variances."
         )
 
 

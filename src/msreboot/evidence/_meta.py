@@ -15,6 +15,8 @@ from msreboot.evidence._checks import (
     TestKind,
     as_vector,
     check_conf_level,
+    check_counts,
+    check_effects,
     check_method,
     check_positive,
     check_same_length,
@@ -30,7 +32,13 @@ from msreboot.evidence._effects import (
     rate_effects,
 )
 from msreboot.evidence._pooled import PooledEstimate
-from msreboot.evidence._tau2 import estimate_tau2, q_profile_ci, typical_variance, wls
+from msreboot.evidence._tau2 import (
+    estimate_tau2,
+    hartung_knapp_factor,
+    q_profile_ci,
+    typical_variance,
+    wls,
+)
 
 __all__ = ["PooledEstimate", "pool", "pool_proportions", "pool_rates"]
 
@@ -57,6 +65,7 @@ def _fit(
     warn: bool = True,
 ) -> PooledEstimate:
     """Pool checked arrays (internal; all public entry points end here)."""
+    check_effects(yi, vi)
     k = yi.shape[0]
     x = np.ones((k, 1))
     alpha = 1.0 - conf_level
@@ -67,7 +76,7 @@ def _fit(
     mu = float(fit.beta[0])
     var = float(fit.vcov[0, 0])
     if test == "knha":
-        var *= fit.q / (k - 1)
+        var *= hartung_knapp_factor(fit.q, k - 1, warn=warn)
         crit = float(stats.t.ppf(1 - alpha / 2, k - 1))
     else:
         crit = float(stats.norm.ppf(1 - alpha / 2))
@@ -241,12 +250,17 @@ def _counts(
     events: Sequence[float] | npt.ArrayLike,
     totals: Sequence[float] | npt.ArrayLike,
     total_name: str,
+    *,
+    whole_totals: bool,
 ) -> tuple[FloatArray, FloatArray, int]:
     x = as_vector("events", events)
     t = as_vector(total_name, totals)
     k = check_same_length(events=x, **{total_name: t})
     check_positive("events", x, allow_zero=True)
+    check_counts("events", x)
     check_positive(total_name, t)
+    if whole_totals:
+        check_counts(total_name, t)
     return x, t, k
 
 
@@ -300,7 +314,7 @@ def pool_proportions(
     >>> 0 < res.estimate_natural < 0.1
     True
     """
-    x, nn, k = _counts(events, n, "n")
+    x, nn, k = _counts(events, n, "n", whole_totals=True)
     above = np.flatnonzero(x > nn)
     if above.size:
         i = int(above[0])
@@ -365,7 +379,7 @@ def pool_rates(
     >>> round(res.estimate_natural, 3)
     0.043
     """
-    x, t, k = _counts(events, time, "time")
+    x, t, k = _counts(events, time, "time", whole_totals=False)
     yi, vi = rate_effects(x, t)
     return _fit(
         yi,

@@ -23,7 +23,7 @@ from msreboot.evidence._checks import (
     check_test,
 )
 from msreboot.evidence._meta import PooledEstimate
-from msreboot.evidence._tau2 import estimate_tau2, typical_variance, wls
+from msreboot.evidence._tau2 import estimate_tau2, hartung_knapp_factor, typical_variance, wls
 
 __all__ = ["MetaRegression", "meta_regression"]
 
@@ -256,7 +256,7 @@ def meta_regression(
     fit = wls(y, v, x, tau2)
     vcov = fit.vcov
     if test == "knha":
-        vcov = vcov * (fit.q / (k - p))
+        vcov = vcov * hartung_knapp_factor(fit.q, k - p, stacklevel=3)
     se = np.sqrt(np.diag(vcov))
     stat = fit.beta / se
     crit = _critical(test, conf_level, k - p)

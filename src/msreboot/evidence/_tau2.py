@@ -19,6 +19,7 @@ from msreboot.evidence._checks import FloatArray, Tau2Method, TruncatedTau2Warni
 __all__ = [
     "WLSFit",
     "estimate_tau2",
+    "hartung_knapp_factor",
     "log_likelihood",
     "q_profile_ci",
     "typical_variance",
@@ -40,21 +41,57 @@ class WLSFit:
 def wls(y: FloatArray, v: FloatArray, x: FloatArray, tau2: float) -> WLSFit:
     """Fit ``y = x beta + e`` with weights ``1 / (v + tau2)``."""
     w = 1.0 / (v + tau2)
-    xtw = x.T * w
-    info = xtw @ x
-    vcov = np.asarray(np.linalg.inv(info), dtype=np.float64)
-    beta = np.asarray(vcov @ (xtw @ y), dtype=np.float64)
+    scale = float(np.max(w))  # solved with w / max(w): no overflow, exact for equal weights
+    xtw = x.T * (w / scale)
+    info_inv = np.linalg.inv(xtw @ x)
+    beta = np.asarray(info_inv @ (xtw @ y), dtype=np.float64)
+    vcov = np.asarray(info_inv / scale, dtype=np.float64)
     resid = np.asarray(y - x @ beta, dtype=np.float64)
     return WLSFit(beta, vcov, w, resid, float(np.sum(w * resid**2)))
 
 
-def _p_trace(v: FloatArray, x: FloatArray, tau2: float) -> float:
-    """Trace of P = W - W X (X'WX)^-1 X'W."""
-    w = 1.0 / (v + tau2)
-    xtw = x.T * w
+def _scaled_p_trace(w: FloatArray, x: FloatArray) -> tuple[float, float]:
+    """Trace of P for weights ``w`` as ``(scale, t)`` with ``tr(P) = scale * t``.
+
+    ``P(c W) = c P(W)``, so the trace is computed with the weights divided by their
+    maximum: squaring weights of 1e300 (variances of 1e-300) would overflow otherwise.
+    """
+    scale = float(np.max(w))
+    ws = w / scale
+    xtw = x.T * ws
     info_inv = np.linalg.inv(xtw @ x)
     # tr(W X (X'WX)^-1 X'W) = tr((X'WX)^-1 X'W^2 X)
-    return float(np.sum(w) - np.trace(info_inv @ ((x.T * w**2) @ x)))
+    return scale, float(np.sum(ws) - np.trace(info_inv @ ((x.T * ws**2) @ x)))
+
+
+#: Below this Hartung-Knapp factor the residuals are rounding error of identical effects.
+_HK_ZERO = 1e-16
+
+
+def hartung_knapp_factor(q: float, df: int, *, warn: bool = True, stacklevel: int = 4) -> float:
+    """The Hartung-Knapp variance factor ``q / df`` (``df = k - p``), warning when it is 0.
+
+    Studies with identical effects (``q = 0``, or rounding error of it) give a standard
+    error of 0, a zero-width interval and p = 0, as metafor reports them (no truncation at
+    1); a ``RuntimeWarning`` says so, since that certainty is an artefact of the method.
+    """
+    factor = q / df
+    if warn and factor < _HK_ZERO:
+        warnings.warn(
+            f"Hartung-Knapp variance factor is {factor:.3g}: the studies' effects equal "
+            "their fitted values (Q = 0, e.g. identical studies), so the "
+            "Hartung-Knapp standard error is 0, the interval has zero width and p = 0 (as in "
+            "metafor). Use test='z' for an interval from the within-study variances.",
+            RuntimeWarning,
+            stacklevel=stacklevel,
+        )
+    return factor
+
+
+def _p_trace(v: FloatArray, x: FloatArray, tau2: float) -> float:
+    """Trace of P = W - W X (X'WX)^-1 X'W."""
+    scale, t = _scaled_p_trace(1.0 / (v + tau2), x)
+    return scale * t
 
 
 def typical_variance(v: FloatArray, x: FloatArray) -> float:
@@ -69,11 +106,13 @@ def typical_variance(v: FloatArray, x: FloatArray) -> float:
 
 
 def _score(y: FloatArray, v: FloatArray, x: FloatArray, tau2: float, restricted: bool) -> float:
-    """Derivative of the (restricted) log-likelihood with respect to tau^2."""
+    """Derivative of the (restricted) log-likelihood with respect to tau^2, divided by the
+    squared largest weight (the same sign and roots, without overflow for tiny variances)."""
     fit = wls(y, v, x, tau2)
-    w = fit.weights
-    quad = float(np.sum(w**2 * fit.resid**2))  # y' P P y
-    trace = _p_trace(v, x, tau2) if restricted else float(np.sum(w))
+    scale = float(np.max(fit.weights))
+    ws = fit.weights / scale
+    quad = float(np.sum(ws**2 * fit.resid**2))  # y' P P y / scale^2
+    trace = (_scaled_p_trace(fit.weights, x)[1] if restricted else float(np.sum(ws))) / scale
     return 0.5 * (quad - trace)
 
 

@@ -13,6 +13,7 @@ from msreboot.stats._checks import (
     FloatArray,
     as_landmarks,
     check_conf_level,
+    check_counts,
     z_value,
 )
 from msreboot.stats._competing import (
@@ -50,6 +51,7 @@ __all__ = [
     "Ties",
     "as_landmarks",
     "check_conf_level",
+    "check_counts",
     "cox_regression",
     "cumulative_incidence",
     "exact_binomial_ci",

@@ -46,6 +46,27 @@ def check_conf_level(conf_level: float, error: type[ValueError] = ValueError) ->
     return value
 
 
+def check_counts(
+    name: str, values: npt.ArrayLike, error: type[ValueError] = ValueError
+) -> FloatArray:
+    """Return ``values`` as a float array after checking they are whole numbers >= 0.
+
+    Counts (events, patients) are whole numbers: 1.5 events is a data error, never rounded.
+    ``error`` is the exception raised otherwise (a ``ValueError`` subclass, such as the
+    evidence package's ``EvidenceError``).
+    """
+    arr = np.atleast_1d(np.asarray(values, dtype=np.float64))
+    bad = np.flatnonzero(~np.isfinite(arr) | (arr < 0) | (arr != np.round(arr)))
+    if bad.size:
+        pos = int(bad[0])
+        where = f" at position {pos}" if arr.size > 1 else ""
+        raise error(
+            f"{name} must be whole numbers >= 0 (counts); got {arr[pos]:g}{where}. "
+            "Check the counts: they are never rounded."
+        )
+    return arr
+
+
 def check_conf_type(conf_type: str, allowed: tuple[str, ...] = CONF_TYPES) -> ConfType:
     """Return ``conf_type`` after checking it names an interval type."""
     if conf_type not in allowed:

@@ -186,6 +186,26 @@ def _design(
     return x, tuple(names), refs
 
 
+def _concordance(time: FloatArray, predicted: FloatArray, event: FloatArray) -> float:
+    """Harrell's C, NaN with a ``RuntimeWarning`` when no pair is comparable.
+
+    A pair is comparable when the shorter time is an event, so one exists exactly when
+    some event comes before the latest follow-up time; with every event at the latest time
+    (e.g. everything at t = 0) C is 0/0, undefined.
+    """
+    from lifelines.utils import concordance_index
+
+    if not np.any(time[event == 1] < np.max(time)):
+        warnings.warn(
+            "concordance is undefined (NaN): no pair of patients is comparable (every "
+            "event is at the latest follow-up time, e.g. all at t = 0).",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return float("nan")
+    return float(concordance_index(time, predicted, event))
+
+
 def _newton(model: Any, p: int) -> tuple[FloatArray, float, FloatArray]:
     """Maximise the log partial likelihood by Newton-Raphson with step halving (as R)."""
     beta = np.zeros(p)
@@ -260,7 +280,9 @@ def cox_regression(
     the log-likelihood changes by less than 1e-12 (relative). Standard errors come from
     the inverse observed information, intervals and p-values are Wald. A coefficient that
     keeps growing (monotone likelihood, e.g. a group without events) raises a
-    ``RuntimeWarning``. Concordance is Harrell's C, computed with lifelines. Checked against
+    ``RuntimeWarning``. Concordance is Harrell's C, computed with lifelines; it is NaN, with
+    a ``RuntimeWarning``, when no pair is comparable (every event at the latest follow-up
+    time, e.g. all at t = 0; the coefficients are still estimated). Checked against
     R ``survival::coxph`` (3.5; Efron and Breslow) to 1e-6 relative: coefficients, standard
     errors, z, p, intervals, log-likelihoods, likelihood-ratio test and concordance.
 
@@ -347,8 +369,6 @@ def cox_regression(
         ci_high = np.exp(beta + crit * std_err)
     loglik_null = float(model.loglike(np.zeros(x.shape[1])))
     lr = max(2.0 * (loglik - loglik_null), 0.0)
-    from lifelines.utils import concordance_index
-
     return CoxModel(
         terms=terms,
         coef=beta,
@@ -364,7 +384,7 @@ def cox_regression(
         lr_chisq=lr,
         lr_df=len(terms),
         lr_pvalue=float(stats.chi2.sf(lr, len(terms))),
-        concordance=float(concordance_index(time, -(x @ beta), event)),
+        concordance=_concordance(time, -(x @ beta), event),
         n=int(time.size),
         n_events=n_events,
         reference_levels=refs,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from msreboot.stats._checks import check_conf_level
+from msreboot.stats._checks import check_conf_level, check_counts
 
 __all__ = ["exact_binomial_ci", "exact_poisson_ci"]
 
@@ -19,6 +19,8 @@ def exact_binomial_ci(events: int, n: int, conf_level: float = 0.95) -> tuple[fl
     from scipy.stats import binomtest
 
     conf_level = check_conf_level(conf_level)
+    check_counts("events", events)
+    check_counts("n", n)
     if n <= 0 or not 0 <= events <= n:
         raise ValueError(f"events must be in [0, n] with n > 0; got {events}/{n}")
     ci = binomtest(int(events), int(n)).proportion_ci(confidence_level=conf_level, method="exact")
@@ -39,6 +41,7 @@ def exact_poisson_ci(
     from scipy.stats import chi2
 
     conf_level = check_conf_level(conf_level)
+    check_counts("events", events)
     if events < 0 or not person_years > 0:
         raise ValueError(
             f"events must be >= 0 and person_years > 0; got {events} over {person_years}."
