@@ -173,6 +173,14 @@ def test_outputs_are_canonical_cohorts_and_tables(tmp_path: Path) -> None:
         ),
         ("name = 'x'\nseed = 1\nfollow_up_years = 1\n[[arm]]\nname = 'a'\nn = 0\n", "arms.0.n"),
         ("[trial\n", "must be valid TOML; got .* at line 1, column"),
+        *(
+            (
+                "name = 'x'\nseed = 1\nfollow_up_years = 1\n[[arm]]\nname = 'a'\nn = 5\n"
+                f"[analysis]\ntimes_years = {times}\n",
+                r"analysis.times_years: must be one or more landmark years, finite and >= 0",
+            )
+            for times in ("[-1]", "[]", "[nan]", "[inf]", "[2, -0.5]")
+        ),
     ],
 )
 def test_spec_errors_name_the_file_and_field(tmp_path: Path, text: str, message: str) -> None:
@@ -232,3 +240,17 @@ def test_combined_arms_are_in_canonical_order() -> None:
     for name, table in cohort.tables.items():
         ids = table["patient_id"].tolist()
         assert ids == sorted(ids), name
+
+
+def test_cli_bad_landmarks_are_a_usage_error_naming_file_and_key(tmp_path: Path) -> None:
+    spec = (Path(__file__).parents[2] / "src/msreboot/trials/data/halt_ms.toml").read_text(
+        encoding="utf-8"
+    )
+    path = tmp_path / "spec.toml"
+    path.write_text(spec.replace("times_years = [3.0, 5.0]", "times_years = [-1]"), "utf-8")
+    result = CliRunner().invoke(app, ["--no-progress", "simulate", "trial", str(path)])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "spec.toml" in result.output
+    assert "analysis.times_years" in result.output
+    assert "Traceback" not in result.output

@@ -17,7 +17,14 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from msreboot.data import describe_validation_errors, read_toml
 from msreboot.endpoints import EndpointDefinition, load_endpoint_definitions
@@ -70,6 +77,17 @@ class AnalysisSpec(BaseModel):
     anchor: Literal["ahsct", "enrolment"] = "enrolment"
     reference_arm: str | None = None
     alpha: float = Field(0.05, gt=0, lt=1)
+
+    @field_validator("times_years")
+    @classmethod
+    def _landmarks(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        bad = [t for t in value if not (np.isfinite(t) and t >= 0)]
+        if not value or bad:
+            raise ValueError(
+                "must be one or more landmark years, finite and >= 0; got "
+                f"{list(value)!r}. Landmarks are years from time zero, e.g. [2, 3, 5]."
+            )
+        return value
 
 
 class TrialSpec(BaseModel):
