@@ -171,6 +171,14 @@ def report(
             "ratios and log-rank tests."
         ),
     ] = None,
+    full_paths: Annotated[
+        bool,
+        typer.Option(
+            "--full-paths",
+            help="Print the input and command paths in full in the provenance (default: "
+            "file and folder names only).",
+        ),
+    ] = False,
     redcap_mapping: RedcapOpt = None,
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
@@ -190,6 +198,7 @@ def report(
             trial=trial,
             replicates=replicates,
             by=by,
+            full_paths=full_paths,
         )
     except ValueError as exc:
         raise _fail(str(exc), EXIT_USAGE) from exc

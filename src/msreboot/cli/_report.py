@@ -55,6 +55,7 @@ class ReportJob:
     times_years: tuple[float, ...]
     trial: TrialSpec | None
     by: str | None = None
+    full_paths: bool = False
 
 
 def load_trial(name: str, replicates: int) -> TrialSpec | None:
@@ -84,6 +85,7 @@ def check_report_options(
     trial: str,
     replicates: int,
     by: str | None = None,
+    full_paths: bool = False,
 ) -> ReportJob:
     """Check every option before anything is read or written."""
     from msreboot.analysis import DEFAULT_ENDPOINTS
@@ -106,6 +108,7 @@ def check_report_options(
         parse_times(times),
         load_trial(trial, replicates),
         by.strip() if by and by.strip() else None,
+        full_paths,
     )
 
 
@@ -182,6 +185,7 @@ def render_report(
         source=source,
         command=command,
         progress=callback,
+        full_paths=job.full_paths,
     )
 
 

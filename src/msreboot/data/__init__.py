@@ -8,6 +8,7 @@ from msreboot.data._deidentify import (
     load_or_create_key,
     write_mapping,
 )
+from msreboot.data._deidentify_check import DeidentificationAudit, check_deidentified
 from msreboot.data._files import (
     TABLE_SUFFIXES,
     atomic_write_bytes,
@@ -45,6 +46,7 @@ from msreboot.data._toml import (
     read_toml,
 )
 from msreboot.data._validate import canonical_order
+from msreboot.data._vocabulary import load_vocabulary
 from msreboot.exceptions import Problem, SpecFileError
 
 __all__ = [
@@ -60,6 +62,7 @@ __all__ = [
     "CohortSource",
     "CohortSummary",
     "ColumnSpec",
+    "DeidentificationAudit",
     "Deidentified",
     "ImportResult",
     "Problem",
@@ -72,6 +75,7 @@ __all__ = [
     "atomic_write_text",
     "birth_dates",
     "canonical_order",
+    "check_deidentified",
     "cohort_checksum",
     "days_between",
     "deidentify",
@@ -79,6 +83,7 @@ __all__ = [
     "describe_validation_errors",
     "import_cohort",
     "load_or_create_key",
+    "load_vocabulary",
     "parse_toml",
     "read_cohort",
     "read_redcap",

@@ -1,4 +1,4 @@
-"""De-identification: keyed pseudonyms, one date shift per patient, no free text.
+"""De-identification: keyed pseudonyms, one date shift per patient, no free text or labels.
 
 The secret key stays with the user: pseudonyms and date shifts are HMAC-SHA256 values of
 the patient id under that key, so the same key always gives the same output and nobody
@@ -16,17 +16,20 @@ import os
 import secrets
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import pandas as pd
 
 from msreboot.data._cohort import Cohort
 from msreboot.data._files import atomic_write_text
 from msreboot.data._schema import SCHEMA
+from msreboot.data._vocabulary import LABEL_COLUMNS, Vocabulary, apply_vocabulary
 
 __all__ = [
     "MAPPING_COLUMNS",
+    "MAX_DAY_NUMBER",
     "MIN_KEY_BYTES",
     "Deidentified",
     "deidentify",
@@ -44,6 +47,12 @@ _PSEUDONYM_DOMAIN = b"msreboot-pseudonym\x00"
 _SHIFT_DOMAIN = b"msreboot-date-shift\x00"
 _EARLIEST_DATE = pd.Timestamp("1900-01-01")  # the validator's lower bound for dates
 
+MAX_DAY_NUMBER = 1_000_000
+"""Day numbers this large (2,700 years) are not days from an origin: YYYYMMDD dates."""
+
+_SHARED_ORIGIN_DAYS = 3653
+"""No value within 10 years of the origin: the origin is a shared epoch, not the patient's."""
+
 
 @dataclass(frozen=True)
 class Deidentified:
@@ -56,16 +65,19 @@ class Deidentified:
         text. Safe to share (together with nothing else).
     mapping
         One row per patient: ``patient_id`` (original), ``pseudonym`` and ``shift_days``
-        (days added to every date of the patient; 0 in a day-based cohort). Secret: it
-        re-identifies the cohort. Kept in memory; write it with :func:`write_mapping` only
-        if you need it.
+        (days added to every date of the patient; 0 when the day numbers of a day-based
+        cohort were kept). Secret: it re-identifies the cohort. Kept in memory; write it
+        with :func:`write_mapping` only if you need it.
     max_shift_days
         The bound the shifts were drawn within.
+    labels_emptied
+        Label column -> how many values were emptied (not in the vocabulary).
     """
 
     cohort: Cohort
     mapping: pd.DataFrame
     max_shift_days: int
+    labels_emptied: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
     def to_frame(self) -> pd.DataFrame:
         """The mapping (``patient_id``, ``pseudonym``, ``shift_days``), one row per patient."""
@@ -75,21 +87,25 @@ class Deidentified:
         """Counts and the range of the shifts (text; no identifier is shown)."""
         shifts = self.mapping["shift_days"]
         n = len(self.mapping)
-        if self.cohort.time_unit == "day":
-            dates = "dates not shifted (day-based cohort: already relative to each patient)"
+        what = "day numbers" if self.cohort.time_unit == "day" else "dates"
+        if n and bool((shifts == 0).all()):
+            dates = "day numbers kept (each patient's own origin; intervals unchanged)"
         elif n:
             dates = (
-                f"dates shifted per patient by {int(shifts.min())} to {int(shifts.max())} "
-                f"days (bound {self.max_shift_days})"
+                f"{what} shifted per patient by {int(shifts.min())} to {int(shifts.max())} "
+                f"days, both directions (bound {self.max_shift_days}); intervals unchanged"
             )
         else:
             dates = "no patients"
         text = [c.name for spec in SCHEMA.values() for c in spec.columns if c.kind == "text"]
+        emptied = ", ".join(f"{c} {n}" for c, n in self.labels_emptied.items() if n)
         return "\n".join(
             [
                 f"de-identified cohort: {n} patients, ids replaced by keyed pseudonyms",
                 dates,
                 f"free text removed: {', '.join(text)}",
+                f"labels ({', '.join(LABEL_COLUMNS)}) kept only through a vocabulary; values "
+                f"emptied: {emptied or 'none'}",
                 "the mapping re-identifies patients: keep it (and the key) private",
             ]
         )
@@ -126,13 +142,20 @@ def _pseudonym(key: bytes, patient_id: str) -> str:
 
 
 def _raw_shift(key: bytes, patient_id: str, max_shift_days: int) -> int:
-    """A shift in [-max_shift_days, -1], uniform up to a bias of max / 2**256."""
-    value = int.from_bytes(_digest(key, _SHIFT_DOMAIN, patient_id), "big")
-    return -(1 + value % max_shift_days)
+    """A shift in [-max, -1] or [1, max], uniform up to a bias of max / 2**255."""
+    value = int.from_bytes(_digest(key, _SHIFT_DOMAIN, patient_id), "big") % (2 * max_shift_days)
+    return value - max_shift_days if value < max_shift_days else value - max_shift_days + 1
 
 
-def deidentify(cohort: Cohort, key: bytes, *, max_shift_days: int = 365) -> Deidentified:
-    r"""Replace ids with keyed pseudonyms, shift each patient's dates, remove free text.
+def deidentify(
+    cohort: Cohort,
+    key: bytes,
+    *,
+    max_shift_days: int = 365,
+    vocabulary: Vocabulary | None = None,
+    shift_day_numbers: bool = True,
+) -> Deidentified:
+    r"""Replace ids with keyed pseudonyms, shift each patient's dates, remove text and labels.
 
     Parameters
     ----------
@@ -143,6 +166,13 @@ def deidentify(cohort: Cohort, key: bytes, *, max_shift_days: int = 365) -> Deid
         the same pseudonyms and shifts; keep it private and stable across data releases.
     max_shift_days
         Largest shift in days (>= 1).
+    vocabulary
+        The label values that may be shared (:func:`load_vocabulary`); every other value
+        of a label column is emptied. ``None``: every label is emptied.
+    shift_day_numbers
+        In a day-based cohort, shift the day numbers too (the default). ``False`` keeps
+        them, for cohorts whose origin is each patient's own event (enrolment, reinfusion);
+        refused when the numbers look like a shared epoch (Excel serials).
 
     Returns
     -------
@@ -154,8 +184,10 @@ def deidentify(cohort: Cohort, key: bytes, *, max_shift_days: int = 365) -> Deid
     ------
     ValueError
         ``key`` is shorter than 16 bytes, ``max_shift_days`` is below 1, two patient ids
-        get the same pseudonym, or a patient's dates span 1900-01-01 to today so that no
-        shift keeps them in the valid range.
+        get the same pseudonym, a patient's dates span 1900-01-01 to the cohort's last
+        date so that no shift keeps them in that range, the day numbers of a day-based
+        cohort look like YYYYMMDD dates (``19850312``), or like calendar serials while
+        ``shift_day_numbers`` is false.
     TypeError
         ``key`` is not bytes.
 
@@ -164,28 +196,41 @@ def deidentify(cohort: Cohort, key: bytes, *, max_shift_days: int = 365) -> Deid
     *Pseudonyms* are ``"P"`` + the first 16 hex digits (64 bits) of
     ``HMAC-SHA256(key, "msreboot-pseudonym\0" + patient_id)``; a collision raises.
 
-    *Date shifts*: one whole number of days per patient,
-    ``-(1 + HMAC-SHA256(key, "msreboot-date-shift\0" + patient_id) mod max_shift_days)``,
-    i.e. uniform in ``[-max_shift_days, -1]``; every date column of every table of that
-    patient moves by the same shift, so every interval within a patient is preserved
-    exactly. Shifts go back in time only, because the validator rejects dates after today
-    and a forward shift could push recent visits into the future; a shift that does not
-    depend on today keeps the output reproducible. The price is that a shifted date is
-    known to be up to ``max_shift_days`` before the true one (never after). A patient
-    whose shifted dates would fall before 1900-01-01 (the validator's lower bound) gets
-    the opposite (forward) shift instead.
+    *Date shifts*: one whole number of days per patient, uniform over
+    ``[-max_shift_days, -1]`` and ``[1, max_shift_days]`` (never 0): with
+    ``h = HMAC-SHA256(key, "msreboot-date-shift\0" + patient_id) mod 2 max_shift_days``,
+    the shift is ``h - max_shift_days`` below ``max_shift_days`` and one more above.
+    Every date column of every table of that patient moves by the same shift, so every
+    interval within a patient is preserved exactly, and a true date is equally likely to
+    lie before or after the shifted one. A patient whose shifted dates would fall before
+    1900-01-01 or after today (the validator's bounds) gets the opposite shift instead,
+    so the same key and data give the same output except for a patient whose last date
+    lies within ``max_shift_days`` of today, who may be shifted back instead of forward.
+
+    *Day-based cohorts* (``time_unit == "day"``): the day numbers are shifted exactly as
+    dates are, by the same per-patient shift. Nothing in the data says whether the
+    origin is each patient's own (enrolment) or shared by everyone (a study start date,
+    1970-01-01, Excel's 1899-12-30 epoch); when it is shared the day numbers are calendar
+    dates in disguise, and a birth date given as days identifies. Intervals are
+    unchanged, so every endpoint gives the same result; only day 0 no longer marks the
+    origin. ``shift_day_numbers=False`` keeps the numbers (``shift_days`` 0) when the
+    origin is each patient's own event, and is refused when no value of the cohort lies
+    within 10 years of its origin (Excel serials, days since 1970). Numbers of
+    1,000,000 or more are YYYYMMDD dates, not days, and are always refused: read them
+    with ``date_format="%Y%m%d"``. A ``birth_year`` is a calendar year; it is shifted in
+    calendar cohorts only.
 
     *birth_year* (only the year known): the year of 1 July of that year, shifted; then
     lowered if needed to the year of the patient's earliest shifted event, so the
     validator's "no event before birth_year" check still holds.
 
-    *Day-based cohorts* (``time_unit == "day"``) hold days from each patient's own
-    origin: nothing is shifted and ``shift_days`` is 0.
-
     *Free text*: every column of kind ``text`` in :data:`~msreboot.data.SCHEMA`
-    (``patients.notes``, ``adverse_events.detail``) is emptied. Labels (centre, protocol,
-    pathogen) and all values are kept: small centres or rare events may still identify
-    a patient, so review them before sharing.
+    (``patients.notes``, ``adverse_events.detail``) is emptied. *Labels* (kind ``label``:
+    ``centre``, ``protocol``, ``pathogen``) are typed by people and can hold anything:
+    they are emptied too, unless ``vocabulary`` lists the values that may be shared
+    (matched ignoring case and outer spaces; anything else is emptied). Other values are
+    kept: small centres or rare events may still identify a patient, so review them
+    before sharing.
 
     Examples
     --------
@@ -193,10 +238,11 @@ def deidentify(cohort: Cohort, key: bytes, *, max_shift_days: int = 365) -> Deid
     >>> deid = deidentify(load_example(), b"an example key, not a secret one")
     >>> deid.cohort.n_patients, deid.mapping["pseudonym"].str.len().unique().tolist()
     (300, [17])
-    >>> bool(deid.mapping["shift_days"].between(-365, -1).all())
+    >>> bool(deid.mapping["shift_days"].abs().between(1, 365).all())
     True
-    >>> int(deid.cohort.patients["notes"].notna().sum())
-    0
+    >>> patients = deid.cohort.patients
+    >>> int(patients["notes"].notna().sum()), int(patients["centre"].notna().sum())
+    (0, 0)
     """
     key = _check_key(key)
     if (
@@ -212,11 +258,16 @@ def deidentify(cohort: Cohort, key: bytes, *, max_shift_days: int = 365) -> Deid
     pseudonyms = {pid: _pseudonym(key, pid) for pid in ids}
     _check_collisions(pseudonyms)
     day_based = cohort.time_unit == "day"
-    shifts = (
-        dict.fromkeys(ids, 0) if day_based else _choose_shifts(cohort, key, ids, max_shift_days)
-    )
+    if day_based:
+        _check_day_numbers(cohort, shift_day_numbers)
+        shifts = {
+            pid: _raw_shift(key, pid, max_shift_days) if shift_day_numbers else 0 for pid in ids
+        }
+    else:
+        shifts = _choose_shifts(cohort, key, ids, max_shift_days)
+    emptied: dict[str, int] = {}
     tables = {
-        name: _transform(name, frame, pseudonyms, shifts, day_based)
+        name: _transform(name, frame, pseudonyms, shifts, day_based, vocabulary, emptied)
         for name, frame in cohort.tables.items()
     }
     if not day_based:
@@ -229,7 +280,42 @@ def deidentify(cohort: Cohort, key: bytes, *, max_shift_days: int = 365) -> Deid
             "shift_days": pd.Series([shifts[p] for p in ids], dtype="int64"),
         }
     )
-    return Deidentified(deidentified, mapping, max_shift_days)
+    return Deidentified(deidentified, mapping, max_shift_days, MappingProxyType(emptied))
+
+
+def _day_values(cohort: Cohort) -> pd.DataFrame:
+    parts = []
+    for name, spec in SCHEMA.items():
+        frame = cohort.table(name)
+        for col in spec.date_columns:
+            values = frame[["patient_id", col]].dropna().set_axis(["patient_id", "day"], axis=1)
+            values["where"] = f"{name}.{col}"
+            parts.append(values)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _check_day_numbers(cohort: Cohort, shift_day_numbers: bool) -> None:
+    """Refuse day numbers that are calendar dates: YYYYMMDD, or serials if kept."""
+    days = _day_values(cohort)
+    if days.empty:
+        return
+    values = days["day"].astype("int64")
+    huge = values.abs() >= MAX_DAY_NUMBER
+    if huge.any():
+        row = days[huge.to_numpy()].iloc[0]
+        raise ValueError(
+            f"day numbers must be days from each patient's origin (below {MAX_DAY_NUMBER:,}); "
+            f"got {int(row['day'])} in {row['where']} ({int(huge.sum())} such values): "
+            "these look like YYYYMMDD dates. Read the cohort with --date-format %Y%m%d "
+            '(date_format="%Y%m%d") so that they are dates and get shifted.'
+        )
+    if not shift_day_numbers and int(values.abs().min()) >= _SHARED_ORIGIN_DAYS:
+        raise ValueError(
+            "day numbers can be kept only when the origin is each patient's own event; got "
+            f"no value within {_SHARED_ORIGIN_DAYS} days of the origin (smallest "
+            f"{int(values.abs().min())}), as with Excel serial dates or days since 1970. "
+            "Shift them (the default), or read them as dates."
+        )
 
 
 def _check_collisions(pseudonyms: Mapping[str, str]) -> None:
@@ -264,19 +350,25 @@ def _choose_shifts(
     span = _patient_dates(cohort)
     firsts = {str(k): pd.Timestamp(v) for k, v in span["min"].items()}
     lasts = {str(k): pd.Timestamp(v) for k, v in span["max"].items()}
-    today = pd.Timestamp(dt.date.today())
+    latest = pd.Timestamp(dt.date.today())
     shifts: dict[str, int] = {}
     for pid in ids:
         shift = _raw_shift(key, pid, max_shift_days)
         if pid in firsts:
             first, last = firsts[pid], lasts[pid]
-            if first + pd.Timedelta(days=shift) < _EARLIEST_DATE:
+
+            def fits(s: int, first: pd.Timestamp = first, last: pd.Timestamp = last) -> bool:
+                delta = pd.Timedelta(days=s)
+                return first + delta >= _EARLIEST_DATE and last + delta <= latest
+
+            if not fits(shift):
                 shift = -shift
-                if last + pd.Timedelta(days=shift) > today:
+                if not fits(shift):
                     raise ValueError(
-                        f"the dates of patient {pid!r} must span less than 1900-01-01 to "
-                        f"today minus {abs(shift)} days to be shifted; got {first.date()} to "
-                        f"{last.date()}. Check those dates, or lower max_shift_days."
+                        f"the dates of patient {pid!r} must leave {abs(shift)} days free "
+                        f"within 1900-01-01 to today ({latest.date()}) to be "
+                        f"shifted; got {first.date()} to {last.date()}. Check those dates, "
+                        "or lower max_shift_days."
                     )
         shifts[pid] = shift
     return shifts
@@ -288,17 +380,24 @@ def _transform(
     pseudonyms: Mapping[str, str],
     shifts: Mapping[str, int],
     day_based: bool,
+    vocabulary: Vocabulary | None,
+    emptied: dict[str, int],
 ) -> pd.DataFrame:
     spec = SCHEMA[name]
     out = frame.copy()
     pid = frame["patient_id"].astype(str)
-    if not day_based:
-        delta = pd.to_timedelta(pid.map(shifts).astype("int64"), unit="D")
-        for col in spec.date_columns:
-            out[col] = frame[col] + delta
+    days = pid.map(shifts).astype("int64")
+    delta: pd.Series = days.astype("Int64") if day_based else pd.to_timedelta(days, unit="D")
+    for col in spec.date_columns:
+        out[col] = frame[col] + delta
     for column in spec.columns:
         if column.kind == "text":
             out[column.name] = pd.Series(pd.NA, index=frame.index, dtype="string")
+        elif column.kind == "label":
+            mapped = apply_vocabulary(frame[column.name], column.name, vocabulary)
+            lost = int((frame[column.name].notna() & mapped.isna()).sum())
+            emptied[column.name] = emptied.get(column.name, 0) + lost
+            out[column.name] = mapped
     out["patient_id"] = pid.map(pseudonyms).astype("string")
     return out
 

@@ -130,6 +130,7 @@ def build_report(
     source: str | Path | None = None,
     command: str | None = None,
     progress: Progress | None = None,
+    full_paths: bool = False,
 ) -> Report:
     """Write a self-contained HTML report of an analysed cohort, with its figures beside it.
 
@@ -150,6 +151,9 @@ def build_report(
         The command line that asked for the report (provenance).
     progress
         Called before each step with ``(done, total, description)``.
+    full_paths
+        Print the input and the command's paths in full in the provenance block; by
+        default only their last part (file or folder name) is shown.
 
     Returns
     -------
@@ -255,6 +259,7 @@ def build_report(
                 trial=trial,
                 citations=analysis.citations,
                 generated=generated,
+                full_paths=full_paths,
             )
         )
         advance()
