@@ -7,8 +7,10 @@ stderr; exit codes as in :mod:`msreboot.cli._common`.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -29,6 +31,9 @@ from msreboot.cli._common import (
     progress,
     read_source,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["add_data_commands"]
 
@@ -125,50 +130,203 @@ def export_command(
     out.print(f"wrote {len(written)} {fmt.value} files to {out_dir}")
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    path, folder = path.resolve(), folder.resolve()
+    return path == folder or folder in path.parents
+
+
+def _check_deidentify_paths(
+    source: Path, out_dir: Path, key_file: Path, mapping: Path | None
+) -> None:
+    """Usage errors before anything is read or written."""
+    if _inside(out_dir, source if source.is_dir() else source.parent) and (
+        source.is_dir() or out_dir.resolve() == source.resolve()
+    ):
+        raise fail(
+            f"--out must be outside the source; got {out_dir} for {source}. "
+            "Write the de-identified copy to a new folder."
+        )
+    if source.is_dir() and _inside(source, out_dir):
+        raise fail(f"--out must not contain the source; got {out_dir} around {source}.")
+    for flag, path in (("--key-file", key_file), ("--mapping", mapping)):
+        if path is not None and _inside(path, out_dir):
+            raise fail(
+                f"{flag} must be outside --out (it would be shared with the data); got {path}. "
+                "Keep it where only you can read it."
+            )
+    if key_file.is_dir():
+        raise fail(f"--key-file must be a file; got the folder {key_file}. Name a file in it.")
+    if mapping is not None and mapping.is_dir():
+        raise fail(f"--mapping must be a file; got the folder {mapping}.")
+
+
+def _warn_if_readable(key_file: Path) -> None:
+    mode = key_file.stat().st_mode
+    if mode & 0o077:
+        err.print(
+            f"[yellow]warning:[/] the key file {key_file} can be read by other users "
+            f"(permissions {oct(mode & 0o777)}); restrict it with chmod 600 {key_file}",
+            soft_wrap=True,
+        )
+
+
+def _check_command(
+    folder: Path, original: Path | None, key_file: Path | None, vocabulary: Path | None
+) -> None:
+    from msreboot.data import check_deidentified, load_or_create_key, load_vocabulary
+
+    try:
+        vocab = load_vocabulary(vocabulary) if vocabulary is not None else None
+        key = None
+        if key_file is not None:
+            if not key_file.is_file():
+                raise ValueError(f"--key-file must be an existing key file; got {key_file}.")
+            key = load_or_create_key(key_file)
+        audit = check_deidentified(folder, original, vocabulary=vocab, key=key)
+    except ValueError as exc:
+        raise fail(str(exc), EXIT_USAGE) from exc
+    out.print(audit.summary(), soft_wrap=True)
+    if not audit.ok:
+        raise typer.Exit(EXIT_DATA)
+
+
 def deidentify_command(
     ctx: typer.Context,
-    source: SourceArg,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the de-identified copy.")],
+    source: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Cohort to de-identify (a folder, workbook, store or REDCap export); with "
+            "--check, the original the copy was made from (optional).",
+            show_default=False,
+        ),
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Folder for the de-identified copy (replaced whole; not the source)."
+        ),
+    ] = None,
     key_file: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--key-file",
-            help="Secret key (created if missing). Keep it private: it links "
-            "pseudonyms back to patients.",
+            help="Secret key (created if missing, permissions 0600). Keep it private and "
+            "outside --out: it links pseudonyms back to patients.",
         ),
-    ],
+    ] = None,
     mapping: Annotated[
         Path | None,
         typer.Option(
             "--mapping", help="Also write the id/shift mapping here (never written by default)."
         ),
     ] = None,
+    vocabulary: Annotated[
+        Path | None,
+        typer.Option(
+            "--vocabulary",
+            help="TOML file of the label values (centre, protocol, pathogen) that may be "
+            "shared; every other label is emptied.",
+        ),
+    ] = None,
+    check: Annotated[
+        Path | None,
+        typer.Option(
+            "--check",
+            help="Audit a de-identified folder instead: original ids (with SOURCE), original "
+            "dates, free text, labels; exit 1 if anything is found.",
+        ),
+    ] = None,
     max_shift_days: Annotated[
         int, typer.Option("--max-shift-days", min=1, help="Largest date shift, in days.")
     ] = 365,
+    keep_day_numbers: Annotated[
+        bool,
+        typer.Option(
+            "--keep-day-numbers",
+            help="Day-based cohort whose origin is each patient's own event: keep the day "
+            "numbers (default: shift them like dates).",
+        ),
+    ] = False,
+    escape_formulas: Annotated[
+        bool,
+        typer.Option(
+            "--escape-formulas/--no-escape-formulas",
+            help="Prefix CSV text cells starting with = + - @ tab or CR with ' (spreadsheet "
+            "formula injection).",
+        ),
+    ] = True,
     fmt: FormatOpt = FormatOption.csv,
     redcap_mapping: RedcapOpt = None,
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
 ) -> None:
-    """Write a de-identified copy: keyed pseudonyms, per-patient date shifts, no free text."""
+    """Write a de-identified copy: keyed pseudonyms, per-patient date shifts in both
+    directions, no free text, labels only through a vocabulary (or audit one with --check)."""
     from msreboot.data import deidentify as run
-    from msreboot.data import load_or_create_key, write_cohort, write_mapping
+    from msreboot.data import load_or_create_key, load_vocabulary, write_mapping, write_tables
 
+    if check is not None:
+        _check_command(check, source, key_file, vocabulary)
+        return
+    if source is None or out_dir is None or key_file is None:
+        raise fail("deidentify needs SOURCE, --out and --key-file (or --check DIR).")
+    _check_deidentify_paths(source, out_dir, key_file, mapping)
+    try:
+        vocab = load_vocabulary(vocabulary) if vocabulary is not None else None
+    except ValueError as exc:
+        raise fail(str(exc), EXIT_USAGE) from exc
     cohort = load_cohort(ctx, source, redcap_mapping, date_format, time_unit)
     existed = key_file.exists()
     try:
         key = load_or_create_key(key_file)
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
-    if not existed:
+    if existed:
+        _warn_if_readable(key_file)
+    else:
         err.print(f"created a new secret key in {key_file}: keep it private and safe")
-    result = run(cohort, key, max_shift_days=max_shift_days)
-    write_cohort(result.cohort, out_dir, fmt.value)
+    try:
+        result = run(
+            cohort,
+            key,
+            max_shift_days=max_shift_days,
+            vocabulary=vocab,
+            shift_day_numbers=not keep_day_numbers,
+        )
+    except ValueError as exc:
+        raise fail(str(exc), EXIT_DATA) from exc
+    _replace_folder(out_dir, result.cohort.tables, fmt.value, escape_formulas, write_tables)
+    out.print(result.summary(), soft_wrap=True)
     out.print(f"wrote the de-identified cohort ({result.cohort.n_patients} patients) to {out_dir}")
     if mapping is not None:
         write_mapping(result.mapping, mapping)
         out.print(f"wrote the pseudonym mapping to {mapping} (keep it private)")
+
+
+def _replace_folder(
+    out_dir: Path,
+    tables: Mapping[str, pd.DataFrame],
+    fmt: str,
+    escape_formulas: bool,
+    write_tables: Callable[..., list[Path]],
+) -> None:
+    """Write into a staging folder beside ``out_dir``, then swap it in whole: no file of an
+    earlier copy survives, and an error leaves ``out_dir`` as it was."""
+    import shutil
+    import tempfile
+
+    if out_dir.exists() and not out_dir.is_dir():
+        raise fail(f"--out must be a folder; got the file {out_dir}.")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    parent = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        staged = parent / "new"
+        write_tables(tables, staged, fmt, escape_formulas=escape_formulas)
+        if out_dir.exists():
+            os.replace(out_dir, parent / "old")
+        os.replace(staged, out_dir)
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
 
 
 def schema_command(

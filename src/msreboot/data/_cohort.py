@@ -223,11 +223,16 @@ class ValidationReport:
         counts.columns.name = None
         return counts
 
-    def write_csv(self, path: str | Path) -> Path:
-        """Write the full problem list to CSV (atomically) and return the path."""
-        from msreboot.data._files import atomic_write_text
+    def write_csv(self, path: str | Path, *, escape_formulas: bool = True) -> Path:
+        """Write the full problem list to CSV (atomically) and return the path.
 
-        return atomic_write_text(Path(path), self.to_frame().to_csv(index=False))
+        Values that a spreadsheet would run as a formula get a leading ``'`` unless
+        ``escape_formulas`` is false.
+        """
+        from msreboot.data._files import atomic_write_text, csv_text
+
+        text = csv_text(self.to_frame(), escape_formulas=escape_formulas)
+        return atomic_write_text(Path(path), text)
 
     def summary(self, shown: int = 10) -> str:
         """Counts, then the first ``shown`` errors (text)."""

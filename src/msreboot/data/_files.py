@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import difflib
 import io
 import os
@@ -23,6 +24,7 @@ __all__ = [
     "FileFormat",
     "atomic_write_bytes",
     "atomic_write_text",
+    "csv_text",
     "read_folder",
     "read_table_file",
     "read_workbook",
@@ -244,11 +246,15 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
     return path
 
 
-def write_frame(frame: pd.DataFrame, path: Path) -> Path:
-    """Write a result table to ``.csv`` or ``.parquet`` (by suffix), atomically."""
+def write_frame(frame: pd.DataFrame, path: Path, *, escape_formulas: bool = True) -> Path:
+    """Write a result table to ``.csv`` or ``.parquet`` (by suffix), atomically.
+
+    CSV text cells that a spreadsheet would run as a formula get a leading ``'`` unless
+    ``escape_formulas`` is false (see :func:`write_tables`).
+    """
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return atomic_write_text(path, frame.to_csv(index=False))
+        return atomic_write_text(path, csv_text(frame, escape_formulas=escape_formulas))
     if suffix == ".parquet":
         buffer = io.BytesIO()
         frame.to_parquet(buffer, index=False)
@@ -290,12 +296,62 @@ def _csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _escape_formula(value: object) -> object:
+    if (
+        isinstance(value, str)
+        and value.startswith(_FORMULA_PREFIXES)
+        and not _PLAIN_NUMBER.fullmatch(value)
+    ):
+        return "'" + value
+    return value
+
+
+def csv_text(frame: pd.DataFrame, *, escape_formulas: bool = True) -> str:
+    r"""The CSV text of ``frame`` (no index, ``\n`` line ends), safe to open in a spreadsheet.
+
+    Text cells starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return get a
+    leading ``'`` so that a spreadsheet shows them instead of running them as a formula
+    (OWASP, "CSV Injection"); plain numbers such as ``-1.5`` are left alone. Turn this off
+    with ``escape_formulas=False`` to keep every value byte for byte. When a text cell holds
+    a carriage return, every text field is quoted (a bare CR is otherwise written
+    unquoted and splits the row when read back).
+    """
+    text_columns = [
+        c
+        for c in frame.columns
+        if pd.api.types.is_object_dtype(frame[c].dtype)
+        or pd.api.types.is_string_dtype(frame[c].dtype)
+    ]
+    out = frame.copy() if escape_formulas and text_columns else frame
+    has_cr = False
+    for col in text_columns:
+        if escape_formulas:
+            out[col] = out[col].map(_escape_formula, na_action="ignore")
+        has_cr = has_cr or bool(
+            out[col].map(lambda v: isinstance(v, str) and "\r" in v, na_action="ignore").any()
+        )
+    if has_cr:
+        return out.to_csv(index=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+    return out.to_csv(index=False, lineterminator="\n")
+
+
 def write_tables(
     tables: Mapping[str, pd.DataFrame],
     folder: Path,
     fmt: FileFormat = "csv",
+    *,
+    escape_formulas: bool = True,
 ) -> list[Path]:
-    """Write canonical tables to ``folder`` (one file per table); all files or none."""
+    """Write canonical tables to ``folder`` (one file per table); all files or none.
+
+    CSV text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return) get a leading ``'`` unless
+    ``escape_formulas`` is false; line breaks inside a cell are always quoted.
+    """
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"format must be 'csv' or 'parquet'; got {fmt!r}")
     written: list[Path] = []
@@ -303,7 +359,8 @@ def write_tables(
         for name, frame in tables.items():
             path = staging / f"{name}.{fmt}"
             if fmt == "csv":
-                _csv_frame(frame).to_csv(path, index=False, lineterminator="\n")
+                text = csv_text(_csv_frame(frame), escape_formulas=escape_formulas)
+                path.write_text(text, encoding="utf-8")
             else:
                 _write_parquet(frame, path)
             written.append(folder / path.name)

@@ -53,6 +53,21 @@ def file_checksums(source: Path) -> list[tuple[str, str]]:
     return out
 
 
+def _command_text(command: str | None, full_paths: bool) -> str:
+    """The command line, with each path argument cut to its last part unless ``full_paths``."""
+    import shlex
+
+    if command is None:
+        return "msreboot.report.build_report (Python)"
+    if full_paths:
+        return command
+    try:
+        parts = shlex.split(command)
+    except ValueError:
+        return command
+    return shlex.join(Path(p).name if "/" in p or "\\" in p else p for p in parts)
+
+
 def _version(package: str) -> str:
     try:
         return metadata.version(package)
@@ -80,8 +95,14 @@ def methods_section(
     trial: TrialResult | None,
     citations: Sequence[str],
     generated: datetime,
+    full_paths: bool = False,
 ) -> SectionContent:
-    """Methods paragraphs for every definition used, then the provenance block."""
+    """Methods paragraphs for every definition used, then the provenance block.
+
+    The input is named by its file or folder name and the command's path arguments by
+    their last part (paths often carry names or record numbers); ``full_paths`` prints
+    them absolute.
+    """
     paragraphs = [
         "Cohort tables were validated against the msreboot canonical schema (every problem "
         "located by table, row, patient and column) before any analysis.",
@@ -119,10 +140,10 @@ def methods_section(
         ("Python", f"{platform.python_version()} ({sys.implementation.name})"),
         *((name, _version(name)) for name in _PACKAGES),
         ("Platform", platform.platform()),
-        ("Command", command or "msreboot.report.build_report (Python)"),
+        ("Command", _command_text(command, full_paths)),
     ]
     if source is not None:
-        items.append(("Input", str(source)))
+        items.append(("Input", str(source.resolve()) if full_paths else source.name))
         items += [(f"SHA-256 {name}", digest) for name, digest in file_checksums(source)]
     items.append(("Cohort content SHA-256", cohort_checksum(cohort)))
     if trial is not None:
