@@ -145,8 +145,11 @@ class TrialSpec(BaseModel):
         ref = self.analysis.reference_arm
         if ref is not None and ref not in names:
             raise ValueError(f"analysis.reference_arm must be one of {names}; got {ref!r}")
-        self.population_spec()
-        self.visit_schedule()
+        for key, build in (("population", self.population_spec), ("schedule", self.visit_schedule)):
+            try:
+                build()
+            except (TypeError, AttributeError) as error:  # a list for a number, and so on
+                raise ValueError(f"{key}: a value has the wrong type ({error})") from None
         SimulationParameters.preset(self.parameters)
         definitions = self.definitions()
         primary = self.analysis.primary
