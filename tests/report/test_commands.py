@@ -48,7 +48,19 @@ def test_report_of_a_folder(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "cohort_files" / "km_neda_3.png").is_file()
     digest = hashlib.sha256((example_path() / "edss.csv").read_bytes()).hexdigest()
     assert digest in html
-    assert re.search(r"report \S+ --out \S+cohort.html", html)
+    assert re.search(r"report example --out cohort.html", html)  # names only, no full paths
+    assert str(tmp_path) not in html
+
+
+def test_report_full_paths(tmp_path: Path) -> None:
+    out = tmp_path / "out" / "full.html"
+    code, output = _run(
+        "report", str(example_path()), "--out", str(out), "-e", "neda_3", "--full-paths"
+    )
+    assert code == 0, output
+    html = out.read_text(encoding="utf-8")
+    assert str(example_path().resolve()) in html
+    assert str(out) in html
 
 
 def test_report_compares_by_a_patients_column(tmp_path: Path) -> None:
