@@ -331,9 +331,7 @@ def csv_text(frame: pd.DataFrame, *, escape_formulas: bool = True) -> str:
     for col in text_columns:
         if escape_formulas:
             out[col] = out[col].map(_escape_formula, na_action="ignore")
-        has_cr = has_cr or bool(
-            out[col].map(lambda v: isinstance(v, str) and "\r" in v, na_action="ignore").any()
-        )
+        has_cr = has_cr or any(isinstance(v, str) and "\r" in v for v in out[col])
     if has_cr:
         return out.to_csv(index=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     return out.to_csv(index=False, lineterminator="\n")
