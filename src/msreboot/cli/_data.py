@@ -7,8 +7,11 @@ stderr; exit codes as in :mod:`msreboot.cli._common`.
 
 from __future__ import annotations
 
+import errno
 import os
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -36,6 +39,71 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["add_data_commands"]
+
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+_NOT_ALLOWED = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def _write_failure(option: str, path: Path, exc: OSError) -> str:
+    """``<option> must be ... ; got <path> (<reason>). <fix>`` for an output that failed."""
+    reason = exc.strerror or str(exc)
+    where = Path(exc.filename) if isinstance(exc.filename, str) else None
+    if where is not None and where != path and not where.name.startswith("."):
+        reason += f": {where}"
+    if exc.errno in _NO_SPACE:
+        fix = "Free some disk space and run again"
+    elif exc.errno in _NOT_ALLOWED:
+        fix = f"Choose a {option} in a folder you can write to"
+    else:
+        fix = f"Clear the way or choose another {option}"
+    return f"{option} must be writable; got {path} ({reason}). {fix}; nothing was changed."
+
+
+@contextmanager
+def _writing(option: str, path: Path) -> Iterator[None]:
+    """Turn a failure to write an output (read-only, full disk, a folder in the way) into a
+    usage error (exit 2) naming the option; store problems (:class:`StoreError`) pass."""
+    from msreboot.exceptions import StoreError
+
+    try:
+        yield
+    except StoreError:
+        raise
+    except OSError as exc:
+        raise fail(_write_failure(option, path, exc), EXIT_USAGE) from exc
+
+
+def _is_table_file(path: Path) -> bool:
+    from msreboot.data import SCHEMA, TABLE_SUFFIXES
+
+    stem = re.sub(r"[^0-9a-z]+", "_", path.stem.strip().lower()).strip("_")
+    return path.suffix.lower() in TABLE_SUFFIXES and stem in SCHEMA
+
+
+def _refuse_own_source(
+    option: str, given: Path, outputs: Sequence[Path], inputs: Sequence[Path | None]
+) -> None:
+    """Exit 2 when writing ``outputs`` would replace an input: the source file itself, a
+    table file of a source folder, or the REDCap mapping."""
+    for source in inputs:
+        if source is None:
+            continue
+        real = source.resolve()
+        for output in outputs:
+            target = output.resolve()
+            if target == real or (
+                real.is_dir() and target.parent == real and _is_table_file(target)
+            ):
+                what = (
+                    "is the source itself"
+                    if target == real and output == given
+                    else f"would replace {source if target == real else output}"
+                )
+                raise fail(
+                    f"{option} must not overwrite the cohort it reads; got {given}, which "
+                    f"{what}. Choose another {option}.",
+                    EXIT_USAGE,
+                )
 
 
 def validate_command(
@@ -67,7 +135,9 @@ def validate_command(
         target = (
             problems or (source if source.is_dir() else source.parent) / "msreboot-problems.csv"
         )
-        report.write_csv(target)
+        _refuse_own_source("--problems", target, [target], [source, redcap_mapping])
+        with _writing("--problems", target):
+            report.write_csv(target)
         out.print(f"full problem list ({len(report.problems)} rows): {target}")
     if not report.ok:
         raise typer.Exit(EXIT_DATA)
@@ -86,9 +156,10 @@ def import_command(
     from msreboot.data import import_cohort
     from msreboot.exceptions import StoreError
 
+    _refuse_own_source("--db", db, [db], [source, redcap_mapping])
     cohort = load_cohort(ctx, source, redcap_mapping, date_format, time_unit)
     try:
-        with progress(ctx) as bar:
+        with _writing("--db", db), progress(ctx) as bar:
             task = bar.add_task(f"importing into {db.name}", total=len(cohort.tables))
             result = import_cohort(
                 cohort, db, source=str(source), on_table=lambda name, rows: bar.advance(task)
@@ -123,10 +194,13 @@ def export_command(
     time_unit: TimeUnitOpt = None,
 ) -> None:
     """Write a cohort (folder, REDCap export or store) as canonical CSV or Parquet files."""
-    from msreboot.data import write_cohort
+    from msreboot.data import TABLE_NAMES, write_cohort
 
+    outputs = [out_dir, *(out_dir / f"{name}.{fmt.value}" for name in TABLE_NAMES)]
+    _refuse_own_source("--out", out_dir, outputs, [source, redcap_mapping])
     cohort = load_cohort(ctx, source, redcap_mapping, date_format, time_unit)
-    written = write_cohort(cohort, out_dir, fmt.value)
+    with _writing("--out", out_dir):
+        written = write_cohort(cohort, out_dir, fmt.value)
     out.print(f"wrote {len(written)} {fmt.value} files to {out_dir}")
 
 
@@ -371,7 +445,8 @@ def example_command(
     from msreboot.data import write_cohort
     from msreboot.datasets import load_example
 
-    written = write_cohort(load_example(), out_dir, "csv")
+    with _writing("--out", out_dir):
+        written = write_cohort(load_example(), out_dir, "csv")
     out.print(f"wrote {len(written)} example tables to {out_dir}")
 
 
