@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import difflib
 import io
-import os
 import re
-import shutil
-import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
 
+from msreboot.data._atomic import atomic_write_bytes, atomic_write_text, replace_directory
 from msreboot.data._schema import SCHEMA, TABLE_NAMES
 from msreboot.exceptions import MissingDependencyError, Problem
 
@@ -214,38 +211,6 @@ def _read_excel(path: Path) -> dict[str, pd.DataFrame]:
 # --- writing -------------------------------------------------------------------------------
 
 
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file renamed into place."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file renamed into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-    return path
-
-
 def write_frame(frame: pd.DataFrame, path: Path, *, escape_formulas: bool = True) -> Path:
     """Write a result table to ``.csv`` or ``.parquet`` (by suffix), atomically.
 
@@ -260,29 +225,6 @@ def write_frame(frame: pd.DataFrame, path: Path, *, escape_formulas: bool = True
         frame.to_parquet(buffer, index=False)
         return atomic_write_bytes(path, buffer.getvalue())
     raise ValueError(f"the output file must end in .csv or .parquet; got {path.name}.")
-
-
-@contextlib.contextmanager
-def replace_directory(target: Path) -> Iterator[Path]:
-    """Yield a fresh temporary folder; on success its files replace those in ``target``.
-
-    On any error the temporary folder is removed and ``target`` is left untouched.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        yield staging
-        if not target.exists():
-            os.replace(staging, target)
-            _fsync_dir(target.parent)
-            return
-        if not target.is_dir():
-            raise NotADirectoryError(f"output must be a folder; got the file {target}")
-        for item in sorted(staging.iterdir()):
-            os.replace(item, target / item.name)
-        _fsync_dir(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
