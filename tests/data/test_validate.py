@@ -410,7 +410,7 @@ def test_day_based_cohort(tables: Tables) -> None:
     days["edss"]["date"] = days["edss"]["date"].astype(float)
     days["edss"].loc[1, "date"] = 12.5
     report = validate(days)
-    assert [p.problem for p in report.errors] == [
+    assert [p.problem.split(",")[0] for p in report.errors] == [
         "must be a whole number of days from the patient's origin"
     ]
     days["edss"].loc[1, "date"] = 1000

@@ -32,6 +32,9 @@ __all__ = [
     "DateFormatOpt",
     "FormatOpt",
     "FormatOption",
+    "MaxCellOpt",
+    "PartialDatesOpt",
+    "PartialDatesOption",
     "RedcapOpt",
     "RootGroup",
     "SourceArg",
@@ -121,6 +124,11 @@ class TimeUnitOption(StrEnum):
     day = "day"
 
 
+class PartialDatesOption(StrEnum):
+    first = "first"
+    mid = "mid"
+
+
 class FormatOption(StrEnum):
     csv = "csv"
     parquet = "parquet"
@@ -143,8 +151,22 @@ RedcapOpt = Annotated[
 DateFormatOpt = Annotated[
     str | None,
     typer.Option(
-        "--date-format", help="strftime format of dates that are not ISO 8601, e.g. %d/%m/%Y."
+        "--date-format",
+        help="strftime format of dates that are not ISO 8601, e.g. %d/%m/%Y or %Y%m%d "
+        "(also for integer dates); 'excel' for Excel serial day numbers.",
     ),
+]
+PartialDatesOpt = Annotated[
+    PartialDatesOption | None,
+    typer.Option(
+        "--partial-dates",
+        help="Accept partial dates (2015-11, 2015): 'first' day of the month or year, or "
+        "'mid' (the 15th, 1 July). Refused by default; recorded in the report's provenance.",
+    ),
+]
+MaxCellOpt = Annotated[
+    int,
+    typer.Option("--max-cell-chars", min=1, help="Longest text cell accepted, in characters."),
 ]
 FormatOpt = Annotated[FormatOption, typer.Option("--format", help="File format.")]
 TimeUnitOpt = Annotated[
@@ -172,6 +194,9 @@ def read_source(
     redcap: Path | None,
     date_format: str | None,
     time_unit: TimeUnitOption | None,
+    *,
+    partial_dates: PartialDatesOption | None = None,
+    max_cell_chars: int | None = None,
 ) -> T:
     """Run ``read_cohort`` or ``validate`` on a source behind a progress bar.
 
@@ -187,11 +212,17 @@ def read_source(
     try:
         with progress(ctx) as bar:
             task = bar.add_task(f"reading {source.name}", total=1)
+            options: dict[str, Any] = {}
+            if partial_dates is not None:
+                options["partial_dates"] = partial_dates.value
+            if max_cell_chars is not None:
+                options["max_cell_chars"] = max_cell_chars
             result = action(
                 source,
                 redcap_mapping=redcap,
                 date_format=date_format,
                 time_unit=time_unit.value if time_unit else None,
+                **options,
             )
             bar.advance(task)
     except DataValidationError as exc:
@@ -211,8 +242,20 @@ def load_cohort(
     redcap: Path | None,
     date_format: str | None,
     time_unit: TimeUnitOption | None,
+    *,
+    partial_dates: PartialDatesOption | None = None,
+    max_cell_chars: int | None = None,
 ) -> Cohort:
     """Validate and read a cohort; on data problems print them and exit 1."""
     from msreboot.data import read_cohort
 
-    return read_source(ctx, read_cohort, source, redcap, date_format, time_unit)
+    return read_source(
+        ctx,
+        read_cohort,
+        source,
+        redcap,
+        date_format,
+        time_unit,
+        partial_dates=partial_dates,
+        max_cell_chars=max_cell_chars,
+    )

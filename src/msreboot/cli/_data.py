@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from msreboot.cli._common import (
@@ -24,6 +25,8 @@ from msreboot.cli._common import (
     DateFormatOpt,
     FormatOpt,
     FormatOption,
+    MaxCellOpt,
+    PartialDatesOpt,
     RedcapOpt,
     SourceArg,
     TimeUnitOpt,
@@ -120,12 +123,23 @@ def validate_command(
     redcap_mapping: RedcapOpt = None,
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
+    partial_dates: PartialDatesOpt = None,
+    max_cell_chars: MaxCellOpt = 65_536,
 ) -> None:
     """Check a cohort and report every problem (exit 1 if any is an error)."""
     from msreboot.data import validate as run_validate
 
-    report = read_source(ctx, run_validate, source, redcap_mapping, date_format, time_unit)
-    out.print(report.summary())
+    report = read_source(
+        ctx,
+        run_validate,
+        source,
+        redcap_mapping,
+        date_format,
+        time_unit,
+        partial_dates=partial_dates,
+        max_cell_chars=max_cell_chars,
+    )
+    out.print(escape(report.summary()))
     if report.problems:
         by_table = report.by_table()
         table = Table("table", "column", "errors", "warnings", title="problems by table")
@@ -151,13 +165,23 @@ def import_command(
     redcap_mapping: RedcapOpt = None,
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
+    partial_dates: PartialDatesOpt = None,
+    max_cell_chars: MaxCellOpt = 65_536,
 ) -> None:
     """Validate a cohort and load it into an embedded DuckDB store (all or nothing)."""
     from msreboot.data import import_cohort
     from msreboot.exceptions import StoreError
 
     _refuse_own_source("--db", db, [db], [source, redcap_mapping])
-    cohort = load_cohort(ctx, source, redcap_mapping, date_format, time_unit)
+    cohort = load_cohort(
+        ctx,
+        source,
+        redcap_mapping,
+        date_format,
+        time_unit,
+        partial_dates=partial_dates,
+        max_cell_chars=max_cell_chars,
+    )
     try:
         with _writing("--db", db), progress(ctx) as bar:
             task = bar.add_task(f"importing into {db.name}", total=len(cohort.tables))
@@ -176,11 +200,21 @@ def summary_command(
     redcap_mapping: RedcapOpt = None,
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
+    partial_dates: PartialDatesOpt = None,
+    max_cell_chars: MaxCellOpt = 65_536,
 ) -> None:
     """Describe a cohort: patients, treatments, follow-up, activity and safety."""
     from msreboot.data import describe_cohort
 
-    cohort = load_cohort(ctx, source, redcap_mapping, date_format, time_unit)
+    cohort = load_cohort(
+        ctx,
+        source,
+        redcap_mapping,
+        date_format,
+        time_unit,
+        partial_dates=partial_dates,
+        max_cell_chars=max_cell_chars,
+    )
     out.print(describe_cohort(cohort).summary())
 
 
@@ -192,13 +226,23 @@ def export_command(
     redcap_mapping: RedcapOpt = None,
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
+    partial_dates: PartialDatesOpt = None,
+    max_cell_chars: MaxCellOpt = 65_536,
 ) -> None:
     """Write a cohort (folder, REDCap export or store) as canonical CSV or Parquet files."""
     from msreboot.data import TABLE_NAMES, write_cohort
 
     outputs = [out_dir, *(out_dir / f"{name}.{fmt.value}" for name in TABLE_NAMES)]
     _refuse_own_source("--out", out_dir, outputs, [source, redcap_mapping])
-    cohort = load_cohort(ctx, source, redcap_mapping, date_format, time_unit)
+    cohort = load_cohort(
+        ctx,
+        source,
+        redcap_mapping,
+        date_format,
+        time_unit,
+        partial_dates=partial_dates,
+        max_cell_chars=max_cell_chars,
+    )
     with _writing("--out", out_dir):
         written = write_cohort(cohort, out_dir, fmt.value)
     out.print(f"wrote {len(written)} {fmt.value} files to {out_dir}")
@@ -333,6 +377,8 @@ def deidentify_command(
     redcap_mapping: RedcapOpt = None,
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
+    partial_dates: PartialDatesOpt = None,
+    max_cell_chars: MaxCellOpt = 65_536,
 ) -> None:
     """Write a de-identified copy: keyed pseudonyms, per-patient date shifts in both
     directions, no free text, labels only through a vocabulary (or audit one with --check)."""
@@ -349,7 +395,15 @@ def deidentify_command(
         vocab = load_vocabulary(vocabulary) if vocabulary is not None else None
     except ValueError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
-    cohort = load_cohort(ctx, source, redcap_mapping, date_format, time_unit)
+    cohort = load_cohort(
+        ctx,
+        source,
+        redcap_mapping,
+        date_format,
+        time_unit,
+        partial_dates=partial_dates,
+        max_cell_chars=max_cell_chars,
+    )
     existed = key_file.exists()
     try:
         key = load_or_create_key(key_file)

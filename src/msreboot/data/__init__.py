@@ -1,6 +1,7 @@
 """Cohort data: the canonical schema, readers and writers, validation, the DuckDB store and
 de-identification."""
 
+from msreboot.data._coerce import MAX_DAY_OFFSET, PartialDates
 from msreboot.data._cohort import Cohort, ValidationReport
 from msreboot.data._deidentify import (
     Deidentified,
@@ -45,7 +46,7 @@ from msreboot.data._toml import (
     parse_toml,
     read_toml,
 )
-from msreboot.data._validate import canonical_order
+from msreboot.data._validate import MAX_CELL_CHARS, canonical_order
 from msreboot.data._vocabulary import load_vocabulary
 from msreboot.exceptions import Problem, SpecFileError
 
@@ -53,6 +54,8 @@ __all__ = [
     "AE_CATEGORIES",
     "DAYS_PER_YEAR",
     "DEATH_CAUSES",
+    "MAX_CELL_CHARS",
+    "MAX_DAY_OFFSET",
     "MAX_TOML_BYTES",
     "MAX_TOML_DEPTH",
     "SCHEMA",
@@ -65,6 +68,7 @@ __all__ = [
     "DeidentificationAudit",
     "Deidentified",
     "ImportResult",
+    "PartialDates",
     "Problem",
     "SpecFileError",
     "TableSpec",

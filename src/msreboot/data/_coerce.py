@@ -8,8 +8,10 @@ values stay missing: whether they are allowed is the schema's business, not the 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -18,8 +20,11 @@ from pandas.api import types as pdt
 from msreboot.data._schema import ColumnSpec, TimeUnit
 
 __all__ = [
+    "EXCEL_DATE_FORMAT",
+    "MAX_DAY_OFFSET",
     "NA_STRINGS",
     "Coerced",
+    "PartialDates",
     "coerce_column",
     "count_numeric",
     "is_missing",
@@ -33,6 +38,20 @@ _TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
 _EARLIEST_DATE = pd.Timestamp("1900-01-01")
 
+PartialDates = Literal["first", "mid"]
+"""How partial calendar dates (``2015-11``, ``2015``) are completed when allowed: ``"first"``
+takes the first day of the month or year, ``"mid"`` the 15th of the month or 1 July."""
+
+MAX_DAY_OFFSET = 73_050
+"""Largest day-based date, either way from the patient's origin: 200 years of 365.25 days."""
+
+EXCEL_DATE_FORMAT = "excel"
+"""``date_format`` value for Excel serial day numbers (days since 1899-12-30)."""
+
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_PARTIAL = re.compile(r"^(\d{4})(?:-(\d{1,2}))?$")
+_ZONED = re.compile(r"^\d{4}-\d{2}-\d{2}[T ][0-9:.]+\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
+
 
 @dataclass(frozen=True, slots=True)
 class Coerced:
@@ -40,7 +59,8 @@ class Coerced:
 
     values: pd.Series
     bad: np.ndarray  # bool, True where the input value could not be converted
-    problem: str  # message for the bad values
+    problem: str | pd.Series  # message for the bad values (or one per row, by index)
+    completed: int = 0  # partial dates completed under a partial-dates policy
 
 
 def normalise_missing(raw: pd.Series) -> pd.Series:
@@ -64,14 +84,18 @@ def _clean(v: object) -> object:
 
 
 def coerce_column(
-    raw: pd.Series, spec: ColumnSpec, time_unit: TimeUnit, date_format: str | None = None
+    raw: pd.Series,
+    spec: ColumnSpec,
+    time_unit: TimeUnit,
+    date_format: str | None = None,
+    partial_dates: PartialDates | None = None,
 ) -> Coerced:
     """Convert ``raw`` to ``spec``'s canonical dtype, flagging values that do not convert."""
     values = normalise_missing(raw)
     present = values.notna().to_numpy()
     if spec.kind == "date":
         if time_unit == "date":
-            return _coerce_date(values, present, date_format)
+            return _coerce_date(values, present, date_format, partial_dates)
         return _coerce_day(values, present)
     return _COERCERS[spec.kind](values, present, spec)
 
@@ -117,10 +141,15 @@ def _as_int(values: pd.Series, present: np.ndarray, spec: ColumnSpec) -> Coerced
 
 
 def _to_number(values: pd.Series) -> pd.Series:
+    """Numbers as float; true/false values (a boolean Parquet column, Excel TRUE) are not
+    numbers and become missing, so that they are reported rather than read as 1 and 0."""
     if pdt.is_bool_dtype(values.dtype):
-        return values.astype("float64")
+        return pd.Series(np.nan, index=values.index, dtype="float64")
     if pdt.is_numeric_dtype(values.dtype):
         return values.astype("float64")
+    if pdt.is_object_dtype(values.dtype):
+        kept = [None if isinstance(v, (bool, np.bool_)) else v for v in values.to_numpy()]
+        values = pd.Series(kept, index=values.index, dtype=object)
     out = pd.to_numeric(values, errors="coerce")
     return pd.Series(np.asarray(out, dtype="float64"), index=values.index)
 
@@ -150,17 +179,47 @@ _COERCERS: dict[str, Callable[[pd.Series, np.ndarray, ColumnSpec], Coerced]] = {
 }
 
 
-def _coerce_date(values: pd.Series, present: np.ndarray, date_format: str | None) -> Coerced:
+def _coerce_date(
+    values: pd.Series,
+    present: np.ndarray,
+    date_format: str | None,
+    partial_dates: PartialDates | None = None,
+) -> Coerced:
     expected = date_format or "YYYY-MM-DD"
+    special = pd.Series(None, index=values.index, dtype=object)  # per-row messages
+    completed = 0
     if pdt.is_datetime64_any_dtype(values.dtype):
         parsed = values
         if getattr(values.dtype, "tz", None) is not None:
             parsed = values.dt.tz_localize(None)
+        # Parquet dates arrive in ms or s units and may lie beyond the ns range (9999-12-31)
+        in_range = (parsed >= _EARLIEST_DATE) & (parsed <= pd.Timestamp(dt.date.today()))
+        parsed = parsed.where(in_range)
+    elif date_format == EXCEL_DATE_FORMAT:
+        number = _to_number(values)
+        whole = number.where(np.mod(number, 1) == 0)
+        whole = whole.where((whole >= 1) & (whole <= 100_000))
+        parsed = _EXCEL_EPOCH + pd.to_timedelta(whole, unit="D")
+        expected = "an Excel serial day number"
     elif pdt.is_numeric_dtype(values.dtype) or pdt.is_bool_dtype(values.dtype):
-        parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+        if date_format is not None and pdt.is_integer_dtype(values.dtype):
+            text = values.map(str)
+            parsed = pd.to_datetime(text, format=date_format, errors="coerce")
+        else:
+            parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     else:
-        text = values.map(_date_text, na_action="ignore")
-        parsed = pd.to_datetime(text, format=date_format or "ISO8601", errors="coerce")
+        text = values.map(lambda v: _date_text(v, date_format), na_action="ignore")
+        if date_format is None:
+            text, zoned, special = _zoned_dates(text, special)
+            text, partial, completed = _partial_dates(text, special, partial_dates)
+        parsed = pd.Series(
+            pd.to_datetime(text, format=date_format or "ISO8601", errors="coerce"),
+            index=values.index,
+        )
+        if date_format is None:
+            parsed = parsed.astype("datetime64[ns]")
+            parsed[zoned.index] = zoned
+            parsed[partial.index] = partial
     parsed = parsed.dt.normalize().astype("datetime64[ns]")
     today = pd.Timestamp(dt.date.today())
     implausible = ((parsed < _EARLIEST_DATE) | (parsed > today)).to_numpy()
@@ -171,14 +230,89 @@ def _coerce_date(values: pd.Series, present: np.ndarray, date_format: str | None
         "a cohort's dates are either all calendar dates or all whole days from each "
         "patient's origin"
     )
-    return Coerced(parsed, bad, problem)
+    if special.notna().any():
+        return Coerced(parsed, bad, special.fillna(problem), completed)
+    return Coerced(parsed, bad, problem, completed)
 
 
-def _date_text(v: object) -> str | None:
+def _zoned_dates(text: pd.Series, special: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Date-times with a time zone (``2015-11-08T00:00:00Z``): the calendar date when the
+    time is midnight UTC, else a located error (the day depends on the clinic's zone)."""
+    mask = pd.Series(
+        [isinstance(v, str) and bool(_ZONED.match(v)) for v in text.to_numpy(dtype=object)],
+        index=text.index,
+        dtype=bool,
+    )
+    if not mask.any():
+        return text, pd.Series(dtype="datetime64[ns]"), special
+    zoned_text = text[mask]
+    stamps = pd.to_datetime(zoned_text, utc=True, format="ISO8601", errors="coerce")
+    midnight = stamps.notna() & (stamps == stamps.dt.normalize())
+    # offsets other than zero shift the day: only UTC midnight is unambiguous
+    offset_zero = zoned_text.str.contains(r"(?:Z|[+-]00(?::?00)?)$", case=False, regex=True)
+    ok = midnight & offset_zero
+    zoned = stamps.dt.tz_localize(None).where(ok).astype("datetime64[ns]")
+    for row in zoned_text.index[~ok.to_numpy()]:
+        day = str(zoned_text[row])[:10]
+        special[row] = (
+            "must be a calendar date (YYYY-MM-DD) without a time zone; got a date-time with "
+            f"a time zone, whose calendar day depends on where it is read. Write the day of "
+            f"the clinic's calendar (e.g. {day}) instead; only midnight UTC "
+            f"({day}T00:00:00Z) is read as a date"
+        )
+    text = text.copy()
+    text[mask] = None
+    return text, zoned, special
+
+
+def _partial_dates(
+    text: pd.Series, special: pd.Series, policy: PartialDates | None
+) -> tuple[pd.Series, pd.Series, int]:
+    """Partial dates (``2015-11``, ``2015``): refused, or completed under ``policy``."""
+    match = pd.Series(
+        [_PARTIAL.match(v) if isinstance(v, str) else None for v in text.to_numpy(dtype=object)],
+        index=text.index,
+        dtype=object,
+    )
+    mask = match.notna()
+    if not mask.any():
+        return text, pd.Series(dtype="datetime64[ns]"), 0
+    completed: dict[object, pd.Timestamp | None] = {}
+    for row in text.index[mask.to_numpy()]:
+        m = match[row]
+        year, month = int(m.group(1)), m.group(2)
+        if policy is None:
+            special[row] = (
+                f"must be a full calendar date (YYYY-MM-DD); got the partial date "
+                f"{text[row]!r}. Complete it in the source, or choose how partial dates are "
+                "completed: --partial-dates first (the first day of the month or year) or "
+                "--partial-dates mid (the 15th of the month, 1 July of the year)"
+            )
+            completed[row] = None
+            continue
+        if month is None:
+            day = (1, 1) if policy == "first" else (7, 1)
+        else:
+            day = (int(month), 1 if policy == "first" else 15)
+        try:
+            completed[row] = pd.Timestamp(year, day[0], day[1])
+        except ValueError:
+            completed[row] = None
+    parsed = pd.Series(completed, dtype="datetime64[ns]")
+    text = text.copy()
+    text[mask] = None
+    return text, parsed, int(parsed.notna().sum()) if policy is not None else 0
+
+
+def _date_text(v: object, date_format: str | None = None) -> str | None:
     if isinstance(v, (dt.date, pd.Timestamp)):
         return v.isoformat()
     if isinstance(v, str):
         return v
+    if date_format is not None and isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return str(v)  # YYYYMMDD integers with --date-format %Y%m%d
+    if date_format is not None and isinstance(v, float) and v.is_integer():
+        return str(int(v))
     return None  # a number in a calendar-date cohort: not a date
 
 
@@ -186,11 +320,20 @@ def _coerce_day(values: pd.Series, present: np.ndarray) -> Coerced:
     number = _to_number(values)
     finite = number.notna().to_numpy()
     whole = np.zeros(len(number), dtype=bool)
-    whole[finite] = np.equal(np.mod(number.to_numpy()[finite], 1), 0)
+    numbers = number.to_numpy()
+    whole[finite] = np.equal(np.mod(numbers[finite], 1), 0) & (
+        np.abs(numbers[finite]) <= MAX_DAY_OFFSET
+    )
     out = pd.Series(pd.NA, index=values.index, dtype="Int64")
     out[whole] = number[whole].astype("int64")
     bad = present & ~whole
-    return Coerced(out, bad, "must be a whole number of days from the patient's origin")
+    return Coerced(
+        out,
+        bad,
+        "must be a whole number of days from the patient's origin, within "
+        f"{MAX_DAY_OFFSET:,} days (200 years) either way; for calendar dates written as "
+        "numbers pass --date-format (%Y%m%d, or excel for Excel serial numbers)",
+    )
 
 
 def count_numeric(values: pd.Series) -> tuple[int, int]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from msreboot.data._coerce import PartialDates
 from msreboot.data._schema import SCHEMA, TABLE_NAMES, TimeUnit
 from msreboot.data._validate import prepare_tables
 from msreboot.exceptions import DataValidationError, Problem, problems_to_frame
@@ -36,6 +37,9 @@ class Cohort:
         patient's origin, ``Int64``).
     warnings
         Problems of severity ``"warning"`` found while loading (ignored columns, files).
+    partial_dates
+        How partial dates of the input were completed (``"first"`` or ``"mid"``), or
+        ``None`` when they were refused (the default): recorded for the report's provenance.
 
     Examples
     --------
@@ -56,6 +60,7 @@ class Cohort:
     deaths: pd.DataFrame
     time_unit: TimeUnit = "date"
     warnings: tuple[Problem, ...] = ()
+    partial_dates: PartialDates | None = None
 
     @classmethod
     def from_frames(
@@ -97,6 +102,8 @@ class Cohort:
         tables: Mapping[str, pd.DataFrame],
         time_unit: TimeUnit,
         warnings: tuple[Problem, ...] = (),
+        *,
+        partial_dates: PartialDates | None = None,
     ) -> Cohort:
         """Wrap tables that are already canonical (validated); no checks are run."""
         return cls(
@@ -109,6 +116,7 @@ class Cohort:
             deaths=tables["deaths"],
             time_unit=time_unit,
             warnings=warnings,
+            partial_dates=partial_dates,
         )
 
     @property

@@ -55,11 +55,30 @@ def read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     sources: dict[str, Path] = {}
     problems: list[Problem] = []
     for path in sorted(folder.iterdir()):
-        if path.name.startswith((".", "~$")) or not path.is_file():
+        if path.name.startswith((".", "~$")):
             continue
         if path.suffix.lower() not in TABLE_SUFFIXES:
             continue
         name = _table_key(path.stem)
+        if not path.is_file():
+            if name in SCHEMA:
+                what = (
+                    "a broken symbolic link"
+                    if path.is_symlink() and not path.exists()
+                    else "a folder"
+                    if path.is_dir()
+                    else "not a regular file"
+                )
+                problems.append(
+                    Problem.table_level(
+                        name,
+                        f"{path.name} in {folder} must be a table file; it is {what}. Replace "
+                        f"it with the {name} file, or remove it if the table is empty",
+                        value=path.name,
+                    )
+                )
+                sources.setdefault(name, path)
+            continue
         if name not in SCHEMA:
             close = difflib.get_close_matches(name, TABLE_NAMES, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]}{path.suffix}?" if close else ""
@@ -112,9 +131,9 @@ def read_table_file(path: Path, table: str, problems: list[Problem]) -> pd.DataF
         if kind == "parquet":
             return _read_parquet(path)
         if kind == "excel":
-            sheets = _read_excel(path)
+            sheets = _read_excel(path, problems)
             return next(iter(sheets.values()))
-        return _read_csv(path)
+        return _read_csv(path, table, problems)
     except MissingDependencyError:
         raise
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
@@ -132,9 +151,20 @@ def read_workbook(path: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     """Read an Excel workbook whose sheets are named after the tables."""
     problems: list[Problem] = []
     raw: dict[str, pd.DataFrame] = {}
-    for sheet, frame in _read_excel(path).items():
+    sheet_of: dict[str, str] = {}
+    for sheet, frame in _read_excel(path, problems).items():
         name = _table_key(str(sheet))
-        if name in SCHEMA:
+        if name in SCHEMA and name in sheet_of:
+            problems.append(
+                Problem.table_level(
+                    name,
+                    f"two sheets of {path.name} name the {name} table ({sheet_of[name]!r} and "
+                    f"{sheet!r}); keep one",
+                    value=str(sheet),
+                )
+            )
+        elif name in SCHEMA:
+            sheet_of[name] = str(sheet)
             raw[name] = frame
         else:
             problems.append(
@@ -152,9 +182,7 @@ def _first_line(err: BaseException) -> str:
     return text[0] if text else type(err).__name__
 
 
-def _sniff_separator(path: Path) -> str:
-    with path.open("rb") as fh:
-        head = fh.read(64 * 1024)
+def _sniff_separator(head: bytes) -> str:
     if b"\x00" in head:
         raise ValueError("it is a binary file, not a text table (CSV)")
     first = head.decode("utf-8-sig", errors="replace").splitlines()[0] if head else ""
@@ -163,22 +191,102 @@ def _sniff_separator(path: Path) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    sep = _sniff_separator(path)
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
+
+
+def _decode(path: Path, data: bytes) -> str:
+    """UTF-8 (with or without BOM); else cp1252 when the file holds no UTF-8 sequence at
+    all (a Windows spreadsheet export). A file mixing both is refused: decoding it either
+    way would change some of its text."""
     try:
-        return pd.read_csv(
-            path,
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        if _UTF8_MULTIBYTE.search(data):
+            raise ValueError(
+                f"it mixes UTF-8 and another encoding: line {line} is not UTF-8 while other "
+                "lines are. Save the file again as UTF-8"
+            ) from err
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ValueError(
+            f"it is neither UTF-8 nor cp1252 text (line {line}); save it again as UTF-8"
+        ) from err
+
+
+def _read_csv(path: Path, table: str, problems: list[Problem]) -> pd.DataFrame | None:
+    data = path.read_bytes()
+    sep = _sniff_separator(data[: 64 * 1024])
+    text = _decode(path, data)
+    del data
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
             sep=sep,
             dtype=str,
             keep_default_na=False,
-            encoding="utf-8-sig",
             skipinitialspace=False,
         )
-    except UnicodeDecodeError:
-        # spreadsheet exports on Windows are often cp1252
-        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="cp1252")
     except pd.errors.EmptyDataError as err:
         raise ValueError("it has no header row") from err
+    header, short = _check_records(text, sep)
+    duplicated = sorted({h for h in header if header.count(h) > 1})
+    for name in duplicated:
+        problems.append(
+            Problem.table_level(
+                table,
+                f"{path.name} has the column {name!r} {header.count(name)} times in its header; "
+                "keep one",
+                column=name,
+                value=name,
+            )
+        )
+    for row, n_fields in short[:20]:
+        problems.append(
+            Problem(
+                table,
+                row,
+                None,
+                None,
+                None,
+                f"{path.name} row {row} (line {row + 1} if no cell spans lines) has {n_fields} "
+                f"field(s) where the header has {len(header)}: the row is cut short. Fill in "
+                "the missing fields (empty ones as separators) or delete the row",
+            )
+        )
+    if len(short) > 20:
+        problems.append(
+            Problem.table_level(
+                table, f"{path.name}: {len(short) - 20} more rows are cut short", value=path.name
+            )
+        )
+    return None if duplicated or short else frame
+
+
+def _check_records(text: str, sep: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """The header and the data rows with fewer fields than it (1-based row, field count);
+    blank lines are skipped, as pandas skips them."""
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    header: list[str] | None = None
+    short: list[tuple[int, int]] = []
+    row = 0
+    try:
+        for record in reader:
+            if not record or record == [""]:
+                continue
+            if header is None:
+                header = [h.strip() for h in record]
+                continue
+            row += 1
+            if len(record) < len(header):
+                short.append((row, len(record)))
+    except csv.Error:
+        # a cell beyond the csv module's limit (131,072 characters): pandas has read the
+        # file; the cell-size limit of validation reports long cells
+        return header or [], short
+    return header or [], short
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -188,11 +296,14 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         table = pq.read_table(path)
     except Exception as err:  # pyarrow raises its own error types for corrupt files
         raise ValueError(f"not a Parquet file ({_first_line(err)})") from err
-    frame: pd.DataFrame = table.to_pandas(date_as_object=False)
+    try:
+        frame: pd.DataFrame = table.to_pandas(date_as_object=False)
+    except Exception:  # out-of-range dates (9999-12-31): keep them as objects, to report
+        frame = table.to_pandas(date_as_object=True, timestamp_as_object=True)
     return frame
 
 
-def _read_excel(path: Path) -> dict[str, pd.DataFrame]:
+def _read_excel(path: Path, problems: list[Problem] | None = None) -> dict[str, pd.DataFrame]:
     try:
         import openpyxl  # noqa: F401
     except ImportError as err:
@@ -201,11 +312,76 @@ def _read_excel(path: Path) -> dict[str, pd.DataFrame]:
         ) from err
     try:
         sheets: dict[str, pd.DataFrame] = pd.read_excel(
-            path, sheet_name=None, dtype=object, engine="openpyxl"
+            path, sheet_name=None, dtype=object, engine="openpyxl", header=None
         )
     except Exception as err:  # openpyxl raises zipfile/KeyError types for non-workbooks
         raise ValueError(f"not an Excel workbook ({_first_line(err)})") from err
-    return sheets
+    out: dict[str, pd.DataFrame] = {}
+    found = problems if problems is not None else []
+    for sheet, grid in sheets.items():
+        out[sheet] = _sheet_frame(path, str(sheet), grid, found)
+    _check_formulas(path, found)
+    return out
+
+
+def _sheet_frame(path: Path, sheet: str, grid: pd.DataFrame, found: list[Problem]) -> pd.DataFrame:
+    """The sheet's first row as header (an exact duplicate name is an error)."""
+    if grid.empty:
+        return pd.DataFrame()
+    header = ["" if v is None or v != v else str(v).strip() for v in grid.iloc[0]]
+    for name in sorted({h for h in header if h and header.count(h) > 1}):
+        found.append(
+            Problem.table_level(
+                _table_key(sheet) or sheet,
+                f"sheet {sheet!r} of {path.name} has the column {name!r} {header.count(name)} "
+                "times in its header; keep one",
+                column=name,
+                value=name,
+            )
+        )
+    names = [h if h else f"Unnamed: {i}" for i, h in enumerate(header)]
+    frame = grid.iloc[1:].reset_index(drop=True)
+    frame.columns = pd.Index(names)
+    return frame
+
+
+def _check_formulas(path: Path, found: list[Problem]) -> None:
+    """Formula cells saved without a computed value load as missing: an error each."""
+    import openpyxl
+
+    try:
+        formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
+        values = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # unreadable: reported by the reader above
+        return
+    try:
+        for ws in formulas.worksheets:
+            header: list[str] = []
+            cached = values[ws.title].iter_rows(values_only=True)
+            for r, (row, vrow) in enumerate(
+                zip(ws.iter_rows(values_only=True), cached, strict=False), 1
+            ):
+                if r == 1:
+                    header = ["" if v is None else str(v).strip() for v in row]
+                    continue
+                for c, (cell, value) in enumerate(zip(row, vrow, strict=False)):
+                    if isinstance(cell, str) and cell.startswith("=") and value is None:
+                        column = header[c] if c < len(header) else f"column {c + 1}"
+                        found.append(
+                            Problem(
+                                _table_key(ws.title) or ws.title,
+                                r - 1,
+                                None,
+                                column,
+                                cell[:60],
+                                f"sheet {ws.title!r} of {path.name}: the formula has no "
+                                "saved value (the workbook was not recalculated). Open and "
+                                "save it in Excel, or replace the formula by its value",
+                            )
+                        )
+    finally:
+        formulas.close()
+        values.close()
 
 
 # --- writing -------------------------------------------------------------------------------

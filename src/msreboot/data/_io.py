@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from msreboot.data._coerce import PartialDates
 from msreboot.data._cohort import Cohort, ValidationReport
 from msreboot.data._files import FileFormat, read_folder, read_workbook, write_tables
 from msreboot.data._schema import TABLE_NAMES, TimeUnit
-from msreboot.data._validate import Prepared, prepare_tables
+from msreboot.data._validate import MAX_CELL_CHARS, Prepared, prepare_tables
 from msreboot.exceptions import DataValidationError, Problem
 
 __all__ = ["CohortSource", "read_cohort", "validate", "write_cohort"]
@@ -68,7 +69,11 @@ def _prepare(
     redcap_mapping: str | Path | None,
     time_unit: TimeUnit | None,
     date_format: str | None,
+    partial_dates: PartialDates | None = None,
+    max_cell_chars: int = MAX_CELL_CHARS,
 ) -> tuple[_Raw, Prepared]:
+    if partial_dates not in (None, "first", "mid"):
+        raise ValueError(f"partial_dates must be None, 'first' or 'mid'; got {partial_dates!r}.")
     raw = _read_raw(source, redcap_mapping)
     prepared = prepare_tables(
         {k: v for k, v in raw.tables.items() if k in TABLE_NAMES},
@@ -76,6 +81,8 @@ def _prepare(
         date_format=date_format,
         problems=raw.problems,
         row_numbers=raw.row_numbers,
+        partial_dates=partial_dates,
+        max_cell_chars=max_cell_chars,
     )
     return raw, prepared
 
@@ -90,6 +97,8 @@ def validate(
     redcap_mapping: str | Path | None = None,
     time_unit: TimeUnit | None = None,
     date_format: str | None = None,
+    partial_dates: PartialDates | None = None,
+    max_cell_chars: int = MAX_CELL_CHARS,
 ) -> ValidationReport:
     """Check a cohort and report every problem, without raising for data problems.
 
@@ -102,7 +111,23 @@ def validate(
     time_unit
         Force ``"date"`` or ``"day"``; inferred when ``None``.
     date_format
-        strftime format of text dates when they are not ISO 8601 (``"%d/%m/%Y"``).
+        strftime format of text dates when they are not ISO 8601 (``"%d/%m/%Y"``,
+        ``"%Y%m%d"``, also for integers), or ``"excel"`` for Excel serial day numbers. With a
+        format, dates are calendar dates.
+    partial_dates
+        ``None`` (default) refuses partial dates (``2015-11``, ``2015``) with a located error;
+        ``"first"`` completes them to the first day of the month or year, ``"mid"`` to the
+        15th of the month or 1 July (a warning counts them; the cohort records the policy).
+    max_cell_chars
+        Longest text cell accepted, in characters (default 65,536); longer cells are errors.
+
+    Notes
+    -----
+    Dates are ``YYYY-MM-DD``. A date-time with a time zone (``2015-11-08T00:00:00Z``) is
+    read as its calendar date only when it is midnight UTC; any other time or offset is a
+    located error, as its calendar day depends on where it is read. Day-based dates must lie
+    within 200 years (73,050 days) of the patient's origin. Integer dates that read as
+    ``YYYYMMDD`` or Excel serials are refused unless ``date_format`` names them.
 
     Returns
     -------
@@ -126,7 +151,9 @@ def validate(
             {n: len(t) for n, t in cohort.tables.items()},
             cohort.time_unit,
         )
-    raw, prepared = _prepare(source, redcap_mapping, time_unit, date_format)
+    raw, prepared = _prepare(
+        source, redcap_mapping, time_unit, date_format, partial_dates, max_cell_chars
+    )
     rows = {name: len(raw.tables[name]) for name in TABLE_NAMES if name in raw.tables}
     return ValidationReport(raw.label, prepared.problems, rows, prepared.time_unit)
 
@@ -137,6 +164,8 @@ def read_cohort(
     redcap_mapping: str | Path | None = None,
     time_unit: TimeUnit | None = None,
     date_format: str | None = None,
+    partial_dates: PartialDates | None = None,
+    max_cell_chars: int = MAX_CELL_CHARS,
 ) -> Cohort:
     """Read and validate a cohort; raise with the full problem list if anything is wrong.
 
@@ -160,10 +189,17 @@ def read_cohort(
         from msreboot.data._store import read_store
 
         return read_store(Path(str(source)))
-    _, prepared = _prepare(source, redcap_mapping, time_unit, date_format)
+    _, prepared = _prepare(
+        source, redcap_mapping, time_unit, date_format, partial_dates, max_cell_chars
+    )
     if not prepared.ok:
         raise DataValidationError(prepared.problems)
-    return Cohort.from_canonical(prepared.tables, prepared.time_unit, prepared.problems)
+    return Cohort.from_canonical(
+        prepared.tables,
+        prepared.time_unit,
+        prepared.problems,
+        partial_dates=partial_dates if prepared.time_unit == "date" else None,
+    )
 
 
 def write_cohort(cohort: Cohort, folder: str | Path, fmt: FileFormat = "csv") -> list[Path]:

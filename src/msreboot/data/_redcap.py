@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from msreboot.data._coerce import NA_STRINGS
+from msreboot.data._coerce import NA_STRINGS, is_missing
 from msreboot.data._files import read_table_file
 from msreboot.data._schema import SCHEMA, TABLE_NAMES
 from msreboot.data._toml import read_toml
@@ -398,6 +398,8 @@ def _read_source(
     rows = _source_rows(path, export, table, prefix, source, instruments, problems)
     ids = rows[id_field]
     fields = {**source.columns, **source.checkboxes}
+    if source.instrument is not None and source.events is None:
+        _check_stray_rows(export, id_field, table, prefix, source, fields, problems)
     present: dict[str, str] = {}
     for column, field in fields.items():
         section = "checkboxes" if column in source.checkboxes else "columns"
@@ -450,6 +452,51 @@ def _read_source(
     for column, value in source.constants.items():
         out[column] = pd.Series(_text(value), index=rows.index, dtype=object)
     return pd.DataFrame(out, index=rows.index)
+
+
+def _check_stray_rows(
+    export: pd.DataFrame,
+    id_field: str,
+    table: str,
+    prefix: str,
+    source: TableSource,
+    fields: dict[str, str],
+    problems: list[Problem],
+) -> None:
+    """Fields of a repeating instrument filled on a non-repeating row: an error each row
+    (the row would otherwise be dropped without a word)."""
+    if REPEAT_INSTRUMENT not in export.columns:
+        return
+    blank = export[REPEAT_INSTRUMENT].isna().to_numpy()
+    present = [(c, f) for c, f in fields.items() if f in export.columns]
+    if not present or not blank.any():
+        return
+    rows = export[blank]
+    holds = pd.DataFrame(
+        {
+            f: rows[f].notna()
+            & ~(rows[f].astype("string").str.lower().isin(_UNCHECKED) & (c in source.checkboxes))
+            for c, f in present
+        },
+        index=rows.index,
+    )
+    for row in rows.index[holds.any(axis=1).to_numpy()]:
+        filled = [f for f in holds.columns if bool(holds.at[row, f])]
+        if filled:
+            record = export.at[row, id_field]
+            problems.append(
+                Problem(
+                    table,
+                    int(row),
+                    None if is_missing(record) else str(record),
+                    None,
+                    ", ".join(filled),
+                    f"field(s) {', '.join(filled)} of the repeating instrument "
+                    f"{source.instrument!r} ({prefix}) hold values on a non-repeating row "
+                    f"(blank {REPEAT_INSTRUMENT}); they would be dropped. Export the row as "
+                    f"an instance of {source.instrument!r}, or clear the fields",
+                )
+            )
 
 
 def _source_rows(

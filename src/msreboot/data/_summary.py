@@ -192,4 +192,16 @@ def describe_cohort(cohort: Cohort) -> CohortSummary:
                 f"{within} of {len(first_ahsct)} ({100 * within / len(first_ahsct):.1f}%)",
             )
         )
+    add(("Dates", "time unit", _time_unit_text(cohort)))
     return CohortSummary(tuple(rows))
+
+
+def _time_unit_text(cohort: Cohort) -> str:
+    if cohort.time_unit == "day":
+        return "whole days from each patient's origin"
+    policy = {
+        None: "partial dates refused",
+        "first": "partial dates completed to the first day of the month or year",
+        "mid": "partial dates completed to the 15th of the month or 1 July",
+    }[cohort.partial_dates]
+    return f"calendar dates; {policy}"

@@ -8,8 +8,10 @@ dates of one row out of order). The result is the canonical tables or the full p
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -18,11 +20,23 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from msreboot.data._coerce import coerce_column, count_numeric, is_missing
+from msreboot.data._coerce import (
+    EXCEL_DATE_FORMAT,
+    PartialDates,
+    coerce_column,
+    count_numeric,
+    is_missing,
+    normalise_missing,
+)
 from msreboot.data._schema import SCHEMA, ColumnSpec, TableSpec, TimeUnit
 from msreboot.exceptions import Problem
 
-__all__ = ["Prepared", "infer_time_unit", "prepare_tables"]
+__all__ = ["MAX_CELL_CHARS", "Prepared", "infer_time_unit", "prepare_tables"]
+
+MAX_CELL_CHARS = 65_536
+"""Default limit on the characters of one text cell (64 Ki); longer cells are errors."""
+
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +83,8 @@ def prepare_tables(
     date_format: str | None = None,
     problems: Iterable[Problem] = (),
     row_numbers: Mapping[str, pd.Index] | None = None,
+    partial_dates: PartialDates | None = None,
+    max_cell_chars: int = MAX_CELL_CHARS,
 ) -> Prepared:
     """Check and convert raw tables (any dtypes, column order and index) to canonical form.
 
@@ -88,9 +104,32 @@ def prepare_tables(
         Per table, the row number each row has in the source file (e.g. a REDCap export),
         used in problems; by default rows are numbered 1, 2, ... in the order given (a
         frame's own index is never used).
+    partial_dates
+        ``None`` (default): partial dates (``2015-11``, ``2015``) are errors; ``"first"`` or
+        ``"mid"`` completes them (see :data:`~msreboot.data.PartialDates`), with a warning
+        counting them.
+    max_cell_chars
+        Longest text cell accepted, in characters; longer cells are errors.
+
+    Notes
+    -----
+    When the unit is inferred and every date is an integer that reads as ``YYYYMMDD`` or as
+    an Excel serial day number (7306 to today's serial, i.e. 1920 to today), the cohort is
+    refused with the fix (``date_format="%Y%m%d"`` or ``"excel"``): such integers are not
+    taken for days from each patient's origin. With ``date_format`` given, dates are
+    calendar dates.
     """
     found: list[Problem] = list(problems)
-    unit = time_unit or infer_time_unit(raw)
+    if max_cell_chars < 1:
+        raise ValueError(f"max_cell_chars must be at least 1; got {max_cell_chars}.")
+    if time_unit is not None:
+        unit = time_unit
+    elif date_format is not None:
+        unit = "date"
+    else:
+        unit = infer_time_unit(raw)
+        if unit == "day":
+            found.extend(_integer_calendar_dates(raw))
     tables: dict[str, pd.DataFrame] = {}
     for name, spec in SCHEMA.items():
         frame = raw.get(name)
@@ -102,7 +141,9 @@ def prepare_tables(
             tables[name] = spec.empty_frame(unit)
             continue
         rows = None if row_numbers is None else row_numbers.get(name)
-        tables[name] = _prepare_table(spec, frame, rows, unit, date_format, found)
+        tables[name] = _prepare_table(
+            spec, frame, rows, unit, date_format, found, partial_dates, max_cell_chars
+        )
     _check_cross_table(tables, unit, found)
     if any(p.severity == "error" for p in found):
         return Prepared(tables, tuple(found), unit)
@@ -116,6 +157,8 @@ def _prepare_table(
     unit: TimeUnit,
     date_format: str | None,
     found: list[Problem],
+    partial_dates: PartialDates | None = None,
+    max_cell_chars: int = MAX_CELL_CHARS,
 ) -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
     if rows is not None and len(rows) == len(frame) and rows.is_unique:
@@ -128,19 +171,42 @@ def _prepare_table(
         if "patient_id" in columns
         else pd.Series(pd.NA, index=frame.index, dtype="string")
     )
+    raw_pid = pid
+    pid = _normalise_ids(spec.name, pid, found)
+    if spec.name == "patients":
+        _check_id_collisions(raw_pid, pid, found)
     out: dict[str, pd.Series] = {}
     unconvertible: set[tuple[int, str]] = set()
+    completed = 0
     for col in spec.columns:
         if col.name not in columns:
             out[col.name] = pd.Series(None, index=frame.index, dtype=col.dtype(unit))
             continue
-        source = frame[columns[col.name]]
-        coerced = coerce_column(source, col, unit, date_format)
-        out[col.name] = coerced.values
-        if coerced.bad.any():
-            rows = frame.index[coerced.bad]
+        source = _limit_cells(
+            spec.name, col.name, frame[columns[col.name]], pid, max_cell_chars, found, unconvertible
+        )
+        coerced = coerce_column(source, col, unit, date_format, partial_dates)
+        out[col.name] = pid if col.name == "patient_id" else coerced.values
+        completed += coerced.completed
+        bad = coerced.bad & ~source.index.isin([r for r, c in unconvertible if c == col.name])
+        if bad.any():
+            rows = frame.index[bad]
             unconvertible.update((int(r), col.name) for r in rows)
             found.extend(_row_problems(spec.name, rows, pid, col.name, source, coerced.problem))
+    if completed:
+        found.append(
+            Problem.table_level(
+                spec.name,
+                f"{completed} partial date(s) completed to the "
+                + (
+                    "first day of the month or year"
+                    if partial_dates == "first"
+                    else "15th of the month or 1 July of the year"
+                )
+                + f" (partial_dates={partial_dates!r})",
+                severity="warning",
+            )
+        )
     table = pd.DataFrame(out, index=frame.index)
     raw_values = {name: frame[source] for name, source in columns.items()}
     _check_contract(spec, table[list(columns)], raw_values, pid, unconvertible, found)
@@ -148,6 +214,160 @@ def _prepare_table(
     _check_duplicates(spec, table, pid, found)
     _check_order_rules(spec, table, pid, found)
     return table
+
+
+def _limit_cells(
+    table: str,
+    column: str,
+    values: pd.Series,
+    pid: pd.Series,
+    limit: int,
+    found: list[Problem],
+    unconvertible: set[tuple[int, str]],
+) -> pd.Series:
+    """Cells longer than ``limit`` characters: one located error each, then left out."""
+    if not (
+        pd.api.types.is_object_dtype(values.dtype) or pd.api.types.is_string_dtype(values.dtype)
+    ):
+        return values
+    lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0)
+    long = (lengths > limit).to_numpy()
+    if not long.any():
+        return values
+    rows = values.index[long]
+    for row in rows:
+        patient = pid.get(row)
+        found.append(
+            Problem(
+                table,
+                int(row),
+                None if is_missing(patient) else str(patient),
+                column,
+                str(values[row])[:40] + "...",
+                f"{column} holds {lengths[row]:,} characters; a cell may hold at most "
+                f"{limit:,} (max_cell_chars, CLI --max-cell-chars). Shorten the cell, or "
+                "raise the limit if the value is meant to be this long",
+            )
+        )
+        unconvertible.add((int(row), column))
+    return values.mask(pd.Series(long, index=values.index))
+
+
+def _normalise_ids(table: str, pid: pd.Series, found: list[Problem]) -> pd.Series:
+    """Patient ids in Unicode NFC without invisible characters, with a warning listing the
+    ids changed (the same patient written two ways must match across tables)."""
+    if pid.isna().all():
+        return pid
+
+    def clean(v: object) -> object:
+        if not isinstance(v, str) or (v.isascii() and v.isprintable()):
+            return v
+        return _INVISIBLE.sub("", unicodedata.normalize("NFC", v)).strip()
+
+    cleaned = pid.map(clean, na_action="ignore")
+    changed = (cleaned != pid).fillna(False).astype(bool)
+    if not changed.any():
+        return pid
+    pairs = sorted(
+        {(ascii(str(a)), str(b)) for a, b in zip(pid[changed], cleaned[changed], strict=True)}
+    )
+    listed = ", ".join(f"{a} -> {b!r}" for a, b in pairs[:10])
+    more = f" and {len(pairs) - 10} more" if len(pairs) > 10 else ""
+    found.append(
+        Problem.table_level(
+            table,
+            f"{len(pairs)} patient_id(s) normalised (Unicode NFC, invisible characters removed): "
+            f"{listed}{more}",
+            column="patient_id",
+            severity="warning",
+        )
+    )
+    return cleaned.astype("string")
+
+
+def _check_id_collisions(raw: pd.Series, pid: pd.Series, found: list[Problem]) -> None:
+    """Two distinct ids of the patients table that normalise to one id: an error."""
+    if raw.equals(pid):
+        return
+    first: dict[str, tuple[int, str]] = {}
+    for row, norm, given in zip(pid.index, pid, raw, strict=True):
+        if is_missing(norm):
+            continue
+        if norm in first and first[norm][1] != given:
+            found.append(
+                Problem(
+                    "patients",
+                    int(row),
+                    str(norm),
+                    "patient_id",
+                    ascii(str(given)),
+                    f"patient_id {str(given)!a} and {first[norm][1]!a} (row "
+                    f"{first[norm][0]}) are distinct ids that read the same once normalised "
+                    f"(Unicode NFC, invisible characters removed) as {norm!r}; give the two "
+                    "patients distinct ids, or one id if they are one patient",
+                )
+            )
+        else:
+            first.setdefault(str(norm), (int(row), str(given)))
+
+
+def _integer_calendar_dates(raw: Mapping[str, pd.DataFrame]) -> list[Problem]:
+    """Integer dates that read as YYYYMMDD or as Excel serials: refused, with the fix."""
+    found: list[tuple[str, str, float]] = []
+    numbers: list[np.ndarray] = []
+    for name, frame in raw.items():
+        spec = SCHEMA.get(name)
+        if spec is None:
+            continue
+        by_key = {_header_key(c): c for c in frame.columns}
+        for col in spec.date_columns:
+            if col not in by_key:
+                continue
+            values = normalise_missing(frame[by_key[col]]).dropna()
+            number = pd.to_numeric(
+                values.map(lambda v: None if isinstance(v, bool) else v), errors="coerce"
+            ).dropna()
+            if len(number):
+                numbers.append(number.to_numpy(dtype="float64"))
+                found.append((name, col, float(number.iloc[0])))
+    if not numbers:
+        return []
+    allv = np.concatenate(numbers)
+    if not (np.all(np.mod(allv, 1) == 0) and np.all(np.abs(allv) < 1e9)):
+        return []
+    table, column, example = found[0]
+    shown = str(int(example))
+    ymd = pd.to_datetime(
+        pd.Series(allv.astype("int64").astype(str)), format="%Y%m%d", errors="coerce"
+    )
+    if ymd.notna().all() and bool((allv >= 19000101).all()):
+        return [
+            Problem.table_level(
+                table,
+                "dates must be calendar dates or whole days from each patient's origin; every "
+                f"date of the cohort is an integer that reads as YYYYMMDD (e.g. {shown}). "
+                "Pass --date-format %Y%m%d (date_format='%Y%m%d') to read them as dates",
+                column=column,
+                value=shown,
+            )
+        ]
+    today_serial = (pd.Timestamp(dt.date.today()) - pd.Timestamp("1899-12-30")).days
+    if bool(((allv >= 7306) & (allv <= today_serial)).all()):
+        return [
+            Problem.table_level(
+                table,
+                "dates must be calendar dates or whole days from each patient's origin; every "
+                f"date of the cohort is an integer that reads as an Excel serial day number "
+                f"(e.g. {shown} = "
+                f"{(pd.Timestamp('1899-12-30') + pd.Timedelta(days=int(example))).date()}). "
+                f"Pass --date-format {EXCEL_DATE_FORMAT} (date_format={EXCEL_DATE_FORMAT!r}) to "
+                "read them as dates, or --time-unit day if they are days from each patient's "
+                "origin",
+                column=column,
+                value=shown,
+            )
+        ]
+    return []
 
 
 def _match_columns(spec: TableSpec, frame: pd.DataFrame, found: list[Problem]) -> dict[str, str]:

@@ -146,6 +146,19 @@ def methods_section(
         items.append(("Input", str(source.resolve()) if full_paths else source.name))
         items += [(f"SHA-256 {name}", digest) for name, digest in file_checksums(source)]
     items.append(("Cohort content SHA-256", cohort_checksum(cohort)))
+    items.append(
+        (
+            "Dates",
+            "whole days from each patient's origin"
+            if cohort.time_unit == "day"
+            else "calendar dates; partial dates "
+            + {
+                None: "refused",
+                "first": "completed to the first day of the month or year (--partial-dates first)",
+                "mid": "completed to the 15th of the month or 1 July (--partial-dates mid)",
+            }[cohort.partial_dates],
+        )
+    )
     if trial is not None:
         spec = trial.spec
         items.append(
