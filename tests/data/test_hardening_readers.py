@@ -410,3 +410,29 @@ def test_cell_size_limit(tmp_path: Path) -> None:
     assert "at most 100 (max_cell_chars, CLI --max-cell-chars)" in output
     code, output = _validate(str(folder))  # the default (65,536) accepts it
     assert code == 0, output
+
+
+def test_report_provenance_names_the_partial_dates_policy(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, edss=_edss(date="2015-11"))
+    target = tmp_path / "report.html"
+    result = runner.invoke(
+        app, ["report", str(folder), "--out", str(target), "--partial-dates", "mid"]
+    )
+    assert result.exit_code == 0, result.output
+    html = target.read_text(encoding="utf-8")
+    assert "completed to the 15th of the month or 1 July (--partial-dates mid)" in html
+
+
+def test_zoned_parquet_timestamps_follow_the_same_rule(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    (folder / "edss.csv").unlink()
+    stamps = pd.to_datetime(["2015-05-01T00:00:00Z", "2014-02-01T10:00:00Z"], utc=True)
+    pd.DataFrame({"patient_id": ["A1", "A2"], "date": stamps, "edss": [4.0, 6.0]}).to_parquet(
+        folder / "edss.parquet"
+    )
+    code, output = _validate(str(folder))
+    assert code == 1
+    assert (
+        "edss row 2 (patient A2) column date: must be a calendar date without a time zone" in output
+    )
+    assert "edss row 1 " not in output

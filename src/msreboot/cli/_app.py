@@ -21,6 +21,8 @@ from msreboot.cli._common import (
     EXIT_USAGE,
     NO_PROGRESS,
     DateFormatOpt,
+    MaxCellOpt,
+    PartialDatesOpt,
     RedcapOpt,
     RootGroup,
     SourceArg,
@@ -182,6 +184,8 @@ def report(
     redcap_mapping: RedcapOpt = None,
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
+    partial_dates: PartialDatesOpt = None,
+    max_cell_chars: MaxCellOpt = 65_536,
 ) -> None:
     """A self-contained HTML report of a cohort (opens offline): Table 1, Kaplan-Meier
     curves with numbers at risk, EDSS trajectories, relapses, MRI, transplant outcomes, the
@@ -202,7 +206,15 @@ def report(
         )
     except ValueError as exc:
         raise _fail(str(exc), EXIT_USAGE) from exc
-    cohort = _load(ctx, source, redcap_mapping, date_format, time_unit)
+    cohort = _load(
+        ctx,
+        source,
+        redcap_mapping,
+        date_format,
+        time_unit,
+        partial_dates=partial_dates,
+        max_cell_chars=max_cell_chars,
+    )
     try:
         with _progress(ctx) as progress:
             result = run_report(

@@ -20,6 +20,8 @@ import typer
 from msreboot.cli._common import (
     EXIT_USAGE,
     DateFormatOpt,
+    MaxCellOpt,
+    PartialDatesOpt,
     RedcapOpt,
     SourceArg,
     TableFileOpt,
@@ -158,6 +160,8 @@ def disability_command(
     redcap_mapping: RedcapOpt = None,
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
+    partial_dates: PartialDatesOpt = None,
+    max_cell_chars: MaxCellOpt = 65_536,
 ) -> None:
     """Confirmed disability worsening / improvement (CDW, CDI) with RAW and PIRA."""
     from dataclasses import replace
@@ -175,7 +179,15 @@ def disability_command(
         )
     if raw_pira is not None:
         definition = definition.with_(classify_raw_pira=raw_pira)
-    cohort = load_cohort(ctx, source, redcap_mapping, date_format, time_unit)
+    cohort = load_cohort(
+        ctx,
+        source,
+        redcap_mapping,
+        date_format,
+        time_unit,
+        partial_dates=partial_dates,
+        max_cell_chars=max_cell_chars,
+    )
     try:
         result = detect_disability_events(cohort, definition=definition, anchor=anchor)
     except ValueError as exc:
@@ -224,6 +236,8 @@ def endpoints_command(
     redcap_mapping: RedcapOpt = None,
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
+    partial_dates: PartialDatesOpt = None,
+    max_cell_chars: MaxCellOpt = 65_536,
 ) -> None:
     """Composite endpoints (HALT-MS, Atkins 2016, Muraro 2017, MIST, Burt 2015, NEDA-3,
     ...) at landmark years, with intervals, events and numbers at risk."""
@@ -237,7 +251,15 @@ def endpoints_command(
             out.print(f"[bold]{d.name}[/] ({100 * d.conf_level:g}% CI): {d.title}")
             out.print(f"    {d.describe()}")
         return
-    cohort = load_cohort(ctx, source, redcap_mapping, date_format, time_unit)
+    cohort = load_cohort(
+        ctx,
+        source,
+        redcap_mapping,
+        date_format,
+        time_unit,
+        partial_dates=partial_dates,
+        max_cell_chars=max_cell_chars,
+    )
     try:
         with progress(ctx) as bar:
             bar.add_task(f"estimating {len(chosen)} endpoint(s)", total=None)

@@ -191,7 +191,16 @@ def _coerce_date(
     if pdt.is_datetime64_any_dtype(values.dtype):
         parsed = values
         if getattr(values.dtype, "tz", None) is not None:
-            parsed = values.dt.tz_localize(None)
+            # as for text: a zoned date-time is a date only at midnight UTC
+            utc = values.dt.tz_convert("UTC")
+            midnight = (utc == utc.dt.normalize()).to_numpy()
+            for row in values.index[present & ~midnight]:
+                special[row] = (
+                    "must be a calendar date without a time zone; got a date-time with a time "
+                    "zone, whose calendar day depends on where it is read. Store the day of "
+                    "the clinic's calendar as a date (Parquet date32)"
+                )
+            parsed = utc.dt.tz_localize(None).where(midnight)
         # Parquet dates arrive in ms or s units and may lie beyond the ns range (9999-12-31)
         in_range = (parsed >= _EARLIEST_DATE) & (parsed <= pd.Timestamp(dt.date.today()))
         parsed = parsed.where(in_range)
