@@ -142,15 +142,9 @@ def validate(
     (True, 0)
     """
     if _is_store(source):
-        from msreboot.data._store import read_store
+        from msreboot.data._store import validate_store
 
-        cohort = read_store(Path(str(source)))
-        return ValidationReport(
-            str(source),
-            cohort.warnings,
-            {n: len(t) for n, t in cohort.tables.items()},
-            cohort.time_unit,
-        )
+        return validate_store(Path(str(source)))
     raw, prepared = _prepare(
         source, redcap_mapping, time_unit, date_format, partial_dates, max_cell_chars
     )
