@@ -20,8 +20,14 @@ def render_schema_markdown() -> str:
         "a warning. Only `patients` is required; a missing table is empty.",
         "",
         "**Dates** are ISO 8601 calendar dates (`YYYY-MM-DD`, or pass a date format), or, "
-        "for virtual cohorts, whole days from each patient's origin (all dates of a cohort use "
-        "the same unit; it is inferred). **Booleans** accept true/false, 1/0, yes/no. "
+        "for virtual cohorts, whole days from each patient's origin, within 200 years either "
+        "way (all dates of a cohort use the same unit; it is inferred, and the cohort summary "
+        "names it). Partial dates (`2015-11`, `2015`) are errors unless a policy completes "
+        "them (`--partial-dates first` or `mid`, recorded in the report's provenance); a "
+        "date-time with a time zone is read as a date only at midnight UTC; a cohort whose "
+        "dates are all integers reading as `YYYYMMDD` or Excel serial numbers is refused "
+        "unless `--date-format %Y%m%d` or `--date-format excel` names them. "
+        "**Booleans** accept true/false, 1/0, yes/no. "
         "**Missing values**: empty, NA, N/A, NaN, null, none. Codes are matched ignoring case.",
         "",
     ]
