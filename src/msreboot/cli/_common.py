@@ -1,8 +1,10 @@
 """What every command group shares: exit codes, error display, progress, common options.
 
 Exit codes: 0 success (:data:`EXIT_OK`); 1 data problems found (:data:`EXIT_DATA`: the
-cohort is not valid, the store could not be used); 2 usage errors (:data:`EXIT_USAGE`: bad
-options, missing files). Data and reports go to stdout (:data:`out`), progress bars and
+cohort is not valid, the store could not be used: damaged, edited outside msreboot, being
+written by another import); 2 usage errors (:data:`EXIT_USAGE`: bad options, missing
+files, an output that cannot be written: read-only, a full disk, a folder in the way, the
+source itself). Data and reports go to stdout (:data:`out`), progress bars and
 diagnostics to stderr (:data:`err`). ``--no-progress`` is accepted anywhere on the command
 line (:class:`RootGroup` moves it to the root command).
 """
