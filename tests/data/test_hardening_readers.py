@@ -436,3 +436,32 @@ def test_zoned_parquet_timestamps_follow_the_same_rule(tmp_path: Path) -> None:
         "edss row 2 (patient A2) column date: must be a calendar date without a time zone" in output
     )
     assert "edss row 1 " not in output
+
+
+def test_trailing_separators_do_not_shift_columns(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    lines = (folder / "edss.csv").read_text(encoding="utf-8").splitlines()
+    (folder / "edss.csv").write_text(
+        "\n".join([lines[0], *(line + "," for line in lines[1:])]) + "\n", encoding="utf-8"
+    )
+    code, output = _validate(str(folder))
+    assert code == 0, output
+    cohort = read_cohort(folder)
+    assert list(cohort.edss["patient_id"]) == ["A1", "A1", "A1", "A2", "A2", "A3"]
+    assert cohort.edss["edss"].iloc[0] == 4.0
+
+
+def test_values_beyond_the_last_column_are_an_error(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    lines = (folder / "edss.csv").read_text(encoding="utf-8").splitlines()
+    one = [*lines[:3], lines[3] + ",oops", *lines[4:]]
+    (folder / "edss.csv").write_text("\n".join(one) + "\n", encoding="utf-8")
+    code, output = _validate(str(folder))
+    assert code == 1
+    assert "Expected 4 fields in line 4, saw 5" in output
+    # every row one value longer: pandas would take the first column as an index
+    every = [lines[0], *(line + ",oops" for line in lines[1:])]
+    (folder / "edss.csv").write_text("\n".join(every) + "\n", encoding="utf-8")
+    code, output = _validate(str(folder))
+    assert code == 1
+    assert "edss row 1: edss.csv row 1 (line 2 if no cell spans lines) has 5 fields" in output

@@ -6,6 +6,7 @@ import csv
 import difflib
 import io
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -222,16 +223,20 @@ def _read_csv(path: Path, table: str, problems: list[Problem]) -> pd.DataFrame |
     text = _decode(path, data)
     del data
     try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            skipinitialspace=False,
-        )
+        with warnings.catch_warnings():
+            # rows longer than the header are reported below, row by row
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                io.StringIO(text),
+                sep=sep,
+                dtype=str,
+                keep_default_na=False,
+                skipinitialspace=False,
+                index_col=False,  # never take the first column as an index (trailing separators)
+            )
     except pd.errors.EmptyDataError as err:
         raise ValueError("it has no header row") from err
-    header, short = _check_records(text, sep)
+    header, short, long = _check_records(text, sep)
     duplicated = sorted({h for h in header if header.count(h) > 1})
     for name in duplicated:
         problems.append(
@@ -256,21 +261,38 @@ def _read_csv(path: Path, table: str, problems: list[Problem]) -> pd.DataFrame |
                 "the missing fields (empty ones as separators) or delete the row",
             )
         )
+    for row, n_fields in long[:20]:
+        problems.append(
+            Problem(
+                table,
+                row,
+                None,
+                None,
+                None,
+                f"{path.name} row {row} (line {row + 1} if no cell spans lines) has {n_fields} "
+                f"fields where the header has {len(header)}: values beyond the last column. "
+                "Add the missing column names to the header, or remove the extra values",
+            )
+        )
     if len(short) > 20:
         problems.append(
             Problem.table_level(
                 table, f"{path.name}: {len(short) - 20} more rows are cut short", value=path.name
             )
         )
-    return None if duplicated or short else frame
+    return None if duplicated or short or long else frame
 
 
-def _check_records(text: str, sep: str) -> tuple[list[str], list[tuple[int, int]]]:
-    """The header and the data rows with fewer fields than it (1-based row, field count);
-    blank lines are skipped, as pandas skips them."""
+def _check_records(
+    text: str, sep: str
+) -> tuple[list[str], list[tuple[int, int]], list[tuple[int, int]]]:
+    """The header, the data rows with fewer fields than it and those with more non-empty
+    fields (1-based row, field count). Blank lines are skipped, as pandas skips them;
+    trailing empty fields (separators at the end of each line) are allowed."""
     reader = csv.reader(io.StringIO(text), delimiter=sep)
     header: list[str] | None = None
     short: list[tuple[int, int]] = []
+    long: list[tuple[int, int]] = []
     row = 0
     try:
         for record in reader:
@@ -278,15 +300,19 @@ def _check_records(text: str, sep: str) -> tuple[list[str], list[tuple[int, int]
                 continue
             if header is None:
                 header = [h.strip() for h in record]
+                while len(header) > 1 and not header[-1]:
+                    header.pop()  # a trailing separator after the last name
                 continue
             row += 1
             if len(record) < len(header):
                 short.append((row, len(record)))
+            elif len(record) > len(header) and any(v.strip() for v in record[len(header) :]):
+                long.append((row, len(record)))
     except csv.Error:
         # a cell beyond the csv module's limit (131,072 characters): pandas has read the
         # file; the cell-size limit of validation reports long cells
-        return header or [], short
-    return header or [], short
+        return header or [], short, long
+    return header or [], short, long
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
