@@ -28,6 +28,7 @@ from msreboot.data._coerce import (
     is_missing,
     normalise_missing,
 )
+from msreboot.data._plausibility import plausibility_warnings
 from msreboot.data._schema import SCHEMA, ColumnSpec, TableSpec, TimeUnit
 from msreboot.exceptions import Problem
 
@@ -147,6 +148,7 @@ def prepare_tables(
     _check_cross_table(tables, unit, found)
     if any(p.severity == "error" for p in found):
         return Prepared(tables, tuple(found), unit)
+    found.extend(plausibility_warnings(tables, unit))
     return Prepared(canonical_order(tables), tuple(found), unit)
 
 
