@@ -465,3 +465,17 @@ def test_values_beyond_the_last_column_are_an_error(tmp_path: Path) -> None:
     code, output = _validate(str(folder))
     assert code == 1
     assert "edss row 1: edss.csv row 1 (line 2 if no cell spans lines) has 5 fields" in output
+
+
+def test_the_store_keeps_the_partial_dates_policy(tmp_path: Path) -> None:
+    from msreboot.data import import_cohort, read_store
+
+    folder = _folder(tmp_path, edss=_edss(date="2015-11"))
+    cohort = read_cohort(folder, partial_dates="mid")
+    db = tmp_path / "cohort.duckdb"
+    import_cohort(cohort, db)
+    assert read_store(db).partial_dates == "mid"
+    (tmp_path / "plain").mkdir()
+    plain = read_cohort(_folder(tmp_path / "plain", edss=_edss()))
+    import_cohort(plain, tmp_path / "plain.duckdb")
+    assert read_store(tmp_path / "plain.duckdb").partial_dates is None

@@ -423,11 +423,13 @@ def deidentify_command(
         )
     except ValueError as exc:
         raise fail(str(exc), EXIT_DATA) from exc
-    _replace_folder(out_dir, result.cohort.tables, fmt.value, escape_formulas, write_tables)
+    with _writing("--out", out_dir):
+        _replace_folder(out_dir, result.cohort.tables, fmt.value, escape_formulas, write_tables)
     out.print(result.summary(), soft_wrap=True)
     out.print(f"wrote the de-identified cohort ({result.cohort.n_patients} patients) to {out_dir}")
     if mapping is not None:
-        write_mapping(result.mapping, mapping)
+        with _writing("--mapping", mapping):
+            write_mapping(result.mapping, mapping)
         out.print(f"wrote the pseudonym mapping to {mapping} (keep it private)")
 
 

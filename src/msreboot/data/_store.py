@@ -33,6 +33,7 @@ import pandas as pd
 
 from msreboot._version import __version__
 from msreboot.data._atomic import fsync_dir, write_target
+from msreboot.data._coerce import PartialDates
 from msreboot.data._cohort import Cohort, ValidationReport
 from msreboot.data._schema import SCHEMA, ColumnSpec, TableSpec, TimeUnit
 from msreboot.data._validate import prepare_tables
@@ -319,6 +320,7 @@ def import_cohort(
             "store_format": STORE_FORMAT,
             "msreboot_version": __version__,
             "time_unit": unit,
+            "partial_dates": cohort.partial_dates or "",
             "checksum": checksum,
             "table_checksums": json.dumps(per_table),
             "source": source or "",
@@ -522,7 +524,9 @@ def read_store(path: str | Path) -> Cohort:
             name: _canonical(con.sql(f'SELECT * FROM "{name}" ORDER BY rowid').df(), spec, unit)
             for name, spec in SCHEMA.items()
         }
-    cohort = Cohort.from_canonical(tables, unit)
+    policies: dict[str, PartialDates] = {"first": "first", "mid": "mid"}
+    policy = policies.get(meta.get("partial_dates", ""))
+    cohort = Cohort.from_canonical(tables, unit, partial_dates=policy)
     changed = _checksum_problem(path, meta, cohort)
     if changed is not None:
         raise _store_error(path, [changed])
