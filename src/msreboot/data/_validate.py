@@ -26,6 +26,7 @@ from msreboot.data._coerce import (
     coerce_column,
     count_numeric,
     is_missing,
+    map_distinct,
     normalise_missing,
 )
 from msreboot.data._plausibility import plausibility_warnings
@@ -232,7 +233,10 @@ def _limit_cells(
         pd.api.types.is_object_dtype(values.dtype) or pd.api.types.is_string_dtype(values.dtype)
     ):
         return values
-    lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0)
+    if pd.api.types.infer_dtype(values.to_numpy(dtype=object), skipna=True) == "string":
+        lengths = values.str.len().fillna(0).astype(int)
+    else:
+        lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0)
     long = (lengths > limit).to_numpy()
     if not long.any():
         return values
@@ -266,7 +270,7 @@ def _normalise_ids(table: str, pid: pd.Series, found: list[Problem]) -> pd.Serie
             return v
         return _INVISIBLE.sub("", unicodedata.normalize("NFC", v)).strip()
 
-    cleaned = pid.map(clean, na_action="ignore")
+    cleaned = map_distinct(pid, clean).where(pid.notna().to_numpy(), pid).astype(pid.dtype)
     changed = (cleaned != pid).fillna(False).astype(bool)
     if not changed.any():
         return pid
