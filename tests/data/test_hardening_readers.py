@@ -412,6 +412,16 @@ def test_cell_size_limit(tmp_path: Path) -> None:
     assert code == 0, output
 
 
+def test_the_cli_default_cell_limit_is_the_readers(tmp_path: Path) -> None:
+    from msreboot.data import MAX_CELL_CHARS
+
+    patients = tiny_tables()["patients"]
+    patients.loc[1, "notes"] = "x" * (MAX_CELL_CHARS + 1)
+    code, output = _validate(str(_folder(tmp_path, patients=patients)))
+    assert code == 1
+    assert f"at most {MAX_CELL_CHARS:,} (max_cell_chars" in output
+
+
 def test_report_provenance_names_the_partial_dates_policy(tmp_path: Path) -> None:
     folder = _folder(tmp_path, edss=_edss(date="2015-11"))
     target = tmp_path / "report.html"

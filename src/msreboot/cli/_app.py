@@ -185,7 +185,7 @@ def report(
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
     partial_dates: PartialDatesOpt = None,
-    max_cell_chars: MaxCellOpt = 65_536,
+    max_cell_chars: MaxCellOpt = None,
 ) -> None:
     """A self-contained HTML report of a cohort (opens offline): Table 1, Kaplan-Meier
     curves with numbers at risk, EDSS trajectories, relapses, MRI, transplant outcomes, the

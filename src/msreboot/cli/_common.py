@@ -167,8 +167,14 @@ PartialDatesOpt = Annotated[
     ),
 ]
 MaxCellOpt = Annotated[
-    int,
-    typer.Option("--max-cell-chars", min=1, help="Longest text cell accepted, in characters."),
+    int | None,
+    typer.Option(
+        "--max-cell-chars",
+        min=1,
+        help="Longest text cell accepted, in characters (default: msreboot.data.MAX_CELL_CHARS, "
+        "the reader's own limit).",
+        show_default=False,
+    ),
 ]
 FormatOpt = Annotated[FormatOption, typer.Option("--format", help="File format.")]
 TimeUnitOpt = Annotated[

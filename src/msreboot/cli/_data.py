@@ -124,7 +124,7 @@ def validate_command(
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
     partial_dates: PartialDatesOpt = None,
-    max_cell_chars: MaxCellOpt = 65_536,
+    max_cell_chars: MaxCellOpt = None,
 ) -> None:
     """Check a cohort and report every problem (exit 1 if any is an error)."""
     from msreboot.data import validate as run_validate
@@ -166,7 +166,7 @@ def import_command(
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
     partial_dates: PartialDatesOpt = None,
-    max_cell_chars: MaxCellOpt = 65_536,
+    max_cell_chars: MaxCellOpt = None,
 ) -> None:
     """Validate a cohort and load it into an embedded DuckDB store (all or nothing)."""
     from msreboot.data import import_cohort
@@ -201,7 +201,7 @@ def summary_command(
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
     partial_dates: PartialDatesOpt = None,
-    max_cell_chars: MaxCellOpt = 65_536,
+    max_cell_chars: MaxCellOpt = None,
 ) -> None:
     """Describe a cohort: patients, treatments, follow-up, activity and safety."""
     from msreboot.data import describe_cohort
@@ -227,7 +227,7 @@ def export_command(
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
     partial_dates: PartialDatesOpt = None,
-    max_cell_chars: MaxCellOpt = 65_536,
+    max_cell_chars: MaxCellOpt = None,
 ) -> None:
     """Write a cohort (folder, REDCap export or store) as canonical CSV or Parquet files."""
     from msreboot.data import TABLE_NAMES, write_cohort
@@ -378,7 +378,7 @@ def deidentify_command(
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
     partial_dates: PartialDatesOpt = None,
-    max_cell_chars: MaxCellOpt = 65_536,
+    max_cell_chars: MaxCellOpt = None,
 ) -> None:
     """Write a de-identified copy: keyed pseudonyms, per-patient date shifts in both
     directions, no free text, labels only through a vocabulary (or audit one with --check)."""

@@ -161,7 +161,7 @@ def disability_command(
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
     partial_dates: PartialDatesOpt = None,
-    max_cell_chars: MaxCellOpt = 65_536,
+    max_cell_chars: MaxCellOpt = None,
 ) -> None:
     """Confirmed disability worsening / improvement (CDW, CDI) with RAW and PIRA."""
     from dataclasses import replace
@@ -237,7 +237,7 @@ def endpoints_command(
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
     partial_dates: PartialDatesOpt = None,
-    max_cell_chars: MaxCellOpt = 65_536,
+    max_cell_chars: MaxCellOpt = None,
 ) -> None:
     """Composite endpoints (HALT-MS, Atkins 2016, Muraro 2017, MIST, Burt 2015, NEDA-3,
     ...) at landmark years, with intervals, events and numbers at risk."""
