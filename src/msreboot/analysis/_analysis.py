@@ -90,6 +90,10 @@ class CohortAnalysis:
         The cohort beside the published studies.
     citations
         References of the published studies used, and the evidence dataset's version.
+    x_max_years
+        Where time axes end: whole years covering the endpoints' follow-up (at most
+        :data:`MAX_AXIS_YEARS`) and at least the last landmark; the last landmark when no
+        endpoint could be estimated. The disease course is computed up to it.
     trial
         A virtual trial run beside the cohort, when one was given.
     """
@@ -109,20 +113,8 @@ class CohortAnalysis:
     transplant_note: str
     evidence: EvidenceBeside = field(repr=False)
     citations: tuple[str, ...] = field(repr=False)
+    x_max_years: float
     trial: TrialResult | None = field(default=None, repr=False)
-
-    @property
-    def x_max_years(self) -> float:
-        """The right end of time axes: the endpoints' follow-up, else the last landmark."""
-        if self.endpoints is None:
-            return float(max(self.times_years))
-        return time_axis_years(self.endpoints)
-
-    def with_trial(self, trial: TrialResult | None) -> CohortAnalysis:
-        """The same analysis with a virtual trial beside it."""
-        from dataclasses import replace
-
-        return replace(self, trial=trial)
 
     def to_frame(self) -> pd.DataFrame:
         """The endpoint landmark estimates as one tidy table (empty when there are none)."""
@@ -298,5 +290,6 @@ def analyse_cohort(
         transplant_note=note,
         evidence=set_beside_evidence(cohort, trm),
         citations=evidence_citations(),
+        x_max_years=x_max,
         trial=trial,
     )
