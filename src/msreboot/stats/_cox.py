@@ -6,19 +6,21 @@ import html
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from msreboot.stats._checks import (
     FloatArray,
+    IntArray,
     as_events,
     as_labels,
     as_times,
     check_conf_level,
     z_value,
 )
+from msreboot.stats._cox_fit import CoxData, PartialLikelihood, concordance, newton
 
 __all__ = ["CoxModel", "cox_regression"]
 
@@ -45,7 +47,9 @@ class CoxModel:
     hazard_ratio, ci_low, ci_high
         exp(coef) and its Wald interval exp(coef -/+ z std_err) at ``conf_level``.
     covariance
-        Covariance matrix of ``coef`` (inverse observed information).
+        Covariance matrix of ``coef`` used for ``std_err``, z, p and the intervals: the
+        inverse observed information, or the robust (sandwich) estimate when ``variance``
+        is ``"robust"`` or ``"cluster"``.
     loglik, loglik_null
         Log partial likelihood at the estimate and at coef = 0.
     lr_chisq, lr_df, lr_pvalue
@@ -59,6 +63,19 @@ class CoxModel:
         For each categorical covariate, its reference level.
     ties, conf_level
         Tie handling (``"efron"`` as R's default) and interval level.
+    variance
+        ``"model"`` (inverse information), ``"robust"`` (sandwich, one cluster per row) or
+        ``"cluster"`` (sandwich summed within clusters), as R ``coxph(robust=, cluster=)``.
+    naive_std_err, naive_covariance
+        The model-based standard errors and covariance (R's ``naive.var``); equal to
+        ``std_err`` and ``covariance`` when ``variance == "model"``.
+    n_clusters
+        Number of clusters of the cluster-robust variance (rows for ``"robust"``).
+    strata, n_strata
+        The stratification columns (each stratum has its own baseline hazard) and the number
+        of strata (1 when unstratified).
+    weighted, sum_weights
+        Whether case weights were given, and their sum.
     """
 
     terms: tuple[str, ...]
@@ -81,6 +98,14 @@ class CoxModel:
     reference_levels: Mapping[str, Hashable]
     ties: str
     conf_level: float
+    variance: str = "model"
+    naive_std_err: FloatArray = field(default_factory=lambda: np.empty(0), repr=False)
+    naive_covariance: FloatArray = field(default_factory=lambda: np.empty((0, 0)), repr=False)
+    n_clusters: int | None = None
+    strata: tuple[str, ...] = ()
+    n_strata: int = 1
+    weighted: bool = False
+    sum_weights: float | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """One row per term: coef, std_err, z, pvalue, hazard_ratio, ci_low, ci_high."""
@@ -100,9 +125,19 @@ class CoxModel:
 
     def summary(self) -> str:
         pct = f"{100 * self.conf_level:g}%"
+        extras = []
+        if self.strata:
+            extras.append(f"stratified by {', '.join(self.strata)} ({self.n_strata} strata)")
+        if self.weighted:
+            extras.append(f"case weights (sum {self.sum_weights:.4g})")
+        if self.variance == "robust":
+            extras.append("robust (sandwich) standard errors")
+        elif self.variance == "cluster":
+            extras.append(f"cluster-robust standard errors ({self.n_clusters} clusters)")
         lines = [
             f"Cox model ({self.ties} ties): n = {self.n}, {self.n_events} events; "
             f"concordance {self.concordance:.3f}",
+            *(f"  {e}" for e in extras),
             f"  likelihood ratio test {self.lr_chisq:.2f} on {self.lr_df} df, "
             f"p = {_fmt_p(self.lr_pvalue)}",
         ]
@@ -117,7 +152,8 @@ class CoxModel:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        head = "<br>".join(html.escape(x) for x in self.summary().splitlines()[:2])
+        lines = [x for x in self.summary().splitlines() if ": HR " not in x]
+        head = "<br>".join(html.escape(x) for x in lines if "reference levels" not in x)
         return f"<p>{head}</p>" + self.to_frame().to_html(index=False)
 
 
@@ -186,52 +222,66 @@ def _design(
     return x, tuple(names), refs
 
 
-def _concordance(time: FloatArray, predicted: FloatArray, event: FloatArray) -> float:
-    """Harrell's C, NaN with a ``RuntimeWarning`` when no pair is comparable.
-
-    A pair is comparable when the shorter time is an event, so one exists exactly when
-    some event comes before the latest follow-up time; with every event at the latest time
-    (e.g. everything at t = 0) C is 0/0, undefined.
-    """
-    from lifelines.utils import concordance_index
-
-    if not np.any(time[event == 1] < np.max(time)):
+def _concordance(
+    time: FloatArray, event: FloatArray, eta: FloatArray, weight: FloatArray, stratum: IntArray
+) -> float:
+    """Harrell's C (weighted, within strata), NaN with a warning when no pair is comparable."""
+    good, total = concordance(time, event, eta, weight, stratum)
+    if total == 0:
         warnings.warn(
             "concordance is undefined (NaN): no pair of patients is comparable (every "
-            "event is at the latest follow-up time, e.g. all at t = 0).",
+            "event is at the latest follow-up time of its stratum, e.g. all at t = 0).",
             RuntimeWarning,
             stacklevel=3,
         )
         return float("nan")
-    return float(concordance_index(time, predicted, event))
+    return good / total
 
 
-def _newton(model: Any, p: int) -> tuple[FloatArray, float, FloatArray]:
-    """Maximise the log partial likelihood by Newton-Raphson with step halving (as R)."""
-    beta = np.zeros(p)
-    loglik = float(model.loglike(beta))
-    for _ in range(_MAX_ITER):
-        step = np.linalg.solve(-model.hessian(beta), model.score(beta))
-        for _ in range(_MAX_HALVINGS):
-            with np.errstate(over="ignore", invalid="ignore"):
-                trial = float(model.loglike(beta + step))
-            if np.isfinite(trial) and trial >= loglik - _EPS * abs(loglik):
-                break
-            step = step / 2.0
-        beta = beta + step
-        change = abs(trial - loglik)
-        loglik = trial
-        if change <= _EPS * max(abs(loglik), 1.0):
-            break
-    else:
-        warnings.warn(
-            f"Cox model did not converge in {_MAX_ITER} Newton steps; the estimates may be "
-            "unreliable.",
-            RuntimeWarning,
-            stacklevel=3,
+def _weights(rows: pd.DataFrame, weights_col: str | None) -> FloatArray:
+    if weights_col is None:
+        return np.ones(len(rows))
+    w = pd.to_numeric(rows[weights_col], errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(w) | (w <= 0))
+    if bad.size:
+        raise ValueError(
+            f"{weights_col} must be finite case weights > 0; got "
+            f"{w[bad[0]]:g} at position {int(bad[0])} ({bad.size} such "
+            "row(s)). Drop rows with zero weight (R's coxph refuses them too)."
         )
-    information = -model.hessian(beta)
-    return beta, loglik, np.linalg.inv(information)
+    return w
+
+
+def _codes(rows: pd.DataFrame, cols: Sequence[str]) -> tuple[IntArray, int]:
+    if not cols:
+        return np.zeros(len(rows), dtype=np.int64), 1
+    codes = rows[list(cols)].astype(object).apply(tuple, axis=1)
+    labels, uniques = pd.factorize(codes, sort=False)
+    return labels.astype(np.int64), len(uniques)
+
+
+def _sandwich(
+    model: PartialLikelihood,
+    beta: FloatArray,
+    covariance: FloatArray,
+    cluster: IntArray | None,
+) -> tuple[FloatArray, int]:
+    """R's robust variance: D'D with D the weighted dfbeta residuals summed per cluster."""
+    weight = np.empty_like(model.data.weight)
+    weight[model.data.order] = model.data.weight
+    dfbeta = (weight[:, None] * model.score_residuals(beta)) @ covariance
+    if cluster is not None:
+        n_clusters = int(cluster.max()) + 1
+        dfbeta = np.column_stack(
+            [np.bincount(cluster, weights=col, minlength=n_clusters) for col in dfbeta.T]
+        )
+    return dfbeta.T @ dfbeta, int(dfbeta.shape[0])
+
+
+def _as_list(value: str | Sequence[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
 
 
 def cox_regression(
@@ -243,13 +293,17 @@ def cox_regression(
     ties: Ties = "efron",
     conf_level: float = 0.95,
     reference: Mapping[str, Hashable] | None = None,
+    weights_col: str | None = None,
+    strata: str | Sequence[str] | None = None,
+    robust: bool | None = None,
+    cluster_col: str | None = None,
 ) -> CoxModel:
-    """Fit a Cox proportional-hazards model.
+    """Fit a Cox proportional-hazards model, optionally weighted, stratified, robust.
 
     Parameters
     ----------
     frame
-        One row per patient; its index is ignored.
+        One row per patient (or per patient and eligible time); its index is ignored.
     duration_col, event_col
         Columns with follow-up (>= 0) and the event indicator (bool or 0/1).
     covariates
@@ -262,6 +316,18 @@ def cox_regression(
         Level of the hazard-ratio intervals.
     reference
         Reference level per categorical covariate, e.g. ``{"conditioning": "cy200_atg"}``.
+    weights_col
+        Column of case weights (> 0), e.g. inverse probability of treatment weights; as R's
+        ``coxph(weights=)``. Weighted models should normally use a robust variance.
+    strata
+        Column(s) whose combinations are strata with their own baseline hazard (R's
+        ``strata()``), e.g. matched sets or centres.
+    robust
+        Use the robust (sandwich) variance for standard errors, z, p and intervals (R's
+        ``robust=TRUE``). Defaults to ``True`` when ``cluster_col`` is given, else ``False``.
+    cluster_col
+        Column of cluster ids (matched pairs, patients with several eligible times): the
+        sandwich sums each cluster's dfbeta residuals first (R's ``cluster()``).
 
     Returns
     -------
@@ -271,20 +337,30 @@ def cox_regression(
     ------
     ValueError
         Unknown columns, missing values (R drops such rows silently; drop them explicitly
-        first), no events, constant or collinear covariates, or invalid arguments.
+        first), no events, constant or collinear covariates, weights not > 0,
+        ``robust=False`` with ``cluster_col``, or invalid arguments.
 
     Notes
     -----
-    The log partial likelihood and its derivatives are statsmodels' ``PHReg`` with the
-    requested ties; it is maximised by Newton-Raphson with step halving from coef = 0 until
-    the log-likelihood changes by less than 1e-12 (relative). Standard errors come from
-    the inverse observed information, intervals and p-values are Wald. A coefficient that
-    keeps growing (monotone likelihood, e.g. a group without events) raises a
-    ``RuntimeWarning``. Concordance is Harrell's C, computed with lifelines; it is NaN, with
-    a ``RuntimeWarning``, when no pair is comparable (every event at the latest follow-up
-    time, e.g. all at t = 0; the coefficients are still estimated). Checked against
-    R ``survival::coxph`` (3.5; Efron and Breslow) to 1e-6 relative: coefficients, standard
-    errors, z, p, intervals, log-likelihoods, likelihood-ratio test and concordance.
+    The weighted log partial likelihood with Efron ties is, per stratum and event time
+    with d tied events, sum_deaths w_i eta_i - (sum_deaths w_i / d) sum_{k<d}
+    log(S0 - (k/d) D0), S0 = sum over the risk set of w_j exp(eta_j) and D0 the same over
+    the d deaths (Breslow: sum w_i eta_i - sum_deaths w_i log S0); this is R's
+    ``coxph``. It is computed in numpy and maximised by Newton-Raphson with step halving
+    from coef = 0 until the log-likelihood changes by less than 1e-12 (relative). The
+    model-based covariance is the inverse observed information. The robust covariance is
+    D'D, with D the dfbeta residuals w_i L_i I^-1 (L_i the score residual of row i, which
+    sum to the score) summed within clusters, one cluster per row without
+    ``cluster_col`` (Lin and Wei 1989); intervals and p-values are Wald on the chosen
+    variance, the likelihood-ratio test uses the weighted log-likelihood as R does. A
+    coefficient that keeps growing (monotone likelihood, e.g. a group without events)
+    raises a ``RuntimeWarning``. Concordance is Harrell's C within strata, each pair
+    weighted w_i w_j; it is NaN, with a ``RuntimeWarning``, when no pair is comparable.
+
+    Checked against R ``survival::coxph`` (3.5; Efron and Breslow) to 1e-6 relative:
+    coefficients, model-based and robust standard errors (with and without clusters,
+    weights and strata), z, p, intervals, log-likelihoods, likelihood-ratio test and
+    concordance (``tests/reference/survival``).
 
     References
     ----------
@@ -292,6 +368,8 @@ def cox_regression(
     doi:10.1111/j.2517-6161.1972.tb00899.x
     Efron B. The efficiency of Cox's likelihood function for censored data. J Am Stat Assoc
     1977;72:557-565. doi:10.1080/01621459.1977.10480613
+    Lin DY, Wei LJ. The robust inference for the Cox proportional hazards model. J Am Stat
+    Assoc 1989;84:1074-1078. doi:10.1080/01621459.1989.10478874
 
     Examples
     --------
@@ -314,15 +392,22 @@ def cox_regression(
       reference levels: arm = maintained
     """
     from scipy import stats
-    from statsmodels.duration.hazard_regression import PHReg
 
     conf_level = check_conf_level(conf_level)
     if ties not in ("efron", "breslow"):
         raise ValueError(f"ties must be 'efron' or 'breslow'; got {ties!r}.")
+    if robust is False and cluster_col is not None:
+        raise ValueError(
+            f"robust must be True (or None) with cluster_col; got robust=False and "
+            f"cluster_col={cluster_col!r}. A cluster only changes the robust variance."
+        )
+    use_robust = bool(robust) or cluster_col is not None
     covariates = [covariates] if isinstance(covariates, str) else list(covariates)
     if not covariates:
         raise ValueError("covariates must name at least one column; got none.")
-    needed = [duration_col, event_col, *covariates]
+    strata_cols = _as_list(strata)
+    extra = [c for c in (weights_col, cluster_col) if c is not None]
+    needed = list(dict.fromkeys([duration_col, event_col, *covariates, *strata_cols, *extra]))
     absent = [c for c in needed if c not in frame.columns]
     if absent:
         raise ValueError(
@@ -346,11 +431,22 @@ def cox_regression(
         raise ValueError(
             f"{event_col} must hold at least one event; got none. A Cox model needs events."
         )
+    weight = _weights(rows, weights_col)
+    stratum, n_strata = _codes(rows, strata_cols)
     x, terms, refs = _design(rows, covariates, dict(reference or {}))
-    model = PHReg(time, x, status=event, ties=ties)
-    beta, loglik, covariance = _newton(model, x.shape[1])
-    std_err = np.sqrt(np.diag(covariance))
-    step = covariance @ model.score(beta)
+    data = CoxData.build(time, event, x, weight, stratum)
+    model = PartialLikelihood(data, ties)
+    p = x.shape[1]
+    beta, loglik, score, information, converged = newton(model, p, _EPS, _MAX_ITER, _MAX_HALVINGS)
+    if not converged:
+        warnings.warn(
+            f"Cox model did not converge in {_MAX_ITER} Newton steps; the estimates may be "
+            "unreliable.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    naive = np.asarray(np.linalg.inv(information), dtype=np.float64)
+    step = naive @ score
     unstable = (np.abs(step) > 1e-9) & (np.abs(step) > np.sqrt(1e-9) * np.abs(beta))
     if unstable.any():
         warnings.warn(
@@ -361,13 +457,25 @@ def cox_regression(
             RuntimeWarning,
             stacklevel=2,
         )
+    variance = "model"
+    covariance = naive
+    n_clusters: int | None = None
+    if use_robust:
+        cluster = None
+        if cluster_col is not None:
+            cluster = _codes(rows, [cluster_col])[0]
+            variance = "cluster"
+        else:
+            variance = "robust"
+        covariance, n_clusters = _sandwich(model, beta, naive, cluster)
+    std_err = np.sqrt(np.diag(covariance))
     z = beta / std_err
     crit = z_value(conf_level)
     with np.errstate(over="ignore"):  # an infinite coefficient's upper limit is inf
         hazard_ratio = np.exp(beta)
         ci_low = np.exp(beta - crit * std_err)
         ci_high = np.exp(beta + crit * std_err)
-    loglik_null = float(model.loglike(np.zeros(x.shape[1])))
+    loglik_null = model.loglik(np.zeros(p))
     lr = max(2.0 * (loglik - loglik_null), 0.0)
     return CoxModel(
         terms=terms,
@@ -384,10 +492,18 @@ def cox_regression(
         lr_chisq=lr,
         lr_df=len(terms),
         lr_pvalue=float(stats.chi2.sf(lr, len(terms))),
-        concordance=_concordance(time, -(x @ beta), event),
+        concordance=_concordance(time, event, x @ beta, weight, stratum),
         n=int(time.size),
         n_events=n_events,
         reference_levels=refs,
         ties=ties,
         conf_level=conf_level,
+        variance=variance,
+        naive_std_err=np.sqrt(np.diag(naive)),
+        naive_covariance=naive,
+        n_clusters=n_clusters,
+        strata=tuple(strata_cols),
+        n_strata=n_strata,
+        weighted=weights_col is not None,
+        sum_weights=float(weight.sum()) if weights_col is not None else None,
     )
