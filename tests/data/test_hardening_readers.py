@@ -366,6 +366,29 @@ def test_redcap_edss_on_a_non_repeating_row_is_reported(tmp_path: Path) -> None:
     assert "non-repeating row" in output
 
 
+def test_redcap_value_on_a_row_of_another_instrument_is_reported(tmp_path: Path) -> None:
+    """An EDSS score typed on an adverse-event row, or a sex on an EDSS row, is located."""
+    from tests.data.test_redcap import SMALL_EXPORT, SMALL_MAPPING
+
+    export = SMALL_EXPORT.replace(
+        "1,adverse_event,1,,,,,2020-02-01", "1,adverse_event,1,,,,4.5,2020-02-01"
+    ).replace("1,edss_assessment,2,,,", "1,edss_assessment,2,1,,")
+    (tmp_path / "export.csv").write_text(export, encoding="utf-8")
+    (tmp_path / "map.toml").write_text(SMALL_MAPPING, encoding="utf-8")
+    code, output = _validate(
+        str(tmp_path / "export.csv"), "--redcap-mapping", str(tmp_path / "map.toml")
+    )
+    assert code == 1
+    assert (
+        "edss row 4 (patient 1): field(s) edss_score belong to 'edss_assessment' but hold "
+        "values on a row of the repeating instrument 'adverse_event'" in " ".join(output.split())
+    )
+    assert (
+        "patients row 3 (patient 1): field(s) sex belong to the non-repeating row but hold "
+        "values on a row of the repeating instrument 'edss_assessment'" in " ".join(output.split())
+    )
+
+
 def test_redcap_zoned_date_is_located(tmp_path: Path) -> None:
     from tests.data.test_redcap import SMALL_EXPORT, SMALL_MAPPING
 
@@ -489,3 +512,36 @@ def test_the_store_keeps_the_partial_dates_policy(tmp_path: Path) -> None:
     plain = read_cohort(_folder(tmp_path / "plain", edss=_edss()))
     import_cohort(plain, tmp_path / "plain.duckdb")
     assert read_store(tmp_path / "plain.duckdb").partial_dates is None
+
+
+# --- control characters and times of day ------------------------------------------------
+
+
+def test_header_with_a_replacement_character_is_an_error(tmp_path: Path) -> None:
+    edss = tiny_tables()["edss"].rename(columns={"edss": "edss\ufffd"})
+    code, output = _validate(str(_folder(tmp_path, edss=edss)))
+    assert code == 1
+    assert "column header 'edss\ufffd' must hold only visible characters" in output
+    assert "U+FFFD REPLACEMENT CHARACTER" in output
+
+
+def test_line_separator_is_not_trimmed_from_a_number(tmp_path: Path) -> None:
+    """Python's str.strip() would remove U+2028 and read 3.0 without a word."""
+    code, output = _validate(str(_folder(tmp_path, edss=_edss(edss="3.0\u2028"))))
+    assert code == 1
+    assert "edss row 2 (patient A1) column edss" in output
+
+
+def test_spaces_tabs_and_no_break_spaces_are_trimmed(tmp_path: Path) -> None:
+    cohort = read_cohort(_folder(tmp_path, edss=_edss(edss="\t3.0\xa0 ")))
+    assert cohort.edss["edss"].iloc[1] == 3.0
+
+
+def test_time_of_day_dropped_from_a_date_is_a_warning(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, edss=_edss(date="2015-12-01T10:30:00"))
+    cohort = read_cohort(folder)
+    assert pd.Timestamp("2015-12-01") in set(cohort.edss["date"])
+    messages = [w.problem for w in cohort.warnings]
+    assert any(
+        "1 date value(s) hold a time of day (e.g. '2015-12-01T10:30:00')" in m for m in messages
+    ), messages

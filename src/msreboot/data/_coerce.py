@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -20,6 +21,7 @@ from pandas.api import types as pdt
 from msreboot.data._schema import ColumnSpec, TimeUnit
 
 __all__ = [
+    "CELL_BLANKS",
     "EXCEL_DATE_FORMAT",
     "MAX_DAY_OFFSET",
     "NA_STRINGS",
@@ -27,9 +29,32 @@ __all__ = [
     "PartialDates",
     "coerce_column",
     "count_numeric",
+    "hidden_characters",
     "is_missing",
     "normalise_missing",
 ]
+
+CELL_BLANKS = " \t\r\n\xa0"
+"""What is trimmed from both ends of a text cell: spaces, tabs, line ends and no-break spaces.
+Other Unicode whitespace (U+2028 line separator, U+0085, ...) is kept, so a value holding it
+fails to convert or stays as typed instead of being changed without a word."""
+
+
+def hidden_characters(text: str) -> list[str]:
+    """The control, format and replacement characters in ``text`` (``U+2028 LINE SEPARATOR``).
+
+    Tabs are not counted; a header or a key holding one of these would otherwise match
+    after the character is dropped.
+    """
+    found = []
+    for ch in dict.fromkeys(text):
+        if ch == "\t":
+            continue
+        if ch == "\ufffd" or unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp", "Co", "Cn"}:
+            name = unicodedata.name(ch, "control character")
+            found.append(f"U+{ord(ch):04X} {name}")
+    return found
+
 
 NA_STRINGS: frozenset[str] = frozenset({"", "na", "n/a", "nan", "null", "none", "nat"})
 """Text read as a missing value (compared case-insensitively, after stripping blanks)."""
@@ -61,6 +86,8 @@ class Coerced:
     bad: np.ndarray  # bool, True where the input value could not be converted
     problem: str | pd.Series  # message for the bad values (or one per row, by index)
     completed: int = 0  # partial dates completed under a partial-dates policy
+    times_dropped: str | None = None  # an example date-time whose time of day was dropped
+    times_dropped_n: int = 0
 
 
 def normalise_missing(raw: pd.Series) -> pd.Series:
@@ -94,7 +121,7 @@ def is_missing(v: object) -> bool:
 
 def _clean(v: object) -> object:
     if isinstance(v, str):
-        text = v.strip()
+        text = v.strip(CELL_BLANKS)
         return None if len(text) <= 4 and text.lower() in NA_STRINGS else text
     return None if is_missing(v) else v
 
@@ -174,7 +201,7 @@ def _as_bool(values: pd.Series, present: np.ndarray, spec: ColumnSpec) -> Coerce
     if pdt.is_bool_dtype(values.dtype):
         out = values.astype("boolean")
         return Coerced(out, np.zeros(len(out), dtype=bool), "")
-    text = values.map(lambda v: str(v).strip().lower(), na_action="ignore")
+    text = values.map(lambda v: str(v).strip(CELL_BLANKS).lower(), na_action="ignore")
     out = pd.Series(pd.NA, index=values.index, dtype="boolean")
     is_true = text.isin(_TRUE).to_numpy()
     is_false = text.isin(_FALSE).to_numpy()
@@ -245,7 +272,10 @@ def _coerce_date(
             parsed = parsed.astype("datetime64[ns]")
             parsed[zoned.index] = zoned
             parsed[partial.index] = partial
-    parsed = parsed.dt.normalize().astype("datetime64[ns]")
+    day = parsed.dt.normalize().astype("datetime64[ns]")
+    timed = (parsed.notna() & (parsed != day)).to_numpy()
+    example = None if not timed.any() else str(values[values.index[timed][0]])
+    parsed = day
     today = pd.Timestamp(dt.date.today())
     implausible = ((parsed < _EARLIEST_DATE) | (parsed > today)).to_numpy()
     parsed = parsed.mask(implausible)
@@ -255,9 +285,8 @@ def _coerce_date(
         "a cohort's dates are either all calendar dates or all whole days from each "
         "patient's origin"
     )
-    if special.notna().any():
-        return Coerced(parsed, bad, special.fillna(problem), completed)
-    return Coerced(parsed, bad, problem, completed)
+    message = special.fillna(problem) if special.notna().any() else problem
+    return Coerced(parsed, bad, message, completed, example, int((timed & ~bad).sum()))
 
 
 def _zoned_dates(text: pd.Series, special: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from msreboot.data._coerce import NA_STRINGS, is_missing
+from msreboot.data._coerce import CELL_BLANKS, NA_STRINGS, is_missing
 from msreboot.data._files import read_table_file
 from msreboot.data._schema import SCHEMA, TABLE_NAMES
 from msreboot.data._toml import read_toml
@@ -351,6 +351,7 @@ def read_redcap(path: Path, mapping: Path) -> tuple[dict[str, pd.DataFrame], lis
         )
         return {}, problems
     instruments = _instruments(export)
+    _check_stray_cells(export, id_field, spec_mapping, problems)
     tables: dict[str, list[pd.DataFrame]] = {}
     for table, prefix, source in spec_mapping.sources():
         frame = _read_source(path, export, id_field, table, prefix, source, instruments, problems)
@@ -364,7 +365,7 @@ def read_redcap(path: Path, mapping: Path) -> tuple[dict[str, pd.DataFrame], lis
 
 
 def _clean(column: pd.Series) -> pd.Series:
-    text = column.astype(str).str.strip()
+    text = column.astype(str).str.strip(CELL_BLANKS)
     return text.where(~text.str.lower().isin(NA_STRINGS))
 
 
@@ -398,8 +399,6 @@ def _read_source(
     rows = _source_rows(path, export, table, prefix, source, instruments, problems)
     ids = rows[id_field]
     fields = {**source.columns, **source.checkboxes}
-    if source.instrument is not None and source.events is None:
-        _check_stray_rows(export, id_field, table, prefix, source, fields, problems)
     present: dict[str, str] = {}
     for column, field in fields.items():
         section = "checkboxes" if column in source.checkboxes else "columns"
@@ -454,49 +453,69 @@ def _read_source(
     return pd.DataFrame(out, index=rows.index)
 
 
-def _check_stray_rows(
-    export: pd.DataFrame,
-    id_field: str,
-    table: str,
-    prefix: str,
-    source: TableSource,
-    fields: dict[str, str],
-    problems: list[Problem],
+def _check_stray_cells(
+    export: pd.DataFrame, id_field: str, mapping: RedcapMapping, problems: list[Problem]
 ) -> None:
-    """Fields of a repeating instrument filled on a non-repeating row: an error each row
-    (the row would otherwise be dropped without a word)."""
+    """Mapped fields filled on a row of another instrument: an error each row.
+
+    REDCap exports a repeating instrument's fields only on that instrument's rows and the
+    non-repeating fields only on the record's row (blank ``redcap_repeat_instrument``); a
+    value anywhere else was typed into the file afterwards and would be dropped without a
+    word, since rows are chosen by instrument.
+    """
     if REPEAT_INSTRUMENT not in export.columns:
         return
-    blank = export[REPEAT_INSTRUMENT].isna().to_numpy()
-    present = [(c, f) for c, f in fields.items() if f in export.columns]
-    if not present or not blank.any():
+    owners: dict[str, tuple[str, set[str | None], bool]] = {}
+    for table, _, source in mapping.sources():
+        name = None if source.instrument is None else source.instrument.strip()
+        for column, field in {**source.columns, **source.checkboxes}.items():
+            if field not in export.columns:
+                continue
+            first_table, allowed, checkbox = owners.get(field, (table, set(), False))
+            owners[field] = (first_table, allowed | {name}, checkbox or column in source.checkboxes)
+    if not owners:
         return
-    rows = export[blank]
-    holds = pd.DataFrame(
-        {
-            f: rows[f].notna()
-            & ~(rows[f].astype("string").str.lower().isin(_UNCHECKED) & (c in source.checkboxes))
-            for c, f in present
-        },
-        index=rows.index,
-    )
-    for row in rows.index[holds.any(axis=1).to_numpy()]:
-        filled = [f for f in holds.columns if bool(holds.at[row, f])]
-        if filled:
-            record = export.at[row, id_field]
-            problems.append(
-                Problem(
-                    table,
-                    int(row),
-                    None if is_missing(record) else str(record),
-                    None,
-                    ", ".join(filled),
-                    f"field(s) {', '.join(filled)} of the repeating instrument "
-                    f"{source.instrument!r} ({prefix}) hold values on a non-repeating row "
-                    f"(blank {REPEAT_INSTRUMENT}); they would be dropped. Export the row as "
-                    f"an instance of {source.instrument!r}, or clear the fields",
-                )
+    repeat = export[REPEAT_INSTRUMENT]
+    present = set(repeat.dropna().unique())
+    stray = pd.DataFrame(index=export.index)
+    for field, (_, allowed, checkbox) in owners.items():
+        if not {a for a in allowed if a is not None} <= present:
+            continue  # an instrument with no rows is reported by _source_rows
+        values = export[field]
+        filled = values.notna()
+        if checkbox:
+            filled &= ~values.astype("string").str.lower().isin(_UNCHECKED).fillna(False)
+        named = {a for a in allowed if a is not None}
+        elsewhere = ~(repeat.isin(named) | (repeat.isna() if None in allowed else False))
+        stray[field] = (filled & elsewhere).to_numpy()
+    for row in stray.index[stray.any(axis=1).to_numpy()]:
+        fields = [f for f in stray.columns if bool(stray.at[row, f])]
+        record = export.at[row, id_field] if id_field in export.columns else None
+        instrument = repeat.at[row]
+        where = (
+            "the non-repeating row (blank redcap_repeat_instrument)"
+            if is_missing(instrument)
+            else f"a row of the repeating instrument {instrument!r}"
+        )
+        belongs = sorted(
+            {
+                "the non-repeating row" if a is None else repr(a)
+                for f in fields
+                for a in owners[f][1]
+            }
+        )
+        problems.append(
+            Problem(
+                owners[fields[0]][0],
+                int(row),
+                None if is_missing(record) else str(record),
+                None,
+                ", ".join(fields),
+                f"field(s) {', '.join(fields)} belong to {', '.join(belongs)} but hold values on "
+                f"{where}; REDCap never exports them there, and they would be dropped. Move the "
+                "values to a row of their own instrument, or clear the fields",
             )
+        )
 
 
 def _source_rows(

@@ -21,10 +21,12 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from msreboot.data._coerce import (
+    CELL_BLANKS,
     EXCEL_DATE_FORMAT,
     PartialDates,
     coerce_column,
     count_numeric,
+    hidden_characters,
     is_missing,
     map_distinct,
     normalise_missing,
@@ -191,6 +193,18 @@ def _prepare_table(
         coerced = coerce_column(source, col, unit, date_format, partial_dates)
         out[col.name] = pid if col.name == "patient_id" else coerced.values
         completed += coerced.completed
+        if coerced.times_dropped_n:
+            found.append(
+                Problem.table_level(
+                    spec.name,
+                    f"{coerced.times_dropped_n} {col.name} value(s) hold a time of day (e.g. "
+                    f"{coerced.times_dropped!r}); dates are kept to the day, so the time is "
+                    "dropped",
+                    column=col.name,
+                    value=coerced.times_dropped,
+                    severity="warning",
+                )
+            )
         bad = coerced.bad & ~source.index.isin([r for r, c in unconvertible if c == col.name])
         if bad.any():
             rows = frame.index[bad]
@@ -268,7 +282,7 @@ def _normalise_ids(table: str, pid: pd.Series, found: list[Problem]) -> pd.Serie
     def clean(v: object) -> object:
         if not isinstance(v, str) or (v.isascii() and v.isprintable()):
             return v
-        return _INVISIBLE.sub("", unicodedata.normalize("NFC", v)).strip()
+        return _INVISIBLE.sub("", unicodedata.normalize("NFC", v)).strip(CELL_BLANKS)
 
     cleaned = map_distinct(pid, clean).where(pid.notna().to_numpy(), pid).astype(pid.dtype)
     changed = (cleaned != pid).fillna(False).astype(bool)
@@ -382,6 +396,18 @@ def _match_columns(spec: TableSpec, frame: pd.DataFrame, found: list[Problem]) -
     unknown: list[str] = []
     for source in frame.columns:
         key = _header_key(source)
+        hidden = hidden_characters(str(source).strip(CELL_BLANKS))
+        if hidden and key in spec:
+            found.append(
+                Problem.table_level(
+                    spec.name,
+                    f"column header {str(source)!r} must hold only visible characters; it holds "
+                    f"{', '.join(hidden)} and would be read as {key}. Remove the character(s) "
+                    "(often left by a broken encoding or a copy from another program)",
+                    column=key,
+                    value=str(source),
+                )
+            )
         if key in spec and key not in matched:
             matched[key] = str(source)
         elif key in spec:
