@@ -160,3 +160,21 @@ def test_formula_cells_are_neutralised_and_cr_quoted(tmp_path: Path) -> None:
     text = (raw / "patients.csv").read_text()
     assert "=HYPERLINK" in text
     assert "'=" not in text
+
+
+def test_export_escapes_formulas_unless_told_not_to(tmp_path: Path) -> None:
+    cohort = load_example()
+    ids = set(cohort.patients["patient_id"].head(5))
+    tables = {n: t[t["patient_id"].isin(ids)].copy() for n, t in cohort.tables.items()}
+    tables["patients"]["notes"] = "=1+1"
+    source = tmp_path / "source"
+    write_cohort(Cohort.from_frames(tables), source, escape_formulas=False)
+    for flag, expected in (("--escape-formulas", "'=1+1"), ("--no-escape-formulas", "=1+1")):
+        out = tmp_path / flag
+        result = runner.invoke(
+            app, ["export", str(source), "--out", str(out), flag, "--no-progress"]
+        )
+        assert result.exit_code == 0, result.output
+        cells = (out / "patients.csv").read_text().splitlines()[1].split(",")
+        assert expected in cells
+        assert (expected == "=1+1") == ("'=1+1" not in cells)

@@ -109,6 +109,16 @@ def _refuse_own_source(
                 )
 
 
+EscapeFormulasOpt = Annotated[
+    bool,
+    typer.Option(
+        "--escape-formulas/--no-escape-formulas",
+        help="Prefix CSV text cells starting with = + - @ tab or CR with ' so that a "
+        "spreadsheet shows them as text instead of running them (formula injection; OWASP).",
+    ),
+]
+
+
 def validate_command(
     ctx: typer.Context,
     source: SourceArg,
@@ -125,6 +135,7 @@ def validate_command(
     time_unit: TimeUnitOpt = None,
     partial_dates: PartialDatesOpt = None,
     max_cell_chars: MaxCellOpt = None,
+    escape_formulas: EscapeFormulasOpt = True,
 ) -> None:
     """Check a cohort and report every problem (exit 1 if any is an error)."""
     from msreboot.data import validate as run_validate
@@ -151,7 +162,7 @@ def validate_command(
         )
         _refuse_own_source("--problems", target, [target], [source, redcap_mapping])
         with _writing("--problems", target):
-            report.write_csv(target)
+            report.write_csv(target, escape_formulas=escape_formulas)
         out.print(f"full problem list ({len(report.problems)} rows): {target}")
     if not report.ok:
         raise typer.Exit(EXIT_DATA)
@@ -228,6 +239,7 @@ def export_command(
     time_unit: TimeUnitOpt = None,
     partial_dates: PartialDatesOpt = None,
     max_cell_chars: MaxCellOpt = None,
+    escape_formulas: EscapeFormulasOpt = True,
 ) -> None:
     """Write a cohort (folder, REDCap export or store) as canonical CSV or Parquet files."""
     from msreboot.data import TABLE_NAMES, write_cohort
@@ -244,7 +256,7 @@ def export_command(
         max_cell_chars=max_cell_chars,
     )
     with _writing("--out", out_dir):
-        written = write_cohort(cohort, out_dir, fmt.value)
+        written = write_cohort(cohort, out_dir, fmt.value, escape_formulas=escape_formulas)
     out.print(f"wrote {len(written)} {fmt.value} files to {out_dir}")
 
 
@@ -365,14 +377,7 @@ def deidentify_command(
             "numbers (default: shift them like dates).",
         ),
     ] = False,
-    escape_formulas: Annotated[
-        bool,
-        typer.Option(
-            "--escape-formulas/--no-escape-formulas",
-            help="Prefix CSV text cells starting with = + - @ tab or CR with ' (spreadsheet "
-            "formula injection).",
-        ),
-    ] = True,
+    escape_formulas: EscapeFormulasOpt = True,
     fmt: FormatOpt = FormatOption.csv,
     redcap_mapping: RedcapOpt = None,
     date_format: DateFormatOpt = None,

@@ -196,17 +196,21 @@ def read_cohort(
     )
 
 
-def write_cohort(cohort: Cohort, folder: str | Path, fmt: FileFormat = "csv") -> list[Path]:
+def write_cohort(
+    cohort: Cohort, folder: str | Path, fmt: FileFormat = "csv", *, escape_formulas: bool = True
+) -> list[Path]:
     """Write a cohort as one file per table (CSV or Parquet) into ``folder``.
 
     All files are written to a temporary folder first and moved into place only when every
     table was written, so an error leaves ``folder`` as it was. CSV dates are ISO 8601
     (``YYYY-MM-DD``), booleans ``true``/``false``, missing values empty; floats are written
-    with enough digits to read back exactly. Parquet dates are ``date32``.
+    with enough digits to read back exactly. Parquet dates are ``date32``. CSV text cells
+    that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a
+    tab or a carriage return) get a leading ``'`` unless ``escape_formulas`` is false.
 
     Returns
     -------
     list of Path
         The files written, in canonical table order.
     """
-    return write_tables(cohort.tables, Path(folder), fmt)
+    return write_tables(cohort.tables, Path(folder), fmt, escape_formulas=escape_formulas)
