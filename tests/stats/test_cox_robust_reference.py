@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from msreboot.stats._cox import cox_regression
+from msreboot.stats._cox_zph import proportional_hazards_test
 
 HERE = Path(__file__).resolve().parents[1] / "reference" / "survival"
 REF = json.loads((HERE / "cox_robust_reference.json").read_text(encoding="utf-8"))
@@ -109,3 +110,37 @@ def test_cox_matches_coxph(entry: dict[str, Any]) -> None:
     ]:
         assert_matches_r(getattr(model, ours), entry[theirs], ours)
     assert_matches_r(model.covariance.ravel(order="F"), entry["var"], "vcov")
+
+
+# --- proportional hazards (cox.zph) -------------------------------------------------------
+
+
+@pytest.mark.parametrize("entry", REF["zph"], ids=_case_id)
+def test_proportional_hazards_matches_cox_zph(entry: dict[str, Any]) -> None:
+    case = entry["case"]
+    kwargs = {
+        "transform": case["transform"],
+        "ties": case["ties"],
+        "weights_col": case.get("weights"),
+        "strata": case.get("strata"),
+    }
+    data = frame(case["dataset"])
+    by_covariate = proportional_hazards_test(data, "time", "event", case["covariates"], **kwargs)
+    assert list(by_covariate.names) == entry["tests"]["names"]
+    assert list(by_covariate.df) == entry["tests"]["df"]
+    assert_matches_r(by_covariate.chisq, entry["tests"]["chisq"], "chisq (terms)")
+    assert_matches_r(by_covariate.pvalue, entry["tests"]["p"], "p (terms)")
+    by_term = proportional_hazards_test(
+        data, "time", "event", case["covariates"], terms=False, **kwargs
+    )
+    assert [n.replace("[", "").replace("]", "") for n in by_term.names] == entry["coef_tests"][
+        "names"
+    ]
+    assert_matches_r(by_term.chisq, entry["coef_tests"]["chisq"], "chisq (coefficients)")
+    assert_matches_r(by_term.pvalue, entry["coef_tests"]["p"], "p (coefficients)")
+    assert_matches_r(by_term.times, entry["time"], "event times")
+    assert_matches_r(by_term.transformed_times, entry["x"], "g(t)")
+    scaled = _vec(entry["y"]).reshape(-1, entry["y_ncol"], order="F")
+    np.testing.assert_allclose(
+        by_term.scaled_residuals, scaled, rtol=RTOL, atol=1e-9, err_msg="scaled residuals"
+    )

@@ -22,7 +22,7 @@ from msreboot.stats._checks import (
 )
 from msreboot.stats._cox_fit import CoxData, PartialLikelihood, concordance, newton
 
-__all__ = ["CoxModel", "cox_regression"]
+__all__ = ["CoxFit", "CoxModel", "cox_regression", "fit_cox"]
 
 Ties = Literal["efron", "breslow"]
 
@@ -256,7 +256,10 @@ def _codes(rows: pd.DataFrame, cols: Sequence[str]) -> tuple[IntArray, int]:
     if not cols:
         return np.zeros(len(rows), dtype=np.int64), 1
     codes = rows[list(cols)].astype(object).apply(tuple, axis=1)
-    labels, uniques = pd.factorize(codes, sort=False)
+    try:
+        labels, uniques = pd.factorize(codes, sort=True)  # R orders strata as sorted levels
+    except TypeError:
+        labels, uniques = pd.factorize(codes, sort=False)
     return labels.astype(np.int64), len(uniques)
 
 
@@ -391,6 +394,47 @@ def cox_regression(
       arm[not maintained]: HR 2.5 (95% CI 0.916 to 6.81), p = 0.0737
       reference levels: arm = maintained
     """
+    return fit_cox(
+        frame,
+        duration_col,
+        event_col,
+        covariates,
+        ties=ties,
+        conf_level=conf_level,
+        reference=reference,
+        weights_col=weights_col,
+        strata=strata,
+        robust=robust,
+        cluster_col=cluster_col,
+    ).model
+
+
+@dataclass(frozen=True, eq=False)
+class CoxFit:
+    """A fitted model with what residual-based checks need (private to msreboot.stats)."""
+
+    model: CoxModel
+    likelihood: PartialLikelihood
+    covariates: tuple[str, ...]
+    time: FloatArray
+    event: FloatArray
+
+
+def fit_cox(
+    frame: pd.DataFrame,
+    duration_col: str,
+    event_col: str,
+    covariates: Sequence[str],
+    *,
+    ties: Ties = "efron",
+    conf_level: float = 0.95,
+    reference: Mapping[str, Hashable] | None = None,
+    weights_col: str | None = None,
+    strata: str | Sequence[str] | None = None,
+    robust: bool | None = None,
+    cluster_col: str | None = None,
+) -> CoxFit:
+    """:func:`cox_regression`, keeping the likelihood and the data for residuals."""
     from scipy import stats
 
     conf_level = check_conf_level(conf_level)
@@ -477,7 +521,7 @@ def cox_regression(
         ci_high = np.exp(beta + crit * std_err)
     loglik_null = model.loglik(np.zeros(p))
     lr = max(2.0 * (loglik - loglik_null), 0.0)
-    return CoxModel(
+    fitted = CoxModel(
         terms=terms,
         coef=beta,
         std_err=std_err,
@@ -506,4 +550,11 @@ def cox_regression(
         n_strata=n_strata,
         weighted=weights_col is not None,
         sum_weights=float(weight.sum()) if weights_col is not None else None,
+    )
+    return CoxFit(
+        model=fitted,
+        likelihood=model,
+        covariates=tuple(covariates),
+        time=time,
+        event=event,
     )

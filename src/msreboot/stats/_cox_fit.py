@@ -186,6 +186,25 @@ class PartialLikelihood:
         info = (self.xc * c[:, None]).T @ self.xc - (xbar * st.weight[:, None]).T @ xbar
         return loglik, score, info
 
+    def information(self, beta: FloatArray, multiplier: FloatArray) -> FloatArray:
+        """Sum over steps k of m_k meanwt_k V_k, V_k the weighted covariance of x at step k.
+
+        ``multiplier`` holds m per tied-time group (e.g. g(t) or g(t)^2 for the
+        proportional-hazards test); all ones gives the observed information.
+        """
+        d, st = self.data, self.steps
+        _, r, den, num, _ = self._sums(beta)
+        xbar = num / den[:, None]
+        m = multiplier[st.group]
+        n_groups = d.g_first.size
+        a = _bincount(st.group, m * st.weight / den, n_groups)
+        b = _bincount(st.group, m * st.weight * st.frac / den, n_groups)
+        c = r * (d.at_risk_cumsum(a) - d.event * b[d.group])
+        info: FloatArray = (self.xc * c[:, None]).T @ self.xc - (
+            xbar * (m * st.weight)[:, None]
+        ).T @ xbar
+        return info
+
     def _mean_xbar(self, xbar: FloatArray) -> FloatArray:
         """Per group, the mean of the steps' weighted means (Efron: over its d fractions)."""
         st = self.steps
