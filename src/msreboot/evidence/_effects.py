@@ -20,7 +20,9 @@ __all__ = [
 
 ProportionMeasure = Literal["PLO", "PR", "PFT"]
 RateMeasure = Literal["IRLN"]
-Measure = Literal["GEN", "PLO", "PR", "PFT", "IRLN", "RR", "OR", "HR", "IRR", "RoM"]
+Measure = Literal[
+    "GEN", "PLO", "PR", "PFT", "IRLN", "RR", "OR", "HR", "IRR", "RoM", "RD", "MD", "SMD"
+]
 
 PROPORTION_MEASURES: tuple[str, ...] = ("PLO", "PR", "PFT")
 RATIO_MEASURES: tuple[str, ...] = ("RR", "OR", "HR", "IRR", "RoM", "IRLN")

@@ -32,6 +32,9 @@ _SCALE_LABEL = {
     "HR": "Hazard ratio",
     "IRR": "Rate ratio",
     "RoM": "Ratio of means",
+    "RD": "Risk difference",
+    "MD": "Mean difference",
+    "SMD": "Standardised mean difference",
     "GEN": "Effect",
 }
 
@@ -120,7 +123,7 @@ def _pool_rows(result: PooledEstimate, name: str, *, with_pi: bool) -> list[_Row
             1.0,
         )
     )
-    if with_pi and result.method != "FE" and result.k > 1:
+    if with_pi and result.method not in ("FE", "MH", "PETO") and result.k > 1:
         rows.append(
             _Row(
                 "pi",

@@ -13,6 +13,7 @@ import pandas as pd
 from scipy import stats
 
 from msreboot.evidence._checks import (
+    TAU2_METHODS,
     EvidenceError,
     FloatArray,
     Tau2Method,
@@ -25,7 +26,18 @@ from msreboot.evidence._checks import (
 from msreboot.evidence._meta import PooledEstimate
 from msreboot.evidence._tau2 import estimate_tau2, hartung_knapp_factor, typical_variance, wls
 
-__all__ = ["MetaRegression", "meta_regression"]
+__all__ = ["MetaRegression", "inverse_variance_method", "meta_regression"]
+
+
+def inverse_variance_method(result: PooledEstimate) -> str:
+    """The tau^2 estimator that refits ``result``'s studies by inverse variance.
+
+    The pool's own estimator (REML, ML, DL, PM, FE); the common-effect model (FE) for a
+    Mantel-Haenszel or Peto pool; REML for a GLMM pool (whose logit effects are refitted).
+    """
+    if result.method in TAU2_METHODS:
+        return result.method
+    return "FE" if result.method in ("MH", "PETO") else "REML"
 
 
 @dataclass(frozen=True)
@@ -193,7 +205,7 @@ def meta_regression(
     result: PooledEstimate,
     moderators: Mapping[str, Sequence[object] | npt.ArrayLike] | pd.DataFrame,
     *,
-    method: Tau2Method = "REML",
+    method: Tau2Method | None = None,
     test: TestKind | None = None,
     conf_level: float | None = None,
 ) -> MetaRegression:
@@ -208,7 +220,10 @@ def meta_regression(
         (the index is ignored). Numeric columns enter as they are; text, categorical and
         bool columns as dummies against their first sorted level.
     method
-        tau^2 estimator for the residual heterogeneity (REML default).
+        tau^2 estimator for the residual heterogeneity. Defaults to the pool's own
+        (``result.method``), so a DerSimonian-Laird pool is regressed with DL; a
+        Mantel-Haenszel or Peto pool with the common-effect model (FE), a GLMM pool with
+        REML.
     test
         ``"z"`` (Wald; QM chi-square) or ``"knha"`` (Hartung-Knapp; t and F tests).
         Defaults to ``result.test``.
@@ -244,7 +259,7 @@ def meta_regression(
     >>> reg.coef[1] > 0
     True
     """
-    method = check_method(method)
+    method = check_method(method if method is not None else inverse_variance_method(result))
     test = check_test(test if test is not None else result.test)
     conf_level = check_conf_level(conf_level if conf_level is not None else result.conf_level)
     y = np.asarray(result.yi)
