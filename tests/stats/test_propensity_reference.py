@@ -50,7 +50,8 @@ def test_propensity_score_matches_glm(name: str) -> None:
     ref = REF["propensity"][name]
     ps = propensity_score(frame, treat, covariates)
     assert ps.terms == tuple(ref["terms"])
-    assert ps.converged and ref["converged"]
+    assert ps.converged
+    assert ref["converged"]
     np.testing.assert_allclose(ps.scores, ref["scores"], rtol=0, atol=TOL["scores"])
     np.testing.assert_allclose(ps.logit, ref["logit"], rtol=0, atol=TOL["scores"])
     scale = np.maximum(1.0, np.abs(ref["coef"]))
