@@ -32,6 +32,7 @@ from msreboot.stats._landmarks import (
     read_landmarks,
 )
 from msreboot.stats._rmst import RestrictedMean, area_under_curve
+from msreboot.stats._weighted_km import as_weights, ij_std_err_log, weighted_table
 
 __all__ = [
     "LandmarkEstimates",
@@ -70,6 +71,13 @@ class SurvivalCurve:
         Patients in the curve.
     label
         The group, for curves computed by group.
+    variance
+        ``"greenwood"`` (Greenwood's formula, on weighted counts when weighted) or
+        ``"robust"`` (infinitesimal jackknife, R's default for non-integer weights).
+    weighted_at_risk, weighted_events, weighted_censored
+        With case weights, the sums of weights at risk, of events and of censorings at each
+        time (R's ``n.risk``, ``n.event``, ``n.censor``), from which the curve is computed;
+        ``None`` without weights. ``n_at_risk`` and the other counts stay patient counts.
     """
 
     times: FloatArray = field(repr=False)
@@ -85,6 +93,10 @@ class SurvivalCurve:
     conf_type: str
     n: int
     label: Hashable | None = None
+    variance: str = "greenwood"
+    weighted_at_risk: FloatArray | None = field(default=None, repr=False)
+    weighted_events: FloatArray | None = field(default=None, repr=False)
+    weighted_censored: FloatArray | None = field(default=None, repr=False)
 
     @property
     def total_events(self) -> int:
@@ -170,12 +182,18 @@ class SurvivalCurve:
                 "ci_high": self.ci_high,
             }
         )
+        if self.weighted_at_risk is not None:
+            frame.insert(4, "weighted_at_risk", self.weighted_at_risk)
+            frame.insert(5, "weighted_events", self.weighted_events)
+            frame.insert(6, "weighted_censored", self.weighted_censored)
         if self.label is not None:
             frame.insert(0, "group", _repeat(self.label, len(frame)))
         return frame
 
     def summary(self) -> str:
         head = f"Kaplan-Meier: n = {self.n}, {self.total_events} events"
+        if self.weighted_at_risk is not None:
+            head += f" (weighted: {self.weighted_at_risk[0]:.4g} at risk, {self.variance} variance)"
         if self.label is not None:
             head = f"{self.label}: {head}"
         return f"{head}; {self.median().summary()}"
@@ -289,16 +307,31 @@ def _curve(
     conf_level: float,
     conf_type: str,
     label: Hashable | None,
+    weight: FloatArray | None = None,
+    robust: bool = False,
 ) -> SurvivalCurve:
     times, n_risk, n_event, n_cens = km_table(time, event)
-    surv: FloatArray = np.cumprod(1.0 - n_event / n_risk, dtype=np.float64)
-    with np.errstate(divide="ignore"):
-        term = np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event).astype(float)), 0.0)
-    sigma = np.sqrt(np.cumsum(term))
+    weighted: tuple[FloatArray, FloatArray, FloatArray] | None = None
+    if weight is None:
+        at_risk, events = n_risk.astype(np.float64), n_event.astype(np.float64)
+    else:
+        _, at_risk, events, censored, inverse = weighted_table(time, event, weight)
+        weighted = (at_risk, events, censored)
+    surv: FloatArray = np.cumprod(1.0 - events / at_risk, dtype=np.float64)
+    if robust and weight is not None:
+        sigma = ij_std_err_log(event, weight, inverse, at_risk, events)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            term = np.where(events > 0, events / (at_risk * (at_risk - events)), 0.0)
+        sigma = np.sqrt(np.cumsum(term))
     finite = np.isfinite(sigma)
     std_err = np.full_like(surv, np.nan)
     std_err[finite] = surv[finite] * sigma[finite]
+    if robust and weight is not None:
+        std_err[surv == 0] = 0.0  # the jackknife derivative of S is exactly 0 there (as R)
     lo, hi = pointwise_interval(surv, sigma, conf_level, conf_type)
+    if robust and weight is not None and conf_type == "plain":
+        lo[surv == 0] = hi[surv == 0] = 0.0  # S = 0 with standard error 0 (as R)
     return SurvivalCurve(
         times=frozen_array(times),
         n_at_risk=frozen_array(n_risk, np.int64),
@@ -313,6 +346,10 @@ def _curve(
         conf_type=conf_type,
         n=int(time.size),
         label=label,
+        variance="robust" if robust else "greenwood",
+        weighted_at_risk=None if weighted is None else frozen_array(weighted[0]),
+        weighted_events=None if weighted is None else frozen_array(weighted[1]),
+        weighted_censored=None if weighted is None else frozen_array(weighted[2]),
     )
 
 
@@ -325,6 +362,8 @@ def kaplan_meier(
     data: pd.DataFrame | None = None,
     conf_level: float = 0.95,
     conf_type: ConfType = "log-log",
+    weights: Column | None = None,
+    robust: bool | None = None,
 ) -> SurvivalCurve: ...
 
 
@@ -337,6 +376,8 @@ def kaplan_meier(
     data: pd.DataFrame | None = None,
     conf_level: float = 0.95,
     conf_type: ConfType = "log-log",
+    weights: Column | None = None,
+    robust: bool | None = None,
 ) -> SurvivalCurves: ...
 
 
@@ -348,6 +389,8 @@ def kaplan_meier(
     data: pd.DataFrame | None = None,
     conf_level: float = 0.95,
     conf_type: ConfType = "log-log",
+    weights: Column | None = None,
+    robust: bool | None = None,
 ) -> SurvivalCurve | SurvivalCurves:
     """Kaplan-Meier estimate of survival with Greenwood standard errors.
 
@@ -368,6 +411,14 @@ def kaplan_meier(
     conf_type
         ``"log-log"`` (default; lifelines' "exponential Greenwood", the usual choice in the
         AHSCT literature), ``"log"`` (R ``survfit``'s default) or ``"plain"``.
+    weights
+        Optional case weights > 0 (array or column name), e.g. inverse probability of
+        treatment weights: the curve is computed from weighted numbers at risk and events,
+        as R ``survfit(weights=)``.
+    robust
+        Variance of weighted curves: ``True`` for the infinitesimal jackknife, ``False``
+        for Greenwood's formula on the weighted counts. ``None`` (default) follows R:
+        robust exactly when some weight is not a whole number. Ignored without weights.
 
     Returns
     -------
@@ -394,9 +445,17 @@ def kaplan_meier(
     error and interval are ``nan`` (R: NA); if everyone is censored S = 1 throughout and
     the median is ``nan`` (not reached).
 
+    With case weights w_i, n_i and d_i are sums of weights. Greenwood's formula then
+    treats them as counts (right for frequency weights); for other weights R defaults to
+    the infinitesimal jackknife, Var(log S(t)) = sum_i (w_i dlog S(t)/dw_i)^2 with
+    dlog S(t)/dw_i = -sum_{t_j <= t} (n_j dN_i(t_j) - d_j Y_i(t_j)) / (n_j (n_j - d_j)),
+    which is what ``robust`` chooses by default. Intervals are built from that standard
+    error of log S as without weights. Weights of 1 give exactly the unweighted curve.
+
     Validated against R ``survival::survfit`` (3.5) for all three interval types at levels
     0.90 and 0.95 to 1e-6 relative: curves, ``summary(fit, times=)``, medians and their
-    intervals (``tests/reference/survival``).
+    intervals (``tests/reference/survival``); weighted curves (integer and non-integer
+    weights, both variances) likewise.
 
     References
     ----------
@@ -415,13 +474,31 @@ def kaplan_meier(
     conf_type = check_conf_type(conf_type)
     t = as_times(time, data)
     e = as_events(event, data)
+    w = None if weights is None else as_weights(weights, data)
+    use_robust = False
+    if w is not None:
+        use_robust = bool(np.any(w != np.round(w))) if robust is None else bool(robust)
     if group is None:
-        check_same_length(time=t, event=e)
-        return _curve(t, e, conf_level, conf_type, None)
+        if w is None:
+            check_same_length(time=t, event=e)
+        else:
+            check_same_length(time=t, event=e, weights=w)
+        return _curve(t, e, conf_level, conf_type, None, w, use_robust)
     labels, levels = as_labels(group, data)
-    check_same_length(time=t, event=e, group=labels)
+    if w is None:
+        check_same_length(time=t, event=e, group=labels)
+    else:
+        check_same_length(time=t, event=e, group=labels, weights=w)
     curves = {
-        level: _curve(t[labels == level], e[labels == level], conf_level, conf_type, level)
+        level: _curve(
+            t[labels == level],
+            e[labels == level],
+            conf_level,
+            conf_type,
+            level,
+            None if w is None else w[labels == level],
+            use_robust,
+        )
         for level in levels
     }
     return SurvivalCurves(curves=curves, group_name=group if isinstance(group, str) else None)
