@@ -316,7 +316,8 @@ def balance_table(
                 vr = (
                     float("nan")
                     if is_bin
-                    else _wvar(x[t1], ww[t1], False) / _wvar(x[t0], ww[t0], False)
+                    else np.float64(_wvar(x[t1], ww[t1], False))
+                    / np.float64(_wvar(x[t0], ww[t0], False))
                 )
             out["mt" + tag].append(mt)
             out["mc" + tag].append(mc)

@@ -330,11 +330,13 @@ def match_nearest(
     mm[rank_t[proc]] = found
     weights = _weights(mm, treated)
     if weights[treated].sum() == 0:
+        where = [] if cal_abs is None else [f"within the caliper ({cal_abs:.4g} distance units)"]
+        if exact:
+            where.append("in the exact stratum")
         raise ValueError(
-            "matching must pair at least one treated patient; got no control within the "
-            f"caliper ({cal_abs:.4g} distance units) of any treated patient"
-            + (" in its exact stratum" if exact else "")
-            + ". Widen the caliper or drop exact variables."
+            "matching must pair at least one treated patient; got no control "
+            + " and ".join(where)
+            + " of any treated patient. Widen the caliper or drop exact variables."
         )
     subclass = np.full(n, -1, dtype=np.int64)
     if not replace:

@@ -16,8 +16,8 @@ from msreboot.stats._checks import FloatArray, as_events, as_labels, frozen_arra
 
 __all__ = ["PropensityScore", "SeparationWarning", "as_treatment", "propensity_score"]
 
-#: IRLS stops when the deviance changes by less than this (relative), tighter than R's
-#: ``glm.control(epsilon = 1e-8)`` so that scores agree with a tightly converged glm.
+#: Newton-Raphson stops when no coefficient changes by more than this, far tighter than
+#: R's ``glm.control(epsilon = 1e-8)``, so that scores agree with a tightly converged glm.
 _TOL = 1e-12
 _MAX_ITER = 100
 #: A fitted probability this close to 0 or 1 is "numerically 0 or 1" (R glm's threshold:
@@ -165,9 +165,11 @@ class PropensityScore:
     converged, n_iter
         Whether IRLS converged and in how many iterations.
     separation
-        True when some fitted probability is numerically 0 or 1 (below ``10 * eps`` from
-        either bound, R glm's rule): the groups are (quasi-)separated and the maximum
-        likelihood estimate does not exist; a :class:`SeparationWarning` was issued.
+        True when the groups are (quasi-)separated, so that the maximum likelihood estimate
+        does not exist: some fitted probability is numerically 0 or 1 (within ``10 * eps``
+        of either bound, R glm's rule), Newton-Raphson did not converge, or a single term
+        separates the groups (``separating_terms``); a :class:`SeparationWarning` was
+        issued.
     separating_terms
         Terms that on their own separate the groups (every treated patient above or below
         every control, or a category level present in one group only).
@@ -249,21 +251,49 @@ def _separating(x: FloatArray, names: Sequence[str], treated: npt.NDArray[np.boo
 
 
 def _irls(x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray, bool, int, float]:
-    """Logistic regression by Newton-Raphson / IRLS (the canonical link: both are one)."""
+    """Logistic regression by Newton-Raphson (statsmodels ``Logit``), which for the canonical
+    logit link is the same iteration as R glm's IRLS; statsmodels' ``GLM`` IRLS (slower,
+    SVD-based) when the Hessian is singular."""
     import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+    from statsmodels.tools.sm_exceptions import (
+        ConvergenceWarning,
+        HessianInversionWarning,
+        PerfectSeparationWarning,
+    )
 
-    model = sm.GLM(y, x, family=sm.families.Binomial())
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PerfectSeparationWarning)
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        fit = model.fit(method="IRLS", tol=_TOL, maxiter=_MAX_ITER, tol_criterion="deviance")
-    coef = np.asarray(fit.params, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        std_err = np.asarray(fit.bse, dtype=np.float64)
-    n_iter = int(fit.fit_history.get("iteration", _MAX_ITER))
-    return coef, std_err, bool(fit.converged), n_iter, float(fit.deviance)
+        for category in (
+            PerfectSeparationWarning,
+            ConvergenceWarning,
+            HessianInversionWarning,
+            RuntimeWarning,
+        ):
+            warnings.simplefilter("ignore", category)
+        try:
+            fit = sm.Logit(y, x).fit(method="newton", tol=_TOL, maxiter=_MAX_ITER, disp=0)
+            coef = np.asarray(fit.params, dtype=np.float64)
+            std_err = np.asarray(fit.bse, dtype=np.float64)
+            retvals = fit.mle_retvals
+            return (
+                coef,
+                std_err,
+                bool(retvals["converged"]),
+                int(retvals["iterations"]),
+                float(-2.0 * fit.llf),
+            )
+        except np.linalg.LinAlgError:
+            glm = sm.GLM(y, x, family=sm.families.Binomial()).fit(
+                method="IRLS", tol=_TOL, maxiter=_MAX_ITER, tol_criterion="deviance"
+            )
+            with np.errstate(invalid="ignore"):
+                std_err = np.asarray(glm.bse, dtype=np.float64)
+            return (
+                np.asarray(glm.params, dtype=np.float64),
+                std_err,
+                bool(glm.converged),
+                int(glm.fit_history.get("iteration", _MAX_ITER)),
+                float(glm.deviance),
+            )
 
 
 def propensity_score(
@@ -305,14 +335,15 @@ def propensity_score(
     Warns
     -----
     SeparationWarning
-        When some fitted probability is numerically 0 or 1 (quasi-separation): those
-        patients have no counterpart in the other group, so inverse weights explode and
-        matching cannot find them a partner. The warning names the separating terms.
+        On quasi-separation (see ``PropensityScore.separation``): some patients have no
+        counterpart in the other group, so inverse weights explode and matching cannot
+        find them a partner. The warning names the separating terms.
 
     Notes
     -----
-    The model is logit P(T = 1 | X) = b0 + X b, fitted by iteratively reweighted least
-    squares (statsmodels ``GLM``, binomial family) to a relative deviance change of 1e-12.
+    The model is logit P(T = 1 | X) = b0 + X b, fitted by Newton-Raphson (statsmodels
+    ``Logit``; for the logit link this is the iteration of R's IRLS) until no coefficient
+    changes by more than 1e-12.
     This is R's ``glm(treat ~ ., family = binomial)``, which MatchIt's
     ``distance = "glm"`` fits; scores agree with R to 1e-8 (tests/reference/stats).
 
@@ -346,22 +377,26 @@ def propensity_score(
         eta = design @ coef
         scores = 1.0 / (1.0 + np.exp(-eta))
     edge = (scores < _EDGE) | (scores > 1.0 - _EDGE)
+    separated = bool(edge.any() or not converged or separating)
+    what = ", ".join(separating) if separating else "a combination of the covariates"
     if edge.any() or not converged:
         t_min, c_max = scores[treated].min(), scores[~treated].max()
         t_max, c_min = scores[treated].max(), scores[~treated].min()
         if t_min >= c_max or t_max <= c_min:
-            what = ", ".join(separating) if separating else "a combination of the covariates"
             raise ValueError(
                 "treatment must not be perfectly predicted by the covariates; got complete "
                 f"separation by {what}: no treated and control patients share a range of "
                 "propensity score, so they cannot be compared. Restrict the cohort to "
                 "patients eligible for both treatments or drop the separating covariate."
             )
-        what = ", ".join(separating) if separating else "a combination of the covariates"
+    if separated:
+        extreme = int(np.sum((scores < 1e-6) | (scores > 1.0 - 1e-6)))
         warnings.warn(
-            f"propensity model separates the groups: {int(edge.sum())} patient(s) have a "
-            f"score numerically 0 or 1 (separated by {what}); they have no counterpart in "
-            "the other group. Restrict the cohort, merge rare levels or drop the term.",
+            f"propensity model separates the groups (separated by {what}; "
+            + ("the model did not converge; " if not converged else "")
+            + f"{extreme} patient(s) with a score within 1e-6 of 0 or 1): these patients "
+            "have no counterpart in the other group and the coefficients are not estimable. "
+            "Restrict the cohort, merge rare levels or drop the term.",
             SeparationWarning,
             stacklevel=2,
         )
@@ -374,7 +409,7 @@ def propensity_score(
         treated=frozen_array(treated, dtype=np.bool_),
         converged=converged,
         n_iter=n_iter,
-        separation=bool(edge.any()),
+        separation=separated,
         separating_terms=tuple(separating),
         covariates=tuple(covariates),
         reference_levels=dict(refs),
