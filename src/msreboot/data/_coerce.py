@@ -11,7 +11,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -85,9 +85,45 @@ class Coerced:
     values: pd.Series
     bad: np.ndarray  # bool, True where the input value could not be converted
     problem: str | pd.Series  # message for the bad values (or one per row, by index)
-    completed: int = 0  # partial dates completed under a partial-dates policy
-    times_dropped: str | None = None  # an example date-time whose time of day was dropped
-    times_dropped_n: int = 0
+    completed_mask: np.ndarray | None = None  # partial dates completed under a policy
+    timed_mask: np.ndarray | None = None  # date-times whose time of day was dropped
+    raw: pd.Series | None = None  # the values as given (for examples)
+
+    @property
+    def completed(self) -> int:
+        """Partial dates completed under a partial-dates policy."""
+        return 0 if self.completed_mask is None else int(self.completed_mask.sum())
+
+    @property
+    def times_dropped_n(self) -> int:
+        """Date-times read as their date, the time of day dropped."""
+        return 0 if self.timed_mask is None else int(self.timed_mask.sum())
+
+    @property
+    def times_dropped(self) -> str | None:
+        """The first date-time whose time of day was dropped, as given."""
+        if not self.times_dropped_n or self.raw is None or self.timed_mask is None:
+            return None
+        return str(self.raw.iloc[int(np.argmax(self.timed_mask))])
+
+    def expand(self, codes: np.ndarray, index: pd.Index) -> Coerced:
+        """The result for every row, from the result for each distinct value (``codes``
+        index the distinct values; -1 is a missing cell)."""
+
+        def take(mask: np.ndarray | None) -> np.ndarray | None:
+            return None if mask is None else np.append(mask, False)[codes]
+
+        def objects(series: pd.Series) -> pd.Series:
+            return pd.Series(series.array.take(codes, allow_fill=True), index=index, dtype=object)
+
+        values = pd.Series(self.values.array.take(codes, allow_fill=True), index=index)
+        problem = self.problem
+        if isinstance(problem, pd.Series):
+            problem = objects(problem.astype(object))
+        raw = None if self.raw is None else objects(self.raw.astype(object))
+        bad = take(self.bad)
+        assert bad is not None
+        return Coerced(values, bad, problem, take(self.completed_mask), take(self.timed_mask), raw)
 
 
 def normalise_missing(raw: pd.Series) -> pd.Series:
@@ -133,12 +169,45 @@ def coerce_column(
     date_format: str | None = None,
     partial_dates: PartialDates | None = None,
 ) -> Coerced:
-    """Convert ``raw`` to ``spec``'s canonical dtype, flagging values that do not convert."""
+    """Convert ``raw`` to ``spec``'s canonical dtype, flagging values that do not convert.
+
+    Text columns (as read from CSV) are converted once per distinct value, so that a million
+    cells of a few thousand distinct dates or scores cost a few thousand conversions.
+    """
+    distinct = factorize_text(raw)
+    if distinct is not None:
+        codes, uniques = distinct
+        return _coerce(uniques, spec, time_unit, date_format, partial_dates).expand(
+            codes, raw.index
+        )
+    return _coerce(raw, spec, time_unit, date_format, partial_dates)
+
+
+def factorize_text(raw: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
+    """``(codes, distinct values)`` of a column of text cells (missing cells code -1), or
+    ``None`` when the column holds anything else (typed cells are converted one by one,
+    since grouping would merge ``1``, ``1.0`` and ``True``)."""
+    if not (pdt.is_object_dtype(raw.dtype) or pdt.is_string_dtype(raw.dtype)):
+        return None
+    array = raw.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(array, skipna=True) not in ("string", "empty"):
+        return None
+    codes, uniques = pd.factorize(array)
+    return codes, pd.Series(uniques, dtype=object)
+
+
+def _coerce(
+    raw: pd.Series,
+    spec: ColumnSpec,
+    time_unit: TimeUnit,
+    date_format: str | None,
+    partial_dates: PartialDates | None,
+) -> Coerced:
     values = normalise_missing(raw)
     present = values.notna().to_numpy()
     if spec.kind == "date":
         if time_unit == "date":
-            return _coerce_date(values, present, date_format, partial_dates)
+            return replace(_coerce_date(values, present, date_format, partial_dates), raw=raw)
         return _coerce_day(values, present)
     return _COERCERS[spec.kind](values, present, spec)
 
@@ -230,7 +299,7 @@ def _coerce_date(
 ) -> Coerced:
     expected = date_format or "YYYY-MM-DD"
     special = pd.Series(None, index=values.index, dtype=object)  # per-row messages
-    completed = 0
+    completed: np.ndarray | None = None
     if pdt.is_datetime64_any_dtype(values.dtype):
         parsed = values
         if getattr(values.dtype, "tz", None) is not None:
@@ -263,7 +332,9 @@ def _coerce_date(
         text = map_distinct(values, lambda v: _date_text(v, date_format))
         if date_format is None:
             text, zoned, special = _zoned_dates(text, special)
-            text, partial, completed = _partial_dates(text, special, partial_dates)
+            text, partial = _partial_dates(text, special, partial_dates)
+            if partial_dates is not None:
+                completed = values.index.isin(partial.index[partial.notna().to_numpy()])
         parsed = pd.Series(
             pd.to_datetime(text, format=date_format or "ISO8601", errors="coerce"),
             index=values.index,
@@ -274,7 +345,6 @@ def _coerce_date(
             parsed[partial.index] = partial
     day = parsed.dt.normalize().astype("datetime64[ns]")
     timed = (parsed.notna() & (parsed != day)).to_numpy()
-    example = None if not timed.any() else str(values[values.index[timed][0]])
     parsed = day
     today = pd.Timestamp(dt.date.today())
     implausible = ((parsed < _EARLIEST_DATE) | (parsed > today)).to_numpy()
@@ -286,7 +356,7 @@ def _coerce_date(
         "patient's origin"
     )
     message = special.fillna(problem) if special.notna().any() else problem
-    return Coerced(parsed, bad, message, completed, example, int((timed & ~bad).sum()))
+    return Coerced(parsed, bad, message, completed, timed & ~bad)
 
 
 def _zoned_dates(text: pd.Series, special: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -318,12 +388,12 @@ def _zoned_dates(text: pd.Series, special: pd.Series) -> tuple[pd.Series, pd.Ser
 
 def _partial_dates(
     text: pd.Series, special: pd.Series, policy: PartialDates | None
-) -> tuple[pd.Series, pd.Series, int]:
+) -> tuple[pd.Series, pd.Series]:
     """Partial dates (``2015-11``, ``2015``): refused, or completed under ``policy``."""
     match = map_distinct(text, lambda v: _PARTIAL.match(v) if isinstance(v, str) else None)
     mask = match.notna()
     if not mask.any():
-        return text, pd.Series(dtype="datetime64[ns]"), 0
+        return text, pd.Series(dtype="datetime64[ns]")
     completed: dict[object, pd.Timestamp | None] = {}
     for row in text.index[mask.to_numpy()]:
         m = match[row]
@@ -348,7 +418,7 @@ def _partial_dates(
     parsed = pd.Series(completed, dtype="datetime64[ns]")
     text = text.copy()
     text[mask] = None
-    return text, parsed, int(parsed.notna().sum()) if policy is not None else 0
+    return text, parsed
 
 
 def _date_text(v: object, date_format: str | None = None) -> str | None:
@@ -385,6 +455,14 @@ def _coerce_day(values: pd.Series, present: np.ndarray) -> Coerced:
 
 def count_numeric(values: pd.Series) -> tuple[int, int]:
     """(values that are numbers, values present): how day-like a time column is."""
+    distinct = factorize_text(values)
+    if distinct is not None:  # count the distinct values, weighted by their cells
+        codes, uniques = distinct
+        weight = np.bincount(codes[codes >= 0], minlength=len(uniques))
+        clean = normalise_missing(uniques)
+        filled = clean.notna().to_numpy()
+        numeric = _to_number(clean.where(filled)).notna().to_numpy()
+        return int(weight[numeric & filled].sum()), int(weight[filled].sum())
     values = normalise_missing(values).dropna()
     if values.empty:
         return 0, 0

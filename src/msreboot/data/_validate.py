@@ -26,6 +26,7 @@ from msreboot.data._coerce import (
     PartialDates,
     coerce_column,
     count_numeric,
+    factorize_text,
     hidden_characters,
     is_missing,
     map_distinct,
@@ -247,8 +248,12 @@ def _limit_cells(
         pd.api.types.is_object_dtype(values.dtype) or pd.api.types.is_string_dtype(values.dtype)
     ):
         return values
-    if pd.api.types.infer_dtype(values.to_numpy(dtype=object), skipna=True) == "string":
-        lengths = values.str.len().fillna(0).astype(int)
+    distinct = factorize_text(values)
+    if distinct is not None:  # lengths of the distinct values
+        codes, uniques = distinct
+        lengths = pd.Series(
+            np.append(uniques.str.len().to_numpy(dtype="int64"), 0)[codes], index=values.index
+        )
     else:
         lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0)
     long = (lengths > limit).to_numpy()
