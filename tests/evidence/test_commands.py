@@ -49,6 +49,24 @@ def test_evidence_show(app: typer.Typer, runner: CliRunner) -> None:
     assert "nash2017_haltms:ahsct:pfs:003" in result.output
 
 
+def test_evidence_show_an_outcome_prints_every_provenance_field(
+    app: typer.Typer, runner: CliRunner
+) -> None:
+    result = runner.invoke(app, ["evidence", "show", "burt2019_mist:dmt:progression:059"])
+    assert result.exit_code == 0, result.output
+    for field in ("status", "source", "locator", "read_from", "published_definition"):
+        assert f"  {field}: " in result.output
+    assert "  reading: derived:" in result.output
+    assert "  definition_id: cdp_edss_1_0_6m_after_1y" in result.output
+    assert "definition cdp_edss_1_0_6m_after_1y: MIST disease progression" in result.output
+    # unsourced rows are shown too, marked as such
+    unsourced = runner.invoke(app, ["evidence", "show", "burt2015_northwestern:ahsct:trm:009"])
+    assert "  status: unsourced" in unsourced.output
+    study = runner.invoke(app, ["evidence", "show", "burt2019_mist"])
+    assert "  status: verified" in study.output
+    assert "  pmid: 30644983" in study.output
+
+
 def test_evidence_show_unknown_study(app: typer.Typer, runner: CliRunner) -> None:
     result = runner.invoke(app, ["evidence", "show", "nope"])
     assert result.exit_code == 1
@@ -94,7 +112,8 @@ def test_meta_trm_with_subgroups_and_moderators(
 def test_meta_needs_a_timepoint_when_several(
     app: typer.Typer, runner: CliRunner, tmp_path: Path
 ) -> None:
-    result = runner.invoke(app, ["meta", "--outcome", "pfs", "--out", str(tmp_path)])
+    # HALT-MS reports EFS at 3 and 5 years (Burt 2015's 4-year PFS row is unsourced)
+    result = runner.invoke(app, ["meta", "--outcome", "efs", "--out", str(tmp_path)])
     assert result.exit_code == 1
     assert "Choose one with --timepoint" in result.output
     ok = runner.invoke(
@@ -121,7 +140,7 @@ def test_meta_errors_are_reported(
 
 
 def test_select_outcomes_excludes_published_pools() -> None:
-    rows = select_outcomes("trm")
+    rows = select_outcomes("trm", mixed_definitions=True)
     assert "sormani2017_meta" not in set(rows["study_id"])
-    with_pools = select_outcomes("trm", include_meta_analyses=True)
+    with_pools = select_outcomes("trm", include_meta_analyses=True, mixed_definitions=True)
     assert "sormani2017_meta" in set(with_pools["study_id"])

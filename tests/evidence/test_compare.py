@@ -28,7 +28,8 @@ def _compare(events: int, n: int, intensity: str | None = None):  # type: ignore
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TruncatedTau2Warning)  # the TRM studies are homogeneous
-        return compare_with_evidence(mine)
+        # the sourced TRM rows use three definitions: a mixed pool, each row labelled
+        return compare_with_evidence(mine, mixed_definitions=True)
 
 
 def test_exact_interval_of_the_cohort() -> None:
@@ -41,22 +42,36 @@ def test_overall_pool_equals_pooling_the_published_rows() -> None:
     comparison = _compare(2, 180)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TruncatedTau2Warning)
-        direct = pool_proportions([0, 8, 1, 0], [151, 281, 24, 55])
-    assert comparison.pooled.k == 4
+        direct = pool_proportions([8, 1, 0], [281, 24, 52])
+    assert comparison.pooled.k == 3  # Burt 2015's TRM row is unsourced: left out
     assert comparison.pooled.estimate == pytest.approx(direct.estimate)
     assert set(comparison.studies["study_id"]) == {
-        "burt2015_northwestern",
         "muraro2017_ebmt",
         "atkins2016_canadian",
         "burt2019_mist",
     }
+    assert set(comparison.studies["definition_id"]) == {"trm_100d", "trm_related", "deaths_any"}
+    assert "Muraro 2017 [trm_100d]" in comparison.pooled.labels
+
+
+def test_trm_is_pooled_within_one_definition_unless_asked() -> None:
+    mine = CohortEstimate.from_events(2, 180, outcome="trm")
+    with pytest.raises(EvidenceError, match="must share one definition"):
+        compare_with_evidence(mine, by=None)
+    same = CohortEstimate.from_events(2, 180, outcome="trm", definition_id="trm_100d")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncatedTau2Warning)
+        comparison = compare_with_evidence(same, by=None)
+    assert comparison.pooled.k == 1
+    assert list(comparison.studies["study_id"]) == ["muraro2017_ebmt"]
+    assert comparison.pooled.labels == ("Muraro 2017",)
 
 
 def test_matching_subgroup_is_pooled() -> None:
     comparison = _compare(2, 180, "intermediate_lymphoablative")
     assert comparison.subgroup is not None
-    assert comparison.subgroup.k == 2  # Burt 2015 and MIST (cyclophosphamide + ATG)
-    assert "intensity = intermediate_lymphoablative (k = 2)" in comparison.summary()
+    assert comparison.subgroup.k == 1  # MIST (cyclophosphamide + ATG); Burt 2015 unsourced
+    assert "intensity = intermediate_lymphoablative (k = 1)" in comparison.summary()
     assert len(comparison.to_frame()) == 3
 
 

@@ -64,7 +64,7 @@ def test_an_inline_published_value_still_works(tmp_path: Path) -> None:
         ("endpoint = 'halt_ms_efs'\nvalue = 0.9\n", r"published\.0\.time_years: Field required"),
         ("outcome_id = 'nash2017_haltms:ahsct:efs:002'\nvalue = 0.7\n", "value must be the"),
         ("outcome_id = 'nash2017_haltms:efs:002'\n", "Did you mean nash2017_haltms:ahsct:efs"),
-        ("outcome_id = 'burt2019_mist:ahsct:relapse:022'\n", "names no endpoint_preset"),
+        ("outcome_id = 'burt2019_mist:ahsct:edss_mean:025'\n", "names no endpoint_preset"),
         ("endpoint = 'halt_ms_efs'\ntime_years = 2\nvalue = 0.9\ncomplement = true\n", "needs an"),
     ],
     ids=["inline-incomplete", "number-differs", "unknown-outcome", "no-preset", "complement"],

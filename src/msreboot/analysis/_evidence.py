@@ -182,6 +182,8 @@ def set_beside_evidence(cohort: Cohort, trm: TransplantMortality | None) -> Evid
         label="This cohort",
         definition=f"death from any cause within {trm.window_days} days of AHSCT",
         subgroups={"intensity": intensity},
+        # the published rows of the same definition only (no mixed pool in the report)
+        definition_id="trm_100d" if trm.window_days == 100 else "",
     )
     try:
         with warnings.catch_warnings(record=True) as caught:

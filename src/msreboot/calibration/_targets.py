@@ -133,6 +133,12 @@ class CalibrationTarget(BaseModel):
         if not isinstance(data, Mapping) or data.get("outcome_id") is None:
             return data
         row = published_outcome(str(data["outcome_id"]))
+        if row.status == "unsourced":
+            raise ValueError(
+                f"outcome_id must name a sourced evidence outcome; got {row.outcome_id}, "
+                "whose status is unsourced. Source the row first, or give the figure inline "
+                "with its source."
+            )
         filled = dict(data)
         held: dict[str, Any] = {
             "value": row.estimate,

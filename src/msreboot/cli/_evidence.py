@@ -59,15 +59,27 @@ def list_command(
 
 @evidence_app.command("show")
 def show_command(
-    study_id: Annotated[str, typer.Argument(help="A study_id from `msreboot evidence list`.")],
+    ident: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID",
+            help="A study_id from `msreboot evidence list`, or an outcome_id.",
+        ),
+    ],
 ) -> None:
-    """Show one study: its citation, arms and every reported outcome."""
+    """Show one study (its citation, arms and every reported outcome) or one outcome, with
+    every provenance field: status, source, locator, where it was read, the published
+    definition, how it was read and the endpoint definition."""
+    outcomes = load_outcomes(include_unsourced=True)
+    if ident in set(outcomes["outcome_id"]):
+        _show_outcome(outcomes[outcomes["outcome_id"] == ident].iloc[0])
+        return
     studies = load_studies()
-    arms = studies[studies["study_id"] == study_id]
+    arms = studies[studies["study_id"] == ident]
     if arms.empty:
         raise fail(
-            f"study_id must be one of the bundled studies; got {study_id!r}. "
-            "Run `msreboot evidence list` to see them.",
+            f"study_id must be one of the bundled studies; got {ident!r}. Give a study_id "
+            "or an outcome_id; run `msreboot evidence list` to see the studies.",
             EXIT_DATA,
         )
     for row in arms.to_dict("records"):
@@ -76,8 +88,7 @@ def show_command(
             if key in ("study_id", "arm") or value == "" or pd.isna(value):
                 continue
             typer.echo(f"  {key}: {value}")
-    outcomes = load_outcomes()
-    rows = outcomes[outcomes["study_id"] == study_id]
+    rows = outcomes[outcomes["study_id"] == ident]
     cols = [
         "outcome_id",
         "outcome",
@@ -89,10 +100,28 @@ def show_command(
         "ci_level",
         "events",
         "n",
+        "status",
+        "locator",
+        "definition_id",
         "source",
     ]
-    typer.echo("outcomes:")
+    typer.echo("outcomes (`msreboot evidence show OUTCOME_ID` for every field):")
     typer.echo(rows[cols].to_string(index=False, na_rep=""))
+
+
+def _show_outcome(row: pd.Series) -> None:
+    """Every field of one outcome row, provenance first, then its endpoint definition."""
+    from msreboot.evidence import load_definitions
+
+    first = ["status", "source", "locator", "read_from", "published_definition", "reading"]
+    typer.echo(f"{row['outcome_id']} ({row['study_id']} / {row['arm']})")
+    for key in first + [k for k in row.index if k not in first and k != "outcome_id"]:
+        value = row[key]
+        typer.echo(f"  {key}: {'' if pd.isna(value) else value}")
+    definitions = load_definitions().set_index("definition_id")
+    if row["definition_id"] in definitions.index:
+        description = definitions.loc[row["definition_id"], "description"]
+        typer.echo(f"  definition {row['definition_id']}: {description}")
 
 
 def _pool_rows(

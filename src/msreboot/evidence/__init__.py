@@ -31,7 +31,9 @@ from msreboot.evidence._sensitivity import (
 )
 from msreboot.evidence._studies import (
     DATASET_VERSION,
+    STATUSES,
     effect_sizes,
+    load_definitions,
     load_outcomes,
     load_studies,
     select_outcomes,
@@ -53,6 +55,7 @@ __all__ = [
     "PooledEstimate",
     "PublishedOutcome",
     "RankCorrelationTest",
+    "STATUSES",
     "SubgroupAnalysis",
     "TrimAndFill",
     "TruncatedTau2Warning",
@@ -68,6 +71,7 @@ __all__ = [
     "funnel_plot",
     "influence_diagnostics",
     "leave_one_out",
+    "load_definitions",
     "load_outcomes",
     "load_studies",
     "mean_effect_sizes",

@@ -42,6 +42,10 @@ class CohortEstimate:
     subgroups
         The cohort's value of evidence moderators, e.g. ``{"intensity": "high"}``, used to
         find the matching published subgroup.
+    definition_id
+        The endpoint definition of the evidence dataset the cohort's outcome follows
+        (:func:`~msreboot.evidence.load_definitions`, e.g. ``"trm_100d"``); the published
+        rows of that definition are pooled beside it. Empty when none matches.
     """
 
     label: str
@@ -54,6 +58,7 @@ class CohortEstimate:
     conf_level: float
     definition: str = ""
     subgroups: Mapping[str, str] = field(default_factory=dict)
+    definition_id: str = ""
 
     @classmethod
     def from_events(
@@ -66,6 +71,7 @@ class CohortEstimate:
         conf_level: float = 0.95,
         definition: str = "",
         subgroups: Mapping[str, str] | None = None,
+        definition_id: str = "",
     ) -> CohortEstimate:
         """A proportion with its exact (Clopper-Pearson) interval."""
         from msreboot.stats import exact_binomial_ci
@@ -82,6 +88,7 @@ class CohortEstimate:
             conf_level,
             definition,
             dict(subgroups or {}),
+            definition_id,
         )
 
     @property
@@ -226,6 +233,8 @@ def compare_with_evidence(
     timepoint: float | None = None,
     measure: ProportionMeasure = "PLO",
     method: str = "REML",
+    definition_id: str | None = None,
+    mixed_definitions: bool = False,
 ) -> EvidenceComparison:
     """Place a cohort's estimate beside the pooled published studies of the same outcome.
 
@@ -243,6 +252,11 @@ def compare_with_evidence(
     measure, method
         Pooling scale and tau^2 estimator (see :func:`~msreboot.evidence.pool_proportions`);
         the level is the cohort's ``conf_level``.
+    definition_id, mixed_definitions
+        The endpoint definition of the published rows to pool (default: the cohort's
+        ``definition_id``); rows of several definitions are pooled only with
+        ``mixed_definitions=True``, each then labelled with its definition. Unsourced rows
+        are never pooled.
 
     Returns
     -------
@@ -263,11 +277,17 @@ def compare_with_evidence(
     >>> import warnings
     >>> with warnings.catch_warnings():
     ...     warnings.simplefilter("ignore")  # tau^2 truncated at 0: the studies agree
-    ...     comparison = compare_with_evidence(mine, by=None)
-    >>> comparison.pooled.k
-    4
+    ...     comparison = compare_with_evidence(mine, by=None, mixed_definitions=True)
+    >>> comparison.pooled.k, comparison.pooled.labels[0]
+    (3, 'Muraro 2017 [trm_100d]')
     """
-    rows = select_outcomes(estimate.outcome, therapy=therapy, timepoint=timepoint)
+    rows = select_outcomes(
+        estimate.outcome,
+        therapy=therapy,
+        timepoint=timepoint,
+        definition_id=definition_id or estimate.definition_id or None,
+        mixed_definitions=mixed_definitions,
+    )
     rows = rows[rows["events"].notna() & rows["n"].notna()].reset_index(drop=True)
     if rows.empty:
         raise EvidenceError(
@@ -294,7 +314,17 @@ def compare_with_evidence(
         matching = rows[rows[by] == value] if value is not None else rows.iloc[:0]
         if len(matching):
             subgroup = pool_of(matching)
-    columns = ["study_id", "arm", "definition", "timepoint_years", "events", "n", "estimate"]
+    columns = [
+        "study_id",
+        "arm",
+        "definition",
+        "definition_id",
+        "status",
+        "timepoint_years",
+        "events",
+        "n",
+        "estimate",
+    ]
     return EvidenceComparison(
         estimate,
         pool_of(rows),

@@ -35,6 +35,10 @@ class PublishedOutcome:
         The endpoint preset that reproduces the outcome's definition, where one does.
     source
         The paper the number was read from.
+    status, locator, definition_id, reading
+        Provenance: ``verified`` / ``secondary`` / ``unsourced``
+        (:data:`~msreboot.evidence.STATUSES`), where in the source, the endpoint
+        definition and how the number was read (reported, from a figure, derived).
     """
 
     outcome_id: str
@@ -51,6 +55,10 @@ class PublishedOutcome:
     n: int | None
     endpoint_preset: str | None
     source: str
+    status: str = "unsourced"
+    locator: str = ""
+    definition_id: str = ""
+    reading: str = ""
 
     def to_frame(self) -> pd.DataFrame:
         """The outcome as a one-row table."""
@@ -60,7 +68,7 @@ class PublishedOutcome:
         interval = ""
         if self.ci_low is not None and self.ci_high is not None:
             interval = f" ({self.ci_low:g} to {self.ci_high:g}, {100 * (self.ci_level or 0.95):g}%)"
-        return f"{self.outcome_id}: {self.estimate:g}{interval}; {self.source}"
+        return f"{self.outcome_id}: {self.estimate:g}{interval}; {self.source} [{self.status}]"
 
     def _repr_html_(self) -> str:
         return self.to_frame().to_html(index=False)
@@ -75,7 +83,7 @@ def _number(value: Any) -> float | None:
 @cache
 def _outcomes() -> dict[str, PublishedOutcome]:
     found = {}
-    for row in load_outcomes().to_dict("records"):
+    for row in load_outcomes(include_unsourced=True).to_dict("records"):
         events, n = _number(row["events"]), _number(row["n"])
         found[row["outcome_id"]] = PublishedOutcome(
             outcome_id=row["outcome_id"],
@@ -92,12 +100,19 @@ def _outcomes() -> dict[str, PublishedOutcome]:
             n=None if n is None else int(n),
             endpoint_preset=row["endpoint_preset"] or None,
             source=row["source"],
+            status=row["status"],
+            locator=row["locator"],
+            definition_id=row["definition_id"],
+            reading=row["reading"],
         )
     return found
 
 
 def published_outcome(outcome_id: str) -> PublishedOutcome:
     """The published figure with this ``outcome_id`` in the bundled evidence dataset.
+
+    Every row is found, ``unsourced`` ones too (``status`` says which); callers that
+    compare with published figures (calibration targets) refuse unsourced rows.
 
     Raises
     ------
@@ -121,7 +136,8 @@ def published_outcome(outcome_id: str) -> PublishedOutcome:
 
 def endpoint_presets() -> dict[tuple[str, str], str]:
     """``(study_id, outcome) -> endpoint preset`` for every published outcome whose
-    definition an endpoint preset reproduces (the ``endpoint_preset`` column).
+    definition an endpoint preset reproduces (the ``endpoint_preset`` column); unsourced
+    rows are left out.
 
     Examples
     --------
@@ -131,5 +147,5 @@ def endpoint_presets() -> dict[tuple[str, str], str]:
     return {
         (o.study_id, o.outcome): o.endpoint_preset
         for o in _outcomes().values()
-        if o.endpoint_preset is not None
+        if o.endpoint_preset is not None and o.status != "unsourced"
     }

@@ -15,14 +15,16 @@ from msreboot.evidence._checks import EvidenceError, FloatArray
 
 __all__ = [
     "DATASET_VERSION",
+    "STATUSES",
     "effect_sizes",
+    "load_definitions",
     "load_outcomes",
     "load_studies",
     "select_outcomes",
     "study_label",
 ]
 
-DATASET_VERSION = "2026.11.1"
+DATASET_VERSION = "2026.12.1"
 """Version of the bundled evidence tables; bumped whenever a row changes."""
 
 _STUDY_NUMERIC = [
@@ -46,6 +48,18 @@ _OUTCOME_NUMERIC = [
     "n",
     "person_years",
 ]
+
+
+_ONE_DEFINITION = frozenset({"trm"})
+"""Outcomes whose rows are pooled within one definition unless a mixed pool is asked for
+(TRM: deaths attributed to treatment, all deaths by day 100, a meta-analysis' own mix)."""
+
+STATUSES = ("verified", "secondary", "unsourced")
+"""Provenance status of a study or outcome row: ``verified`` (checked against the article's
+own text, on the publisher's page or PubMed Central, or the trial registry), ``secondary``
+(read from another source that is named: a copy of the abstract, a news report or press
+release, a review) or ``unsourced`` (no source read: left out of pools, calibration targets
+and the report unless asked for)."""
 
 
 def _read(name: str) -> pd.DataFrame:
@@ -80,6 +94,8 @@ def load_studies() -> pd.DataFrame:
           intermediate_lymphoablative, low; or mixed), ``route`` and
           ``cell_dose_1e6_per_kg`` (MSC).
         * ``followup_years`` / ``followup_stat``, ``notes``.
+        * Provenance: ``status`` (one of :data:`STATUSES`: how the row's design and
+          population were checked) and ``pmid`` (PubMed id, where read).
 
     Notes
     -----
@@ -92,18 +108,71 @@ def load_studies() -> pd.DataFrame:
     'NCT00288626'
     """
     frame = _read("studies.csv")
+    _check_status(frame, "studies.csv", ["study_id", "arm"])
     for col in _STUDY_NUMERIC:
         frame[col] = pd.to_numeric(frame[col].replace("", np.nan))
     return frame
 
 
-def load_outcomes(*, with_studies: bool = False) -> pd.DataFrame:
+def load_definitions() -> pd.DataFrame:
+    """The endpoint definitions outcome rows are measured with (``definition_id``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``definition_id`` (unique), ``outcome_family`` (the outcome code it defines) and
+        ``description`` (the definition in words, saying what was not read).
+
+    Examples
+    --------
+    >>> load_definitions().set_index("definition_id").loc["trm_100d", "outcome_family"]
+    'trm'
+    """
+    return _read("definitions.csv")
+
+
+def _check_status(frame: pd.DataFrame, name: str, key: list[str]) -> None:
+    """Every row has a status of :data:`STATUSES` (data are never half-loaded)."""
+    bad = frame[~frame["status"].isin(STATUSES)]
+    if len(bad):
+        first = bad.iloc[0]
+        raise EvidenceError(
+            f"{name} row {'/'.join(str(first[k]) for k in key)}: status must be one of "
+            f"{', '.join(STATUSES)}; got {first['status']!r}. Set how the row was checked."
+        )
+
+
+def _check_provenance(frame: pd.DataFrame) -> None:
+    """Outcome rows: a status, a citation and a locator unless unsourced, a known
+    ``definition_id``."""
+    _check_status(frame, "outcomes.csv", ["outcome_id"])
+    sourced = frame[frame["status"] != "unsourced"]
+    missing = sourced[(sourced["source"] == "") | (sourced["locator"] == "")]
+    if len(missing):
+        raise EvidenceError(
+            f"outcomes.csv row {missing['outcome_id'].iloc[0]}: a {missing['status'].iloc[0]} "
+            "row must have a source (citation) and a locator; got none. Add them or mark the "
+            "row unsourced."
+        )
+    known = set(load_definitions()["definition_id"])
+    unknown = frame[~frame["definition_id"].isin(known)]
+    if len(unknown):
+        raise EvidenceError(
+            f"outcomes.csv row {unknown['outcome_id'].iloc[0]}: definition_id must be one of "
+            f"definitions.csv; got {unknown['definition_id'].iloc[0]!r}. Add the definition."
+        )
+
+
+def load_outcomes(*, with_studies: bool = False, include_unsourced: bool = False) -> pd.DataFrame:
     """Load the outcome table: one row per reported number.
 
     Parameters
     ----------
     with_studies
         Join the study-arm columns (on ``study_id`` and ``arm``).
+    include_unsourced
+        Keep the rows whose ``status`` is ``unsourced`` (no source read). They are left
+        out by default, so pools, calibration targets and reports rest on sourced rows only.
 
     Returns
     -------
@@ -126,18 +195,31 @@ def load_outcomes(*, with_studies: bool = False) -> pd.DataFrame:
           ``seed article``, ``evidence notes``), ``note``.
         * ``endpoint_preset``: the endpoint preset that reproduces the outcome's
           definition, or an empty string.
+        * Provenance: ``status`` (:data:`STATUSES`), ``locator`` (where in the source:
+          table, figure, page, abstract), ``read_from`` (the page or copy the number was
+          read from), ``published_definition`` (the source's own words), ``reading``
+          (``reported``, read from a figure, or derived, saying how), ``definition_id``
+          (the endpoint definition, :func:`load_definitions`) and ``followup`` (the
+          follow-up distribution, for counts over a follow-up of varying length).
 
     Examples
     --------
     >>> trm = load_outcomes().query("outcome == 'trm' and events == events")
     >>> sorted(trm["study_id"])[:2]
-    ['atkins2016_canadian', 'burt2015_northwestern']
+    ['atkins2016_canadian', 'burt2019_mist']
     """
     frame = _read("outcomes.csv")
+    _check_provenance(frame)
+    if not include_unsourced:
+        frame = frame[frame["status"] != "unsourced"].reset_index(drop=True)
     for col in _OUTCOME_NUMERIC:
         frame[col] = pd.to_numeric(frame[col].replace("", np.nan))
     if with_studies:
-        studies = load_studies().drop(columns=["n"]).rename(columns={"notes": "study_notes"})
+        studies = (
+            load_studies()
+            .drop(columns=["n"])
+            .rename(columns={"notes": "study_notes", "status": "study_status"})
+        )
         frame = frame.merge(studies, on=["study_id", "arm"], how="left", validate="many_to_one")
     return frame
 
@@ -222,7 +304,8 @@ def _row_effect(row: dict[Hashable, Any], scale: ScaleKind) -> tuple[float, floa
 
 
 def study_label(row: pd.Series) -> str:
-    """Short label "Acronym year" or "First-author year" (plus the arm if not the main one)."""
+    """Short label "Acronym year" or "First-author year" (plus the arm if not the main one,
+    and the ``definition_id`` in brackets for a row of a mixed-definition pool)."""
     name = str(row.get("acronym") or "")
     if not name:
         authors = str(row.get("authors") or row.get("study_id"))
@@ -232,6 +315,9 @@ def study_label(row: pd.Series) -> str:
     arm = str(row.get("arm", ""))
     if arm not in ("", "ahsct", "msc", "pooled", "untreated"):
         label += f" ({arm})"
+    mixed = row.get("mixed_definitions", False)
+    if isinstance(mixed, bool | np.bool_) and mixed and row.get("definition_id"):
+        label += f" [{row['definition_id']}]"
     return label
 
 
@@ -242,15 +328,36 @@ def select_outcomes(
     timepoint: float | None = None,
     population: str = "all",
     include_meta_analyses: bool = False,
+    definition_id: str | None = None,
+    mixed_definitions: bool = False,
+    include_unsourced: bool = False,
 ) -> pd.DataFrame:
     """Rows of the bundled dataset to pool for one outcome (single-arm estimates only).
+
+    Parameters
+    ----------
+    outcome, therapy, timepoint, population
+        The outcome code, the arms' therapy (``None``: all), the timepoint in years and
+        the population (``"all"`` or a subgroup).
+    include_meta_analyses
+        Keep the pooled rows of published meta-analyses.
+    definition_id
+        Only rows measured with this endpoint definition (:func:`load_definitions`).
+    mixed_definitions
+        Allow TRM rows of several definitions in one pool (without it they are refused).
+        Whenever the rows selected (of any outcome) span several definitions, each is
+        marked (``mixed_definitions`` column) so that :func:`study_label` names its
+        definition in tables and forest plots.
+    include_unsourced
+        Keep rows whose status is ``unsourced``.
 
     Raises
     ------
     EvidenceError
-        No matching rows, or several timepoints for one arm without ``timepoint``.
+        No matching rows, several timepoints for one arm without ``timepoint``, or TRM
+        rows of several definitions without ``definition_id`` or ``mixed_definitions``.
     """
-    frame = load_outcomes(with_studies=True)
+    frame = load_outcomes(with_studies=True, include_unsourced=include_unsourced)
     known = sorted(set(frame["outcome"]))
     if outcome not in known:
         raise EvidenceError(f"outcome must be one of {', '.join(known)}; got {outcome!r}.")
@@ -262,10 +369,13 @@ def select_outcomes(
         rows = rows[rows["design"] != "meta-analysis"]
     if timepoint is not None:
         rows = rows[np.isclose(rows["timepoint_years"].astype(float), timepoint)]
+    if definition_id is not None:
+        rows = rows[rows["definition_id"] == definition_id]
     if rows.empty:
         raise EvidenceError(
             f"no bundled results for outcome={outcome!r}, therapy={therapy!r}, "
-            f"timepoint={timepoint!r}. Run `msreboot evidence list` and check the filters."
+            f"timepoint={timepoint!r}, definition_id={definition_id!r}. Run "
+            "`msreboot evidence list` and check the filters."
         )
     times = sorted({float(t) for t in rows["timepoint_years"].dropna()})
     if rows.duplicated(["study_id", "arm"]).any() or len(times) > 1:
@@ -273,4 +383,13 @@ def select_outcomes(
             f"outcome {outcome!r} is reported at several timepoints; got "
             f"{times}. Choose one with --timepoint."
         )
-    return rows.reset_index(drop=True)
+    definitions = sorted(set(rows["definition_id"]))
+    if len(definitions) > 1 and outcome in _ONE_DEFINITION and not mixed_definitions:
+        raise EvidenceError(
+            f"outcome {outcome!r} rows must share one definition to be pooled; got "
+            f"{', '.join(definitions)}. Choose one with definition_id, or ask for a mixed "
+            "pool with mixed_definitions=True (each row is then labelled with its definition)."
+        )
+    rows = rows.reset_index(drop=True)
+    rows["mixed_definitions"] = len(definitions) > 1
+    return rows

@@ -66,6 +66,11 @@ class PublishedValue(BaseModel):
                 raise ValueError("complement needs an outcome_id (an evidence outcome)")
             return data
         row = published_outcome(str(data["outcome_id"]))
+        if row.status == "unsourced":
+            raise ValueError(
+                f"outcome_id must name a sourced evidence outcome; got {row.outcome_id}, "
+                "whose status is unsourced. Give the figure inline with its source instead."
+            )
         numbers: dict[str, Any] = {
             "time_years": row.timepoint_years,
             "value": row.estimate,
