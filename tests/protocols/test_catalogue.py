@@ -129,13 +129,13 @@ def test_assumed_values_are_marked_and_reported_ones_match_the_notes(
     graft = catalogue.grafts["cd34_selected_halt_ms"]
     assert graft.lymphocyte_log10_depletion is not None
     assert graft.lymphocyte_log10_depletion.basis == "assumed"
-    # Figures of the project's evidence notes are reported.
-    assert graft.min_cd34_dose_1e6_per_kg == Sourced[float](
-        value=2.0,
-        basis="reported",
-        source="nash2017_haltms",
-        note="At least 2.0 x 10^6 CD34+ cells/kg.",
+    # HALT-MS's 2.0 x 10^6 CD34+/kg is a collection target: as an infused minimum, assumed.
+    assert graft.min_cd34_dose_1e6_per_kg is not None
+    assert (graft.min_cd34_dose_1e6_per_kg.value, graft.min_cd34_dose_1e6_per_kg.basis) == (
+        2.0,
+        "assumed",
     )
+    assert "collection target" in graft.min_cd34_dose_1e6_per_kg.note
     mist = catalogue.conditioning["cy200_atg_northwestern"]
     assert mist.cyclophosphamide_mg_per_kg is not None
     assert mist.atg_mg_per_kg is not None
@@ -213,7 +213,8 @@ def test_every_code_in_the_catalogue_is_a_schema_value(catalogue: ProtocolCatalo
     treatments = SCHEMA["treatments"]
     for record in rows.to_dict("records"):
         for column, value in record.items():
-            if column == "share" or pd.isna(value):
+            # the days between MSC infusions are a course parameter, not a treatments column
+            if column in ("share", "msc_infusion_interval_days") or pd.isna(value):
                 continue
             spec = treatments[column]
             if spec.allowed is not None:
@@ -269,13 +270,17 @@ def test_dois_come_only_from_the_project_sources(catalogue: ProtocolCatalogue) -
 
 
 def test_dmt_rate_ratios_agree_with_the_evidence_dataset(catalogue: ProtocolCatalogue) -> None:
-    nma = load_outcomes().query("study_id == 'dmt_nma' and effect_type == 'rate_ratio'")
+    nma = load_outcomes(include_unsourced=True).query(
+        "study_id == 'dmt_nma' and effect_type == 'rate_ratio'"
+    )
     assert len(nma) == 5
+    assert set(nma["status"]) == {"unsourced"}
     for _, row in nma.iterrows():
         rate_ratio = catalogue.dmts[row["arm"]].relapse_rate_ratio_vs_placebo
         assert rate_ratio is not None
         assert rate_ratio.value == pytest.approx(row["estimate"])
-        assert (rate_ratio.basis, rate_ratio.source) == ("reported", "dmt_nma")
+        # no primary source: not "reported" (issue 16, error 7)
+        assert (rate_ratio.basis, rate_ratio.source) == ("unchecked", "dmt_nma")
     platform = catalogue.dmts["interferon_beta"].relapse_rate_ratio_vs_placebo
     assert platform is not None
     assert (platform.value, platform.basis) == (0.7, "assumed")
@@ -447,3 +452,41 @@ def test_sourced_value_range_must_hold_the_value() -> None:
     assert Sourced[float](value=2, low=1, high=3, basis="reported", source="a").describe() == (
         "2 [1-3] (reported; a)"
     )
+
+
+def test_petrou_2020_presets_load_with_half_of_the_arm_re_treated() -> None:
+    """NCT02166021: after 6 months half of each MSC arm is re-treated, half given placebo
+    (issue 16, error 7); the presets load and run as a mixture of one and two infusions."""
+    from msreboot.trials import TrialSpec
+    from msreboot.trials._spec import treatments_of_arm
+
+    for route in ("intrathecal", "intravenous"):
+        fields = Protocol.preset(f"petrou_2020_{route}").treatment_fields()
+        assert list(fields["msc_infusions"]) == [1, 2]
+        assert list(fields["share"]) == [0.5, 0.5]
+        assert fields["msc_infusion_interval_days"].iloc[1] == 182
+        spec = TrialSpec.model_validate(
+            {
+                "name": "p",
+                "seed": 1,
+                "follow_up_years": 1,
+                "arms": [{"name": "msc", "n": 16, "protocol": f"petrou_2020_{route}"}],
+            }
+        )
+        courses = treatments_of_arm(spec.arms[0])
+        assert [(n, c.infusions, c.interval_days) for n, c in courses] == [
+            (8, 1, 0),
+            (8, 2, 182),
+        ]
+
+
+def test_mesems_dose_is_not_marked_reported(catalogue: ProtocolCatalogue) -> None:
+    assert catalogue.msc["mesems"].msc_dose_1e6_per_kg.basis == "unchecked"
+
+
+def test_beam_stand_in_doses_are_not_called_standard(catalogue: ProtocolCatalogue) -> None:
+    beam = catalogue.conditioning["beam_atg_halt_ms"]
+    assert beam.cytarabine_mg_per_m2 is not None
+    assert beam.cytarabine_mg_per_m2.basis == "assumed"
+    assert "1,600" in beam.cytarabine_mg_per_m2.note
+    assert "Standard BEAM" not in beam.cytarabine_mg_per_m2.note

@@ -64,7 +64,8 @@ def test_protocols_show_unknown(app: typer.Typer, runner: CliRunner) -> None:
 
 def test_eligibility_one_profile(app: typer.Typer, runner: CliRunner) -> None:
     args = ["eligibility", "--age", "38", "--edss", "4.5", "--phenotype", "RRMS"]
-    args += ["--failed-dmts", "1", "--relapses-12m", "2", "--criteria", "halt_ms"]
+    args += ["--failed-dmts", "1", "--relapses-12m", "2", "--disease-duration", "4.9"]
+    args += ["--criteria", "halt_ms"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "HALT-MS (Nash 2015, 2017): eligible" in result.output

@@ -22,6 +22,7 @@ from msreboot.protocols import (
     RangeRule,
     RelapsesInWindowRule,
     check_eligibility,
+    criteria_set,
     load_protocols,
 )
 
@@ -32,6 +33,7 @@ HALT_OK: dict[str, Any] = {
     "phenotype": "RRMS",
     "failed_dmt_count": 1,
     "relapses_last_12_months": 2,
+    "disease_duration_years": 4.9,
 }
 ATKINS_OK: dict[str, Any] = {
     "age_years": 34,
@@ -135,12 +137,48 @@ def test_boundaries(
     assert verdict({**base, field: value}, criteria) == expected
 
 
-def test_halt_ms_spms_needs_a_recent_relapse() -> None:
+def test_halt_ms_admits_relapsing_remitting_ms_under_15_years() -> None:
+    """halt-ms.org eligibility: RRMS or progressive-relapsing MS for less than 15 years;
+    SPMS is not admitted even with relapses (issue 16, error 6)."""
     spms = {**HALT_OK, "phenotype": "SPMS"}
-    assert status(spms, "halt_ms", "phenotype") == "met"  # 2 relapses in 12 months
-    assert status({**spms, "relapses_last_12_months": 0}, "halt_ms", "phenotype") == "not met"
-    unknown = {k: v for k, v in spms.items() if k != "relapses_last_12_months"}
-    assert status(unknown, "halt_ms", "phenotype") == "unknown"
+    assert status(spms, "halt_ms", "phenotype") == "not met"
+    assert status(HALT_OK, "halt_ms", "phenotype") == "met"
+    assert status({**HALT_OK, "disease_duration_years": 14.9}, "halt_ms", "duration") == "met"
+    assert status({**HALT_OK, "disease_duration_years": 15}, "halt_ms", "duration") == "not met"
+    unknown = {k: v for k, v in HALT_OK.items() if k != "disease_duration_years"}
+    assert status(unknown, "halt_ms", "duration") == "unknown"
+    relapses = criteria_set("halt_ms").criteria
+    (rule,) = [c for c in relapses if c.id == "relapses"]
+    assert (rule.basis, rule.source) == ("reported", "haltms_org_eligibility")
+
+
+@pytest.mark.parametrize(
+    ("relapses", "mri_active", "expected"),
+    [
+        pytest.param(1, True, "met", id="1-relapse-with-mri"),
+        pytest.param(2, False, "not met", id="2-relapses-without-mri"),
+        pytest.param(0, True, "not met", id="mri-without-relapse"),
+        pytest.param(3, True, "met", id="3-relapses-with-mri"),
+    ],
+)
+def test_ram_ms_needs_a_relapse_and_mri_activity(
+    relapses: int, mri_active: bool, expected: str
+) -> None:
+    """NCT03477500: >= 1 relapse AND (>= 1 Gd+ lesion OR >= 3 new/enlarging T2 lesions)
+    in the past year on DMT; not '2 relapses, or 1 relapse + MRI' (issue 16, error 6)."""
+    profile = {"relapses_last_12_months": relapses, "mri_active_last_12_months": mri_active}
+    assert status(profile, "ram_ms", "activity") == expected
+
+
+def test_ebmt_2019_lists_progressive_ms_with_activity_as_an_option() -> None:
+    """EBMT 2019: RRMS standard; progressive MS with inflammatory activity an option."""
+    assert status({"phenotype": "RRMS"}, "ebmt_2019", "phenotype") == "met"
+    active = {"phenotype": "SPMS", "relapses_last_12_months": 0, "mri_active_last_12_months": True}
+    assert status(active, "ebmt_2019", "phenotype") == "met"
+    quiet = {**active, "mri_active_last_12_months": False}
+    assert status(quiet, "ebmt_2019", "phenotype") == "not met"
+    (rule,) = [c for c in criteria_set("ebmt_2019").criteria if c.id == "phenotype"]
+    assert rule.basis == "unchecked"
 
 
 @pytest.mark.parametrize(
@@ -337,6 +375,7 @@ def test_a_table_of_profiles_gives_one_row_per_patient_and_set() -> None:
             "phenotype": ["RRMS", "rrms", "RRMS"],
             "failed_dmt_count": [1, 1, 1],
             "relapses_last_12_months": [2, 2, 2],
+            "disease_duration_years": [4.9, 4.9, 4.9],
         },
         index=[10, 5, 7],  # the index is ignored
     )
@@ -354,7 +393,7 @@ def test_a_table_of_profiles_gives_one_row_per_patient_and_set() -> None:
     }
     assert list(table["row"]) == [1, 1, 2, 2, 3, 3]
     assert table.loc[3, "not_met"] == "age"
-    assert len(result.to_frame()) == 3 * (5 + 5)
+    assert len(result.to_frame()) == 3 * (6 + 5)  # HALT-MS: 6 criteria with duration
     assert "<table" in result._repr_html_()
 
 

@@ -223,14 +223,7 @@ class Protocol(BaseModel):
         if self.graft is not None:
             base["cd34_selected"] = self.graft.cd34_selected.value
         if self.msc is not None:
-            m = self.msc
-            base |= {
-                "msc_source": m.msc_source.value,
-                "msc_route": m.msc_route.value,
-                "msc_dose_1e6_per_kg": m.msc_dose_1e6_per_kg.value,
-                "msc_infusions": m.msc_infusions.value,
-                "msc_pretreated": m.msc_pretreated.value,
-            }
+            return pd.DataFrame(_msc_rows(base, self.msc))
         rows = [
             base
             | {
@@ -545,3 +538,23 @@ def _ref(entries: Mapping[str, Any], key: Any, where: str, label: str) -> Any:
     if key not in entries:
         raise ValueError(f"{label}: {where} must be one of {', '.join(entries)}; got {key!r}.")
     return entries[key]
+
+
+def _msc_rows(base: dict[str, Any], m: MSCRegimen) -> list[dict[str, Any]]:
+    """An MSC course as treatment rows: one, or two when only a share is re-treated (the
+    others keep the first infusion only). ``msc_infusion_interval_days`` (days between
+    infusions, whole days) is given for a course of several infusions."""
+    row = base | {
+        "msc_source": m.msc_source.value,
+        "msc_route": m.msc_route.value,
+        "msc_dose_1e6_per_kg": m.msc_dose_1e6_per_kg.value,
+        "msc_infusions": m.msc_infusions.value,
+        "msc_pretreated": m.msc_pretreated.value,
+    }
+    if m.infusion_interval_days is not None and m.msc_infusions.value > 1:
+        row["msc_infusion_interval_days"] = round(m.infusion_interval_days.value)
+    if m.retreated_share is None:
+        return [row | {"share": 1.0}]
+    share = m.retreated_share.value
+    once = {k: v for k, v in row.items() if k != "msc_infusion_interval_days"}
+    return [once | {"msc_infusions": 1, "share": 1.0 - share}, row | {"share": share}]

@@ -241,6 +241,11 @@ class MSCRegimen(Step):
         Number of infusions in the course.
     infusion_interval_days
         Days between infusions (for more than one).
+    retreated_share
+        Share of the patients given the later infusions (``None``: everyone). The others
+        get the first infusion only, so the course is a mixture of two rows in
+        :meth:`~msreboot.protocols.Protocol.treatment_fields` (Petrou 2020: half of each
+        MSC arm re-treated at 6 months, the other half given placebo).
     msc_pretreated
         Cells pre-treated to enhance them.
     """
@@ -250,6 +255,7 @@ class MSCRegimen(Step):
     msc_dose_1e6_per_kg: Sourced[float]
     msc_infusions: Sourced[int]
     infusion_interval_days: Dose = None
+    retreated_share: Dose = None
     msc_pretreated: Sourced[bool]
 
     @model_validator(mode="after")
@@ -257,6 +263,12 @@ class MSCRegimen(Step):
         _positive(self, "msc_dose_1e6_per_kg", "msc_infusions", "infusion_interval_days")
         if self.msc_infusions.value > 1 and self.infusion_interval_days is None:
             raise ValueError("more than one MSC infusion needs infusion_interval_days.")
+        share = self.retreated_share
+        if share is not None:
+            if not 0 < share.value < 1:
+                raise ValueError(f"retreated_share must be in (0, 1); got {share.value}.")
+            if self.msc_infusions.value < 2:
+                raise ValueError("retreated_share needs msc_infusions of 2 or more.")
         return self
 
 

@@ -245,6 +245,7 @@ _SCHEMA_NAMES = {
     "msc_route": "route",
     "msc_dose_1e6_per_kg": "dose_1e6_per_kg",
     "msc_infusions": "infusions",
+    "msc_infusion_interval_days": "interval_days",
     "msc_pretreated": "pretreated",
 }
 
