@@ -350,13 +350,17 @@ class EndpointDefinition(BaseModel):
     @published
     def muraro_2017_pfs(cls) -> EndpointDefinition:
         """EBMT registry progression-free survival (Muraro 2017): confirmed EDSS worsening
-        of >= 1.0 (0.5 from a baseline of 6.0), or death."""
+        from the pre-transplant baseline, or death. Published: +1.0 confirmed at 12
+        months; assumed here: +0.5 from a baseline of 6.0 and a 6-month confirmation
+        (see :meth:`DisabilityDefinition.muraro_2017`)."""
         return cls(
             name="muraro_2017_pfs",
             title="EBMT registry progression-free survival (Muraro 2017)",
             components=(DisabilityComponent(definition=DisabilityDefinition.muraro_2017()),),
             citation=MURARO_2017,
             assumptions=(
+                "published (news report of the paper): +1.0 EDSS confirmed at 12 months "
+                "against the pre-transplant baseline; assumed: +0.5 from a baseline of 6.0, "
                 "confirmation 6 months later (182 days, -30/+730.5 days); relapse buffers "
                 "of 30 days (msprog defaults)."
             ),

@@ -534,9 +534,15 @@ class DisabilityDefinition:
     @classmethod
     @published
     def muraro_2017(cls) -> DisabilityDefinition:
-        """EBMT registry PFS component: first confirmed worsening of >= 1.0 (0.5 from a
-        baseline of 6.0), fixed pre-transplant baseline. Assumed: 6-month confirmation
-        (the registry's follow-up schedule), 30-day relapse buffers."""
+        """EBMT registry PFS component (Muraro 2017), partly assumed.
+
+        Published (as summarised in a news report of the paper; the paper's methods were
+        not re-read): progression is an increase of 1 point on the EDSS confirmed at 12
+        months against the pre-treatment baseline. This preset keeps the fixed
+        pre-transplant baseline and the 1.0 step, and assumes the rest: the 0.5 step from
+        a baseline of 6.0 (Kappos 2020 thresholds), confirmation 6 months later instead
+        of 12, and 30-day relapse buffers. The Atkins 2016 and Sormani 2017 calibration
+        targets reuse it under the same assumptions."""
         return cls(
             "muraro_2017",
             threshold=ThresholdRule.kappos_2020(),
