@@ -27,16 +27,29 @@ TOL = REF["tolerances"]
 FRAMES = {
     "synthetic": pd.read_csv(HERE / "synthetic.csv"),
     "lalonde": pd.read_csv(HERE / "lalonde.csv"),
+    "ties": pd.read_csv(HERE / "ties.csv"),
 }
+FITTED = sorted(k for k, c in REF["matching"].items() if c["distance_kind"] != "given")
 
 
 def _dataset(name: str) -> tuple[pd.DataFrame, str, list[str]]:
+    if name == "ties":  # distances given on an integer grid: frequent ties
+        return FRAMES[name], "treat", ["g"]
     ds = REF["datasets"][name]
     return FRAMES[name], ds["treatment"], list(ds["covariates"])
 
 
 def _nan(values: list[float | None]) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def test_tie_cases_exercise_the_tie_rules() -> None:
+    """The integer-grid cases contain equal distances and equally far neighbours."""
+    d = FRAMES["ties"]["distance"].to_numpy()
+    t = FRAMES["ties"]["treat"].to_numpy() == 1
+    assert len(np.unique(d)) < d.size / 3
+    both_sides = [(d[~t] == v - k).any() and (d[~t] == v + k).any() for v in d[t] for k in (1, 2)]
+    assert any(both_sides)
 
 
 def test_reference_records_versions() -> None:
@@ -106,7 +119,7 @@ def test_matching_on_r_distance_is_identical(case_id: str) -> None:
 
 
 @pytest.mark.filterwarnings("ignore::msreboot.stats.MatchingWarning")
-@pytest.mark.parametrize("case_id", sorted(REF["matching"]))
+@pytest.mark.parametrize("case_id", FITTED)
 def test_matching_on_own_propensity_model_is_identical(case_id: str) -> None:
     """Our own glm fit (scores within 1e-13 of R's) meets no near-tie in these cases."""
     case = REF["matching"][case_id]

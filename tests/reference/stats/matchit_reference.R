@@ -7,7 +7,8 @@
 #   Rscript tests/reference/stats/matchit_reference.R
 # It writes, beside this script, synthetic.csv (a seeded synthetic cohort of 400 patients
 # with 6 covariates drawn here), lalonde.csv (MatchIt's copy of the Dehejia-Wahba subset of
-# LaLonde's NSW job-training data: not patient data) and matchit_reference.json, which
+# LaLonde's NSW job-training data: not patient data), ties.csv (90 units with distances on an
+# integer grid, for tie-breaking) and matchit_reference.json, which
 # tests/stats/test_propensity_reference.py reads (CI never runs R). Needs the Debian packages
 # r-base-core, r-cran-matchit (4.5) and r-cran-jsonlite.
 #
@@ -65,6 +66,17 @@ lalonde_out <- lalonde
 lalonde_out$race <- as.character(lalonde_out$race)
 write.csv(cbind(id = rownames(lalonde), lalonde_out), file.path(here, "lalonde.csv"),
           row.names = FALSE)
+
+# distances on an integer grid, so that ties (equal distances, and equally far neighbours
+# on both sides) are frequent; integer differences are also immune to the integer-abs bug
+# described above, so matchit() gets this distance as it is
+ties <- data.frame(
+  treat = rbinom(90, 1, 0.4),
+  distance = sample(0:12, 90, replace = TRUE),
+  g = sample(c("a", "b"), 90, replace = TRUE),
+  stringsAsFactors = FALSE
+)
+write.csv(ties, file.path(here, "ties.csv"), row.names = FALSE)
 
 datasets <- list(
   synthetic = list(
@@ -134,7 +146,15 @@ cases <- list(
   list(id = "lalonde_1to1_logit_caliper_exact", data = "lalonde", distance = "logit",
        ratio = 1, replace = FALSE, caliper = 0.1, exact = "married", m_order = NULL),
   list(id = "lalonde_1to2_logit_caliper", data = "lalonde", distance = "logit", ratio = 2,
-       replace = FALSE, caliper = 0.2, exact = NULL, m_order = NULL)
+       replace = FALSE, caliper = 0.2, exact = NULL, m_order = NULL),
+  list(id = "ties_1to1", data = "ties", distance = "given", ratio = 1, replace = FALSE,
+       caliper = NULL, exact = NULL, m_order = NULL),
+  list(id = "ties_1to1_smallest_caliper", data = "ties", distance = "given", ratio = 1,
+       replace = FALSE, caliper = 0.3, exact = NULL, m_order = "smallest"),
+  list(id = "ties_1to2_exact", data = "ties", distance = "given", ratio = 2,
+       replace = FALSE, caliper = NULL, exact = "g", m_order = NULL),
+  list(id = "ties_1to2_replace", data = "ties", distance = "given", ratio = 2,
+       replace = TRUE, caliper = 0.3, exact = NULL, m_order = NULL)
 )
 
 # with replacement: each treated unit's `ratio` nearest controls (same stratum, within the
@@ -177,11 +197,17 @@ matchit_weights <- function(mm, treat) {
 
 match_out <- list()
 for (case in cases) {
-  ds <- datasets[[case$data]]
-  fit <- glm(formula_of(ds), data = ds$data, family = binomial(),
-             control = do.call(glm.control, glm_control))
-  d <- unname(if (case$distance == "logit") predict(fit, type = "link") else fitted(fit))
-  scale <- 10^floor(log10(2^31 / diff(range(d))))
+  if (case$data == "ties") {
+    ds <- list(data = ties, treat = "treat", covariates = "g")
+    d <- as.numeric(ties$distance)
+    scale <- 1
+  } else {
+    ds <- datasets[[case$data]]
+    fit <- glm(formula_of(ds), data = ds$data, family = binomial(),
+               control = do.call(glm.control, glm_control))
+    d <- unname(if (case$distance == "logit") predict(fit, type = "link") else fitted(fit))
+    scale <- 10^floor(log10(2^31 / diff(range(d))))
+  }
   treat <- ds$data[[ds$treat]]
   if (case$replace) {
     strata <- if (is.null(case$exact)) rep(1L, length(d)) else
