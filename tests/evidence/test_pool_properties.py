@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from msreboot.evidence import (
     EvidenceError,
+    HeterogeneityWarning,
     PooledEstimate,
     TruncatedTau2Warning,
     pool,
@@ -48,6 +49,7 @@ studies = st.integers(min_value=2, max_value=12).flatmap(
 def _quiet_pool(yi: list[float], vi: list[float], **kw: object) -> PooledEstimate:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TruncatedTau2Warning)
+        warnings.simplefilter("ignore", HeterogeneityWarning)  # random pairs may disagree
         # identical studies with Hartung-Knapp: SE 0, warned about (tested elsewhere)
         warnings.filterwarnings("ignore", "Hartung-Knapp variance factor", RuntimeWarning)
         return pool(yi, vi, **kw)  # type: ignore[arg-type]
@@ -80,6 +82,7 @@ def test_proportion_pools_are_proportions(counts: list[tuple[int, int]], measure
     n = [n for _, n in counts]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TruncatedTau2Warning)
+        warnings.simplefilter("ignore", HeterogeneityWarning)
         res = pool_proportions(events, n, measure=measure)  # type: ignore[arg-type]
     check_invariants(res)
     if measure != "PR":

@@ -12,7 +12,7 @@ from msreboot.evidence._bias import (
     rank_correlation_test,
     trim_and_fill,
 )
-from msreboot.evidence._checks import EvidenceError, TruncatedTau2Warning
+from msreboot.evidence._checks import EvidenceError, HeterogeneityWarning, TruncatedTau2Warning
 from msreboot.evidence._compare import CohortEstimate, EvidenceComparison, compare_with_evidence
 from msreboot.evidence._cumulative import CumulativeMetaAnalysis, cumulative_meta_analysis
 from msreboot.evidence._effect_sizes import EffectSizes, binary_effect_sizes, mean_effect_sizes
@@ -21,6 +21,7 @@ from msreboot.evidence._funnel import funnel_plot
 from msreboot.evidence._influence import InfluenceDiagnostics, baujat_plot, influence_diagnostics
 from msreboot.evidence._mantel_haenszel import pool_mantel_haenszel, pool_peto
 from msreboot.evidence._meta import PooledEstimate, pool, pool_proportions, pool_rates
+from msreboot.evidence._multilevel import MultilevelEstimate, pool_multilevel
 from msreboot.evidence._published import PublishedOutcome, endpoint_presets, published_outcome
 from msreboot.evidence._regression import MetaRegression, meta_regression
 from msreboot.evidence._sensitivity import (
@@ -42,6 +43,7 @@ from msreboot.evidence._studies import (
 
 __all__ = [
     "DATASET_VERSION",
+    "STATUSES",
     "CohortEstimate",
     "CohortRow",
     "CumulativeMetaAnalysis",
@@ -49,13 +51,14 @@ __all__ = [
     "EggerTest",
     "EvidenceComparison",
     "EvidenceError",
+    "HeterogeneityWarning",
     "InfluenceDiagnostics",
     "LeaveOneOut",
     "MetaRegression",
+    "MultilevelEstimate",
     "PooledEstimate",
     "PublishedOutcome",
     "RankCorrelationTest",
-    "STATUSES",
     "SubgroupAnalysis",
     "TrimAndFill",
     "TruncatedTau2Warning",
@@ -78,6 +81,7 @@ __all__ = [
     "meta_regression",
     "pool",
     "pool_mantel_haenszel",
+    "pool_multilevel",
     "pool_peto",
     "pool_proportions",
     "pool_rates",

@@ -13,21 +13,32 @@ from msreboot.exceptions import MsrebootError
 
 __all__ = [
     "EvidenceError",
+    "HeterogeneityWarning",
     "Tau2Method",
     "TestKind",
     "TruncatedTau2Warning",
 ]
 
 FloatArray = npt.NDArray[np.float64]
-Tau2Method = Literal["REML", "ML", "DL", "PM", "FE"]
+Tau2Method = Literal["REML", "ML", "DL", "PM", "FE", "EE", "CE"]
 TestKind = Literal["z", "knha"]
 
 TAU2_METHODS: tuple[str, ...] = ("REML", "ML", "DL", "PM", "FE")
+#: metafor 4's names for the common-effect model ("equal effects", "common effect").
+COMMON_EFFECT_ALIASES: tuple[str, ...] = ("EE", "CE")
 TESTS: tuple[str, ...] = ("z", "knha")
 
 
 class EvidenceError(MsrebootError, ValueError):
     """Invalid input to a meta-analysis or an evidence-dataset query."""
+
+
+class HeterogeneityWarning(UserWarning):
+    """A pool of two studies with high heterogeneity (I^2 above 50%).
+
+    With two studies tau^2 rests on one degree of freedom and the pooled interval is
+    unreliable; a pool of two studies that disagree is better reported study by study.
+    """
 
 
 class TruncatedTau2Warning(UserWarning):
@@ -52,12 +63,19 @@ def check_counts(name: str, arr: FloatArray) -> None:
 
 
 def check_method(method: str) -> Tau2Method:
-    """Return ``method`` upper-cased after checking it names a tau^2 estimator."""
+    """Return ``method`` upper-cased after checking it names a tau^2 estimator.
+
+    metafor 4's ``"EE"`` (equal effects) and ``"CE"`` (common effect) are the
+    common-effect model and return ``"FE"``.
+    """
     upper = str(method).upper()
+    if upper in COMMON_EFFECT_ALIASES:
+        return "FE"
     if upper not in TAU2_METHODS:
         raise EvidenceError(
-            f"method must be one of {', '.join(TAU2_METHODS)}; got {method!r}. "
-            "REML is the default (as in metafor)."
+            f"method must be one of {', '.join(TAU2_METHODS + COMMON_EFFECT_ALIASES)}; got "
+            f"{method!r}. REML is the default (as in metafor); EE and CE name the "
+            "common-effect model (FE)."
         )
     return upper  # type: ignore[return-value]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -11,6 +12,7 @@ from scipy import stats
 from msreboot.evidence._checks import (
     EvidenceError,
     FloatArray,
+    HeterogeneityWarning,
     Tau2Method,
     TestKind,
     as_vector,
@@ -40,7 +42,10 @@ from msreboot.evidence._tau2 import (
     wls,
 )
 
-__all__ = ["PooledEstimate", "pool", "pool_proportions", "pool_rates"]
+__all__ = ["TWO_STUDY_I2", "PooledEstimate", "pool", "pool_proportions", "pool_rates"]
+
+#: A pool of exactly two studies warns (:class:`HeterogeneityWarning`) above this I^2.
+TWO_STUDY_I2 = 0.5
 
 
 def _ratio(num: float, den: float) -> float:
@@ -63,6 +68,7 @@ def _fit(
     totals: FloatArray | None = None,
     natural_n: FloatArray | None = None,
     warn: bool = True,
+    warn_two_studies: bool = False,
 ) -> PooledEstimate:
     """Pool checked arrays (internal; all public entry points end here)."""
     check_effects(yi, vi)
@@ -106,6 +112,15 @@ def _fit(
         i2, h2 = tau2 / (tau2 + vt), (tau2 + vt) / vt
         tau2_ci = q_profile_ci(yi, vi, x, conf_level)
         i2_ci = (tau2_ci[0] / (tau2_ci[0] + vt), tau2_ci[1] / (tau2_ci[1] + vt))
+    if warn and warn_two_studies and k == 2 and i2 > TWO_STUDY_I2:
+        warnings.warn(
+            f"a pool of two studies with I^2 = {100 * i2:.0f}% (above "
+            f"{100 * TWO_STUDY_I2:.0f}%): tau^2 rests on one degree of freedom and the "
+            "studies disagree, so the pooled estimate and its interval are unreliable. "
+            "Report the two studies separately, or state the caveat.",
+            HeterogeneityWarning,
+            stacklevel=3,
+        )
     weights = fit.weights / np.sum(fit.weights)
     to_nat = back_transform(measure, natural_n)
     nat = to_nat(np.array([mu, ci_low, ci_high, pi_low, pi_high]))
@@ -150,8 +165,9 @@ def _fit(
 
 def pool(
     yi: Sequence[float] | npt.ArrayLike,
-    vi: Sequence[float] | npt.ArrayLike,
+    vi: Sequence[float] | npt.ArrayLike | None = None,
     *,
+    se: Sequence[float] | npt.ArrayLike | None = None,
     method: Tau2Method = "REML",
     test: TestKind = "z",
     conf_level: float = 0.95,
@@ -165,10 +181,14 @@ def pool(
     yi
         Study effects on the analysis scale (log ratios for ``measure`` RR, OR, HR, IRR).
     vi
-        Their sampling variances (squared standard errors), all positive.
+        Their sampling variances (squared standard errors), all positive. Give either
+        ``vi`` or ``se``.
+    se
+        Their standard errors instead of ``vi`` (``vi = se^2``), all positive.
     method
         tau^2 estimator: ``"REML"`` (default, as in metafor), ``"ML"``, ``"DL"``
-        (DerSimonian-Laird), ``"PM"`` (Paule-Mandel) or ``"FE"`` (common effect, tau^2 = 0).
+        (DerSimonian-Laird), ``"PM"`` (Paule-Mandel) or ``"FE"`` (common effect, tau^2 = 0;
+        metafor 4's names ``"EE"`` and ``"CE"`` are accepted for it).
     test
         ``"z"`` for Wald intervals or ``"knha"`` for Hartung-Knapp(-Sidik-Jonkman) ones.
     conf_level
@@ -185,12 +205,16 @@ def pool(
     Raises
     ------
     EvidenceError
-        Inputs of unequal length, non-finite values, non-positive variances, bad options.
+        Inputs of unequal length, non-finite values, non-positive variances, bad options,
+        both or neither of ``vi`` and ``se``.
 
     Warns
     -----
     TruncatedTau2Warning
         When the tau^2 estimate is truncated at 0.
+    HeterogeneityWarning
+        When exactly two studies are pooled and I^2 exceeds 50% (``TWO_STUDY_I2``): tau^2
+        then rests on one degree of freedom and the studies disagree.
 
     Notes
     -----
@@ -232,7 +256,18 @@ def pool(
     1.0
     """
     y = as_vector("yi", yi)
-    v = as_vector("vi", vi)
+    if (vi is None) == (se is None):
+        raise EvidenceError(
+            "pool must be given exactly one of vi (variances) and se (standard errors); got "
+            f"{'both' if vi is not None else 'neither'}. Pass vi=... or se=..."
+        )
+    if se is not None:
+        s = as_vector("se", se)
+        check_same_length(yi=y, se=s)
+        check_positive("se", s)
+        v = s**2
+    else:
+        v = as_vector("vi", vi)  # type: ignore[arg-type]
     k = check_same_length(yi=y, vi=v)
     check_positive("vi", v)
     return _fit(
@@ -243,6 +278,7 @@ def pool(
         conf_level=check_conf_level(conf_level),
         measure=measure,
         labels=labels_or_default(labels, k),
+        warn_two_studies=True,
     )
 
 
@@ -287,7 +323,8 @@ def pool_proportions(
         A tau^2 estimator (see :func:`pool`) or ``"GLMM"`` for the binomial-normal
         model fitted by maximum likelihood (see :func:`pool_proportions_glmm`).
     test, conf_level, labels
-        As in :func:`pool`.
+        As in :func:`pool`. ``method="GLMM"`` takes only ``test="z"`` (Wald) and raises
+        :class:`EvidenceError` for ``"knha"`` rather than ignore it.
 
     Returns
     -------
@@ -325,6 +362,13 @@ def pool_proportions(
     if str(method).upper() == "GLMM":
         from msreboot.evidence._glmm import pool_proportions_glmm
 
+        if check_test(test) != "z":
+            raise EvidenceError(
+                f"test must be 'z' for method='GLMM'; got {test!r}. The binomial-normal "
+                "model's interval is a Wald interval from its likelihood; Hartung-Knapp "
+                "applies to inverse-variance pools (use method='REML', test='knha')."
+            )
+
         glmm: PooledEstimate = pool_proportions_glmm(x, nn, conf_level=conf_level, labels=labels)
         return glmm
     if measure not in PROPORTION_MEASURES:
@@ -344,6 +388,7 @@ def pool_proportions(
         events=x,
         totals=nn,
         natural_n=nn,
+        warn_two_studies=True,
     )
 
 
@@ -391,4 +436,5 @@ def pool_rates(
         labels=labels_or_default(labels, k),
         events=x,
         totals=t,
+        warn_two_studies=True,
     )
