@@ -1,11 +1,13 @@
 """Generic statistics on any DataFrame or array, knowing nothing of a cohort.
 
 Kaplan-Meier with Greenwood variance (log-log, log and plain intervals), log-rank tests
-(stratified), Cox regression (Efron or Breslow ties), exact Aalen-Johansen cumulative
-incidence, restricted mean survival time, negative-binomial and Poisson rate ratios, and
-exact binomial and Poisson intervals, each checked against R (``survival``, ``cmprsk``,
-``MASS``). Like lifelines, every function takes arrays or the columns of a DataFrame; the
-pandas index is ignored.
+(stratified), Cox regression (Efron or Breslow ties, case weights, strata, robust and
+cluster-robust variance) with its proportional-hazards test (scaled Schoenfeld residuals),
+weighted Kaplan-Meier, exact Aalen-Johansen cumulative incidence, the Fine-Gray
+subdistribution hazards model, restricted mean survival time, negative-binomial and
+Poisson rate ratios, and exact binomial and Poisson intervals, each checked against R
+(``survival``, ``cmprsk``, ``MASS``). Like lifelines, every function takes arrays or the
+columns of a DataFrame; the pandas index is ignored.
 
 Propensity-score methods: a logistic propensity model, greedy nearest-neighbour matching
 (1:k, with or without replacement, caliper, exact variables; as R ``MatchIt``), inverse
@@ -36,6 +38,8 @@ from msreboot.stats._competing import (
     cumulative_incidence,
 )
 from msreboot.stats._cox import CoxModel, Ties, cox_regression
+from msreboot.stats._cox_zph import ProportionalHazardsTest, ZphTransform, proportional_hazards_test
+from msreboot.stats._fine_gray import FineGrayModel, fine_gray
 from msreboot.stats._intervals import exact_binomial_ci, exact_poisson_ci
 from msreboot.stats._logrank import LogRankTest, log_rank_test
 from msreboot.stats._matching import MatchedSample, MatchingWarning, MatchOrder, match_nearest
@@ -66,6 +70,7 @@ __all__ = [
     "CumulativeIncidence",
     "CumulativeIncidenceCurves",
     "Estimand",
+    "FineGrayModel",
     "FloatArray",
     "LandmarkEstimates",
     "LogRankTest",
@@ -76,12 +81,14 @@ __all__ = [
     "Overlap",
     "PropensityScore",
     "PropensityWeights",
+    "ProportionalHazardsTest",
     "RateRatio",
     "RestrictedMean",
     "SeparationWarning",
     "SurvivalCurve",
     "SurvivalCurves",
     "Ties",
+    "ZphTransform",
     "as_landmarks",
     "balance_table",
     "check_conf_level",
@@ -91,6 +98,7 @@ __all__ = [
     "effective_sample_size",
     "exact_binomial_ci",
     "exact_poisson_ci",
+    "fine_gray",
     "kaplan_meier",
     "log_rank_test",
     "love_plot",
@@ -100,6 +108,7 @@ __all__ = [
     "propensity_overlap",
     "propensity_score",
     "propensity_weights",
+    "proportional_hazards_test",
     "restricted_mean_survival_time",
     "z_value",
 ]
