@@ -360,6 +360,8 @@ def test_balance_rejects_bad_weights() -> None:
     w = np.where(frame["treated"] == 1, 0.0, 1.0)
     with pytest.raises(ValueError, match="all zero in one group"):
         balance_table(frame, "treated", COVS, w)
+    with pytest.raises(ValueError, match="estimand must be"):
+        balance_table(frame, "treated", COVS, estimand="atc")  # type: ignore[arg-type]
 
 
 def test_overlap_weights_balance_model_covariates_exactly() -> None:

@@ -7,6 +7,8 @@ import html
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -15,6 +17,9 @@ import pandas as pd
 from msreboot.stats._checks import FloatArray, as_labels, frozen_array
 from msreboot.stats._propensity import PropensityScore, as_treatment
 from msreboot.stats._weighting import Estimand, effective_sample_size
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "Balance",
@@ -150,7 +155,7 @@ class Balance:
         head = html.escape(self.summary().splitlines()[0])
         return f"<p>{head}</p>" + self.to_frame().to_html(index=False)
 
-    def love_plot(self, path: str | None = None) -> object:
+    def love_plot(self, path: str | Path | None = None) -> Figure:
         """The love plot of these SMDs (see :func:`love_plot`)."""
         from msreboot.stats._balance_plots import love_plot
 
@@ -283,6 +288,11 @@ def balance_table(
     -0.4472
     """
     treated = as_treatment(frame, treatment_col)
+    if estimand not in ("ate", "att", "overlap"):
+        raise ValueError(
+            f"estimand must be one of 'ate', 'att', 'overlap'; got {estimand!r}. Use 'att' "
+            "after matching (treated SD) and the estimand of the weights otherwise."
+        )
     rule = rule or BalanceRule()
     names, columns, binary = _terms(frame, covariates)
     if weights is None:
@@ -425,7 +435,7 @@ class Overlap:
     def _repr_html_(self) -> str:
         return f"<p>{html.escape(self.summary())}</p>" + self.to_frame().to_html(index=False)
 
-    def plot(self, path: str | None = None) -> object:
+    def plot(self, path: str | Path | None = None) -> Figure:
         """The overlap plot (see :func:`overlap_plot`)."""
         from msreboot.stats._balance_plots import overlap_plot
 
