@@ -80,6 +80,7 @@ def test_meta_trm_with_subgroups_and_moderators(
         "meta",
         "--outcome",
         "trm",
+        "--mixed-definitions",
         "--by",
         "intensity",
         "--moderators",
@@ -91,10 +92,10 @@ def test_meta_trm_with_subgroups_and_moderators(
     ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "REML meta-analysis of 4 studies" in result.output
+    assert "REML meta-analysis of 3 studies" in result.output
     assert "test for subgroup differences" in result.output
     table = pd.read_csv(tmp_path / "meta_trm.csv")
-    assert list(table["row_type"]) == ["study"] * 4 + ["pooled"]
+    assert list(table["row_type"]) == ["study"] * 3 + ["pooled"]
     assert set(table["study_id"].dropna()) >= {"muraro2017_ebmt", "atkins2016_canadian"}
     svg = (tmp_path / "meta_trm_forest.svg").read_text(encoding="utf-8")
     assert "8/281" in svg
@@ -104,8 +105,8 @@ def test_meta_trm_with_subgroups_and_moderators(
     assert "Test for subgroup differences" in grouped
     edss = pd.read_csv(tmp_path / "meta_trm_on_edss.csv")
     assert edss.loc[edss["term"] == "edss", "coef"].item() > 0
-    era = pd.read_csv(tmp_path / "meta_trm_on_treatment_year_mid.csv")
-    assert era.loc[era["term"] == "treatment_year_mid", "coef"].item() < 0
+    # treatment years are reported by 2 of the 3 studies: too few for a meta-regression
+    assert "meta-regression on treatment_year_mid skipped" in result.output
     assert (tmp_path / "meta_trm_on_edss.svg").exists()
 
 
@@ -127,8 +128,17 @@ def test_meta_needs_a_timepoint_when_several(
     ("args", "message"),
     [
         pytest.param(["--outcome", "cure"], "outcome must be one of", id="outcome"),
-        pytest.param(["--outcome", "trm", "--by", "colour"], "column must be", id="by"),
-        pytest.param(["--outcome", "trm", "--conf-level", "95"], "Did you mean 0.95", id="level"),
+        pytest.param(
+            ["--outcome", "trm", "--mixed-definitions", "--by", "colour"],
+            "column must be",
+            id="by",
+        ),
+        pytest.param(
+            ["--outcome", "trm", "--definition", "trm_100d", "--conf-level", "95"],
+            "Did you mean 0.95",
+            id="level",
+        ),
+        pytest.param(["--outcome", "trm"], "must share one definition", id="mixed"),
     ],
 )
 def test_meta_errors_are_reported(
@@ -144,3 +154,40 @@ def test_select_outcomes_excludes_published_pools() -> None:
     assert "sormani2017_meta" not in set(rows["study_id"])
     with_pools = select_outcomes("trm", include_meta_analyses=True, mixed_definitions=True)
     assert "sormani2017_meta" in set(with_pools["study_id"])
+
+
+def test_meta_writes_funnel_plot_and_egger_test(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path
+) -> None:
+    args = ["meta", "--outcome", "trm", "--mixed-definitions", "--by", "definition_id"]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "Regression test for funnel plot asymmetry" in result.output
+    egger = pd.read_csv(tmp_path / "meta_trm_egger.csv")
+    assert list(egger["model"]) == ["rma"]
+    assert egger["k"].iloc[0] >= 3
+    assert 0 <= egger["pvalue"].iloc[0] <= 1
+    funnel = (tmp_path / "meta_trm_funnel.svg").read_text(encoding="utf-8")
+    assert "Standard error" in funnel
+    by_definition = pd.read_csv(tmp_path / "meta_trm_by_definition_id.csv")
+    assert {"trm_100d", "trm_related", "deaths_any"} <= set(by_definition.iloc[:, 0].astype(str))
+
+
+def test_meta_by_definition_and_by_regimen(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path
+) -> None:
+    one = runner.invoke(
+        app, ["meta", "--outcome", "trm", "--definition", "trm_100d", "--out", str(tmp_path)]
+    )
+    assert one.exit_code == 0, one.output
+    assert (tmp_path / "meta_trm_funnel.svg").exists()
+    table = pd.read_csv(tmp_path / "meta_trm.csv")
+    if len(table) - 1 < 3:  # too few studies of one definition for Egger's test
+        assert "Egger's test skipped" in one.output
+    regimen = runner.invoke(
+        app,
+        ["meta", "--outcome", "pfs", "--by", "conditioning", "--out", str(tmp_path / "pfs")],
+    )
+    assert regimen.exit_code == 0, regimen.output
+    assert (tmp_path / "pfs" / "meta_pfs_by_conditioning.csv").exists()
+    assert (tmp_path / "pfs" / "meta_pfs_funnel.svg").exists()

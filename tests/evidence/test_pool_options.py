@@ -138,3 +138,11 @@ def test_funnel_plot_refuses_bad_contours_and_paths(tmp_path: Path) -> None:
         funnel_plot(res, contours=(95,))
     with pytest.raises(EvidenceError, match="path must end in"):
         funnel_plot(res, tmp_path / "funnel.txt")
+
+
+def test_leave_one_out_of_a_mantel_haenszel_pool_is_refused() -> None:
+    from msreboot.evidence import leave_one_out
+
+    res = pool_mantel_haenszel([2, 1, 4, 6], [48, 29, 36, 60], [6, 3, 9, 7], [44, 27, 32, 61])
+    with pytest.raises(EvidenceError, match="refitted from its 2x2 tables"):
+        leave_one_out(res)

@@ -153,7 +153,11 @@ def _pool_rows(
 def meta_command(
     outcome: Annotated[str, typer.Option(help="Outcome code, e.g. trm, pfs, efs, neda.")],
     by: Annotated[
-        str | None, typer.Option(help="Study column for subgroups, e.g. intensity.")
+        str | None,
+        typer.Option(
+            help="Study or outcome column for subgroups, e.g. intensity, conditioning "
+            "(the regimen) or definition_id (with --mixed-definitions)."
+        ),
     ] = None,
     moderators: Annotated[
         list[str] | None,
@@ -169,6 +173,21 @@ def meta_command(
     method: Annotated[str, typer.Option(help="tau^2 estimator: REML, ML, DL, PM, FE.")] = "REML",
     test: Annotated[str, typer.Option(help="z (Wald) or knha (Hartung-Knapp).")] = "z",
     conf_level: Annotated[float, typer.Option(help="Confidence level in (0, 1).")] = 0.95,
+    definition: Annotated[
+        str | None,
+        typer.Option(
+            help="Only rows of this endpoint definition (a definition_id, see "
+            "`msreboot evidence show`), e.g. trm_100d."
+        ),
+    ] = None,
+    mixed_definitions: Annotated[
+        bool,
+        typer.Option(
+            "--mixed-definitions",
+            help="Pool rows of several endpoint definitions (each row is labelled with its "
+            "definition); without it TRM rows of different definitions are refused.",
+        ),
+    ] = False,
     cohort: Annotated[
         Path | None,
         typer.Option(
@@ -179,8 +198,10 @@ def meta_command(
 ) -> None:
     """Pool a published outcome across the bundled studies and write tables and figures.
 
-    Writes ``meta_<outcome>.csv`` (studies and pooled row) and a forest plot
-    (``meta_<outcome>_forest.svg`` / ``.png``); with ``--by`` a subgroup table, the test
+    Writes ``meta_<outcome>.csv`` (studies and pooled row), a forest plot
+    (``meta_<outcome>_forest.svg`` / ``.png``), a contour-enhanced funnel plot
+    (``meta_<outcome>_funnel.svg``) and Egger's regression test
+    (``meta_<outcome>_egger.csv``, from 3 studies); with ``--by`` a subgroup table, the test
     for subgroup differences and a grouped forest plot; with ``--moderators`` a
     meta-regression table and a bubble plot per moderator; with ``--cohort`` the cohort's
     own estimate beside the pool and its matching subgroup (``meta_<outcome>_cohort.csv``
@@ -194,7 +215,11 @@ def meta_command(
         warnings.simplefilter("always")
         try:
             rows = select_outcomes(
-                outcome, therapy=None if therapy == "all" else therapy, timepoint=timepoint
+                outcome,
+                therapy=None if therapy == "all" else therapy,
+                timepoint=timepoint,
+                definition_id=definition,
+                mixed_definitions=mixed_definitions,
             )
             result, rows, notes = _pool_rows(rows, method, test, conf_level)
             out.mkdir(parents=True, exist_ok=True)
@@ -206,6 +231,7 @@ def meta_command(
             forest_plot(result, f"{stem}_forest.svg", title=title)
             forest_plot(result, f"{stem}_forest.png", title=title)
             typer.echo(result.summary())
+            _small_study_outputs(result, stem, title, notes)
             if by is not None:
                 _check_column(rows, by)
                 groups = rows[by].replace("", "not reported").astype(str)
@@ -244,7 +270,26 @@ def meta_command(
         typer.echo(f"note: {note}", err=True)
     for warning in caught:
         typer.echo(f"warning: {warning.message}", err=True)
-    typer.echo(f"wrote {stem}.csv and {stem}_forest.svg/.png", err=True)
+    typer.echo(f"wrote {stem}.csv, {stem}_forest.svg/.png and {stem}_funnel.svg", err=True)
+
+
+def _small_study_outputs(result: PooledEstimate, stem: Path, title: str, notes: list[str]) -> None:
+    """Funnel plot (always) and Egger's test (from 3 studies), written beside the pool."""
+    from msreboot.evidence import egger_test, funnel_plot
+
+    funnel_plot(result, f"{stem}_funnel.svg", title=f"{title}: funnel plot")
+    if result.k < 3:
+        count = "1 study" if result.k == 1 else f"{result.k} studies"
+        notes.append(f"Egger's test skipped: {count} (it needs at least 3)")
+        return
+    egger = egger_test(result)
+    egger.to_frame().to_csv(f"{stem}_egger.csv", index=False)
+    typer.echo(egger.summary())
+    if result.k < 10:
+        notes.append(
+            f"Egger's test on {result.k} studies has little power (fewer than 10; "
+            "Sterne et al. 2011): read the funnel plot, not only the p-value"
+        )
 
 
 def _cohort_estimate(source: Path, outcome: str, conf_level: float) -> CohortEstimate:

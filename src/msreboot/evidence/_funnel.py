@@ -126,7 +126,7 @@ def funnel_plot(
             rev = levels[::-1]
             alphas = [1 - c for c in rev]
             shades = _SHADES[len(_SHADES) - len(rev) :][::-1]
-            widest = float(stats.norm.ppf(0.5 + rev[0] / 2)) * 1.25
+            widest = 1e6  # the darkest band reaches the edge of the axes
             handles: list[Any] = [
                 ax.fill_betweenx(
                     grid, reference - widest * grid, reference + widest * grid, color=shades[0]
@@ -158,6 +158,11 @@ def funnel_plot(
                 zorder=3,
             )
             ax.axvline(pooled.estimate, color="black", lw=0.9, ls="--")
+        effects = y if tf is None else np.concatenate([y, np.asarray(tf.filled_yi)])
+        lo = min(float(np.min(effects)), mu - crit * top, reference)
+        hi = max(float(np.max(effects)), mu + crit * top, reference)
+        pad = 0.08 * (hi - lo) if hi > lo else 1.0
+        ax.set_xlim(lo - pad, hi + pad)
         ax.set_ylim(top, 0)
         ax.set_ylabel("Standard error")
         ax.set_xlabel(xlabel or f"Effect ({observed.measure}, analysis scale)")

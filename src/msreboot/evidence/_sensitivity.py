@@ -24,6 +24,11 @@ def refit(result: PooledEstimate, mask: np.ndarray, *, warn: bool = True) -> Poo
     events = None if result.events is None else np.asarray(result.events)[idx]
     totals = None if result.totals is None else np.asarray(result.totals)[idx]
     labels = tuple(result.labels[i] for i in idx)
+    if result.method in ("MH", "PETO"):
+        raise EvidenceError(
+            f"a {result.method} pool must be refitted from its 2x2 tables; got a pool without "
+            "them. Call pool_mantel_haenszel or pool_peto on the subset of tables."
+        )
     if result.method == "GLMM":
         from msreboot.evidence._glmm import pool_proportions_glmm
 
