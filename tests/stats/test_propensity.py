@@ -65,6 +65,18 @@ def test_propensity_score_dummy_codes_categories_and_reports() -> None:
         ps.scores[0] = 0.5
 
 
+def test_units_of_a_covariate_do_not_change_scores_or_convergence() -> None:
+    frame = _cohort()
+    a = propensity_score(frame, "treated", COVS)
+    frame["age"] = frame["age"] * 1e-6  # age in mega-years: a coefficient near 1e5
+    b = propensity_score(frame, "treated", COVS)
+    assert b.converged
+    assert not b.separation
+    np.testing.assert_allclose(b.scores, a.scores, rtol=1e-10)
+    assert b.coef[1] == pytest.approx(a.coef[1] * 1e6, rel=1e-8)
+    assert b.std_err[1] == pytest.approx(a.std_err[1] * 1e6, rel=1e-8)
+
+
 def test_propensity_score_reference_level() -> None:
     ps = propensity_score(_cohort(), "treated", COVS, reference={"centre": "west"})
     assert "centre[north]" in ps.terms

@@ -251,9 +251,14 @@ def _separating(x: FloatArray, names: Sequence[str], treated: npt.NDArray[np.boo
 
 
 def _irls(x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray, bool, int, float]:
-    """Logistic regression by Newton-Raphson (statsmodels ``Logit``), which for the canonical
-    logit link is the same iteration as R glm's IRLS; statsmodels' ``GLM`` IRLS (slower,
-    SVD-based) when the Hessian is singular."""
+    """Logistic regression of y on an intercept and the columns of x.
+
+    Fitted by Newton-Raphson (statsmodels ``Logit``), which for the canonical logit link is
+    the same iteration as R glm's IRLS, on centred and scaled columns (so that the absolute
+    step tolerance means the same whatever the units of a covariate), with coefficients and
+    their covariance transformed back; statsmodels' ``GLM`` IRLS when the Hessian is
+    singular.
+    """
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import (
         ConvergenceWarning,
@@ -261,6 +266,13 @@ def _irls(x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray, bool, i
         PerfectSeparationWarning,
     )
 
+    centre = x.mean(axis=0)
+    scale = x.std(axis=0)
+    z = np.column_stack([np.ones(x.shape[0]), (x - centre) / scale])
+    # b = A b*: slopes b*_j / s_j, intercept b*_0 - sum_j b*_j m_j / s_j
+    back = np.eye(z.shape[1])
+    back[1:, 1:] = np.diag(1.0 / scale)
+    back[0, 1:] = -centre / scale
     with warnings.catch_warnings():
         for category in (
             PerfectSeparationWarning,
@@ -270,30 +282,25 @@ def _irls(x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray, bool, i
         ):
             warnings.simplefilter("ignore", category)
         try:
-            fit = sm.Logit(y, x).fit(method="newton", tol=_TOL, maxiter=_MAX_ITER, disp=0)
-            coef = np.asarray(fit.params, dtype=np.float64)
-            std_err = np.asarray(fit.bse, dtype=np.float64)
-            retvals = fit.mle_retvals
-            return (
-                coef,
-                std_err,
-                bool(retvals["converged"]),
-                int(retvals["iterations"]),
-                float(-2.0 * fit.llf),
-            )
+            fit = sm.Logit(y, z).fit(method="newton", tol=_TOL, maxiter=_MAX_ITER, disp=0)
+            params = np.asarray(fit.params, dtype=np.float64)
+            cov = np.asarray(fit.cov_params(), dtype=np.float64)
+            converged = bool(fit.mle_retvals["converged"])
+            n_iter = int(fit.mle_retvals["iterations"])
+            deviance = float(-2.0 * fit.llf)
         except np.linalg.LinAlgError:
-            glm = sm.GLM(y, x, family=sm.families.Binomial()).fit(
+            glm = sm.GLM(y, z, family=sm.families.Binomial()).fit(
                 method="IRLS", tol=_TOL, maxiter=_MAX_ITER, tol_criterion="deviance"
             )
-            with np.errstate(invalid="ignore"):
-                std_err = np.asarray(glm.bse, dtype=np.float64)
-            return (
-                np.asarray(glm.params, dtype=np.float64),
-                std_err,
-                bool(glm.converged),
-                int(glm.fit_history.get("iteration", _MAX_ITER)),
-                float(glm.deviance),
-            )
+            params = np.asarray(glm.params, dtype=np.float64)
+            cov = np.asarray(glm.cov_params(), dtype=np.float64)
+            converged = bool(glm.converged)
+            n_iter = int(glm.fit_history.get("iteration", _MAX_ITER))
+            deviance = float(glm.deviance)
+    coef = back @ params
+    with np.errstate(invalid="ignore"):
+        std_err = np.sqrt(np.diag(back @ cov @ back.T))
+    return coef, std_err, converged, n_iter, deviance
 
 
 def propensity_score(
@@ -372,7 +379,7 @@ def propensity_score(
     y = treated.astype(np.float64)
     design = np.column_stack([np.ones(x.shape[0]), x])
     separating = _separating(x, names, treated)
-    coef, std_err, converged, n_iter, dev = _irls(design, y)
+    coef, std_err, converged, n_iter, dev = _irls(x, y)
     with np.errstate(over="ignore"):
         eta = design @ coef
         scores = 1.0 / (1.0 + np.exp(-eta))
