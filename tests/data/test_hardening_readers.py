@@ -445,6 +445,36 @@ def test_the_cli_default_cell_limit_is_the_readers(tmp_path: Path) -> None:
     assert f"at most {MAX_CELL_CHARS:,} (max_cell_chars" in output
 
 
+def test_a_line_too_long_for_any_row_is_refused_before_reading(tmp_path: Path) -> None:
+    """A 30 MB line in a 5-column file cannot hold cells of at most 1,000 characters: it is
+    located by a block scan, and the file is not read into memory."""
+    import resource
+
+    patients = tiny_tables()["patients"]
+    folder = _folder(tmp_path, patients=patients)
+    text = (folder / "patients.csv").read_text(encoding="utf-8").splitlines()
+    text[2] = text[2] + "x" * 30_000_000
+    (folder / "patients.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    report = validate(folder, max_cell_chars=1_000)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    problem = next(p for p in report.errors if p.table == "patients")
+    assert problem.row == 2
+    assert problem.problem.startswith("line 3 of patients.csv is ")
+    assert "bytes or longer: more than a row of 6 cells of at most 1,000" in problem.problem
+    assert "so the file was not read" in problem.problem
+    assert grown_mb < 60  # one 16 MiB block and its line ends, not the file
+
+
+def test_a_raised_cell_limit_reads_the_long_line(tmp_path: Path) -> None:
+    patients = tiny_tables()["patients"]
+    patients.loc[1, "notes"] = "x" * 5_000
+    folder = _folder(tmp_path, patients=patients)
+    assert validate(folder, max_cell_chars=10_000).ok
+    report = validate(folder, max_cell_chars=100)
+    assert any("line 3 of patients.csv" in p.problem for p in report.errors)
+
+
 def test_report_provenance_names_the_partial_dates_policy(tmp_path: Path) -> None:
     folder = _folder(tmp_path, edss=_edss(date="2015-11"))
     target = tmp_path / "report.html"

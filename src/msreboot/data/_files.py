@@ -16,6 +16,7 @@ import pandas as pd
 
 from msreboot.data._atomic import atomic_write_bytes, atomic_write_text, replace_directory
 from msreboot.data._schema import SCHEMA, TABLE_NAMES
+from msreboot.data._validate import MAX_CELL_CHARS
 from msreboot.exceptions import MissingDependencyError, Problem
 
 __all__ = [
@@ -47,7 +48,9 @@ def _table_key(stem: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", stem.strip().lower()).strip("_")
 
 
-def read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+def read_folder(
+    folder: Path, *, max_cell_chars: int = MAX_CELL_CHARS
+) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     """Read every file named after a canonical table (``edss.csv``, ``mri.parquet``...).
 
     Files that name no table are reported as warnings; two files for one table, empty
@@ -103,7 +106,7 @@ def read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
             )
             continue
         sources[name] = path
-        frame = read_table_file(path, name, problems)
+        frame = read_table_file(path, name, problems, max_cell_chars=max_cell_chars)
         if frame is not None:
             raw[name] = frame
     for name, spec in SCHEMA.items():
@@ -119,8 +122,15 @@ def read_folder(folder: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     return raw, problems
 
 
-def read_table_file(path: Path, table: str, problems: list[Problem]) -> pd.DataFrame | None:
-    """Read one table file as raw values; on failure append a problem and return ``None``."""
+def read_table_file(
+    path: Path, table: str, problems: list[Problem], *, max_cell_chars: int = MAX_CELL_CHARS
+) -> pd.DataFrame | None:
+    """Read one table file as raw values; on failure append a problem and return ``None``.
+
+    A CSV file is first scanned in blocks for its longest line: a line longer than any row
+    of cells within ``max_cell_chars`` could be (a missing line break, an unclosed quote, a
+    huge pasted cell) is reported before the file is read into memory.
+    """
     kind = TABLE_SUFFIXES.get(path.suffix.lower())
     try:
         if path.stat().st_size == 0:
@@ -135,6 +145,8 @@ def read_table_file(path: Path, table: str, problems: list[Problem]) -> pd.DataF
         if kind == "excel":
             sheets = _read_excel(path, problems)
             return next(iter(sheets.values()))
+        if _line_too_long(path, table, problems, max_cell_chars):
+            return None
         return _read_csv(path, table, problems)
     except MissingDependencyError:
         raise
@@ -216,6 +228,56 @@ def _decode(path: Path, data: bytes) -> str:
         raise ValueError(
             f"it is neither UTF-8 nor cp1252 text (line {line}); save it again as UTF-8"
         ) from err
+
+
+_SCAN_BLOCK = 16 * 1024 * 1024
+
+
+def _line_too_long(path: Path, table: str, problems: list[Problem], max_cell_chars: int) -> bool:
+    """Report the first line longer than ``max_cell_chars`` allows (streamed, in blocks).
+
+    A row of ``n`` cells of at most ``max_cell_chars`` characters takes at most
+    ``n * (2 * max_cell_chars + 3)`` characters (every character a doubled quote, plus the
+    quotes and the separator), i.e. four bytes a character in UTF-8.
+    """
+    with path.open("rb") as handle:
+        block = handle.read(_SCAN_BLOCK)
+        head = block.split(b"\n", 1)[0]
+        sep = _sniff_separator(block[: 64 * 1024]).encode("utf-8", "replace")
+        fields = head.count(sep) + 1 if sep else 1
+        limit = fields * (2 * max_cell_chars + 3) * 4 + 2
+        line, start, offset = 1, 0, 0  # current line number, its first byte, block offset
+        while block:
+            ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == ord("\n")) + offset
+            lengths = np.diff(np.concatenate(([start], ends + 1))) - 1
+            over = np.flatnonzero(lengths > limit)
+            if len(over):
+                n, length = line + int(over[0]), int(lengths[over[0]])
+                break
+            if len(ends):
+                line, start = line + len(ends), int(ends[-1]) + 1
+            offset += len(block)
+            if offset - start > limit:
+                n, length = line, offset - start
+                break
+            block = handle.read(_SCAN_BLOCK)
+        else:
+            return False
+    problems.append(
+        Problem(
+            table,
+            None if n == 1 else n - 1,
+            None,
+            None,
+            path.name,
+            f"line {n} of {path.name} is {length:,} bytes or longer: more than a row of "
+            f"{fields} cells of at most {max_cell_chars:,} characters (max_cell_chars, CLI "
+            "--max-cell-chars) can hold, so the file was not read. Look for a missing line "
+            "break or an unclosed quote there, or raise the limit if the cell is meant to be "
+            "this long",
+        )
+    )
+    return True
 
 
 def _read_csv(path: Path, table: str, problems: list[Problem]) -> pd.DataFrame | None:

@@ -32,7 +32,9 @@ class _Raw:
     row_numbers: Mapping[str, pd.Index] | None = None
 
 
-def _read_raw(source: CohortSource, redcap_mapping: str | Path | None) -> _Raw:
+def _read_raw(
+    source: CohortSource, redcap_mapping: str | Path | None, max_cell_chars: int = MAX_CELL_CHARS
+) -> _Raw:
     if isinstance(source, Mapping):
         unknown = sorted(set(source) - set(TABLE_NAMES))
         problems = tuple(
@@ -50,11 +52,11 @@ def _read_raw(source: CohortSource, redcap_mapping: str | Path | None) -> _Raw:
     if redcap_mapping is not None:
         from msreboot.data._redcap import read_redcap
 
-        tables, found = read_redcap(path, Path(redcap_mapping))
+        tables, found = read_redcap(path, Path(redcap_mapping), max_cell_chars=max_cell_chars)
         rows = {name: frame.index for name, frame in tables.items()}
         return _Raw(str(path), tables, found, rows)
     if path.is_dir():
-        return _Raw(str(path), *read_folder(path))
+        return _Raw(str(path), *read_folder(path, max_cell_chars=max_cell_chars))
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return _Raw(str(path), *read_workbook(path))
     raise ValueError(
@@ -74,7 +76,9 @@ def _prepare(
 ) -> tuple[_Raw, Prepared]:
     if partial_dates not in (None, "first", "mid"):
         raise ValueError(f"partial_dates must be None, 'first' or 'mid'; got {partial_dates!r}.")
-    raw = _read_raw(source, redcap_mapping)
+    if max_cell_chars < 1:
+        raise ValueError(f"max_cell_chars must be at least 1; got {max_cell_chars}.")
+    raw = _read_raw(source, redcap_mapping, max_cell_chars)
     prepared = prepare_tables(
         {k: v for k, v in raw.tables.items() if k in TABLE_NAMES},
         time_unit=time_unit,

@@ -22,6 +22,7 @@ from msreboot.data._coerce import CELL_BLANKS, NA_STRINGS, is_missing
 from msreboot.data._files import read_table_file
 from msreboot.data._schema import SCHEMA, TABLE_NAMES
 from msreboot.data._toml import read_toml
+from msreboot.data._validate import MAX_CELL_CHARS
 from msreboot.exceptions import DataValidationError, Problem, SpecFileError
 
 __all__ = ["RedcapMapping", "TableSource", "load_mapping", "read_redcap"]
@@ -256,7 +257,9 @@ def _check_mapping(path: Path, mapping: RedcapMapping) -> list[Problem]:
     return problems
 
 
-def read_redcap(path: Path, mapping: Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+def read_redcap(
+    path: Path, mapping: Path, *, max_cell_chars: int = MAX_CELL_CHARS
+) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     r"""Read a REDCap flat export into raw canonical tables, with every problem found.
 
     Parameters
@@ -336,7 +339,7 @@ def read_redcap(path: Path, mapping: Path) -> tuple[dict[str, pd.DataFrame], lis
     spec_mapping = load_mapping(Path(mapping))
     path = Path(path)
     problems: list[Problem] = []
-    export = read_table_file(path, path.name, problems)
+    export = read_table_file(path, path.name, problems, max_cell_chars=max_cell_chars)
     if export is None:
         return {}, problems
     export.columns = [str(c).strip() for c in export.columns]
