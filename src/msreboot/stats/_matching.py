@@ -242,10 +242,13 @@ def match_nearest(
     Without replacement each control is used once. Matched sets, matching weights and
     the unmatched agree with MatchIt 4.5.1 exactly on the same distance
     (tests/reference/stats); matched sets are numbered differently (MatchIt numbers them
-    in the string order of the treated row names). Distances that differ by less than
-    their floating-point error (about 1e-12 when the propensity model is fitted
-    separately) may be ordered differently from R, which changes matches only when such
-    near-ties decide a choice.
+    in the string order of the treated row names). Two bugs of MatchIt 4.5.1 are not
+    reproduced: on some builds (Debian's among them) it compares distance differences as
+    integers, so calipers below 1 are not applied (MatchIt issue 163, fixed in 4.5.4), and
+    with replacement and ``ratio`` > 1 it can match one control twice to a treated patient
+    (fixed in 4.5.3). Distances that differ by less than their floating-point error may
+    be ordered differently from R, which changes matches only when such near-ties decide a
+    choice.
 
     References
     ----------
