@@ -288,3 +288,68 @@ def test_new_rows_are_sourced_as_read() -> None:
     ram = load_studies().query("study_id == 'ram_ms'")
     assert set(ram["registry_id"]) == {"NCT03477500"}
     assert load_outcomes(include_unsourced=True).query("study_id == 'ram_ms'").empty
+
+
+def test_dois_of_the_issue_are_filled_or_said_to_be_read_elsewhere() -> None:
+    studies = load_studies().drop_duplicates("study_id").set_index("study_id")
+    assert studies.loc["atkins2016_canadian", "doi"] == "10.1016/S0140-6736(16)30169-6"
+    assert studies.loc["burt2015_northwestern", "doi"] == "10.1001/jama.2014.17986"
+    for sid in ("atkins2016_canadian", "burt2015_northwestern"):
+        assert "reference list" in studies.loc[sid, "notes"]
+    assert "10.1001/jamaneurol.2014.3780" in studies.loc["nash2017_haltms", "notes"]
+
+
+@pytest.mark.parametrize(
+    ("outcome_id", "estimate", "interval", "status"),
+    [
+        pytest.param(
+            "cohen2012_care_ms_i:alemtuzumab:arr:067",
+            0.45,
+            (0.32, 0.63),
+            "verified",
+            id="care-ms-i",
+        ),
+        pytest.param(
+            "hauser2017_opera:ocrelizumab:progression:085",
+            0.60,
+            (0.45, 0.81),
+            "secondary",
+            id="opera",
+        ),
+        pytest.param(
+            "montalban2017_oratorio:ocrelizumab:progression:091",
+            0.76,
+            (0.59, 0.98),
+            "secondary",
+            id="oratorio",
+        ),
+        pytest.param("bmt2020_meta:pooled:trm:121", 0.01, (None, None), "verified", id="bmt-2020"),
+    ],
+)
+def test_comparator_and_meta_analysis_rows_hold_the_numbers_read(
+    outcome_id: str, estimate: float, interval: tuple[float | None, float | None], status: str
+) -> None:
+    row = published_outcome(outcome_id)
+    assert row.estimate == estimate
+    assert (row.ci_low, row.ci_high) == interval
+    assert row.status == status
+
+
+def test_trial_designs_have_no_results() -> None:
+    everything = load_outcomes(include_unsourced=True)
+    studies = load_studies()
+    for sid in ("beat_ms", "star_ms", "ram_ms", "astims", "kappos2018_expand"):
+        assert sid in set(studies["study_id"]), sid
+        assert sid not in set(everything["study_id"]), sid
+    beat = studies.query("study_id == 'beat_ms'")
+    assert beat["n"].sum() == 156
+    assert set(beat["registry_id"]) == {"NCT04047628"}
+
+
+def test_one_arm_under_two_definitions_asks_for_a_definition() -> None:
+    with pytest.raises(EvidenceError, match="several definitions for one arm"):
+        select_outcomes("progression", therapy="dmt", population="pooled OPERA I and II")
+    rows = select_outcomes(
+        "progression", therapy="dmt", population="pooled OPERA I and II", definition_id="cdp_12w"
+    )
+    assert sorted(rows["estimate"]) == [0.091, 0.136]

@@ -378,7 +378,13 @@ def select_outcomes(
             "`msreboot evidence list` and check the filters."
         )
     times = sorted({float(t) for t in rows["timepoint_years"].dropna()})
-    if rows.duplicated(["study_id", "arm"]).any() or len(times) > 1:
+    one_arm_twice = rows.duplicated(["study_id", "arm"]).any()
+    if one_arm_twice and len(times) <= 1 and rows["definition_id"].nunique() > 1:
+        raise EvidenceError(
+            f"outcome {outcome!r} is reported under several definitions for one arm; got "
+            f"{', '.join(sorted(set(rows['definition_id'])))}. Choose one with definition_id."
+        )
+    if one_arm_twice or len(times) > 1:
         raise EvidenceError(
             f"outcome {outcome!r} is reported at several timepoints; got "
             f"{times}. Choose one with --timepoint."
