@@ -1,4 +1,4 @@
-"""Weighted Kaplan-Meier against R survfit(weights=) (reference JSON) and boundary cases."""
+"""Weighted Kaplan-Meier and cumulative incidence against R survfit(weights=) (reference JSON)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from msreboot.stats._competing import cumulative_incidence
 from msreboot.stats._survival import SurvivalCurve, kaplan_meier
-from tests.stats.survival_checks import check_survival_curve
+from tests.stats.survival_checks import check_incidence_curve, check_survival_curve
 
 HERE = Path(__file__).resolve().parents[1] / "reference" / "survival"
 REF = json.loads((HERE / "weighted_survival_reference.json").read_text(encoding="utf-8"))
@@ -161,3 +162,71 @@ def test_robust_curve_does_not_depend_on_the_scale_of_the_weights(scale: float, 
     order = rng.permutation(n)
     c = kaplan_meier(time[order], event[order], weights=w[order], robust=True)
     np.testing.assert_allclose(a.std_err_log, c.std_err_log, rtol=1e-9)
+
+
+# --- weighted cumulative incidence --------------------------------------------------------
+
+
+def _incidence_cases() -> list[Any]:
+    out = []
+    for entry in REF["cumulative_incidence"]:
+        case = entry["case"]
+        for curve in entry["curves"]:
+            name = f"{case['dataset']}-{case['weights']}-{curve.get('label') or 'all'}-cause"
+            out.append(pytest.param(entry, curve, id=f"{name}{curve['cause']}"))
+    return out
+
+
+@pytest.mark.parametrize(("entry", "ref"), _incidence_cases())
+def test_weighted_incidence_matches_multistate_survfit(
+    entry: dict[str, Any], ref: dict[str, Any]
+) -> None:
+    case = entry["case"]
+    data = pd.DataFrame(REF["datasets"][case["dataset"]])
+    if ref.get("label") is not None:
+        data = data[data[case["group"]] == ref["label"]]
+    curve = cumulative_incidence(
+        "time", "status", cause=ref["cause"], data=data, weights=case["weights"], robust=True
+    )
+    check_incidence_curve(curve)
+    assert curve.variance_method == "robust"
+    assert_matches_r(curve.times, ref["time"], "time")
+    assert_matches_r(curve.n_at_risk, ref["n_risk"], "n.risk (patients)")
+    assert_matches_r(curve.estimate, ref["est"], "pstate")
+    assert_matches_r(curve.std_err, ref["std_err"], "std.err (infinitesimal jackknife)")
+
+
+def test_incidence_with_unit_or_whole_weights_keeps_the_delta_method() -> None:
+    data = pd.DataFrame(REF["datasets"]["crties"])
+    plain = cumulative_incidence("time", "status", data=data)
+    unit = cumulative_incidence("time", "status", data=data, weights="one")
+    assert unit.variance_method == "delta"
+    np.testing.assert_array_equal(plain.estimate, unit.estimate)
+    np.testing.assert_array_equal(plain.variance, unit.variance)
+    data["k"] = np.arange(len(data)) % 3 + 1
+    repeated = data.loc[data.index.repeat(data["k"])]
+    weighted = cumulative_incidence("time", "status", data=data, weights="k")
+    copies = cumulative_incidence("time", "status", data=repeated)
+    np.testing.assert_allclose(weighted.estimate, copies.estimate, rtol=1e-12)
+    np.testing.assert_allclose(weighted.variance, copies.variance, rtol=1e-10)
+    np.testing.assert_allclose(weighted.weighted_at_risk, copies.n_at_risk)  # type: ignore[arg-type]
+    assert "weighted_at_risk" in weighted.to_frame().columns
+    assert "weighted_at_risk" not in plain.to_frame().columns
+
+
+@settings(max_examples=30, deadline=None)
+@given(scale=st.floats(0.01, 100.0), seed=st.integers(0, 1000))
+def test_robust_incidence_does_not_depend_on_the_scale_of_the_weights(
+    scale: float, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    n = 30
+    time = rng.integers(1, 12, size=n).astype(float)
+    status = rng.integers(0, 3, size=n)
+    status[0] = 1
+    w = rng.uniform(0.2, 3.0, size=n)
+    a = cumulative_incidence(time, status, weights=w, robust=True)
+    b = cumulative_incidence(time, status, weights=w * scale, robust=True)
+    np.testing.assert_allclose(a.estimate, b.estimate, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(a.std_err, b.std_err, rtol=1e-7, atol=1e-12)
+    check_incidence_curve(a)

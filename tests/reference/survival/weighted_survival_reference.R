@@ -8,7 +8,9 @@
 # survfit(weights=) uses, by default, the infinitesimal-jackknife ("robust") variance when
 # some weight is not a whole number and Greenwood's formula on the weighted counts
 # otherwise; both are recorded, with robust = TRUE / FALSE forced as well. Data:
-# survival::lung with seeded weights and a small hand-made set with ties.
+# survival::lung with seeded weights and a small hand-made set with ties. Weighted
+# cumulative incidence: multi-state survfit (Aalen-Johansen) on survival::mgus2 and a small
+# set with ties across causes, with seeded weights.
 
 suppressPackageStartupMessages({
   library(survival)
@@ -88,6 +90,50 @@ km <- lapply(cases, function(case) {
   list(case = case, landmarks = landmarks, curves = curves)
 })
 
+# --- weighted cumulative incidence (Aalen-Johansen, multi-state survfit) -------------------
+
+mgus_d <- data.frame(
+  time = ifelse(mgus2$pstat == 0, mgus2$futime, mgus2$ptime),
+  status = ifelse(mgus2$pstat == 0, 2 * mgus2$death, 1),
+  sex = as.character(mgus2$sex)
+)
+mgus_d$w <- round(runif(nrow(mgus_d), 0.3, 4), 4)
+crties_d <- data.frame(
+  time = c(0, 1, 1, 1, 2, 2, 3, 3, 3, 3, 4, 5, 5, 6, 6, 6, 7, 8, 9, 9, 10, 11, 12, 12),
+  status = c(1, 1, 2, 0, 1, 1, 2, 2, 1, 0, 0, 1, 2, 1, 0, 0, 2, 1, 1, 2, 0, 2, 1, 0),
+  group = rep(c("a", "b", "b"), 8)
+)
+crties_d$w <- round(runif(nrow(crties_d), 0.3, 4), 4)
+crties_d$one <- 1
+datasets$mgus2 <- mgus_d
+datasets$crties <- crties_d
+
+ci_cases <- list(
+  list(dataset = "mgus2", weights = "w", group = NULL),
+  list(dataset = "mgus2", weights = "w", group = "sex"),
+  list(dataset = "crties", weights = "w", group = NULL),
+  list(dataset = "crties", weights = "w", group = "group"),
+  list(dataset = "crties", weights = "one", group = NULL)
+)
+cum_inc <- lapply(ci_cases, function(case) {
+  d <- datasets[[case$dataset]]
+  labels <- if (is.null(case$group)) list(NULL) else sort(unique(d[[case$group]]))
+  curves <- list()
+  for (g in labels) {
+    dd <- if (is.null(g)) d else d[d[[case$group]] == g, ]
+    f <- survfit(Surv(time, factor(status)) ~ 1, data = dd, weights = dd[[case$weights]],
+                 robust = TRUE)
+    for (k in c(1, 2)) {
+      col <- which(f$states == as.character(k))
+      curves[[length(curves) + 1]] <- list(
+        label = g, cause = k, time = num(f$time), n_risk = num(f$n.risk[, 1]),
+        est = num(f$pstate[, col]), std_err = num(f$std.err[, col])
+      )
+    }
+  }
+  list(case = case, curves = curves)
+})
+
 out <- list(
   provenance = list(
     script = "tests/reference/survival/weighted_survival_reference.R",
@@ -104,11 +150,14 @@ out <- list(
       "the Greenwood variance the standard error of log S (cumulative hazard scale);",
       "with the robust (infinitesimal jackknife) variance survival 3.5 stores the",
       "standard error of S itself there, while its intervals use se(log S) = se(S) / S.",
-      "Landmark std_err is summary()'s standard error of S in both cases."
+      "Landmark std_err is summary()'s standard error of S in both cases.",
+      "cumulative_incidence: survfit(Surv(time, factor(status)) ~ 1, weights =,",
+      "robust = TRUE): pstate and std.err (infinitesimal jackknife) per cause."
     )
   ),
   datasets = datasets,
-  kaplan_meier = km
+  kaplan_meier = km,
+  cumulative_incidence = cum_inc
 )
 write_json(out, "tests/reference/survival/weighted_survival_reference.json", digits = NA,
            auto_unbox = TRUE, pretty = TRUE, na = "null", null = "null")
