@@ -43,7 +43,8 @@ def _result(
     if q_df > 0:
         i2 = max(0.0, (q - q_df) / q) if q > 0 else 0.0
         h2, q_p = q / q_df, float(stats.chi2.sf(q, q_df))
-    else:
+    else:  # one informative table: no heterogeneity to measure (as pool() with k = 1)
+        q, q_df = 0.0, max(q_df, 0)
         i2, h2, q_p = 0.0, 1.0, 1.0
     nan = float("nan")
     return PooledEstimate(
