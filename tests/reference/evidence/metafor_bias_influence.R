@@ -114,6 +114,11 @@ uni_summary <- function(fit) {
 bias_block <- function(yi, vi, year, method) {
   fit <- suppressWarnings(rma(yi = yi, vi = vi, method = method, control = ctrl))
   out <- list(method = method, fit = uni_summary(fit))
+  if (method != "FE") {
+    # metafor's default convergence, recorded beside the tight fit (PITFALLS.md)
+    out$fit_default_control <- uni_summary(suppressWarnings(rma(yi = yi, vi = vi,
+                                                                method = method)))
+  }
   for (pred in c("sei", "vi")) {
     for (model in c("rma", "lm")) {
       rt <- suppressWarnings(regtest(fit, model = model, predictor = pred, ret.fit = TRUE))
