@@ -213,7 +213,7 @@ def pool(
     TruncatedTau2Warning
         When the tau^2 estimate is truncated at 0.
     HeterogeneityWarning
-        When exactly two studies are pooled and I^2 exceeds 50% (``TWO_STUDY_I2``): tau^2
+        When exactly two studies are pooled and I^2 exceeds 50% (strictly): tau^2
         then rests on one degree of freedom and the studies disagree.
 
     Notes
