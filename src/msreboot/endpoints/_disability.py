@@ -1,8 +1,9 @@
 """Confirmed disability worsening (CDW), improvement (CDI), RAW and PIRA from EDSS visits.
 
 The border (:mod:`._disability_input`) turns a cohort or any long table into sorted flat
-arrays; this module runs the compiled per-patient scan (:mod:`._disability_kernel`, with
-the options of :mod:`._disability_layout`) and assembles the tidy tables.
+arrays; this module runs the compiled per-patient scan over the cohort
+(:mod:`._disability_chunks` and :mod:`._disability_kernel`, with the options of
+:mod:`._disability_layout`); :mod:`._disability_tables` assembles the tidy tables.
 """
 
 from __future__ import annotations
@@ -14,40 +15,20 @@ import numpy as np
 import pandas as pd
 
 from msreboot.data import Cohort
-from msreboot.endpoints import _disability_kernel as k
 from msreboot.endpoints._disability_cache import ensure_fresh
-from msreboot.endpoints._disability_input import Visits, flat_layout, prepare, to_dates
+from msreboot.endpoints._disability_chunks import scan_cohort
+from msreboot.endpoints._disability_input import Visits, flat_layout, prepare
 from msreboot.endpoints._disability_layout import (
-    EV_CDI,
-    EV_CDW,
-    EV_PIRA,
-    EV_RAW,
-    N_OUT_FIXED,
-    OUT_BASELINE,
-    OUT_CHANGE,
-    OUT_LAST_DELTA,
-    OUT_SUSTAINED_TO,
     OUT_TYPE,
     STATUS_OVERFLOW,
     STATUS_UNCONFIRMED_TRUNCATED,
     kernel_options,
 )
-from msreboot.endpoints._disability_rules import DisabilityDefinition
+from msreboot.endpoints._disability_order import step_thresholds
+from msreboot.endpoints._disability_rules import DisabilityDefinition, ThresholdRule
+from msreboot.endpoints._disability_tables import events_table, patient_table, unconfirmed_table
 
 __all__ = ["DisabilityEvents", "detect_disability_events"]
-
-
-def _names(by_code: dict[int, str | None]) -> np.ndarray:
-    """Labels indexed by the scans' event type codes (missing codes: None)."""
-    labels = np.full(max(by_code) + 1, None, dtype=object)
-    for code, label in by_code.items():
-        labels[code] = label
-    return labels
-
-
-_TYPE_NAMES = _names({EV_CDI: "CDI", EV_CDW: "CDW", EV_RAW: "CDW", EV_PIRA: "CDW"})
-_CDW_TYPE_NAMES = _names({EV_CDI: None, EV_CDW: "undefined", EV_RAW: "RAW", EV_PIRA: "PIRA"})
-_SEQUENCE_NAMES = _names({EV_CDI: "CDI", EV_CDW: "CDW", EV_RAW: "RAW", EV_PIRA: "PIRA"})
 
 
 @dataclass(frozen=True)
@@ -271,15 +252,16 @@ def _run(
         lay.value,
         lay.valid,
     )
-    rstart, r, rend, n_pat = lay.rstart, lay.r, lay.rend, len(lay.ids)
+    rstart, r, rend = lay.rstart, lay.r, lay.rend
     sign = 1.0 if d.direction == "increase" else -1.0
-    x = np.ascontiguousarray(sign * value)
-    dw = d.threshold.delta(value)
-    di = (d.improvement_threshold or d.threshold).delta(value)
+    x = value if sign == 1.0 else np.ascontiguousarray(sign * value)  # the scan only reads x
+    dw = _thresholds(d.threshold, value)
+    improvement = d.improvement_threshold or d.threshold
+    di = dw if improvement == d.threshold else _thresholds(improvement, value)
 
     ip, fp, lo, hi = kernel_options(d)
     ensure_fresh()
-    ev_int, ev_val, n_events, unc, unc_d, n_unc, status = k.scan_cohort(
+    pat, E, V, n_events, unc_pat, unc, unc_d, _, status = scan_cohort(
         vstart, t, x, dw, di, valid, rstart, r, rend, ip, fp, lo, hi
     )
     if (status == STATUS_UNCONFIRMED_TRUNCATED).any():
@@ -294,96 +276,15 @@ def _run(
             f"the disability scan did not terminate for patient {bad!r}; please report it."
         )
 
-    # events: slot rows -> global visit indices
-    slot = np.arange(len(t)) - np.repeat(vstart[:-1], counts)
-    used = slot < np.repeat(n_events, counts)
-    E = ev_int[used]
-    V = ev_val[used]  # values at detection time (the "not lower" rule may carry them)
-    pat = np.repeat(np.arange(n_pat), counts)[used]
-    base = vstart[pat]
-
-    def gi(col: int) -> np.ndarray:
-        loc = E[:, col]
-        return np.where(loc >= 0, base + loc, -1)
-
-    def take(arr: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        out = np.full(idx.shape, np.nan)
-        ok = idx >= 0
-        out[ok] = arr[idx[ok]]
-        return out
-
-    change = gi(OUT_CHANGE)
-    bl = gi(OUT_BASELINE)
-    first_day = t[vstart[:-1]]
-    last_day = t[vstart[1:] - 1]
-    follow = last_day - first_day
-    nw = len(d.confirmation.days)
+    id_strings = _strings(ids)
+    events = events_table(
+        d, id_strings, vstart, t, pat, E, V, n_events, sign, calendar, visits.anchor
+    )
     types = E[:, OUT_TYPE]
-    first_row = np.concatenate([[0], np.cumsum(n_events)[:-1]])
-    ev: dict[str, np.ndarray] = {
-        "_pat": pat,
-        "event_number": np.arange(len(pat)) - first_row[pat] + 1,
-        "event": np.ones(len(pat), dtype=bool),
-        "event_type": _TYPE_NAMES[types],
-        "cdw_type": _CDW_TYPE_NAMES[types],
-        "date": take(t, change),
-        "value": sign * V[:, 1],
-        "baseline_date": take(t, bl),
-        "baseline_value": sign * V[:, 0],
-        "last_delta_date": take(t, gi(OUT_LAST_DELTA)),
-        "last_delta_value": sign * V[:, 2],
-    }
-    for w, days in enumerate(d.confirmation.days):
-        idx = gi(N_OUT_FIXED + w)
-        ev[f"confirmation_{days:g}_date"] = take(t, idx)
-        ev[f"confirmation_{days:g}_value"] = sign * V[:, 3 + w]
-    if d.raw_pira:
-        for w, days in enumerate(d.confirmation.days):
-            idx = gi(N_OUT_FIXED + nw + w)
-            ev[f"pira_confirmation_{days:g}_date"] = take(t, idx)
-            ev[f"pira_confirmation_{days:g}_value"] = sign * V[:, 3 + nw + w]
-    sust = gi(OUT_SUSTAINED_TO)
-    ev["total_follow_up_days"] = follow[pat]
-    ev["time_days"] = ev["date"] - first_day[pat]
-    ev["baseline_to_event_days"] = ev["date"] - ev["baseline_date"]
-    ev["sustained_days"] = take(t, sust) - ev["date"]
-    ev["sustained_to_last_visit"] = sust == (vstart[pat + 1] - 1)
-
-    # one censored row per patient without events (time = total follow-up)
-    stable = np.flatnonzero(n_events == 0)
-    rows = {name: _blank(col, len(stable)) for name, col in ev.items()}
-    rows.update(
-        _pat=stable,
-        event_number=np.zeros(len(stable), dtype=np.int64),
-        event=np.zeros(len(stable), dtype=bool),
-        total_follow_up_days=follow[stable],
-        time_days=follow[stable],
+    patients = patient_table(
+        id_strings, counts, t, vstart, pat, n_events, types, calendar, d.raw_pira
     )
-    table = {name: np.concatenate([ev[name], rows[name]]) for name in ev}
-    order = np.lexsort((table["event_number"], table["_pat"]))
-    table = {name: col[order] for name, col in table.items()}
-    all_pat = table.pop("_pat")
-    if visits.anchor is not None:
-        anchor_day = visits.anchor[vstart[:-1]][all_pat]
-        end = np.where(table["event"], table["date"], last_day[all_pat])
-        # a patient with no assessment after the anchor is censored at time zero
-        table["time_from_anchor_days"] = np.maximum(end - anchor_day, 0.0)
-    events = pd.DataFrame({"patient_id": pd.array(ids[all_pat], dtype="string"), **table})
-    for col in [c for c in events.columns if c.endswith("_date") or c == "date"]:
-        events[col] = to_dates(events[col].to_numpy(dtype=float), calendar)
-    events["event_type"] = events["event_type"].astype("string")
-    if d.raw_pira:
-        events["cdw_type"] = events["cdw_type"].astype("string")
-    else:
-        events = events.drop(columns="cdw_type")
-    sustained = pd.array(events["sustained_to_last_visit"].to_numpy(dtype=bool), dtype="boolean")
-    sustained[~events["event"].to_numpy()] = pd.NA
-    events["sustained_to_last_visit"] = sustained
-
-    patients = _patient_table(
-        ids, counts, first_day, last_day, follow, pat, types, calendar, d.raw_pira
-    )
-    unconfirmed = _unconfirmed_table(ids, vstart, counts, n_unc, unc, unc_d, t, sign, calendar)
+    unconfirmed = unconfirmed_table(id_strings, t, unc_pat, unc, unc_d, sign, calendar)
     return DisabilityEvents(
         events=events,
         patients=patients,
@@ -395,78 +296,16 @@ def _run(
     )
 
 
-def _blank(column: np.ndarray, n: int) -> np.ndarray:
-    """Missing values shaped like ``column`` (NaN, None or False)."""
-    if column.dtype == object:
-        return np.full(n, None, dtype=object)
-    if column.dtype == bool:
-        return np.zeros(n, dtype=bool)
-    return np.full(n, np.nan)
+def _thresholds(rule: ThresholdRule, value: np.ndarray) -> np.ndarray:
+    """``rule.delta(value)``, compiled for a table of steps."""
+    if rule.function is None:
+        bounds = np.array([b for b, _ in rule.steps], dtype=float)
+        if bool(np.all(np.diff(bounds) > 0)) and bounds[-1] == np.inf:
+            deltas = np.array([delta for _, delta in rule.steps], dtype=float)
+            return step_thresholds(value, bounds, deltas)
+    return rule.delta(value)
 
 
-def _patient_table(
-    ids: np.ndarray,
-    counts: np.ndarray,
-    first_day: np.ndarray,
-    last_day: np.ndarray,
-    follow: np.ndarray,
-    pat: np.ndarray,
-    types: np.ndarray,
-    calendar: bool,
-    classified: bool,
-) -> pd.DataFrame:
-    n = len(ids)
-    table = pd.DataFrame(
-        {
-            "patient_id": pd.array(ids, dtype="string"),
-            "n_visits": counts,
-            "first_visit": to_dates(first_day, calendar),
-            "last_visit": to_dates(last_day, calendar),
-            "total_follow_up_days": follow,
-            "n_events": np.bincount(pat, minlength=n),
-            "cdw": np.bincount(pat[types != EV_CDI], minlength=n),
-            "cdi": np.bincount(pat[types == EV_CDI], minlength=n),
-        }
-    )
-    if classified:
-        for name, code in (("pira", EV_PIRA), ("raw", EV_RAW), ("undefined", EV_CDW)):
-            table[name] = np.bincount(pat[types == code], minlength=n)
-    labels = _SEQUENCE_NAMES[types]
-    sequence = np.full(n, "", dtype=object)
-    bounds = np.flatnonzero(np.diff(pat)) + 1
-    if len(pat):
-        for who, chunk in zip(pat[np.r_[0, bounds]], np.split(labels, bounds), strict=True):
-            sequence[who] = ", ".join(chunk)
-    table["event_sequence"] = pd.array(sequence, dtype="string")
-    return table
-
-
-def _unconfirmed_table(
-    ids: np.ndarray,
-    vstart: np.ndarray,
-    counts: np.ndarray,
-    n_unc: np.ndarray,
-    unc: np.ndarray,
-    unc_d: np.ndarray,
-    t: np.ndarray,
-    sign: float,
-    calendar: bool,
-) -> pd.DataFrame:
-    n_pat = len(ids)
-    rep = np.repeat(np.arange(n_pat), counts)
-    slot = np.arange(len(t)) - np.repeat(vstart[:-1], counts)
-    used = slot < n_unc[rep]
-    pat = rep[used]
-    change = vstart[pat] + unc[used, 0]
-    bl = vstart[pat] + unc[used, 1]
-    return pd.DataFrame(
-        {
-            "patient_id": pd.array(ids[pat], dtype="string"),
-            "date": to_dates(t[change], calendar),
-            "value": sign * unc_d[used, 2],
-            "baseline_date": to_dates(t[bl], calendar),
-            "baseline_value": sign * unc_d[used, 3],
-            "days_since_relapse": unc_d[used, 0],
-            "days_to_next_relapse": unc_d[used, 1],
-        }
-    )
+def _strings(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Patient ids as a pandas string array (taken from, never converted again)."""
+    return pd.array(values, dtype="string")

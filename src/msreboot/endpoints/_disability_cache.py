@@ -12,13 +12,26 @@ mismatch, the cache files of every scan module are deleted so that they compile 
 from __future__ import annotations
 
 from msreboot import _compiled
-from msreboot.endpoints import _disability_checks, _disability_kernel, _milestone_kernel
+from msreboot.endpoints import (
+    _disability_checks,
+    _disability_chunks,
+    _disability_kernel,
+    _disability_order,
+    _milestone_kernel,
+)
 from msreboot.endpoints import _disability_layout as layout
 
 __all__ = ["CACHE", "ensure_fresh"]
 
 CACHE = _compiled.CompiledCache(
-    (_disability_checks, _disability_kernel, _milestone_kernel), lambda: layout.FINGERPRINT
+    (
+        _disability_checks,
+        _disability_chunks,
+        _disability_kernel,
+        _disability_order,
+        _milestone_kernel,
+    ),
+    lambda: layout.FINGERPRINT,
 )
 """The compiled disability scans and the layout fingerprint they must carry."""
 

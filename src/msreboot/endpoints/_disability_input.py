@@ -9,11 +9,14 @@ arrays of :class:`Layout` come out for the compiled scans.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from msreboot.data import Cohort, Problem
+from msreboot.endpoints._disability_cache import ensure_fresh
+from msreboot.endpoints._disability_order import group_rows
 from msreboot.endpoints._disability_rules import DisabilityDefinition
 from msreboot.endpoints._transplant import first_course_start
 from msreboot.exceptions import DataValidationError
@@ -40,6 +43,8 @@ def as_days(values: pd.Series, what: str) -> tuple[np.ndarray, bool]:
         days[pd.isna(values).to_numpy()] = np.nan
         return days.astype(float), True
     if pd.api.types.is_numeric_dtype(values):
+        if isinstance(values.dtype, np.dtype) and values.dtype.kind in "fiu":
+            return values.to_numpy(dtype=float), False  # read directly (NaN stays NaN)
         return values.astype("Float64").to_numpy(dtype=float, na_value=np.nan), False
     parsed = pd.to_datetime(values, errors="coerce")
     if parsed.notna().sum() < values.notna().sum():
@@ -93,8 +98,14 @@ def read_visits(
     value_col: str,
     valid_col: str | None,
     edss_range: bool,
-) -> tuple[Visits, bool, list[str]]:
-    """Validated visits, sorted by patient and day, same-day duplicates resolved."""
+    relapse_ids: pd.Series | None = None,
+) -> tuple[Visits, bool, list[str], np.ndarray | None]:
+    """Validated visits, sorted by patient and day, same-day duplicates resolved; and
+    the codes of ``relapse_ids`` in the same numbering (-1: missing id), when given.
+
+    The codes number the ids of both tables, so that relapses are matched to patients
+    without a second lookup; ``Visits.ids`` then also holds ids with relapses only.
+    """
     notes: list[str] = []
     pid = column(edss, patient_col, "edss")
     day, calendar = as_days(column(edss, date_col, "edss"), date_col)
@@ -102,11 +113,16 @@ def read_visits(
     value = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     problems: list[Problem] = []
     rows = np.arange(1, len(edss) + 1)
-    pid_s = pid.astype("string")
+    if relapse_ids is None:
+        codes, ids = patient_codes(pid)
+        rel_codes = None
+    else:
+        both, ids = patient_codes(pd.concat([pid, relapse_ids], ignore_index=True))
+        codes, rel_codes = both[: len(pid)], both[len(pid) :]
 
     def report(mask: np.ndarray, column: str, what: str) -> None:
         for i in np.flatnonzero(mask)[:50]:
-            pv = pid_s.iloc[i]
+            pv = pid.iloc[i : i + 1].astype("string").iloc[0]
             problems.append(
                 Problem(
                     "edss",
@@ -118,7 +134,7 @@ def read_visits(
                 )
             )
 
-    report(pid_s.isna().to_numpy(), patient_col, "patient_id is missing")
+    report(codes < 0, patient_col, "patient_id is missing")
     report(raw.notna().to_numpy() & np.isnan(value), value_col, "value must be a number")
     finite = np.isfinite(value)
     if edss_range:
@@ -141,11 +157,11 @@ def read_visits(
     keep = ~(np.isnan(value) | np.isnan(day))
     if not keep.all():
         notes.append(f"{int((~keep).sum())} assessment(s) without a date or value were ignored")
-    # patients as integer codes in sorted order; sort by (patient, day), stable in input order
-    codes, ids = pd.factorize(pid_s.to_numpy(dtype=object), sort=True)
-    order = np.lexsort((day, codes))
-    order = order[keep[order]]
-    code, day, value, valid = codes[order].astype(np.int64), day[order], value[order], valid[order]
+    # sort by (patient, day), stable in input order: rows grouped by patient code in linear
+    # time (the codes are numbered in sorted id order), then by day within each patient
+    ensure_fresh()
+    order, _ = group_rows(codes, day, keep, len(ids))
+    code, day, value, valid = codes[order], day[order], value[order], valid[order]
     last_of_day = np.ones(len(code), dtype=bool)
     last_of_day[:-1] = (code[1:] != code[:-1]) | (day[1:] != day[:-1])
     if not last_of_day.all():
@@ -154,7 +170,46 @@ def read_visits(
             "last row of each day is kept)"
         )
         code, day, value, valid = (a[last_of_day] for a in (code, day, value, valid))
-    return Visits(np.asarray(ids, dtype=object), code, day, value, valid), calendar, notes
+    return Visits(ids, code, day, value, valid), calendar, notes, rel_codes
+
+
+def patient_codes(pid: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of patient ids (-1: missing) numbered in sorted order of the ids as
+    strings, and those ids (object array of str).
+
+    The same as ``pd.factorize(pid.astype("string"), sort=True)``, without sorting every
+    row: the rows are hashed once (unsorted) and only the distinct ids are sorted. Ids
+    that are all strings, or integers, are hashed as they are (only the distinct ones are
+    converted); other ids (floats, mixed objects, whose distinct values may read alike or
+    differ only as strings) are converted first.
+    """
+    if pid.dtype.kind in "iu":
+        codes, uniques = pd.factorize(pid.to_numpy(), sort=False)
+        text = np.asarray(pd.Series(uniques).astype("string").to_numpy(), dtype=object)
+    else:
+        values: Any = pid.to_numpy() if pid.dtype == object else pid.array
+        codes, uniques = pd.factorize(values, sort=False)
+        if isinstance(uniques, np.ndarray) and pd.api.types.infer_dtype(uniques) == "string":
+            text = uniques
+        else:
+            string_ids: Any = pid.astype("string").array
+            codes, uniques = pd.factorize(string_ids, sort=False)
+            text = np.asarray(uniques.to_numpy(dtype=object), dtype=object)
+    order = _string_order(text)
+    code_of_unique = np.empty(len(text) + 1, dtype=np.int64)  # the last: missing (-1)
+    code_of_unique[order] = np.arange(len(text))
+    code_of_unique[-1] = -1
+    return code_of_unique[codes], np.asarray(text[order], dtype=object)
+
+
+def _string_order(text: np.ndarray) -> np.ndarray:
+    """Stable argsort of an object array of str, in Python's order."""
+    if len(text) == 0:
+        return np.zeros(0, dtype=np.int64)
+    try:  # numpy's variable-width strings (UTF-8) order as Python's str do
+        return np.argsort(text.astype(np.dtypes.StringDType()), kind="stable")
+    except (UnicodeEncodeError, TypeError, ValueError):  # e.g. lone surrogates
+        return np.asarray(sorted(range(len(text)), key=text.__getitem__), dtype=np.int64)
 
 
 def relapse_days(
@@ -163,18 +218,24 @@ def relapse_days(
     date_col: str,
     end_col: str | None,
     calendar: bool,
+    codes: np.ndarray | None = None,
 ) -> pd.DataFrame:
+    """Relapse onsets and ends as day numbers, with the patient id (and, when ``codes``
+    from :func:`read_visits` are given, the patient code)."""
     if relapses is None or len(relapses) == 0:
         return pd.DataFrame({"patient_id": pd.Series([], dtype="string"), "onset": [], "end": []})
-    pid = column(relapses, patient_col, "relapses").astype("string")
+    raw = column(relapses, patient_col, "relapses")
     onset, rel_calendar = as_days(column(relapses, date_col, "relapses"), date_col)
     if len(relapses) and rel_calendar != calendar:
         raise ValueError(
             "relapses and EDSS visits must use the same time unit (both dates or both day "
             f"numbers); got {'dates' if rel_calendar else 'day numbers'} for relapses."
         )
-    missing = np.isnan(onset) | pid.isna().to_numpy()
+    missing = np.isnan(onset) | (
+        raw.astype("string").isna().to_numpy() if codes is None else codes < 0
+    )
     if missing.any():
+        pid = raw.astype("string")
         i = int(np.flatnonzero(missing)[0])
         raise DataValidationError(
             [
@@ -193,7 +254,9 @@ def relapse_days(
     if end_col is not None and end_col in relapses.columns:
         e, _ = as_days(relapses[end_col], end_col)
         end = np.where(np.isnan(e), onset, np.maximum(e, onset))
-    return pd.DataFrame({"patient_id": pid.to_numpy(), "onset": onset, "end": end})
+    if codes is not None:
+        return pd.DataFrame({"code": codes, "onset": onset, "end": end})
+    return pd.DataFrame({"patient_id": raw.astype("string").to_numpy(), "onset": onset, "end": end})
 
 
 def anchor_table(anchor: pd.DataFrame, patient_col: str = "patient_id") -> pd.Series:
@@ -266,11 +329,20 @@ def prepare(
     else:
         raise TypeError(f"data must be a Cohort or a DataFrame; got {type(data).__name__}.")
     edss_range = definition.threshold.function is None and definition.direction == "increase"
-    visits, calendar, notes = read_visits(
-        edss_frame, patient_col, date_col, value_col, valid_col, edss_range
+    relapse_ids = None  # ids of both tables numbered together when they are alike
+    if relapse_frame is not None and len(relapse_frame) and relapse_patient_col in relapse_frame:
+        ids_v = column(edss_frame, patient_col, "edss")
+        ids_r = relapse_frame[relapse_patient_col]
+        texts = (ids_v.dtype == object or isinstance(ids_v.dtype, pd.StringDtype)) and (
+            ids_r.dtype == object or isinstance(ids_r.dtype, pd.StringDtype)
+        )
+        if texts or (ids_v.dtype == ids_r.dtype and ids_v.dtype.kind in "iu"):
+            relapse_ids = ids_r
+    visits, calendar, notes, rel_codes = read_visits(
+        edss_frame, patient_col, date_col, value_col, valid_col, edss_range, relapse_ids
     )
     rel = relapse_days(
-        relapse_frame, relapse_patient_col, relapse_date_col, relapse_end_col, calendar
+        relapse_frame, relapse_patient_col, relapse_date_col, relapse_end_col, calendar, rel_codes
     )
     anchors = anchor_days_by_patient(anchor, data, patient_col, calendar)
     excluded = pd.DataFrame(
@@ -333,14 +405,17 @@ def flat_layout(visits: Visits, rel: pd.DataFrame) -> Layout:
     counts = np.diff(np.append(np.flatnonzero(starts), len(visits.code))).astype(np.int64)
     vstart = np.zeros(n_pat + 1, dtype=np.int64)
     np.cumsum(counts, out=vstart[1:])
-    rcode = pd.Index(ids, dtype=object).get_indexer(pd.Index(rel["patient_id"], dtype=object))
+    if "code" in rel:  # codes of visits.ids: to the patients numbered here
+        number = np.full(len(visits.ids) + 1, -1, dtype=np.int64)  # last: missing (-1)
+        number[visits.code[starts]] = np.arange(n_pat)
+        rcode = number[rel["code"].to_numpy()]
+    else:
+        rcode = pd.Index(ids, dtype=object).get_indexer(pd.Index(rel["patient_id"], dtype=object))
     known = rcode >= 0
     rcode = rcode[known]
     onset = rel["onset"].to_numpy(float)[known]
     end = rel["end"].to_numpy(float)[known]
-    rorder = np.lexsort((onset, rcode))
-    rstart = np.zeros(n_pat + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rcode, minlength=n_pat), out=rstart[1:])
+    rorder, rstart = group_rows(rcode, onset, np.ones(len(rcode), dtype=bool), n_pat)
     return Layout(
         ids=ids,
         counts=counts,

@@ -1,24 +1,24 @@
 # ruff: noqa: SIM108, SIM109  (explicit comparisons compile to the simplest code)
 """Compiled per-patient scan for confirmed disability events.
 
-The whole cohort arrives as flat arrays sorted by patient then day, with per-patient offsets
-(``vstart``, ``rstart``). Each patient is scanned independently (``prange``), so the kernel
-runs unchanged on any partition of patients. Values are oriented so that larger is worse;
+One patient's visits (sorted by day) and relapses (sorted by onset) are scanned
+independently of every other patient's, so the scan runs unchanged on any partition of
+patients. Values are oriented so that larger is worse;
 thresholds are precomputed per visit (``dw`` for worsening, ``di`` for improvement, from the
 visit's own value as a reference).
 
 Option codes, option slots and output columns are those of :mod:`._disability_layout`;
 the checks are in :mod:`._disability_checks`. The scan is a state machine over (baseline,
 search position); its steps are documented in
-:func:`msreboot.endpoints.detect_disability_events`. Output slots are preallocated: each
-patient owns ``n_visits`` event slots and ``2 * n_visits`` unconfirmed-change slots starting
-at its visit offset.
+:func:`msreboot.endpoints.detect_disability_events`. The scan of one patient writes into
+arrays it is given and allocates nothing; :mod:`._disability_chunks` runs it over the
+cohort in parallel chunks with compact outputs.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from msreboot.endpoints._disability_checks import (
     change_lost,
@@ -90,15 +90,15 @@ from msreboot.endpoints._disability_layout import (
     STATUS_UNCONFIRMED_TRUNCATED,
 )
 
-__all__ = ["compiled_fingerprint", "scan_cohort"]
+__all__ = ["compiled_fingerprint", "scan_patient"]
 
 
 @njit(cache=True)
-def _scan_patient(
+def scan_patient(
     t: np.ndarray,
     x0: np.ndarray,
-    dw: np.ndarray,
-    di: np.ndarray,
+    dw0: np.ndarray,
+    di0: np.ndarray,
     valid: np.ndarray,
     r_all: np.ndarray,
     rend_all: np.ndarray,
@@ -110,8 +110,23 @@ def _scan_patient(
     ev_val: np.ndarray,
     unc: np.ndarray,
     unc_d: np.ndarray,
+    x: np.ndarray,
+    dw: np.ndarray,
+    di: np.ndarray,
+    dprev: np.ndarray,
+    dnext: np.ndarray,
+    det_int: np.ndarray,
+    det_val: np.ndarray,
+    cu: np.ndarray,
+    bits: np.ndarray,
+    order: np.ndarray,
 ) -> tuple[int, int, int]:
-    """Scan one patient; returns (number of events, number of unconfirmed, status)."""
+    """Scan one patient; returns (number of events, number of unconfirmed, status).
+
+    ``ev_int`` .. ``unc_d`` receive the results (``n`` rows each); ``x`` .. ``order`` are
+    scratch arrays (``x`` .. ``bits``: ``n`` rows; ``det_int``, ``det_val`` and ``order``:
+    ``4 n + 4`` rows), overwritten here.
+    """
     n = t.shape[0]
     nw = win_lo.shape[0]
     mode = ip[IP_MODE]
@@ -130,18 +145,21 @@ def _scan_patient(
     rebl_lag = 0.0 if mode == MODE_FIRST_PIRA else raw_last
 
     # the "not lower" rule may carry a baseline value (and its thresholds) forward
-    x = x0.copy()
-    dw = dw.copy()
-    di = di.copy()
-    # relapses before the first visit minus the baseline buffer are ignored
-    keep = r_all >= t[0] - fp[FP_BL_LAST]
-    r = r_all[keep]
-    rend = rend_all[keep]
+    x[:] = x0
+    dw[:] = dw0
+    di[:] = di0
+    # relapses before the first visit minus the baseline buffer are ignored (they are
+    # sorted by onset, so the kept ones are a tail)
+    j0 = 0
+    while j0 < r_all.shape[0] and not r_all[j0] >= t[0] - fp[FP_BL_LAST]:
+        j0 += 1
+    r = r_all[j0:]
+    rend = rend_all[j0:]
     m = r.shape[0]
 
     # distance from each visit to the closest relapse before / after (same day counts as 0)
-    dprev = np.full(n, np.inf)
-    dnext = np.full(n, np.inf)
+    dprev[:] = np.inf
+    dnext[:] = np.inf
     j = 0
     for i in range(n):
         while j < m and r[j] <= t[i]:
@@ -153,8 +171,8 @@ def _scan_patient(
             dnext[i] = r[k] - t[i]
 
     cap = 4 * n + 4
-    det_int = np.full((cap, ev_int.shape[1]), -1, dtype=np.int32)
-    det_val = np.zeros((cap, ev_val.shape[1]))
+    det_int[:] = -1
+    det_val[:] = 0.0
     ndet = 0
     nunc = 0
     status = STATUS_OK
@@ -162,9 +180,6 @@ def _scan_patient(
     n_cdw = 0
     n_raw = 0
     n_pira = 0
-
-    cu = np.empty(n, dtype=np.int64)
-    bits = np.empty(n, dtype=np.int64)
 
     bl = 0
     search = 1
@@ -430,8 +445,15 @@ def _scan_patient(
         if mode == MODE_FIRST_RAW and n_raw > 0:
             break
 
-    # detections in visit order; a change detected twice keeps its last detection
-    order = np.argsort(det_int[:ndet, OUT_CHANGE], kind="mergesort")
+    # detections in visit order (a stable sort); a change detected twice keeps its last
+    # detection
+    for a in range(ndet):
+        key = det_int[a, OUT_CHANGE]
+        q = a - 1
+        while q >= 0 and det_int[order[q], OUT_CHANGE] > key:
+            order[q + 1] = order[q]
+            q -= 1
+        order[q + 1] = a
     nout = 0
     for a in range(ndet):
         d = order[a]
@@ -452,67 +474,6 @@ def _scan_patient(
         if mode != MODE_ALL:
             break
     return nout, nunc, status
-
-
-@njit(cache=True, parallel=True)
-def scan_cohort(
-    vstart: np.ndarray,
-    t: np.ndarray,
-    x: np.ndarray,
-    dw: np.ndarray,
-    di: np.ndarray,
-    valid: np.ndarray,
-    rstart: np.ndarray,
-    r: np.ndarray,
-    rend: np.ndarray,
-    ip: np.ndarray,
-    fp: np.ndarray,
-    win_lo: np.ndarray,
-    win_hi: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Scan every patient; events and unconfirmed changes are written to per-patient slots.
-
-    Returns ``(ev_int, ev_val, n_events, unc, unc_d, n_unconfirmed, status)``: event rows of patient
-    ``p`` are ``ev_int[vstart[p]:vstart[p] + n_events[p]]`` with visit indices relative to the
-    patient's first visit; unconfirmed rows of ``p`` likewise (``unc_d``: distances to the
-    relapses before / after, value, baseline value).
-    """
-    n_patients = vstart.shape[0] - 1
-    total = t.shape[0]
-    nw = win_lo.shape[0]
-    ev_int = np.full((total, N_OUT_FIXED + 2 * nw), -1, dtype=np.int32)
-    ev_val = np.full((total, 3 + 2 * nw), np.nan)
-    unc = np.full((total, 2), -1, dtype=np.int32)
-    unc_d = np.full((total, 4), np.inf)
-    n_events = np.zeros(n_patients, dtype=np.int64)
-    n_unc = np.zeros(n_patients, dtype=np.int64)
-    status = np.zeros(n_patients, dtype=np.int64)
-    for p in prange(n_patients):
-        a = vstart[p]
-        b = vstart[p + 1]
-        if b <= a:
-            continue
-        ne, nu, st = _scan_patient(
-            t[a:b],
-            x[a:b],
-            dw[a:b],
-            di[a:b],
-            valid[a:b],
-            r[rstart[p] : rstart[p + 1]],
-            rend[rstart[p] : rstart[p + 1]],
-            ip,
-            fp,
-            win_lo,
-            win_hi,
-            ev_int[a:b],
-            ev_val[a:b],
-            unc[a:b],
-            unc_d[a:b],
-        )
-        n_events[p] = ne
-        n_unc[p] = nu
-        status[p] = st
-    return ev_int, ev_val, n_events, unc, unc_d, n_unc, status
 
 
 @njit(cache=True)

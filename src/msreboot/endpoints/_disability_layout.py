@@ -94,7 +94,13 @@ N_OUT_FIXED = 5  # then one confirmation column per period, then one PIRA column
 # Kernel status codes
 STATUS_OK, STATUS_OVERFLOW, STATUS_UNCONFIRMED_TRUNCATED = 0, 1, 2
 
-SCAN_MODULES = ("_disability_checks", "_disability_kernel", "_milestone_kernel")
+SCAN_MODULES = (
+    "_disability_checks",
+    "_disability_chunks",
+    "_disability_kernel",
+    "_disability_order",
+    "_milestone_kernel",
+)
 """The compiled modules, which compile :data:`FINGERPRINT` in."""
 
 
