@@ -84,6 +84,11 @@ def _rss_mb() -> float:
     return float("nan")
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def child(n_patients: int, rule: str) -> dict[str, object]:
     start = time.perf_counter()
     detect_disability_events(*synthetic(5, seed=1), DEFINITION)
@@ -97,23 +102,26 @@ def child(n_patients: int, rule: str) -> dict[str, object]:
         "input_rss_mb": round(input_rss, 1),
     }
     if rule == "all":
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu()
         result = detect_disability_events(visits, relapses, DEFINITION)
         out["seconds"] = round(time.perf_counter() - start, 3)
+        out["cpu_seconds"] = round(_cpu() - cpu, 2)
         out["events"] = int(result.events["event"].sum())
         out["cdw"], out["cdi"], out["pira"] = (result.count(k) for k in ("CDW", "CDI", "PIRA"))
     else:
         import duckdb
 
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu()
         result = detect_disability_events(visits, None, SIMPLE)
         out["seconds"] = round(time.perf_counter() - start, 3)
+        out["cpu_seconds"] = round(_cpu() - cpu, 2)
         out["events"] = int(result.events["event"].sum())
         con = duckdb.connect()
         con.register("visits", visits)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu()
         sql = con.sql(SIMPLE_SQL).df()
         out["duckdb_seconds"] = round(time.perf_counter() - start, 3)
+        out["duckdb_cpu_seconds"] = round(_cpu() - cpu, 2)
         out["duckdb_events"] = len(sql)
         out["duckdb_threads"] = int(con.sql("SELECT current_setting('threads')").fetchall()[0][0])
         out["duckdb_version"] = duckdb.__version__
@@ -179,6 +187,7 @@ def main() -> None:
             "pandas": pd.__version__,
         },
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load_average_at_end": os.getloadavg(),
         "rules": "all events, roving baseline, RAW/PIRA (Mueller 2023 intervals)",
         "runs": runs,
         "best_seconds": best,

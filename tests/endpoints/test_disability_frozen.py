@@ -76,3 +76,19 @@ def test_row_order_and_partition_do_not_change_results(
         joined = pd.concat([getattr(p, key) for p in pieces], ignore_index=True)
         joined = joined.sort_values("patient_id", kind="stable").reset_index(drop=True)
         pd.testing.assert_frame_equal(joined, getattr(whole, key), check_exact=True, obj=key)
+
+
+@pytest.mark.parametrize(("chunk", "share"), [(3, 0.0), (7, 1.0), (1, 0.125)])
+def test_chunking_does_not_change_results(
+    monkeypatch: pytest.MonkeyPatch, chunk: int, share: float
+) -> None:
+    """Small chunks whose outputs fill up (a second scan of the rest) or never do (moved
+    down in place) give the frames of one chunk."""
+    from msreboot.endpoints import _disability_chunks
+
+    expected = frozen()["object_float_all"]
+    monkeypatch.setattr(_disability_chunks, "CHUNK_PATIENTS", chunk)
+    monkeypatch.setattr(_disability_chunks, "SHARE", share)
+    got = run_case("object_float_all")
+    for key in ("events", "patients", "unconfirmed"):
+        pd.testing.assert_frame_equal(got[key], expected[key], check_exact=True, obj=key)

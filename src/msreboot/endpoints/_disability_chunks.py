@@ -176,6 +176,8 @@ def _compact(
 
 CHUNK_PATIENTS = 1024
 """Patients per chunk of the parallel scan."""
+SHARE = 0.125
+"""Output rows a chunk first gets per visit (events and unconfirmed changes alike)."""
 
 
 def scan_cohort(
@@ -192,7 +194,6 @@ def scan_cohort(
     fp: np.ndarray,
     win_lo: np.ndarray,
     win_hi: np.ndarray,
-    share: float = 0.125,
 ) -> tuple[np.ndarray, ...]:
     """Scan every patient; events and unconfirmed changes come out compact.
 
@@ -201,7 +202,7 @@ def scan_cohort(
     global visit indices, -1 for none; ``ev_val``: values at detection) and per unconfirmed
     change (``unc``: change and baseline visit; ``unc_d``: distances to the relapses
     before / after, value, baseline value), in patient then visit order. Each chunk first
-    gets room for ``share`` rows per visit (plus one patient's worth); the patients of a
+    gets room for :data:`SHARE` rows per visit (plus one patient's worth); the patients of a
     chunk that did not fit are scanned again with room for every visit (a patient has at
     most one event and one unconfirmed change per visit).
     """
@@ -230,7 +231,7 @@ def scan_cohort(
         visits = vstart[hi] - vstart[lo]
         if step == 0:  # contiguous chunks: room for a share of visits plus the longest patient
             longest = np.maximum.reduceat(np.diff(vstart), lo)
-            room = np.minimum(np.ceil(visits * share).astype(np.int64) + longest, visits)
+            room = np.minimum(np.ceil(visits * SHARE).astype(np.int64) + longest, visits)
         else:  # the rest of the chunks that filled up: room for every visit
             room = visits
         ends = np.cumsum(room)
