@@ -452,3 +452,42 @@ def test_rows_are_sorted_canonically(tables: Tables) -> None:
     cohort = Cohort.from_frames(tables)
     assert cohort.edss["patient_id"].is_monotonic_increasing
     assert list(cohort.edss.index) == list(range(len(cohort.edss)))
+
+
+def test_derived_values_are_computed_once_per_cohort() -> None:
+    import dataclasses
+
+    from msreboot.datasets import load_example
+
+    cohort = load_example()
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        return 41 + len(calls)
+
+    assert cohort.derived(("k", 1), compute) == 42
+    assert cohort.derived(("k", 1), compute) == 42
+    assert cohort.derived(("k", 2), compute) == 43
+    copy = dataclasses.replace(cohort, warnings=())
+    assert copy.derived(("k", 1), compute) == 44  # a new cohort starts with nothing derived
+    assert len(calls) == 3
+
+
+def test_endpoints_share_component_work_within_a_cohort() -> None:
+    from msreboot.datasets import load_example
+    from msreboot.endpoints import EndpointDefinition, endpoint_times
+
+    cohort = load_example()
+    first = endpoint_times(cohort, EndpointDefinition.halt_ms_efs())
+    keys = {k[:3] for k in cohort._derived if isinstance(k, tuple) and len(k) > 2}
+    assert ("endpoint_component", "ahsct", "disability") in keys
+    again = endpoint_times(cohort, EndpointDefinition.halt_ms_efs())
+    pd.testing.assert_frame_equal(first.patients, again.patients)
+    table = cohort.treatments.query("kind == 'ahsct'")[["patient_id", "start_date"]]
+    anchored = endpoint_times(
+        cohort,
+        EndpointDefinition.halt_ms_efs(),
+        anchor=table.rename(columns={"start_date": "anchor_date"}),
+    )
+    pd.testing.assert_frame_equal(first.patients, anchored.patients)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -15,6 +16,8 @@ from msreboot.data._validate import prepare_tables
 from msreboot.exceptions import DataValidationError, Problem, problems_to_frame
 
 __all__ = ["Cohort", "ValidationReport"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,6 +64,23 @@ class Cohort:
     time_unit: TimeUnit = "date"
     warnings: tuple[Problem, ...] = ()
     partial_dates: PartialDates | None = None
+    _derived: dict[Hashable, Any] = field(
+        init=False, default_factory=dict, repr=False, compare=False
+    )
+
+    def derived(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """The value derived from this cohort under ``key``, computed on first use only.
+
+        Several endpoints need the same per-patient values (last contact, time zero,
+        disability events under one set of rules); each is computed once per cohort and
+        shared. ``key`` must name everything the value depends on besides the cohort, and
+        the value must be treated as read-only. A cohort made by ``dataclasses.replace``
+        starts with nothing derived.
+        """
+        if key not in self._derived:
+            self._derived[key] = compute()
+        value: T = self._derived[key]
+        return value
 
     @classmethod
     def from_frames(

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +34,7 @@ from msreboot.endpoints._transplant import _last_contact, first_course_start
 __all__ = ["EndpointTimes", "endpoint_times"]
 
 Anchor = str | pd.DataFrame
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,14 @@ class ComponentDays:
 class _Context:
     cohort: Cohort
     day0: pd.Series  # patient_id -> time zero (date or day number)
+    anchor_key: Hashable | None = None  # a treatment kind; None: a table (nothing shared)
+
+    def shared(self, key: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
+        """``compute()`` once per cohort, time zero and ``key`` (every endpoint of a cohort
+        with the same component rules reuses it); computed afresh for an anchor table."""
+        if self.anchor_key is None:
+            return compute()
+        return self.cohort.derived(("endpoint_component", self.anchor_key, *key), compute)
 
     def days(self, frame: pd.DataFrame, column: str) -> pd.Series:
         """Days from each row's patient's time zero to ``column`` (NaN without one)."""
@@ -63,16 +74,22 @@ class _Context:
     @cached_property
     def contact_days(self) -> pd.Series:
         """Days from time zero to each patient's last record of any kind."""
-        return days_between(_last_contact(self.cohort).reindex(self.day0.index), self.day0)
+        return self.shared(
+            ("contact_days",),
+            lambda: days_between(_last_contact(self.cohort).reindex(self.day0.index), self.day0),
+        )
 
     @cached_property
     def death_days(self) -> pd.Series:
         """Days from time zero to death (NaN: alive)."""
         deaths = self.cohort.deaths.set_index("patient_id")["date"]
-        return days_between(deaths.reindex(self.day0.index), self.day0).astype(float)
+        return self.shared(
+            ("death_days",),
+            lambda: days_between(deaths.reindex(self.day0.index), self.day0).astype(float),
+        )
 
 
-def _relapse_days(ctx: _Context, component: RelapseComponent) -> ComponentDays:
+def _relapse_days_uncached(ctx: _Context, component: RelapseComponent) -> ComponentDays:
     rel = ctx.cohort.relapses
     day = ctx.days(rel, "onset_date")
     keep = day >= component.from_days
@@ -83,7 +100,7 @@ def _relapse_days(ctx: _Context, component: RelapseComponent) -> ComponentDays:
     return ComponentDays(first, ctx.contact_days, _no_exclusions())
 
 
-def _disability_days(ctx: _Context, component: DisabilityComponent) -> ComponentDays:
+def _disability_days_uncached(ctx: _Context, component: DisabilityComponent) -> ComponentDays:
     edss = ctx.cohort.edss
     day = ctx.days(edss, "date")
     used = edss[~((day > 0) & (day < component.from_days))]
@@ -104,7 +121,7 @@ def _disability_days(ctx: _Context, component: DisabilityComponent) -> Component
     return ComponentDays(first, until, excluded.reset_index(drop=True))
 
 
-def _mri_days(ctx: _Context, component: MRIComponent) -> ComponentDays:
+def _mri_days_uncached(ctx: _Context, component: MRIComponent) -> ComponentDays:
     scans = scan_activity(
         ctx.cohort,
         ctx.day0,
@@ -123,6 +140,18 @@ def _mri_days(ctx: _Context, component: MRIComponent) -> ComponentDays:
 
 def _no_exclusions() -> pd.DataFrame:
     return pd.DataFrame({"patient_id": pd.Series(dtype="string"), "reason": pd.Series(dtype=str)})
+
+
+def _relapse_days(ctx: _Context, component: RelapseComponent) -> ComponentDays:
+    return ctx.shared(("relapse", component), lambda: _relapse_days_uncached(ctx, component))
+
+
+def _disability_days(ctx: _Context, component: DisabilityComponent) -> ComponentDays:
+    return ctx.shared(("disability", component), lambda: _disability_days_uncached(ctx, component))
+
+
+def _mri_days(ctx: _Context, component: MRIComponent) -> ComponentDays:
+    return ctx.shared(("mri", component), lambda: _mri_days_uncached(ctx, component))
 
 
 _COMPONENT_DAYS = {
@@ -247,7 +276,7 @@ def endpoint_times(
     HALT-MS event-free survival: 180 patients, ... events (...)...
     """
     day0 = anchor_days(cohort, anchor)
-    ctx = _Context(cohort, day0)
+    ctx = _Context(cohort, day0, anchor if isinstance(anchor, str) else None)
     ids = day0.index
     contact = ctx.contact_days.fillna(0.0)
     death = ctx.death_days

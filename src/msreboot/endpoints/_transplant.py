@@ -101,11 +101,17 @@ def first_course_start(cohort: Cohort, kind: str) -> pd.Series:
             f"cohort must hold {kind.upper()} courses (treatments.kind == {kind!r}); "
             f"the cohort has no {kind} courses"
         )
-    return courses.groupby("patient_id", observed=True)["start_date"].min()
+    return cohort.derived(
+        ("first_course_start", kind),
+        lambda: courses.groupby("patient_id", observed=True)["start_date"].min(),
+    ).copy()
 
 
 def _last_contact(cohort: Cohort) -> pd.Series:
-    return _contacts(cohort).groupby("patient_id")["when"].max()
+    """Each patient's last dated record of any kind (computed once per cohort)."""
+    return cohort.derived(
+        ("last_contact",), lambda: _contacts(cohort).groupby("patient_id")["when"].max()
+    )
 
 
 def transplant_mortality(
