@@ -38,18 +38,20 @@ def _arr(x: Any) -> np.ndarray:
 
 
 def _close(actual: Any, expected: Any, method: str) -> None:
-    if method == "REML":
+    if method.startswith("REML"):
         kw = {"rtol": TOL["iterative_rtol"], "atol": TOL["iterative_atol"]}
     else:
         kw = {"rtol": TOL["closed_form_rtol"], "atol": 1e-10}
     np.testing.assert_allclose(_arr(actual), _arr(expected), **kw)  # type: ignore[arg-type]
 
 
-def _fit(name: str, method: str) -> PooledEstimate:
+def _fit(name: str, key: str) -> PooledEstimate:
+    """The pool of a reference block: ``key`` is a method, or ``<method>_knha``."""
     block = _REF["bias"][name]
+    method, _, test = key.partition("_")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TruncatedTau2Warning)
-        return pool(block["yi"], block["vi"], method=method)  # type: ignore[arg-type]
+        return pool(block["yi"], block["vi"], method=method, test=test or "z")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("name", "method"), CASES)
@@ -104,6 +106,11 @@ def test_trim_and_fill_matches_trimfill(name: str, method: str, variant: str) ->
     _close(tf.pooled.yi, ref["yi"], method)
     _close(tf.pooled.vi, ref["vi"], method)
     for key in ("estimate", "se", "ci_low", "ci_high", "tau2"):
+        if method.endswith("knha") and tf.k0 > 0 and key != "estimate" and key != "tau2":
+            # metafor 3.8.1 refits the filled data with Wald intervals; we keep the test
+            same = pool(tf.pooled.yi, tf.pooled.vi, method="REML", test="knha")
+            assert getattr(tf.pooled, key) == pytest.approx(getattr(same, key), rel=1e-12)
+            continue
         _close(getattr(tf.pooled, key), ref[key], method)
     assert list(tf.to_frame()["filled"][:-1]) == ref["fill"]
 

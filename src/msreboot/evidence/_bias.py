@@ -358,7 +358,10 @@ def trim_and_fill(
     ``L0 = round((4 S_r - k (k + 1)) / (2k - 1))`` (``S_r`` the rank sum of the positive
     deviations) or ``R0 = gamma - 1`` (``gamma`` the run of largest deviations that are
     positive), floored at 0, until k0 repeats. The k0 largest effects are then mirrored
-    about the trimmed estimate (``2 mu - y_i``, same variance) and all studies pooled.
+    about the trimmed estimate (``2 mu - y_i``, same variance) and all studies pooled with
+    the pool's tau^2 estimator and test. (metafor 3.8.1's ``trimfill`` refits the filled
+    data with Wald intervals even after a Hartung-Knapp pool; here the pool's test is
+    kept, so only those intervals differ from metafor's.)
     Matched to metafor's ``trimfill`` (1e-6) on dat.hackshaw1998 and dat.bcg. The method
     assumes asymmetry is due to missing studies; it is a sensitivity analysis, not a
     correction.

@@ -107,9 +107,12 @@ def influence_diagnostics(result: PooledEstimate) -> InfluenceDiagnostics:
 
     Notes
     -----
-    Formulas as in :class:`InfluenceDiagnostics`, from Viechtbauer & Cheung (2010);
-    matched to metafor's ``influence.rma.uni`` and ``baujat`` (1e-6) on dat.hackshaw1998
-    and dat.bcg with FE, DL and REML pools.
+    Formulas as in :class:`InfluenceDiagnostics`, from Viechtbauer & Cheung (2010). With
+    Hartung-Knapp (``test="knha"``) every deleted fit's variance is its Hartung-Knapp
+    one, and the residual variances in ``rstudent``, ``dffits`` and ``dfbetas`` are
+    scaled by that fit's factor ``sum w e^2 / (k - 2)``, as metafor does. Matched to
+    metafor's ``influence.rma.uni`` and ``baujat`` (1e-6) on dat.hackshaw1998 and dat.bcg
+    with FE, DL and REML pools, and REML with Hartung-Knapp.
 
     References
     ----------
@@ -138,6 +141,7 @@ def influence_diagnostics(result: PooledEstimate) -> InfluenceDiagnostics:
     w = 1.0 / (v + tau2)
     hat = w / np.sum(w)
     var_full = full.se**2
+    hk = result.test == "knha"
     out: dict[str, list[float]] = {
         n: [] for n in ("rs", "dffits", "cook", "covr", "tau2", "qe", "dfb", "by")
     }
@@ -146,14 +150,17 @@ def influence_diagnostics(result: PooledEstimate) -> InfluenceDiagnostics:
         mask[i] = False
         dele = _refit(result, mask, method)
         var_del = dele.se**2
+        # Hartung-Knapp: the deleted fit's variance factor scales every variance (1 for z)
+        factor = var_del * float(np.sum(1.0 / (v[mask] + dele.tau2))) if hk else 1.0
         diff = full.estimate - dele.estimate
-        out["rs"].append((y[i] - dele.estimate) / np.sqrt(v[i] + dele.tau2 + var_del))
-        out["dffits"].append(diff / np.sqrt(hat[i] * (dele.tau2 + v[i])))
+        resid_var = factor * (v[i] + dele.tau2) + var_del
+        out["rs"].append((y[i] - dele.estimate) / np.sqrt(resid_var))
+        out["dffits"].append(diff / np.sqrt(factor * hat[i] * (dele.tau2 + v[i])))
         out["cook"].append(diff**2 / var_full)
         out["covr"].append(var_del / var_full)
         out["tau2"].append(dele.tau2)
         out["qe"].append(wls(y[mask], v[mask], x1[mask], 0.0).q)
-        out["dfb"].append(diff * np.sqrt(np.sum(1.0 / (v + dele.tau2))))
+        out["dfb"].append(diff * np.sqrt(np.sum(1.0 / (v + dele.tau2)) / factor))
         out["by"].append(diff**2 / var_del)
     dffits = np.asarray(out["dffits"])
     cook = np.asarray(out["cook"])

@@ -111,10 +111,10 @@ uni_summary <- function(fit) {
        ci_high = num(fit$ci.ub[1]), tau2 = num(fit$tau2), k = fit$k)
 }
 
-bias_block <- function(yi, vi, year, method) {
-  fit <- suppressWarnings(rma(yi = yi, vi = vi, method = method, control = ctrl))
-  out <- list(method = method, fit = uni_summary(fit))
-  if (method != "FE") {
+bias_block <- function(yi, vi, year, method, test = "z") {
+  fit <- suppressWarnings(rma(yi = yi, vi = vi, method = method, test = test, control = ctrl))
+  out <- list(method = method, test = test, fit = uni_summary(fit))
+  if (method != "FE" && test == "z") {
     # metafor's default convergence, recorded beside the tight fit (PITFALLS.md)
     out$fit_default_control <- uni_summary(suppressWarnings(rma(yi = yi, vi = vi,
                                                                 method = method)))
@@ -176,6 +176,8 @@ for (nm in names(generic)) {
   for (method in c("FE", "DL", "REML")) {
     out_bias[[nm]]$fits[[method]] <- bias_block(d$yi, d$vi, d$year, method)
   }
+  # Hartung-Knapp: every refit (regtest, trimfill, influence, cumul) keeps test = "knha"
+  out_bias[[nm]]$fits[["REML_knha"]] <- bias_block(d$yi, d$vi, d$year, "REML", "knha")
 }
 
 # --- multilevel (rma.mv, random = ~ 1 | study/arm) -------------------------------------------
