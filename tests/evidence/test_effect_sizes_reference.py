@@ -155,3 +155,10 @@ def test_empty_arm_and_bad_options_are_refused() -> None:
         binary_effect_sizes([1], [4], [1], [5], to="sometimes")  # type: ignore[arg-type]
     with pytest.raises(EvidenceError, match="whole"):
         binary_effect_sizes([1.5], [4], [1], [5])
+
+
+def test_uncorrected_double_zero_risk_difference_cannot_be_pooled() -> None:
+    es = binary_effect_sizes([0, 2], [20, 18], [0, 5], [20, 15], measure="RD", to="none")
+    assert es.vi[0] == 0.0
+    with pytest.raises(EvidenceError, match="variance 0"):
+        es.pool()
