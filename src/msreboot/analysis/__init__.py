@@ -5,6 +5,11 @@ a cohort (:class:`CohortAnalysis`): the description by treatment group with Tabl
 endpoint estimates, the disease course around treatment (EDSS trajectories, relapses, MRI),
 the transplant outcomes and the cohort beside the published evidence, with a virtual trial
 beside it when one is given. The front ends only render these results.
+
+:func:`emulate_trial` emulates a target trial of AHSCT against a DMT in observational data
+(:class:`EmulationSpec`, read from TOML by :func:`load_emulation_spec`): eligibility and
+covariates at time zero, propensity-score matching or weighting, balance, and every endpoint
+compared crude and adjusted (:class:`EmulatedTrial`).
 """
 
 from msreboot.analysis._analysis import (
@@ -31,6 +36,21 @@ from msreboot.analysis._description import (
     last_contact,
     treatment_groups,
 )
+from msreboot.analysis._emulation import EmulatedTrial, EmulationWarning, emulate_trial
+from msreboot.analysis._emulation_cohort import TrialPopulation, trial_population
+from msreboot.analysis._emulation_effects import EValue, RelapseRateComparison, e_value
+from msreboot.analysis._emulation_outcomes import EndpointContrast
+from msreboot.analysis._emulation_spec import (
+    DMT_CLASSES,
+    EMULATION_COVARIATES,
+    AdjustmentSpec,
+    EligibilitySpec,
+    EmulationSpec,
+    FollowUpSpec,
+    OutcomeSpec,
+    StrategySpec,
+    load_emulation_spec,
+)
 from msreboot.analysis._evidence import (
     EvidenceBeside,
     PublishedLandmark,
@@ -42,25 +62,43 @@ from msreboot.analysis._evidence import (
 __all__ = [
     "BIN_YEARS",
     "DEFAULT_ENDPOINTS",
+    "DMT_CLASSES",
+    "EMULATION_COVARIATES",
     "GROUP_ORDER",
     "MAX_AXIS_YEARS",
     "MIN_PATIENTS_PER_BIN",
     "TABLE_ONE_ROWS",
+    "AdjustmentSpec",
     "CohortAnalysis",
     "CohortDescription",
     "DiseaseCourse",
     "EDSSTrajectories",
+    "EValue",
+    "EligibilitySpec",
+    "EmulatedTrial",
+    "EmulationSpec",
+    "EmulationWarning",
+    "EndpointContrast",
     "EvidenceBeside",
+    "FollowUpSpec",
+    "OutcomeSpec",
     "PublishedLandmark",
+    "RelapseRateComparison",
+    "StrategySpec",
+    "TrialPopulation",
     "analyse_cohort",
     "describe_groups",
     "disease_course",
+    "e_value",
     "edss_trajectories",
+    "emulate_trial",
     "evidence_citations",
     "index_dates",
     "last_contact",
+    "load_emulation_spec",
     "published_landmarks",
     "set_beside_evidence",
     "time_axis_years",
     "treatment_groups",
+    "trial_population",
 ]
