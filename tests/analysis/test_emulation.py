@@ -48,12 +48,13 @@ def test_spec_errors_are_located(tmp_path: Path) -> None:
         '[adjustment]\ncaliper_sd = -1\ncovariates = ["shoe_size"]\n'
         "[eligibility]\nedss_min = 6\nedss_max = 3\n"
     )
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match=r"bad\.toml") as info:
         load_emulation_spec(path)
     text = str(info.value)
     assert str(path) in text
     assert "adjustment.caliper_sd" in text
-    assert "adjustment.covariates" in text and "shoe_size" in text
+    assert "adjustment.covariates" in text
+    assert "shoe_size" in text
     assert "edss_min must be <= edss_max" in text
 
 
@@ -69,7 +70,7 @@ def test_spec_errors_are_located(tmp_path: Path) -> None:
     ids=["endpoint", "primary", "names", "ahsct-drugs", "extra"],
 )
 def test_spec_rejects(toml: str, message: str) -> None:
-    with pytest.raises(ValueError, match="emulation|<string>") as info:
+    with pytest.raises(ValueError, match=r"<string>") as info:
         EmulationSpec.from_toml(toml)
     assert message in str(info.value)
 
@@ -248,14 +249,16 @@ def test_example_trial_result(example_trial: EmulatedTrial) -> None:
         ok = frame[prefix].notna()
         assert (frame.loc[ok, f"{prefix}_ci_low"] <= frame.loc[ok, prefix]).all()
         assert (frame.loc[ok, prefix] <= frame.loc[ok, f"{prefix}_ci_high"]).all()
-    assert t.e_value is not None and t.e_value.point > 1
+    assert t.e_value is not None
+    assert t.e_value.point > 1
     assert t.relapse_rate is not None
     assert list(t.relapse_rate.table["analysis"]) == ["crude", "adjusted"]
     assert set(t.primary.curves.curves) == {"AHSCT", "High-efficacy DMT"}
     for curve in t.primary.curves.curves.values():
         assert np.all(np.diff(curve.survival) <= 1e-12)
     text = t.summary()
-    assert "HR crude" in text and "E-value" in text
+    assert "HR crude" in text
+    assert "E-value" in text
     methods = t.methods()
     assert "inverse probability of treatment weights for the ATT" in methods
     assert "every eligible DMT start" in methods

@@ -145,7 +145,8 @@ def test_crude_is_biased_and_adjusted_recovers_the_hazard_ratio(
     target = registry[1]
     model = trial.primary.adjusted
     crude = trial.primary.crude
-    assert model is not None and crude is not None
+    assert model is not None
+    assert crude is not None
     tolerance = 3 * math.hypot(float(model.std_err[0]), 0.02)
     assert abs(float(model.coef[0]) - target) < tolerance
     assert abs(float(crude.coef[0]) - target) > tolerance

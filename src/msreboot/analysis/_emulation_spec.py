@@ -170,7 +170,8 @@ class AdjustmentSpec(BaseModel):
         unknown = [c for c in value if c not in EMULATION_COVARIATES]
         if unknown:
             raise ValueError(
-                f"must be covariates at time zero ({', '.join(EMULATION_COVARIATES)}); got {unknown}"
+                f"must be covariates at time zero ({', '.join(EMULATION_COVARIATES)}); "
+                f"got {unknown}"
             )
         if not value:
             raise ValueError("must name at least one covariate; got none")
