@@ -264,6 +264,7 @@ def _run(
     pat, E, V, n_events, unc_pat, unc, unc_d, _, status = scan_cohort(
         vstart, t, x, dw, di, valid, rstart, r, rend, ip, fp, lo, hi
     )
+    del x, dw, di  # the thresholds are not needed for the tables
     if (status == STATUS_UNCONFIRMED_TRUNCATED).any():
         notes = (
             *notes,

@@ -110,15 +110,13 @@ def read_visits(
     pid = column(edss, patient_col, "edss")
     day, calendar = as_days(column(edss, date_col, "edss"), date_col)
     raw = column(edss, value_col, "edss")
-    value = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if raw.dtype == np.float64:
+        value = raw.to_numpy()  # read directly (NaN stays NaN)
+    else:
+        value = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     problems: list[Problem] = []
     rows = np.arange(1, len(edss) + 1)
-    if relapse_ids is None:
-        codes, ids = patient_codes(pid)
-        rel_codes = None
-    else:
-        both, ids = patient_codes(pd.concat([pid, relapse_ids], ignore_index=True))
-        codes, rel_codes = both[: len(pid)], both[len(pid) :]
+    codes, rel_codes, ids = patient_codes(pid, relapse_ids)
 
     def report(mask: np.ndarray, column: str, what: str) -> None:
         for i in np.flatnonzero(mask)[:50]:
@@ -173,33 +171,53 @@ def read_visits(
     return Visits(ids, code, day, value, valid), calendar, notes, rel_codes
 
 
-def patient_codes(pid: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def patient_codes(
+    pid: pd.Series, extra: pd.Series | None = None
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Integer codes of patient ids (-1: missing) numbered in sorted order of the ids as
-    strings, and those ids (object array of str).
+    strings, the codes of ``extra`` ids in the same numbering, and the ids (object array
+    of str; those of both).
 
-    The same as ``pd.factorize(pid.astype("string"), sort=True)``, without sorting every
-    row: the rows are hashed once (unsorted) and only the distinct ids are sorted. Ids
-    that are all strings, or integers, are hashed as they are (only the distinct ones are
-    converted); other ids (floats, mixed objects, whose distinct values may read alike or
-    differ only as strings) are converted first.
+    The same as ``pd.factorize(ids.astype("string"), sort=True)`` over both, without
+    sorting or converting every row: the rows are hashed once (unsorted), the extra ids
+    only against the distinct ones, and only the distinct ids are converted and sorted.
+    Ids that are all strings, or integers, are hashed as they are; other ids (floats,
+    mixed objects, whose distinct values may read alike or differ only as strings) are
+    converted first.
     """
+    n = len(pid)
+    more: np.ndarray | None = None
+    text: np.ndarray | None = None
     if pid.dtype.kind in "iu":
         codes, uniques = pd.factorize(pid.to_numpy(), sort=False)
+        if extra is not None:
+            more, uniques = pd.factorize(np.concatenate([uniques, extra.to_numpy()]), sort=False)
         text = np.asarray(pd.Series(uniques).astype("string").to_numpy(), dtype=object)
-    else:
+    elif pid.dtype == object or isinstance(pid.dtype, pd.StringDtype):
         values: Any = pid.to_numpy() if pid.dtype == object else pid.array
         codes, uniques = pd.factorize(values, sort=False)
+        if extra is not None:
+            both = np.concatenate([np.asarray(uniques, dtype=object), extra.to_numpy(object)])
+            more, uniques = pd.factorize(both, sort=False)
         if isinstance(uniques, np.ndarray) and pd.api.types.infer_dtype(uniques) == "string":
             text = uniques
-        else:
-            string_ids: Any = pid.astype("string").array
-            codes, uniques = pd.factorize(string_ids, sort=False)
-            text = np.asarray(uniques.to_numpy(dtype=object), dtype=object)
+    if text is None:  # convert every row first
+        ids = pid if extra is None else pd.concat([pid, extra], ignore_index=True)
+        string_ids: Any = ids.astype("string").array
+        codes, uniques = pd.factorize(string_ids, sort=False)
+        text = np.asarray(uniques.to_numpy(dtype=object), dtype=object)
+        more = None if extra is None else codes[n:]
+        codes = codes[:n]
+    elif more is not None:  # the extra rows, after the distinct ids of pid
+        more = more[len(more) - len(extra) :]  # type: ignore[arg-type]
     order = _string_order(text)
     code_of_unique = np.empty(len(text) + 1, dtype=np.int64)  # the last: missing (-1)
     code_of_unique[order] = np.arange(len(text))
     code_of_unique[-1] = -1
-    return code_of_unique[codes], np.asarray(text[order], dtype=object)
+    codes = np.take(code_of_unique, codes, out=np.asarray(codes, dtype=np.int64), mode="wrap")
+    if more is not None:
+        more = np.take(code_of_unique, more, mode="wrap")
+    return codes, more, np.asarray(text[order], dtype=object)
 
 
 def _string_order(text: np.ndarray) -> np.ndarray:
