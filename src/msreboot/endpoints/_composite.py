@@ -278,59 +278,67 @@ def endpoint_times(
     day0 = anchor_days(cohort, anchor)
     ctx = _Context(cohort, day0, anchor if isinstance(anchor, str) else None)
     ids = day0.index
-    contact = ctx.contact_days.fillna(0.0)
-    death = ctx.death_days
-    columns: dict[str, pd.Series] = {}
-    firsts, untils, excluded = [], [], []
-    for label, component in zip(component_labels(definition), definition.components, strict=True):
+    # every per-patient value as a numpy array in the order of ids (aligning pandas objects
+    # on string ids costs more than the arithmetic)
+    contact = ctx.contact_days.to_numpy(dtype=float, na_value=np.nan)
+    contact = np.where(np.isnan(contact), 0.0, contact)
+    death = ctx.death_days.to_numpy(dtype=float, na_value=np.nan)
+    columns: dict[str, np.ndarray] = {}
+    firsts: list[np.ndarray] = []
+    untils: list[np.ndarray] = []
+    excluded = []
+    labels = component_labels(definition)
+    for label, component in zip(labels, definition.components, strict=True):
         result = _COMPONENT_DAYS[component.kind](ctx, component)  # type: ignore[operator]
-        until = result.assessed_until.fillna(0.0).clip(lower=0.0)
+        first_event = result.first_event.to_numpy(dtype=float, na_value=np.nan)
+        assessed = result.assessed_until.to_numpy(dtype=float, na_value=np.nan)
+        until = np.maximum(np.where(np.isnan(assessed), 0.0, assessed), 0.0)
         until = np.maximum(until, np.minimum(component.from_days, contact))
-        columns[f"{label}_day"] = result.first_event
+        columns[f"{label}_day"] = first_event
         columns[f"{label}_assessed_until_day"] = until
-        firsts.append(result.first_event.rename(label))
+        firsts.append(first_event)
         untils.append(until)
         excluded.append(result.excluded)
     dead_early = death < 0
     excluded.append(
-        pd.DataFrame({"patient_id": ids[dead_early.to_numpy()], "reason": "died before time zero"})
+        pd.DataFrame({"patient_id": ids[dead_early], "reason": "died before time zero"})
     )
-    first = pd.concat(firsts, axis=1) if firsts else pd.DataFrame(index=ids)
-    event_day = first.min(axis=1) if firsts else pd.Series(np.nan, index=ids)
+    nothing = np.full(len(ids), np.nan)
+    event_day = np.fmin.reduce(np.vstack(firsts), axis=0) if firsts else nothing
     cause = np.full(len(ids), "", dtype=object)
-    for label in first.columns:
-        add_label(cause, (first[label] == event_day).to_numpy(dtype=bool), str(label))
+    for label, first_event in zip(labels, firsts, strict=True):
+        add_label(cause, first_event == event_day, label)
     if definition.censor == "all_components" and untils:
-        censor_day = pd.concat(untils, axis=1).min(axis=1)
+        censor_day = np.vstack(untils).min(axis=0)
     else:
         censor_day = contact
-    died = death.notna()
-    limit = death.where(died, censor_day)
-    has_event = event_day.notna() & (event_day <= limit)
-    status = pd.Series(0, index=ids)
-    status[has_event] = 1
-    time = event_day.where(has_event, limit)
+    died = ~np.isnan(death)
+    limit = np.where(died, death, censor_day)
+    has_event = ~np.isnan(event_day) & (event_day <= limit)
+    status = np.where(has_event, 1, 0).astype(np.int64)
+    time = np.where(has_event, event_day, limit)
     death_first = died & ~has_event
     if definition.death == "event":
         status[death_first] = 1
     elif definition.death == "competing":
         status[death_first] = 2
-    reason = pd.Series("", index=ids)
+    reason = np.full(len(ids), "", dtype=object)
     reason[~has_event & ~died] = "follow-up"
-    reason[death_first & (definition.death == "censor")] = "death"
-    out_cause = pd.Series(cause, index=ids).where(has_event, "")
+    if definition.death == "censor":
+        reason[death_first] = "death"
+    out_cause = np.where(has_event, cause, "").astype(object)
     out_cause[death_first & (status > 0)] = "death"
     patients = pd.DataFrame(
         {
             "patient_id": pd.array(ids.to_numpy(dtype=object), dtype="string"),
-            "time_days": time.to_numpy(dtype=float),
-            "time_years": time.to_numpy(dtype=float) / DAYS_PER_YEAR,
-            "status": status.to_numpy(dtype=np.int64),
-            "event": (status == 1).to_numpy(),
-            "cause": out_cause.to_numpy(dtype=object),
-            "censored_at": reason.to_numpy(dtype=object),
-            "death_day": death.to_numpy(dtype=float),
-            **{name: values.reindex(ids).to_numpy(dtype=float) for name, values in columns.items()},
+            "time_days": time,
+            "time_years": time / DAYS_PER_YEAR,
+            "status": status,
+            "event": status == 1,
+            "cause": out_cause,
+            "censored_at": reason,
+            "death_day": death,
+            **columns,
         }
     )
     parts = [e for e in excluded if len(e)]
