@@ -206,6 +206,7 @@ PUBLIC = {
         "BIN_YEARS",
         "CohortAnalysis",
         "CohortDescription",
+        "DEFAULT_EMULATION",
         "DEFAULT_ENDPOINTS",
         "DMT_CLASSES",
         "DiseaseCourse",

@@ -13,6 +13,7 @@ compared crude and adjusted (:class:`EmulatedTrial`).
 """
 
 from msreboot.analysis._analysis import (
+    DEFAULT_EMULATION,
     DEFAULT_ENDPOINTS,
     MAX_AXIS_YEARS,
     CohortAnalysis,
@@ -61,6 +62,7 @@ from msreboot.analysis._evidence import (
 
 __all__ = [
     "BIN_YEARS",
+    "DEFAULT_EMULATION",
     "DEFAULT_ENDPOINTS",
     "DMT_CLASSES",
     "EMULATION_COVARIATES",

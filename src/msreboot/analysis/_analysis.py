@@ -13,6 +13,8 @@ import pandas as pd
 
 from msreboot.analysis._course import DiseaseCourse, disease_course
 from msreboot.analysis._description import CohortDescription, describe_groups
+from msreboot.analysis._emulation import EmulatedTrial, emulate_trial
+from msreboot.analysis._emulation_spec import AdjustmentSpec, EmulationSpec
 from msreboot.analysis._evidence import EvidenceBeside, evidence_citations, set_beside_evidence
 from msreboot.data import Cohort
 from msreboot.endpoints import (
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from msreboot.trials import TrialResult
 
 __all__ = [
+    "DEFAULT_EMULATION",
     "DEFAULT_ENDPOINTS",
     "MAX_AXIS_YEARS",
     "CohortAnalysis",
@@ -51,6 +54,16 @@ DEFAULT_ENDPOINTS = (
 
 MAX_AXIS_YEARS = 10
 """Time axes end at most this many years after time zero."""
+
+DEFAULT_EMULATION = EmulationSpec(
+    name="ahsct_vs_dmt",
+    title="AHSCT vs high-efficacy DMT (default comparison)",
+    adjustment=AdjustmentSpec(method="iptw", estimand="att"),
+)
+"""The comparison an analysis runs when the cohort has AHSCT and DMT-only patients and no
+emulation spec is given: AHSCT against any high-efficacy DMT start, each patient once,
+inverse probability of treatment weights (ATT) on age, sex, EDSS, disease duration, prior
+relapses and prior DMTs, HALT-MS event-free survival."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,6 +109,12 @@ class CohortAnalysis:
         endpoint could be estimated. The disease course is computed up to it.
     trial
         A virtual trial run beside the cohort, when one was given.
+    emulation
+        The emulated trial of AHSCT against a DMT (:func:`emulate_trial`), when one was
+        asked for or the cohort has AHSCT and DMT-only patients (``None`` otherwise;
+        ``emulation_note`` says why).
+    emulation_note
+        Why there is no emulated trial (empty when there is).
     """
 
     cohort: Cohort = field(repr=False)
@@ -115,6 +134,8 @@ class CohortAnalysis:
     citations: tuple[str, ...] = field(repr=False)
     x_max_years: float
     trial: TrialResult | None = field(default=None, repr=False)
+    emulation: EmulatedTrial | None = field(default=None, repr=False)
+    emulation_note: str = ""
 
     def to_frame(self) -> pd.DataFrame:
         """The endpoint landmark estimates as one tidy table (empty when there are none)."""
@@ -138,6 +159,10 @@ class CohortAnalysis:
         parts.append(self.evidence.summary())
         if self.trial is not None:
             parts.append(self.trial.summary())
+        if self.emulation is not None:
+            parts.append(self.emulation.summary())
+        elif self.emulation_note:
+            parts.append(f"treatment comparison: {self.emulation_note}")
         return "\n\n".join(parts)
 
     def _repr_html_(self) -> str:
@@ -204,6 +229,8 @@ def analyse_cohort(
     anchor: str = "ahsct",
     by: str | None = None,
     trial: TrialResult | None = None,
+    emulation: EmulationSpec | None = None,
+    compare_treatments: bool = True,
 ) -> CohortAnalysis:
     """Analyse a cohort once: every result the report, the CLI and the dashboard show.
 
@@ -224,6 +251,12 @@ def analyse_cohort(
         Cox hazard ratios against the first group, log-rank test); ``None``: no comparison.
     trial
         A virtual trial (:func:`msreboot.trials.run_trial`) to keep beside the cohort.
+    emulation
+        An emulated trial of AHSCT against a DMT to run (:class:`EmulationSpec`); when
+        ``None`` and ``compare_treatments``, :data:`DEFAULT_EMULATION` runs whenever the
+        cohort has both AHSCT and DMT-only patients.
+    compare_treatments
+        Run the default comparison when no ``emulation`` is given.
 
     Returns
     -------
@@ -274,6 +307,7 @@ def analyse_cohort(
         trm = transplant_mortality(cohort)
     except ValueError as exc:
         outcomes, trm, note = None, None, str(exc)
+    emulated, emulation_note = _emulate(cohort, description, emulation, compare_treatments)
     return CohortAnalysis(
         cohort=cohort,
         definitions=chosen,
@@ -292,4 +326,28 @@ def analyse_cohort(
         citations=evidence_citations(),
         x_max_years=x_max,
         trial=trial,
+        emulation=emulated,
+        emulation_note=emulation_note,
     )
+
+
+def _emulate(
+    cohort: Cohort,
+    description: CohortDescription,
+    spec: EmulationSpec | None,
+    compare_treatments: bool,
+) -> tuple[EmulatedTrial | None, str]:
+    if spec is None:
+        groups = description.group_counts()
+        if not compare_treatments:
+            return None, ""
+        if "AHSCT" not in groups or "DMT only" not in groups:
+            return None, (
+                "the cohort needs AHSCT and DMT-only patients for a comparison; it has "
+                + (", ".join(groups) or "none")
+            )
+        spec = DEFAULT_EMULATION
+    try:
+        return emulate_trial(cohort, spec, warn=False), ""
+    except ValueError as exc:
+        return None, str(exc)

@@ -32,7 +32,7 @@ def methods_text(spec: EmulationSpec, caveats: Sequence[str] = ()) -> str:
         crit.append(f"a relapse or an active MRI scan {window}")
     if e.min_prior_dmts:
         crit.append(f"at least {e.min_prior_dmts} prior DMT(s)")
-    drugs = ", ".join(spec.control.drugs) or "any DMT"
+    drugs = ", ".join(d.replace("_", " ") for d in spec.control.drugs) or "any DMT"
     regimens = f" ({', '.join(spec.treated.regimens)})" if spec.treated.regimens else ""
     zero = (
         "each patient entered once, at their first eligible time zero (AHSCT on a tie)"
@@ -40,7 +40,7 @@ def methods_text(spec: EmulationSpec, caveats: Sequence[str] = ()) -> str:
         else "every eligible DMT start entered, so that patients could contribute several "
         "entries; variances are clustered by patient"
     )
-    covs = ", ".join(EMULATION_COVARIATES[c].lower() for c in a.covariates)
+    covs = "; ".join(EMULATION_COVARIATES[c] for c in a.covariates)
     if a.method == "matching":
         adj = (
             f"1:{a.ratio} nearest-neighbour matching on the logit of the propensity score, "
@@ -68,7 +68,7 @@ def methods_text(spec: EmulationSpec, caveats: Sequence[str] = ()) -> str:
         f"{spec.control.name} ({drugs}). Time zero was the AHSCT reinfusion (day 0) or the "
         f"start of the comparator DMT; {zero}. Eligibility at time zero: "
         f"{'; '.join(crit) or 'no restriction'}. The propensity of receiving "
-        f"{spec.treated.name} was modelled by logistic regression on {covs}, and the arms "
+        f"{spec.treated.name} was modelled by logistic regression on ({covs}), and the arms "
         f"were compared after {adj}. Balance was judged by standardised mean differences "
         f"(|SMD| <= {a.max_abs_smd:g}). Hazard ratios come from Cox models (Efron ties) with "
         "cluster-robust (sandwich) variance in the adjusted sample; survival curves are "
@@ -76,7 +76,7 @@ def methods_text(spec: EmulationSpec, caveats: Sequence[str] = ()) -> str:
         "Poisson model with robust variance; the E-value of the primary hazard ratio follows "
         f"VanderWeele and Ding (2017). Analysis: {fu}"
         + (f", up to {spec.follow_up.max_years:g} years" if spec.follow_up.max_years else "")
-        + f". Primary endpoint: {spec.primary}."
+        + f". Primary endpoint: {spec.definitions()[spec.primary].title or spec.primary}."
     )
     if caveats:
         text += " Caveats: " + "; ".join(caveats) + "."
