@@ -17,7 +17,16 @@ from msreboot.datasets import load_example
 from msreboot.report import Report, build_report
 from msreboot.report._figures import inline_svg
 
-SECTIONS = ["cohort", "survival", "trajectories", "transplant", "evidence", "trial", "methods"]
+SECTIONS = [
+    "cohort",
+    "survival",
+    "comparison",
+    "trajectories",
+    "transplant",
+    "evidence",
+    "trial",
+    "methods",
+]
 EXTERNAL = re.compile(
     r"""(?:\b(?:src|href|xlink:href|action|poster|data)\s*=\s*["']?\s*(?:https?:)?//)"""
     r"""|(?:url\(\s*["']?\s*(?:https?:)?//)|(?:@import)""",
@@ -218,6 +227,7 @@ def test_the_example_report_keeps_its_pages(example_report: Report) -> None:
     assert [s.id for s in example_report.sections] == [
         "cohort",
         "survival",
+        "comparison",
         "trajectories",
         "transplant",
         "evidence",
@@ -231,6 +241,9 @@ def test_the_example_report_keeps_its_pages(example_report: Report) -> None:
         "km_muraro_2017_pfs",
         "km_neda_3",
         "km_overall_survival",
+        "love_ahsct_vs_dmt",
+        "overlap_ahsct_vs_dmt",
+        "compare_km_ahsct_vs_dmt_halt_ms_efs",
         "edss_trajectories",
         "relapses_mri",
         "adverse_events",

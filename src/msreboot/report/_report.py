@@ -170,7 +170,9 @@ def build_report(
     The page makes no network request: CSS is inline, figures are inline SVG, there is no
     script and no external font. Sections: cohort description (Table 1 by treatment group,
     follow-up, completeness, validation warnings), time-to-event endpoints (Kaplan-Meier
-    figures with numbers at risk, landmark estimates), disease course (EDSS trajectories,
+    figures with numbers at risk, landmark estimates), the comparison of treatment groups
+    when there are several (the emulated trial of the analysis: balance, love plot, curves
+    per arm, hazard ratios, relapse-rate ratio), disease course (EDSS trajectories,
     relapse rates, MRI activity), transplant outcomes, published evidence, the virtual
     trial when there is one, and methods with provenance.
 
@@ -183,9 +185,10 @@ def build_report(
     >>> analysis = analyse_cohort(load_example(), definitions=["halt_ms_efs"])
     >>> report = build_report(analysis, out=out)
     >>> [s.id for s in report.sections]
-    ['cohort', 'survival', 'trajectories', 'transplant', 'evidence', 'methods']
+    ['cohort', 'survival', 'comparison', 'trajectories', 'transplant', 'evidence', 'methods']
     """
     from msreboot.report._cohort import cohort_section
+    from msreboot.report._comparison import comparison_section
     from msreboot.report._evidence import evidence_section
     from msreboot.report._survival import survival_section
     from msreboot.report._trajectories import trajectories_section
@@ -197,11 +200,13 @@ def build_report(
     if source_path is not None and not source_path.exists():
         raise ValueError(f"source must be an existing file or folder; got {source_path}.")
     trial = analysis.trial
+    compare = analysis.emulation is not None or len(analysis.description.group_counts()) > 1
     anchor_label = _ANCHOR_LABELS.get(analysis.anchor, analysis.anchor)
     generated = datetime.now(UTC)
     steps = [
         "describing the cohort",
         "drawing the endpoints",
+        *(["comparing the treatment groups"] if compare else []),
         "drawing the disease course",
         "transplant outcomes",
         "setting the cohort beside the evidence",
@@ -233,6 +238,16 @@ def build_report(
                 by=analysis.by,
             )
         )
+        if compare:
+            advance()
+            sections.append(
+                comparison_section(
+                    analysis.emulation,
+                    analysis.emulation_note,
+                    writer,
+                    x_max=analysis.x_max_years,
+                )
+            )
         advance()
         sections.append(
             trajectories_section(
