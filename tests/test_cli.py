@@ -297,3 +297,51 @@ def test_disability_choices_come_from_the_definitions(option: str, names: str) -
     assert result.exit_code == 2
     text = " ".join(result.output.replace("│", " ").split())  # unwrap the error box
     assert f"{option} must be one of {names}" in text
+
+
+def test_compare_writes_tables_figures_and_report(tmp_path: Path) -> None:
+    spec = tmp_path / "emulation.toml"
+    spec.write_text(
+        '[trial]\nname = "nat"\ntitle = "AHSCT vs natalizumab"\n'
+        '[control]\nname = "Natalizumab"\nkind = "dmt"\ndrugs = ["natalizumab"]\n'
+        '[adjustment]\nmethod = "overlap"\n'
+        '[outcomes]\nendpoints = ["relapse_free"]\n'
+    )
+    out_dir = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            str(example_path()),
+            "--spec",
+            str(spec),
+            "--out",
+            str(out_dir),
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "HR crude" in result.output
+    outcomes = pd.read_csv(out_dir / "nat_outcomes.csv")
+    assert list(outcomes["endpoint"]) == ["relapse_free"]
+    assert outcomes["hr_adjusted"].between(0, 10).all()
+    balance = pd.read_csv(out_dir / "nat_balance.csv")
+    assert {"smd_before", "smd_after"} <= set(balance.columns)
+    assert (out_dir / "nat_methods.txt").read_text().startswith("We emulated a target trial")
+    svgs = {p.name for p in (out_dir / "report_files").glob("*.svg")}
+    assert {"love_nat.svg", "overlap_nat.svg", "compare_km_nat_relapse_free.svg"} <= svgs
+    assert 'id="comparison"' in (out_dir / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [("no_such_spec", "--spec must be default, a bundled spec"), ("missing.toml", "existing TOML")],
+    ids=["preset", "file"],
+)
+def test_compare_usage_errors(tmp_path: Path, spec: str, message: str) -> None:
+    result = runner.invoke(
+        app, ["compare", str(example_path()), "--spec", spec, "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.replace("│", " ").split())
+    assert not (tmp_path / "o").exists()

@@ -267,6 +267,15 @@ def _register_calibrate() -> None:
 _register_calibrate()
 
 
+def _register_compare() -> None:
+    from msreboot.cli._compare import compare_command
+
+    app.command("compare")(compare_command)
+
+
+_register_compare()
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
