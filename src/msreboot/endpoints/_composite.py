@@ -71,6 +71,47 @@ class _Context:
     def per_patient(self, values: pd.Series, how: str) -> pd.Series:
         return values.groupby(level=0).agg(how).reindex(self.day0.index).astype(float)
 
+    def codes(self, name: str) -> np.ndarray:
+        """Each row's patient as a position in the patients table (once per cohort), so
+        that grouping a table by patient hashes no strings."""
+        table = self.cohort.table(name)["patient_id"]
+        return self.cohort.derived(
+            ("patient_codes", name),
+            lambda: np.asarray(self._patients.get_indexer(pd.Index(table)), dtype=np.int64),
+        )
+
+    @property
+    def _patients(self) -> pd.Index:
+        patients = self.cohort.patients
+        return self.cohort.derived(("patient_index",), lambda: pd.Index(patients.patient_id))
+
+    @cached_property
+    def _id_codes(self) -> np.ndarray:
+        return np.asarray(self._patients.get_indexer(self.day0.index), dtype=np.int64)
+
+    @cached_property
+    def _zero_by_code(self) -> pd.Series:
+        """Time zero by position in the patients table (missing: no time zero)."""
+        return self.day0.reindex(self._patients).reset_index(drop=True)
+
+    def table_days(self, name: str, column: str) -> pd.Series:
+        """Days from each row's patient's time zero to ``column`` of a cohort table."""
+        frame = self.cohort.table(name)
+        zero = self._zero_by_code.iloc[self.codes(name)]
+        return days_between(
+            pd.Series(frame[column].to_numpy(), dtype=frame[column].dtype),
+            pd.Series(zero.to_numpy(), dtype=zero.dtype),
+        ).set_axis(frame.index)
+
+    def per_patient_rows(
+        self, name: str, values: pd.Series, keep: np.ndarray, how: str
+    ) -> pd.Series:
+        """``how`` (min, max) of ``values`` of a cohort table's rows where ``keep``, per
+        patient with time zero (NaN: none)."""
+        codes = self.codes(name)[keep]
+        agg = pd.Series(values.to_numpy(dtype=float)[keep]).groupby(codes).agg(how)
+        return pd.Series(agg.reindex(self._id_codes).to_numpy(dtype=float), index=self.day0.index)
+
     @cached_property
     def contact_days(self) -> pd.Series:
         """Days from time zero to each patient's last record of any kind."""
@@ -91,18 +132,18 @@ class _Context:
 
 def _relapse_days_uncached(ctx: _Context, component: RelapseComponent) -> ComponentDays:
     rel = ctx.cohort.relapses
-    day = ctx.days(rel, "onset_date")
+    day = ctx.table_days("relapses", "onset_date")
     keep = day >= component.from_days
     if component.min_duration_days:
         length = days_between(rel["end_date"], rel["onset_date"])
         keep &= ~(length < component.min_duration_days)
-    first = ctx.per_patient(day[keep].set_axis(rel["patient_id"][keep]), "min")
+    first = ctx.per_patient_rows("relapses", day, keep.to_numpy(dtype=bool), "min")
     return ComponentDays(first, ctx.contact_days, _no_exclusions())
 
 
 def _disability_days_uncached(ctx: _Context, component: DisabilityComponent) -> ComponentDays:
     edss = ctx.cohort.edss
-    day = ctx.days(edss, "date")
+    day = ctx.table_days("edss", "date")
     used = edss[~((day > 0) & (day < component.from_days))]
     anchor = pd.DataFrame({"patient_id": ctx.day0.index, "anchor_date": ctx.day0.to_numpy()})
     result = detect_disability_events(
@@ -115,8 +156,7 @@ def _disability_days_uncached(ctx: _Context, component: DisabilityComponent) -> 
     first = ctx.per_patient(
         events["time_from_anchor_days"].astype(float).set_axis(events["patient_id"]), "min"
     )
-    after = day >= 0
-    until = ctx.per_patient(day[after].set_axis(edss["patient_id"][after]), "max")
+    until = ctx.per_patient_rows("edss", day, (day >= 0).to_numpy(dtype=bool), "max")
     excluded = result.excluded[result.excluded["patient_id"].isin(ctx.day0.index)]
     return ComponentDays(first, until, excluded.reset_index(drop=True))
 
