@@ -92,3 +92,25 @@ def test_chunking_does_not_change_results(
     got = run_case("object_float_all")
     for key in ("events", "patients", "unconfirmed"):
         pd.testing.assert_frame_equal(got[key], expected[key], check_exact=True, obj=key)
+
+
+@pytest.mark.parametrize("name", ["object_float_all", "string_int_first_pira", "int_float_two"])
+def test_rows_grouped_by_patient_give_the_frozen_frames(name: str) -> None:
+    """Rows sorted by patient (stably, so same-day duplicates keep their order) take the
+    path that hashes one row per run of a patient."""
+    from msreboot.endpoints import time_to_milestone
+    from tests.endpoints.disability_frozen import _anchor
+
+    seed, ids, dates, definition, anchor = CASES[name]
+    visits, relapses = cohort(seed, ids=ids, dates=dates)
+    grouped = visits.sort_values("patient_id", kind="stable", ignore_index=True)
+    kwargs: dict[str, Any] = {"valid_col": "valid"}
+    if anchor == "table":
+        kwargs["anchor"] = _anchor(visits, seed)
+    d = DEFINITIONS[definition]
+    result = detect_disability_events(grouped, relapses, d, **kwargs)
+    expected = frozen()[name]
+    for key in ("events", "patients", "unconfirmed", "excluded"):
+        pd.testing.assert_frame_equal(getattr(result, key), expected[key], check_exact=True)
+    milestone = time_to_milestone(grouped, 4.0, relapses, d, **kwargs)
+    pd.testing.assert_frame_equal(milestone.table, expected["milestone"], check_exact=True)

@@ -195,7 +195,9 @@ def patient_codes(
         text = np.asarray(pd.Series(uniques).astype("string").to_numpy(), dtype=object)
     elif pid.dtype == object or isinstance(pid.dtype, pd.StringDtype):
         values: Any = pid.to_numpy() if pid.dtype == object else pid.array
-        codes, uniques = pd.factorize(values, sort=False)
+        codes, uniques = _factorize_runs(values)
+        if isinstance(uniques.dtype, pd.StringDtype):  # distinct strings, without missing
+            uniques = np.asarray(uniques.to_numpy(dtype=object), dtype=object)
         if extra is not None:
             both = np.concatenate([np.asarray(uniques, dtype=object), extra.to_numpy(object)])
             more, uniques = pd.factorize(both, sort=False)
@@ -218,6 +220,26 @@ def patient_codes(
     if more is not None:
         more = np.take(code_of_unique, more, mode="wrap")
     return codes, more, np.asarray(text[order], dtype=object)
+
+
+def _factorize_runs(values: Any) -> tuple[np.ndarray, Any]:
+    """``pd.factorize(values, sort=False)``; when the rows of one id mostly come together
+    (as in a table sorted by patient), only the first row of each run is hashed."""
+    n = len(values)
+    raw = values.to_numpy(dtype=object) if not isinstance(values, np.ndarray) else values
+    sample = raw[: min(n, 10_000)]
+    try:
+        grouped = n > 1 and (sample[1:] != sample[:-1]).sum() * 4 < len(sample)
+        if grouped:
+            head = np.empty(n, dtype=bool)
+            head[0] = True
+            np.not_equal(raw[1:], raw[:-1], out=head[1:])
+    except (TypeError, ValueError):  # e.g. pd.NA compared with a value: hash every row
+        grouped = False
+    if not grouped:
+        return pd.factorize(values, sort=False)
+    run_codes, uniques = pd.factorize(raw[head], sort=False)
+    return run_codes[np.cumsum(head) - 1], uniques
 
 
 def _string_order(text: np.ndarray) -> np.ndarray:
