@@ -1,4 +1,5 @@
-"""Regenerate the bundled example cohort (src/msreboot/datasets/example/), byte for byte.
+"""Regenerate the bundled example cohorts (src/msreboot/datasets/example/ and
+example_comparator/), byte for byte.
 
 Usage: python scripts/make_example.py
 """
@@ -8,6 +9,8 @@ from pathlib import Path
 from msreboot.datasets import write_example
 
 if __name__ == "__main__":
-    target = Path(__file__).resolve().parents[1] / "src" / "msreboot" / "datasets" / "example"
-    for path in write_example(target):
+    datasets = Path(__file__).resolve().parents[1] / "src" / "msreboot" / "datasets"
+    for path in write_example(datasets / "example"):
+        print(path)
+    for path in write_example(datasets / "example_comparator", comparator=True):
         print(path)

@@ -39,3 +39,43 @@ def test_content_is_plausible() -> None:
     assert len(cohort.adverse_events) > 0
     assert 0 < len(cohort.deaths) < 30
     assert cohort.warnings == ()
+
+
+def test_comparator_cohort_regenerates_byte_for_byte(tmp_path: Path) -> None:
+    write_example(tmp_path, comparator=True)
+    bundled = sorted(example_path(comparator=True).glob("*.csv"))
+    assert [p.name for p in bundled] == sorted(p.name for p in tmp_path.iterdir())
+    for path in bundled:
+        assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_comparator_option_leaves_the_default_cohort_alone() -> None:
+    a = generate_example(EXAMPLE_SEED, n_patients=20)
+    b = generate_example(EXAMPLE_SEED, n_patients=20, comparator=False)
+    for name in a:
+        assert a[name].equals(b[name]), name
+
+
+def test_comparator_cohort_is_confounded_by_indication() -> None:
+    from msreboot.analysis import describe_groups
+    from msreboot.endpoints import baseline_covariates
+
+    cohort = load_example(comparator=True)
+    assert cohort.n_patients == 400
+    assert cohort.warnings == ()
+    groups = describe_groups(cohort).groups
+    dmts = cohort.treatments[cohort.treatments["kind"] == "dmt"]
+    high = dmts[
+        dmts["drug"].isin(["natalizumab", "ocrelizumab", "ofatumumab", "fingolimod", "cladribine"])
+    ]
+    only = set(groups.index[groups == "DMT only"])
+    assert only <= set(high["patient_id"])  # every DMT-only patient had a high-efficacy DMT
+    switched = dmts[dmts["patient_id"].isin(only)].groupby("patient_id").size()
+    assert (switched >= 3).any()  # first-line, high-efficacy, and a further switch
+    start = high[high["patient_id"].isin(only)].groupby("patient_id")["start_date"].min()
+    anchor = start.rename("anchor_date").rename_axis("patient_id").reset_index()
+    dmt = baseline_covariates(cohort, anchor=anchor)
+    ahsct = baseline_covariates(cohort)
+    assert ahsct["age_years"].mean() < dmt["age_years"].mean() - 3
+    assert ahsct["relapses_prior_year"].mean() > dmt["relapses_prior_year"].mean() + 0.2
+    assert ahsct["baseline_edss"].mean() > dmt["baseline_edss"].mean()

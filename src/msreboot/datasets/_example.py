@@ -5,6 +5,14 @@ No real patient contributed anything to it. The generator is a plain statistical
 (mixed regimens, 2008-2021) and 120 on DMT only, with six-monthly EDSS visits, relapses,
 yearly MRI, transplant adverse events and a few deaths, up to a data cut of 2025-06-30.
 Its effect sizes are loosely in the range of the published cohorts but are illustrative.
+
+A second bundled cohort (``load_example(comparator=True)``, ``example_comparator/``) gives
+the DMT-only patients a realistic comparator: 400 patients whose treatment follows their
+disease (confounding by indication: younger patients with higher EDSS, more relapses and
+MRI activity go to AHSCT), first-line DMTs then a switch to a high-efficacy DMT
+(natalizumab, ocrelizumab, ofatumumab, fingolimod, cladribine) at the index date, further
+switches during follow-up, and some transplanted patients with a failed high-efficacy DMT
+before AHSCT, so that crude and adjusted comparisons differ as in real registries.
 """
 
 from __future__ import annotations
@@ -33,27 +41,44 @@ _REGIMENS = {  # regimen: (share, intensity, conditioning days before reinfusion
 }
 _DMTS_FIRST = ("interferon_beta", "glatiramer", "teriflunomide", "dimethyl_fumarate")
 _DMTS_HIGH = ("fingolimod", "natalizumab", "ocrelizumab", "cladribine", "alemtuzumab")
+COMPARATOR_PATIENTS = 400
+_COMPARATOR_DMTS = {  # high-efficacy DMT started at the index date: share
+    "natalizumab": 0.35,
+    "ocrelizumab": 0.3,
+    "ofatumumab": 0.1,
+    "fingolimod": 0.15,
+    "cladribine": 0.1,
+}
 
 
-def example_path() -> Path:
-    """The folder holding the bundled example cohort (one CSV per table)."""
-    return Path(str(resources.files("msreboot.datasets") / "example"))
+def example_path(*, comparator: bool = False) -> Path:
+    """The folder holding the bundled example cohort (one CSV per table); ``comparator``:
+    the cohort with a realistic DMT comparator (``example_comparator/``)."""
+    name = "example_comparator" if comparator else "example"
+    return Path(str(resources.files("msreboot.datasets") / name))
 
 
-def load_example() -> Cohort:
-    """The bundled example cohort, validated.
+def load_example(*, comparator: bool = False) -> Cohort:
+    """The bundled example cohort, validated (``comparator``: the one with a realistic DMT
+    comparator and confounding by indication, 400 patients).
 
     Examples
     --------
     >>> load_example().n_patients
     300
+    >>> load_example(comparator=True).n_patients
+    400
     """
-    return read_cohort(example_path())
+    return read_cohort(example_path(comparator=comparator))
 
 
-def write_example(folder: str | Path, seed: int = EXAMPLE_SEED) -> list[Path]:
-    """Generate the example cohort and write it as CSV files (what ``example/`` holds)."""
-    cohort = Cohort.from_frames(generate_example(seed))
+def write_example(
+    folder: str | Path, seed: int = EXAMPLE_SEED, *, comparator: bool = False
+) -> list[Path]:
+    """Generate the example cohort and write it as CSV files (what ``example/`` holds, or
+    ``example_comparator/`` with ``comparator``)."""
+    n_patients = COMPARATOR_PATIENTS if comparator else 300
+    cohort = Cohort.from_frames(generate_example(seed, n_patients, comparator=comparator))
     return write_cohort(cohort, folder, "csv")
 
 
@@ -67,8 +92,15 @@ def _grid(x: float) -> float:
     return 0.0 if x < 1.0 else x
 
 
-def generate_example(seed: int = EXAMPLE_SEED, n_patients: int = 300) -> dict[str, pd.DataFrame]:
-    """Generate the example cohort's tables (raw, before validation)."""
+def generate_example(
+    seed: int = EXAMPLE_SEED, n_patients: int = 300, *, comparator: bool = False
+) -> dict[str, pd.DataFrame]:
+    """Generate the example cohort's tables (raw, before validation).
+
+    ``comparator``: treatment is drawn from each patient's characteristics (confounding
+    by indication) and DMT-only patients switch to a high-efficacy DMT at their index
+    date (see the module docstring); the default cohort is unchanged by this option.
+    """
     rng = np.random.default_rng(seed)
     rows: dict[str, list[dict[str, object]]] = {
         name: []
@@ -84,7 +116,9 @@ def generate_example(seed: int = EXAMPLE_SEED, n_patients: int = 300) -> dict[st
     }
     n_ahsct = round(n_patients * 0.6)
     for i in range(n_patients):
-        for table, row in _patient(rng, f"P{i + 1:03d}", i < n_ahsct):
+        pid = f"P{i + 1:03d}"
+        patient = _comparator_patient(rng, pid) if comparator else _patient(rng, pid, i < n_ahsct)
+        for table, row in patient:
             rows[table].append(row)
     return {name: pd.DataFrame(r) for name, r in rows.items()}
 
@@ -190,6 +224,163 @@ def _patient(
     yield from _course(rng, pid, index, end, onset, transplanted, progressive)
 
 
+def _comparator_patient(
+    rng: np.random.Generator, pid: str
+) -> Iterator[tuple[str, dict[str, object]]]:
+    """One patient of the comparator cohort: characteristics first, then the treatment
+    they are given because of them (AHSCT or a switch to a high-efficacy DMT); records
+    after a death are cut at it."""
+    rows = list(_comparator_rows(rng, pid))
+    death = next((r["date"] for t, r in rows if t == "deaths"), None)
+    for table, row in rows:
+        if death is not None and table == "treatments":
+            if row["start_date"] > death:  # type: ignore[operator]
+                continue
+            if row.get("end_date") is not None and row["end_date"] > death:  # type: ignore[operator]
+                row = row | {"end_date": death}
+        if death is not None and table == "adverse_events" and row["onset_date"] > death:  # type: ignore[operator]
+            continue
+        yield table, row
+
+
+def _comparator_rows(rng: np.random.Generator, pid: str) -> Iterator[tuple[str, dict[str, object]]]:
+    start = dt.date(2010, 1, 1)
+    index = _day(start, rng.uniform(0, (dt.date(2021, 12, 31) - start).days))
+    age = float(np.clip(rng.normal(38, 9), 18, 60))
+    duration = float(np.clip(rng.gamma(3.0, 2.4), 1.0, 25))
+    progressive = bool(rng.random() < 0.15)
+    pre_rate = float(rng.gamma(2.0, 0.15) if progressive else rng.gamma(4.0, 0.3))
+    pre_rate *= float(np.exp(-0.04 * (age - 38)))  # younger patients relapse more
+    level = float(np.clip(rng.normal(4.5 if progressive else 3.2, 1.3), 1.0, 6.5))
+    mri_rate = float(rng.gamma(2.0, 0.8))
+    logit = (
+        -0.4
+        - 0.045 * (age - 38)
+        + 0.6 * (level - 3.5)
+        + 1.1 * (pre_rate - 1.2)
+        + 0.5 * (mri_rate - 1.6)
+        - (0.8 if progressive else 0.0)
+    )
+    transplanted = bool(rng.random() < 1 / (1 + np.exp(-logit)))
+    birth = _day(index, -age * 365.25 - rng.uniform(0, 300))
+    onset = _day(index, -duration * 365.25)
+    diagnosis = _day(onset, min(rng.exponential(300), duration * 365.25 - 60))
+    first_line = int(rng.integers(1, 3))
+    yield (
+        "patients",
+        {
+            "patient_id": pid,
+            "sex": "F" if rng.random() < 0.68 else "M",
+            "birth_date": birth,
+            "onset_date": onset,
+            "diagnosis_date": diagnosis,
+            "phenotype": "SPMS" if progressive else "RRMS",
+            "hct_ci": int(rng.poisson(0.4)),
+            "centre": f"C{rng.integers(1, 6):02d}",
+        },
+    )
+    end = min(DATA_CUT, _day(index, rng.uniform(2, 10) * 365.25))
+    # first-line DMTs, one after the other, up to a switch before the index date
+    t = _day(max(diagnosis, _day(index, -6 * 365.25)), rng.uniform(10, 120))
+    stop = _day(index, -rng.uniform(400, 900)) if transplanted else _day(index, -1)
+    for k in range(first_line):
+        last = k == first_line - 1
+        course_end = stop if last else _day(t, rng.uniform(300, 900))
+        if course_end <= _day(t, 60):
+            break
+        yield (
+            "treatments",
+            {
+                "patient_id": pid,
+                "kind": "dmt",
+                "start_date": t,
+                "end_date": course_end,
+                "drug": str(rng.choice(_DMTS_FIRST)),
+                "stop_reason": "inefficacy",
+            },
+        )
+        t = _day(course_end, 1)
+    names = list(_COMPARATOR_DMTS)
+    shares = np.array([_COMPARATOR_DMTS[n] for n in names])
+    death: dt.date | None = None
+    trm = False
+    if transplanted:
+        if rng.random() < 0.3 and t < _day(index, -240):  # a failed high-efficacy DMT first
+            yield (
+                "treatments",
+                {
+                    "patient_id": pid,
+                    "kind": "dmt",
+                    "start_date": t,
+                    "end_date": _day(index, -rng.uniform(60, 120)),
+                    "drug": str(rng.choice(names, p=shares)),
+                    "stop_reason": "inefficacy",
+                },
+            )
+        transplant_rows = list(_transplant(rng, pid, index, age))
+        if rng.random() < 0.005 + 0.002 * max(age - 35, 0):
+            trm = True
+            death = _day(index, rng.uniform(15, 95))
+        yield from transplant_rows
+    else:
+        drug = str(rng.choice(names, p=shares))
+        switch = _day(index, rng.uniform(200, 2500)) if rng.random() < 0.35 else None
+        switch = switch if switch is not None and switch < end else None
+        yield (
+            "treatments",
+            {
+                "patient_id": pid,
+                "kind": "dmt",
+                "start_date": index,
+                "end_date": None if switch is None else _day(switch, -1),
+                "drug": drug,
+                "stop_reason": None
+                if switch is None
+                else str(rng.choice(["adverse_event", "inefficacy", "patient_choice"])),
+            },
+        )
+        if switch is not None:
+            other = [n for n in names if n != drug]
+            yield (
+                "treatments",
+                {
+                    "patient_id": pid,
+                    "kind": "dmt",
+                    "start_date": switch,
+                    "end_date": None,
+                    "drug": str(rng.choice(other)),
+                    "stop_reason": None,
+                },
+            )
+    if death is None and rng.random() < 0.015:
+        death = _day(index, rng.uniform(200, (end - index).days + 200))
+        death = death if death <= end else None
+    if death is not None:
+        end = min(end, death)
+        yield (
+            "deaths",
+            {
+                "patient_id": pid,
+                "date": death,
+                "cause": "infection" if trm else "other",
+                "transplant_related": trm,
+            },
+        )
+    yield from _course(
+        rng,
+        pid,
+        index,
+        end,
+        onset,
+        transplanted,
+        progressive,
+        pre_rate,
+        level,
+        mri_rate,
+        0.06 * (level - 3.5),  # higher EDSS, faster worsening
+    )
+
+
 def _transplant(
     rng: np.random.Generator, pid: str, day0: dt.date, age: float
 ) -> Iterator[tuple[str, dict[str, object]]]:
@@ -275,9 +466,16 @@ def _course(
     onset: dt.date,
     transplanted: bool,
     progressive: bool,
+    pre_rate: float | None = None,
+    level: float | None = None,
+    mri_rate: float = 1.6,
+    drift_shift: float = 0.0,
 ) -> Iterator[tuple[str, dict[str, object]]]:
-    """EDSS visits, relapses and MRI scans from one year before the index date to the end."""
-    pre_rate = rng.gamma(4.0, 0.3) if not progressive else rng.gamma(2.0, 0.15)
+    """EDSS visits, relapses and MRI scans from one year before the index date to the end
+    (``pre_rate``, ``level``: the relapse rate and EDSS at the index date when already
+    drawn; ``mri_rate``: mean active lesions per scan before it)."""
+    if pre_rate is None:
+        pre_rate = rng.gamma(4.0, 0.3) if not progressive else rng.gamma(2.0, 0.15)
     post_rate = pre_rate * (0.04 if transplanted else 0.35)
     relapses: list[dt.date] = []
     t = max(_day(index, -730), _day(onset, 30))
@@ -301,8 +499,9 @@ def _course(
                 "end_date": _day(t, rng.uniform(20, 60)) if rng.random() < 0.5 else None,
             },
         )
-    level = float(np.clip(rng.normal(4.0 if transplanted else 3.0, 1.3), 1.0, 6.5))
-    drift = rng.normal(0.25 if progressive else 0.08, 0.05)  # EDSS points per year
+    if level is None:
+        level = float(np.clip(rng.normal(4.0 if transplanted else 3.0, 1.3), 1.0, 6.5))
+    drift = rng.normal(0.25 if progressive else 0.08, 0.05) + drift_shift  # EDSS points/year
     if transplanted:
         drift = drift * (0.5 if progressive else 0.1) - (0.12 if rng.random() < 0.3 else 0.0)
     visit = max(_day(index, -rng.uniform(330, 400)), _day(onset, 14))
@@ -327,7 +526,7 @@ def _course(
     scan = _day(index, -rng.uniform(60, 200))
     first = True
     while scan <= end:
-        active_rate = 1.6 if scan < index else (0.03 if transplanted else 0.4)
+        active_rate = mri_rate if scan < index else (0.03 if transplanted else 0.4)
         if progressive:
             active_rate *= 0.4
         gd = int(rng.negative_binomial(1.5, 1.5 / (1.5 + active_rate)))
