@@ -306,6 +306,7 @@ def emulate_trial(cohort: Cohort, spec: EmulationSpec, *, warn: bool = True) -> 
     contrasts = {
         name: contrast_endpoint(cohort, spec, d, data) for name, d in spec.definitions().items()
     }
+    notes += [n for contrast in contrasts.values() for n in contrast.notes]
     rows = []
     for name, contrast in contrasts.items():
         t = contrast.data["treated"].to_numpy(dtype=bool)

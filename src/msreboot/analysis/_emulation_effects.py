@@ -84,8 +84,11 @@ def e_value(estimate: float, ci_low: float, ci_high: float, *, rare: bool = True
     -----
     For a risk ratio RR >= 1, E = RR + sqrt(RR (RR - 1)); for RR < 1 the formula is applied
     to 1 / RR. A common outcome's hazard ratio is converted to
-    RR = (1 - 0.5^sqrt(HR)) / (1 - 0.5^sqrt(1 / HR)) (VanderWeele 2017, Table 2). The
-    E-value of the interval is that of the limit nearer 1, or 1 when it includes 1.
+    RR = (1 - 0.5^sqrt(HR)) / (1 - 0.5^sqrt(1 / HR)), the square-root approximation
+    VanderWeele and Ding give for a common outcome (the 15% threshold for "rare" is theirs
+    too; the formula here is written from their text, not checked against the EValue R
+    package, which Debian does not ship). The E-value of the interval is that of the limit
+    nearer 1, or 1 when it includes 1.
 
     References
     ----------

@@ -4,6 +4,7 @@ Kaplan-Meier curves and cumulative incidences, RMST difference, relapse-rate rat
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -49,6 +50,8 @@ class EndpointContrast:
     rmst
         One row per arm (weighted curves): ``arm``, ``estimate``, ``std_err``, and the
         difference row ``treated - control`` with its interval; ``tau`` in years.
+    notes
+        Warnings of the model fits (a monotone likelihood when an arm has no events).
     """
 
     definition: EndpointDefinition
@@ -59,6 +62,7 @@ class EndpointContrast:
     curves_crude: SurvivalCurves = field(repr=False)
     incidence: Mapping[str, CumulativeIncidenceCurves] | None = field(repr=False)
     rmst: pd.DataFrame = field(repr=False)
+    notes: tuple[str, ...] = ()
 
 
 def contrast_endpoint(
@@ -104,26 +108,12 @@ def contrast_endpoint(
     level = spec.conf_level
     crude = adjusted = None
     repeated = spec.time_zero == "all"
+    caught: list[warnings.WarningMessage] = []
     if frame["event"].any() and frame["treated"].any() and (~frame["treated"]).any():
-        crude = cox_regression(
-            every,
-            "time_years",
-            "event",
-            ["arm_treated"],
-            conf_level=level,
-            robust=repeated,
-            cluster_col="cluster" if repeated else None,
-        )
-        adjusted = cox_regression(
-            frame,
-            "time_years",
-            "event",
-            ["arm_treated"],
-            conf_level=level,
-            weights_col="weight",
-            robust=True,
-            cluster_col="cluster",
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            crude, adjusted = _cox_models(every, frame, level, repeated)
+    notes = tuple(dict.fromkeys(f"{definition.name}: {w.message}" for w in caught))
     levels = [spec.treated.name, spec.control.name]
     frame["arm"] = arm = pd.Categorical(frame["arm"], categories=levels)
     curves = kaplan_meier(
@@ -155,7 +145,35 @@ def contrast_endpoint(
         curves_crude,
         incidence,
         _rmst(curves, spec),
+        notes,
     )
+
+
+def _cox_models(
+    every: pd.DataFrame, frame: pd.DataFrame, level: float, repeated: bool
+) -> tuple[CoxModel, CoxModel]:
+    """The crude model (every entry; clustered by patient when patients repeat) and the
+    adjusted one (weighted, cluster-robust)."""
+    crude = cox_regression(
+        every,
+        "time_years",
+        "event",
+        ["arm_treated"],
+        conf_level=level,
+        robust=repeated,
+        cluster_col="cluster" if repeated else None,
+    )
+    adjusted = cox_regression(
+        frame,
+        "time_years",
+        "event",
+        ["arm_treated"],
+        conf_level=level,
+        weights_col="weight",
+        robust=True,
+        cluster_col="cluster",
+    )
+    return crude, adjusted
 
 
 def _rmst(curves: SurvivalCurves, spec: EmulationSpec) -> pd.DataFrame:
