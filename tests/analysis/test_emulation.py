@@ -296,3 +296,19 @@ def test_row_order_does_not_change_the_result(example_trial: EmulatedTrial) -> N
     )
     again = emulate_trial(shuffled, example_trial.spec, warn=False)
     pd.testing.assert_frame_equal(again.to_frame(), example_trial.to_frame(), rtol=1e-9)
+
+
+def test_comparator_example_crude_and_adjusted_differ() -> None:
+    from msreboot.analysis import DEFAULT_EMULATION
+
+    trial = emulate_trial(load_example(comparator=True), DEFAULT_EMULATION, warn=False)
+    assert not trial.balance.failing
+    row = trial.outcomes.iloc[0]
+    assert row["hr_adjusted"] < row["hr_crude"] - 0.02  # confounding by indication
+    assert np.all(np.abs(trial.balance.smd_before) >= np.abs(trial.balance.smd_after) - 0.05)
+
+
+def test_a_fit_without_events_in_an_arm_is_a_caveat_not_an_error() -> None:
+    spec = EmulationSpec.preset("ahsct_vs_natalizumab")
+    trial = emulate_trial(load_example(comparator=True), spec, warn=False)
+    assert any("overall_survival" in w and "infinite" in w for w in trial.warnings)
