@@ -184,6 +184,7 @@ PUBLIC = {
         "run_trial",
         "sample_size",
         "simulate_replicate",
+        "spec_template",
         "time_zero",
     ],
     "msreboot.calibration": [

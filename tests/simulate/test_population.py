@@ -96,12 +96,17 @@ def test_invalid_specs(kwargs: dict[str, object], message: str) -> None:
 
 
 def test_matching_errors() -> None:
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.raises(ValueError, match="only one of age_median or age_mean may be given"):
         PopulationSpec.matching(age_median=38, age_mean=38, edss_median=4, duration_median_years=5)
-    with pytest.raises(ValueError, match="must lie in its range"):
+    with pytest.raises(ValueError, match=r"edss_median must lie in edss_range \[3, 5.5\]; got 7"):
         PopulationSpec.matching(
             age_median=38, edss_median=7, edss_range=(3, 5.5), duration_median_years=5
         )
+    # The message names the real keys, with their unit suffix.
+    with pytest.raises(
+        ValueError, match="one of duration_median_years or duration_mean_years must be given"
+    ):
+        PopulationSpec.matching(age_median=38, edss_median=4)
 
 
 def test_impossible_eligibility_is_reported() -> None:

@@ -61,7 +61,10 @@ def test_an_inline_published_value_still_works(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("block", "message"),
     [
-        ("endpoint = 'halt_ms_efs'\nvalue = 0.9\n", r"published\.0\.time_years: Field required"),
+        (
+            "endpoint = 'halt_ms_efs'\nvalue = 0.9\n",
+            r"published\.0\.time_years: is required; got nothing",
+        ),
         ("outcome_id = 'nash2017_haltms:ahsct:efs:002'\nvalue = 0.7\n", "value must be the"),
         ("outcome_id = 'nash2017_haltms:efs:002'\n", "Did you mean nash2017_haltms:ahsct:efs"),
         ("outcome_id = 'burt2019_mist:ahsct:edss_mean:025'\n", "names no endpoint_preset"),

@@ -1,4 +1,4 @@
-"""Command-line pieces: ``msreboot simulate trial|size|cohort|list``.
+"""Command-line pieces: ``msreboot simulate trial|size|cohort|list|new-spec``.
 
 The main CLI registers them with ``app.add_typer(simulate_app, name="simulate")``.
 Results go to stdout, progress and notes to stderr; argument problems exit with code 2
@@ -38,6 +38,35 @@ def list_command() -> None:
         spec = TrialSpec.preset(name)
         arms = ", ".join(f"{a.name} n={a.n}" for a in spec.arms)
         typer.echo(f"{name}: {spec.title} ({arms}; {spec.follow_up_years:g} y)")
+
+
+@simulate_app.command("new-spec")
+def new_spec_command(
+    name: Annotated[str, typer.Argument(help="The trial's name (lower case, digits and _).")],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="File to write (refused if it exists); default: print the spec."),
+    ] = None,
+) -> None:
+    """Write a commented trial spec to start from (every table, the common keys explained;
+    it runs as written). The format: docs/reference/trial-spec.md."""
+    from msreboot.data import atomic_write_text
+    from msreboot.trials import spec_template
+
+    try:
+        text = spec_template(name)
+    except ValueError as error:
+        raise fail(str(error), EXIT_USAGE) from error
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    if out.exists():
+        raise fail(
+            f"--out must be a new file; got {out}, which already exists. Choose another name.",
+            EXIT_USAGE,
+        )
+    atomic_write_text(out, text)
+    typer.echo(f"wrote {out}; edit it, then run: msreboot simulate trial {out}", err=True)
 
 
 @simulate_app.command("trial")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import html
 from importlib import resources
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -781,6 +782,45 @@ class SimulationParameters(BaseModel):
         if name not in sets:
             raise ValueError(f"preset must be one of {', '.join(sets)}; got {name!r}")
         return cls.default().replace(**sets[name])
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> SimulationParameters:
+        """A user's parameter set: a TOML file with a ``[values]`` table of parameter names
+        and values (the format of the shipped ``simulate/data/calibrated.toml``; an optional
+        ``[provenance]`` table is ignored), applied to the defaults and validated.
+
+        Raises
+        ------
+        ValueError
+            A missing or unreadable file, no ``[values]`` table, an unknown parameter name
+            (with the closest one) or an invalid value, naming the file.
+        """
+        import difflib
+
+        document = read_toml(Path(path), what="parameter file")
+        values = document.get("values")
+        if not isinstance(values, dict) or not values:
+            raise ValueError(
+                f"parameter file {path} must have a [values] table of parameter = value; got "
+                f"tables {sorted(document)}. See SimulationParameters().to_frame() for names."
+            )
+        for name, value in values.items():
+            if name not in cls.model_fields:
+                guess = difflib.get_close_matches(name, list(cls.model_fields), n=1)
+                raise ValueError(
+                    f"parameter file {path}: values.{name} must be a parameter name; got an "
+                    "unknown one."
+                    + (f" Did you mean {guess[0]}?" if guess else "")
+                    + " See SimulationParameters().to_frame() for the list."
+                )
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(
+                    f"parameter file {path}: values.{name} must be a number; got {value!r}."
+                )
+        try:
+            return cls.default().replace(**{k: float(v) for k, v in values.items()})
+        except ValueError as error:
+            raise ValueError(f"parameter file {path}: {error}") from None
 
     def replace(self, **changes: float) -> SimulationParameters:
         """A copy with some values changed (validated; unknown names are an error)."""

@@ -397,14 +397,27 @@ def _solve_location(
     """
     from scipy import optimize, stats
 
+    unit = "_years" if log else ""  # the keywords' names: duration_median_years, age_median
+    median_key, mean_key = f"{name}_median{unit}", f"{name}_mean{unit}"
+    range_key = "duration_range_years" if log else f"{name}_range"
     if (median is None) == (mean is None):
         if median is None and mean is None:
-            raise ValueError(f"give one of {name}_median or {name}_mean")
-        raise ValueError(f"give {name}_median or {name}_mean, not both")
+            raise ValueError(
+                f"{median_key}: one of {median_key} or {mean_key} must be given; got neither. "
+                f"Add the published median (or mean), e.g. {median_key} = ..."
+            )
+        raise ValueError(
+            f"{median_key}: only one of {median_key} or {mean_key} may be given; got both. "
+            "Keep the one the publication reports."
+        )
     target = float(median if median is not None else mean)  # type: ignore[arg-type]
     lo, hi = bounds
     if not lo <= target <= hi:
-        raise ValueError(f"{name} target {target:g} must lie in its range {bounds}")
+        key = median_key if median is not None else mean_key
+        raise ValueError(
+            f"{key} must lie in {range_key} {list(bounds)}; got {target:g}. Widen "
+            f"{range_key} or check the value."
+        )
     if hi == lo or scale == 0:
         return target
     if log:

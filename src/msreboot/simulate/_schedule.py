@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -27,6 +28,13 @@ class VisitSchedule:
     loss_to_follow_up_per_year
         Hazard of leaving the study; nothing after that day is recorded (the latent
         course is still simulated, for the truth table).
+    extra_edss_days, extra_mri_days
+        Unscheduled assessments added to the regular ones (days from enrolment, e.g. a
+        visit at day 30); days after the end of follow-up are dropped.
+    rebaseline_mri_months
+        A re-baseline MRI this many months after enrolment (6 is usual after AHSCT, to
+        let conditioning-related activity settle); an endpoint definition decides whether
+        activity is counted from it.
 
     Examples
     --------
@@ -39,8 +47,29 @@ class VisitSchedule:
     mri_every_months: int | None = 12
     jitter_days: int = 0
     loss_to_follow_up_per_year: float = 0.0
+    extra_edss_days: tuple[int, ...] = ()
+    extra_mri_days: tuple[int, ...] = ()
+    rebaseline_mri_months: float | None = None
 
     def __post_init__(self) -> None:
+        for key in ("extra_edss_days", "extra_mri_days"):
+            days = tuple(getattr(self, key))
+            if any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in days):
+                raise ValueError(
+                    f"{key} must be whole days >= 1 after enrolment; got {list(days)}. Day 0 "
+                    "is always an assessment."
+                )
+            object.__setattr__(self, key, days)
+        if self.rebaseline_mri_months is not None and not 0 < self.rebaseline_mri_months <= 60:
+            raise ValueError(
+                f"rebaseline_mri_months must be in (0, 60]; got {self.rebaseline_mri_months}. "
+                "Six months after AHSCT is usual."
+            )
+        if self.rebaseline_mri_months is not None and self.mri_every_months is None:
+            raise ValueError(
+                "rebaseline_mri_months must come with mri_every_months; got no MRI schedule. "
+                "Set mri_every_months."
+            )
         if not 1 <= self.edss_every_months <= 60:
             raise ValueError(f"edss_every_months must be in 1..60; got {self.edss_every_months}")
         if self.mri_every_months is not None and not 1 <= self.mri_every_months <= 120:
@@ -57,14 +86,25 @@ class VisitSchedule:
             )
 
     def edss_days(self, follow_up_years: float) -> np.ndarray:
-        """Scheduled EDSS days (before jitter)."""
-        return _days(self.edss_every_months, follow_up_years)
+        """Scheduled EDSS days (before jitter), with the extra visits."""
+        return _with(
+            _days(self.edss_every_months, follow_up_years), self.extra_edss_days, follow_up_years
+        )
 
     def mri_days(self, follow_up_years: float) -> np.ndarray:
-        """Scheduled MRI days (before jitter); empty without MRI."""
+        """Scheduled MRI days (before jitter), with the re-baseline and extra scans; empty
+        without MRI."""
         if self.mri_every_months is None:
             return np.zeros(0, dtype=np.int64)
-        return _days(self.mri_every_months, follow_up_years)
+        extra = list(self.extra_mri_days)
+        if self.rebaseline_mri_months is not None:
+            extra.append(round(self.rebaseline_mri_months * DAYS_PER_MONTH))
+        return _with(_days(self.mri_every_months, follow_up_years), extra, follow_up_years)
+
+    def last_day(self, follow_up_years: float) -> int:
+        """The last scheduled assessment day (EDSS or MRI, before jitter)."""
+        days = np.concatenate([self.edss_days(follow_up_years), self.mri_days(follow_up_years)])
+        return int(days.max())
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -76,3 +116,13 @@ def _days(every_months: int, follow_up_years: float) -> np.ndarray:
     days = np.round(np.arange(n) * every_months * DAYS_PER_MONTH).astype(np.int64)
     kept: np.ndarray = days[days <= np.floor(end)]
     return kept
+
+
+def _with(days: np.ndarray, extra: Sequence[int], follow_up_years: float) -> np.ndarray:
+    """Scheduled days with extra ones, sorted and distinct, within follow-up."""
+    if not extra:
+        return days
+    added = np.asarray(extra, dtype=np.int64)
+    added = added[added <= np.floor(follow_up_years * 365.25)]
+    merged: np.ndarray = np.unique(np.concatenate([days, added]))
+    return merged

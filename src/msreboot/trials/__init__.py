@@ -14,6 +14,7 @@ Trials use the parameter set calibrated to the published studies
 from msreboot.trials._run import TrialResult, run_trial, simulate_replicate, time_zero
 from msreboot.trials._sample_size import sample_size
 from msreboot.trials._spec import ArmSpec, TrialSpec, load_trial_spec
+from msreboot.trials._template import spec_template
 
 __all__ = [
     "ArmSpec",
@@ -23,5 +24,6 @@ __all__ = [
     "run_trial",
     "sample_size",
     "simulate_replicate",
+    "spec_template",
     "time_zero",
 ]

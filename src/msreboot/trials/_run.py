@@ -21,7 +21,14 @@ from msreboot.endpoints import compare_endpoint, estimate_endpoint
 from msreboot.simulate import SimulationParameters, simulate_cohort
 from msreboot.trials._spec import TrialSpec, load_trial_spec, treatments_of_arm
 
-__all__ = ["TrialResult", "analyse_replicate", "run_trial", "simulate_replicate", "time_zero"]
+__all__ = [
+    "TrialResult",
+    "analyse_replicate",
+    "landmark_read_times",
+    "run_trial",
+    "simulate_replicate",
+    "time_zero",
+]
 
 
 def _combine(cohorts: Sequence[Cohort]) -> Cohort:
@@ -142,7 +149,7 @@ class TrialResult(BaseModel):
                 {
                     "trial": self.spec.name,
                     "endpoint": value.endpoint,
-                    "arm": value.arm or self.spec.arms[0].name,
+                    "arm": value.arm or self.spec.arms[0].name,  # one arm (else required)
                     "time_years": value.time_years,
                     "published": value.value,
                     "published_ci_low": value.ci_low,
@@ -203,19 +210,51 @@ def time_zero(spec: TrialSpec, arms: pd.Series) -> str | pd.DataFrame:
     return pd.DataFrame({"patient_id": arms.index, "anchor_date": 0})
 
 
+def landmark_read_times(spec: TrialSpec) -> np.ndarray:
+    """The years each landmark is read at: the landmark itself, or, for a landmark in the
+    window of the last scheduled visit, the window's start.
+
+    Visit days are whole days (year 1 is day 365, not 365.25) and jittered by up to
+    ``jitter_days``, so a landmark at the last visit can fall after every patient's last
+    contact and would read as ``nan``. With time zero at enrolment, a landmark of ``T``
+    days with ``last - jitter < T <= last + jitter + 1`` (``last``: the last scheduled
+    assessment day) is read at day ``last - jitter`` and reported under its own year.
+    Other landmarks, and every landmark with time zero at AHSCT (whose follow-up after
+    reinfusion varies by patient), are read as given.
+    """
+    times = np.asarray(spec.analysis.times_years, dtype=float)
+    if spec.analysis.anchor != "enrolment":
+        return times
+    schedule = spec.visit_schedule()
+    last = schedule.last_day(spec.follow_up_years)
+    jitter = schedule.jitter_days
+    days = times * 365.25
+    slack = 1e-6  # years written as decimals do not round-trip to whole days exactly
+    inside = (days > last - jitter + slack) & (days <= last + jitter + 1 + slack)
+    return np.where(inside, (last - jitter) / 365.25, times)
+
+
 def analyse_replicate(
     spec: TrialSpec, cohort: Cohort, arms: pd.Series, replicate: int
 ) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
-    """Estimates (and comparisons) of every endpoint in one replicate."""
+    """Estimates (and comparisons) of every endpoint in one replicate (landmarks read at
+    :func:`landmark_read_times`)."""
     anchor = time_zero(spec, arms)
-    times = spec.analysis.times_years
+    asked = np.asarray(spec.analysis.times_years, dtype=float)
+    read = landmark_read_times(spec)
+    times = tuple(float(t) for t in read)
+
+    def relabel(frame: pd.DataFrame) -> pd.DataFrame:
+        # one row per landmark, in the order given
+        return frame.assign(time_years=asked)
+
     frames: list[pd.DataFrame] = []
     ratios: list[dict[str, Any]] = []
     for name, definition in spec.definitions().items():
         if len(spec.arms) == 1:
             one = estimate_endpoint(cohort, definition, times_years=times, anchor=anchor)
             assert not isinstance(one, dict)
-            frames.append(one.landmarks.assign(endpoint=name, arm=spec.arms[0].name))
+            frames.append(relabel(one.landmarks).assign(endpoint=name, arm=spec.arms[0].name))
             continue
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", RuntimeWarning)
@@ -229,7 +268,7 @@ def analyse_replicate(
             )
         unreliable = any(issubclass(w.category, RuntimeWarning) for w in caught)
         for arm, estimate in result.estimates.items():
-            frames.append(estimate.landmarks.assign(endpoint=name, arm=str(arm)))
+            frames.append(relabel(estimate.landmarks).assign(endpoint=name, arm=str(arm)))
         for row in result.hazard_ratios.to_dict("records"):
             ratios.append(
                 {

@@ -6,6 +6,7 @@ arm's patients receive.
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Mapping
 from dataclasses import fields as dataclass_fields
@@ -13,7 +14,7 @@ from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -26,12 +27,13 @@ from pydantic import (
     model_validator,
 )
 
-from msreboot.data import describe_validation_errors, read_toml
+from msreboot.data import read_toml
 from msreboot.endpoints import EndpointDefinition, load_endpoint_definitions
 from msreboot.simulate import (
     DEFAULT_SET,
     AHSCTCourse,
     DMTCourse,
+    DMTDrug,
     MSCCourse,
     PopulationSpec,
     SimulationParameters,
@@ -39,6 +41,7 @@ from msreboot.simulate import (
     VisitSchedule,
 )
 from msreboot.trials._published import PublishedValue
+from msreboot.trials._spec_errors import closest, describe_spec_errors, unknown_keys_message
 
 __all__ = ["AnalysisSpec", "ArmSpec", "TrialSpec", "load_trial_spec", "treatments_of_arm"]
 
@@ -53,14 +56,25 @@ class ArmSpec(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
     n: int = Field(ge=1, le=1_000_000)
     protocol: str | None = None
+    """A bundled protocol, or one of ``protocols_file``."""
+    protocols_file: str | None = None
+    """A user's protocol catalogue (TOML in the format of ``msreboot/protocols/data``),
+    resolved relative to the spec file; its ``[protocol.<name>]`` entries can be named."""
     treatment: dict[str, Any] | None = None
+    mixture: tuple[dict[str, Any], ...] = ()
+    """A custom mixture: entries ``{share = 0.6, protocol = "..."}`` or ``{share = 0.4,
+    treatment = {...}}``; shares are normalised and split the arm by largest remainders."""
     overrides: dict[str, Any] = Field(default_factory=dict)
     """Course fields set on every course of the arm (``transplant_year = 2000``)."""
 
     @model_validator(mode="after")
     def _one_way(self) -> ArmSpec:
-        if self.protocol is not None and self.treatment is not None:
-            raise ValueError("give a protocol or a treatment, not both")
+        given = [k for k in ("protocol", "treatment", "mixture") if getattr(self, k)]
+        if len(given) > 1:
+            raise ValueError(
+                f"{given[1]}: an arm must have one of protocol, treatment or mixture; got "
+                f"{' and '.join(given)}, not both. Keep one."
+            )
         treatments_of_arm(self)  # fail at load time, with the arm's name
         return self
 
@@ -137,24 +151,64 @@ class TrialSpec(BaseModel):
     parameters: str = DEFAULT_SET
     base_dir: str | None = Field(None, exclude=True)
 
+    @field_validator("population")
+    @classmethod
+    def _population(cls, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = [k for k in value if k not in population_keys()]
+        if unknown:
+            raise ValueError(unknown_keys_message("[population]", unknown, population_keys()))
+        _build(lambda: _matched_population(json.dumps(value, sort_keys=True)))
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: dict[str, Any]) -> dict[str, Any]:
+        valid = [f.name for f in dataclass_fields(VisitSchedule)]
+        unknown = [k for k in value if k not in valid]
+        if unknown:
+            raise ValueError(unknown_keys_message("[schedule]", unknown, valid))
+        _build(lambda: _visit_schedule(value))
+        return value
+
+    @field_validator("parameters")
+    @classmethod
+    def _parameters(cls, value: str) -> str:
+        if value.endswith(".toml"):
+            SimulationParameters.from_file(value)
+            return value
+        names = SimulationParameters.presets()
+        if value not in names:
+            guess = closest(value, names)
+            raise ValueError(
+                f"parameters must be a bundled set ({', '.join(names)}) or a calibration file "
+                f"ending in .toml; got {value!r}." + (f" Did you mean {guess}?" if guess else "")
+            )
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> TrialSpec:
         names = [a.name for a in self.arms]
         if len(set(names)) < len(names):
-            raise ValueError(f"arm names must be unique; got {names}")
+            raise ValueError(f"arm names must be unique; got {names}. Rename an arm.")
         ref = self.analysis.reference_arm
         if ref is not None and ref not in names:
             raise ValueError(f"analysis.reference_arm must be one of {names}; got {ref!r}")
-        for key, build in (("population", self.population_spec), ("schedule", self.visit_schedule)):
-            try:
-                build()
-            except (TypeError, AttributeError) as error:  # a list for a number, and so on
-                raise ValueError(f"{key}: a value has the wrong type ({error})") from None
-        SimulationParameters.preset(self.parameters)
+        for i, value in enumerate(self.published):
+            if value.arm is None and len(names) > 1:
+                raise ValueError(
+                    f"published.{i}.arm must name the arm of a trial with several arms; got "
+                    f"none. Add arm = one of {names} (a whole-cohort figure goes in a "
+                    "single-arm spec)."
+                )
+            if value.arm is not None and value.arm not in names:
+                raise ValueError(f"published.{i}.arm must be one of {names}; got {value.arm!r}.")
         definitions = self.definitions()
         primary = self.analysis.primary
         if primary is not None and primary not in definitions:
-            raise ValueError(f"analysis.primary must be one of the endpoints; got {primary!r}")
+            raise ValueError(
+                f"analysis.primary must be one of analysis.endpoints {list(definitions)}; got "
+                f"{primary!r}. Add it to analysis.endpoints."
+            )
         return self
 
     def population_spec(self) -> PopulationSpec:
@@ -163,7 +217,17 @@ class TrialSpec(BaseModel):
         return _matched_population(json.dumps(self.population, sort_keys=True))
 
     def visit_schedule(self) -> VisitSchedule:
-        return VisitSchedule(**self.schedule)
+        """The :class:`VisitSchedule` of the trial."""
+        return _visit_schedule(self.schedule)
+
+    def simulation_parameters(self) -> SimulationParameters:
+        """The simulation parameters: a bundled set by name, or a calibration file."""
+        if self.parameters.endswith(".toml"):
+            path = Path(self.parameters)
+            if not path.is_absolute() and self.base_dir is not None:
+                path = Path(self.base_dir) / path
+            return SimulationParameters.from_file(path)
+        return SimulationParameters.preset(self.parameters)
 
     def definitions(self) -> dict[str, EndpointDefinition]:
         """The endpoint definitions, by name, in the order of ``analysis.endpoints``."""
@@ -175,7 +239,12 @@ class TrialSpec(BaseModel):
             available.update(load_endpoint_definitions(path))
         unknown = [e for e in self.analysis.endpoints if e not in available]
         if unknown:
-            raise ValueError(f"analysis.endpoints: unknown endpoint(s) {unknown}")
+            guess = closest(unknown[0], available)
+            raise ValueError(
+                f"analysis.endpoints: unknown endpoint(s) {unknown}; endpoints must be "
+                "presets (EndpointDefinition.presets()) or names in definitions_file."
+                + (f" Did you mean {guess}?" if guess else "")
+            )
         return {e: available[e] for e in self.analysis.endpoints}
 
     def with_(self, **changes: Any) -> TrialSpec:
@@ -203,6 +272,36 @@ class TrialSpec(BaseModel):
         return load_trial_spec(Path(str(folder / f"{name}.toml")))
 
 
+@lru_cache(maxsize=1)
+def population_keys() -> tuple[str, ...]:
+    """Keys of a ``[population]`` table: :meth:`PopulationSpec.matching`'s keywords and
+    the :class:`PopulationSpec` fields."""
+    keywords = [
+        p.name
+        for p in inspect.signature(PopulationSpec.matching).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    return tuple(dict.fromkeys([*keywords, *(f.name for f in dataclass_fields(PopulationSpec))]))
+
+
+def _build(make: Any) -> None:
+    """Run a constructor, turning a wrong type (a list for a number) into a ValueError."""
+    try:
+        make()
+    except (TypeError, AttributeError) as error:
+        raise ValueError(
+            f"a value has the wrong type ({error}). Check the table's values."
+        ) from None
+
+
+def _visit_schedule(values: Mapping[str, Any]) -> VisitSchedule:
+    fields = dict(values)
+    for key in ("extra_edss_days", "extra_mri_days"):
+        if key in fields and isinstance(fields[key], list):
+            fields[key] = tuple(fields[key])
+    return VisitSchedule(**fields)
+
+
 @lru_cache(maxsize=64)
 def _matched_population(population_json: str) -> PopulationSpec:
     spec = json.loads(population_json)
@@ -228,10 +327,32 @@ def load_trial_spec(path: str | Path) -> TrialSpec:
     spec = {**trial, **document, "base_dir": str(path.parent)}
     if "arm" in spec:
         spec["arms"] = spec.pop("arm")
+    spec = _resolve_paths(spec, path.parent)
     try:
         return TrialSpec.model_validate(spec)
     except ValidationError as error:
-        raise ValueError(f"{path}: {describe_validation_errors(error, 'trial')}") from None
+        raise ValueError(f"{path}: {describe_spec_errors(error, _MODELS)}") from None
+
+
+def _resolve_paths(spec: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """File references (a calibration, a user's protocol catalogue) relative to the spec."""
+
+    def resolved(value: Any) -> Any:
+        if isinstance(value, str) and value.endswith(".toml") and not Path(value).is_absolute():
+            return str(folder / value)
+        return value
+
+    spec = dict(spec)
+    spec["parameters"] = resolved(spec.get("parameters", DEFAULT_SET))
+    arms = spec.get("arms")
+    if isinstance(arms, list):
+        spec["arms"] = [
+            {**a, "protocols_file": resolved(a["protocols_file"])}
+            if isinstance(a, dict) and "protocols_file" in a
+            else a
+            for a in arms
+        ]
+    return spec
 
 
 _COURSES: dict[str, type[AHSCTCourse] | type[DMTCourse] | type[MSCCourse]] = {
@@ -278,25 +399,110 @@ def treatments_of_arm(arm: ArmSpec) -> list[tuple[int, Treatment]]:
 
 
 def _courses(arm: ArmSpec) -> list[tuple[int, Treatment]]:
+    if arm.mixture:
+        return _mixture(arm)
     if arm.protocol is None and arm.treatment is None:
         return [(arm.n, None)]
     if arm.treatment is not None:
-        fields = dict(arm.treatment)
-        try:
-            return [(arm.n, _course(str(fields.get("kind")), fields, arm.name))]
-        except (TypeError, ValueError, KeyError) as error:
-            raise ValueError(f"arm {arm.name!r}: treatment: {error}") from None
-    from msreboot.protocols import Protocol
-
-    rows = Protocol.preset(str(arm.protocol)).treatment_fields()
-    shares = rows["share"].to_numpy(dtype=float)
-    exact = arm.n * shares / shares.sum()
-    counts = np.floor(exact).astype(int)
-    for i in np.argsort(-(exact - counts), kind="stable")[: arm.n - counts.sum()]:
-        counts[i] += 1
+        return [(arm.n, _treatment(arm.treatment, arm.name, "treatment"))]
+    rows = _protocol_rows(str(arm.protocol), arm.protocols_file, arm.name)
     out = []
-    for count, (_, row) in zip(counts, rows.iterrows(), strict=True):
+    for count, (_, row) in zip(_split(arm.n, rows["share"]), rows.iterrows(), strict=True):
         if count:
             fields = {str(k): v for k, v in row.items()}
             out.append((int(count), _course(str(row["kind"]), fields, arm.protocol)))
     return out
+
+
+def _split(n: int, shares: Any) -> list[int]:
+    """``n`` patients split by ``shares`` (normalised), largest remainders first."""
+    weights = np.asarray(shares, dtype=float)
+    exact = n * weights / weights.sum()
+    counts = np.floor(exact).astype(int)
+    for i in np.argsort(-(exact - counts), kind="stable")[: n - counts.sum()]:
+        counts[i] += 1
+    return [int(c) for c in counts]
+
+
+def _treatment(fields: Mapping[str, Any], label: str, key: str) -> Treatment:
+    try:
+        return _course(str(fields.get("kind")), dict(fields), label)
+    except (TypeError, ValueError, KeyError) as error:
+        raise ValueError(f"{key}: {error}") from None
+
+
+def _protocol_rows(name: str, protocols_file: str | None, arm: str) -> pd.DataFrame:
+    """A protocol's treatment rows: bundled, or from the user's catalogue file."""
+    from msreboot.protocols import load_protocols
+
+    try:
+        catalogue = load_protocols(protocols_file)
+    except (ValueError, FileNotFoundError) as error:
+        raise ValueError(f"protocols_file: {error}") from None
+    names = list(catalogue.protocols)
+    if name not in catalogue.protocols:
+        if name in get_args(DMTDrug):
+            raise ValueError(
+                f"protocol must name a protocol; got {name!r}, which is a DMT. Write "
+                f'treatment = {{kind = "dmt", drug = "{name}"}} instead of protocol.'
+            )
+        guess = closest(name, names)
+        raise ValueError(
+            f"protocol must be one of {', '.join(names)}"
+            + (" (bundled and protocols_file)" if protocols_file else "")
+            + f"; got {name!r}. "
+            + (f"Did you mean {guess}? " if guess else "")
+            + "A protocol of your own goes in protocols_file (see `msreboot protocols list`)."
+        )
+    return catalogue.protocols[name].treatment_fields()
+
+
+def _mixture(arm: ArmSpec) -> list[tuple[int, Treatment]]:
+    parts: list[tuple[float, list[tuple[float, Treatment]]]] = []
+    for i, entry in enumerate(arm.mixture):
+        key = f"mixture.{i}"
+        unknown = sorted(set(entry) - {"share", "protocol", "treatment"})
+        if unknown:
+            raise ValueError(
+                unknown_keys_message(
+                    f"arm {arm.name} {key}", unknown, ("share", "protocol", "treatment")
+                )
+            )
+        share = entry.get("share")
+        if not isinstance(share, (int, float)) or not share > 0:
+            raise ValueError(
+                f"{key}.share must be a number > 0; got {share!r}. Give each part's share."
+            )
+        if ("protocol" in entry) == ("treatment" in entry):
+            raise ValueError(
+                f"{key}: each mixture part must have one of protocol or treatment; got "
+                f"{'both' if 'protocol' in entry else 'neither'}. Keep one."
+            )
+        if "treatment" in entry:
+            parts.append(
+                (
+                    float(share),
+                    [(1.0, _treatment(entry["treatment"], arm.name, f"{key}.treatment"))],
+                )
+            )
+            continue
+        name = str(entry["protocol"])
+        rows = _protocol_rows(name, arm.protocols_file, arm.name)
+        weights = rows["share"].to_numpy(dtype=float)
+        courses = [
+            (float(w), _course(str(row["kind"]), {str(k): v for k, v in row.items()}, name))
+            for w, (_, row) in zip(weights / weights.sum(), rows.iterrows(), strict=True)
+        ]
+        parts.append((float(share), courses))
+    total = sum(share for share, _ in parts)
+    flat = [(share / total * w, c) for share, courses in parts for w, c in courses]
+    counts = _split(arm.n, [w for w, _ in flat])
+    return [(n, c) for n, (_, c) in zip(counts, flat, strict=True) if n]
+
+
+_MODELS: dict[str, type[BaseModel]] = {
+    "": TrialSpec,
+    "arms": ArmSpec,
+    "analysis": AnalysisSpec,
+    "published": PublishedValue,
+}
