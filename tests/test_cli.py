@@ -345,3 +345,28 @@ def test_compare_usage_errors(tmp_path: Path, spec: str, message: str) -> None:
     assert result.exit_code == 2
     assert message in " ".join(result.output.replace("│", " ").split())
     assert not (tmp_path / "o").exists()
+
+
+def test_compare_spec_in_the_report_command(tmp_path: Path) -> None:
+    out_file = tmp_path / "r.html"
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            str(example_path()),
+            "--out",
+            str(out_file),
+            "--endpoint",
+            "relapse_free",
+            "--emulation",
+            "ahsct_vs_best_dmt",
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    page = out_file.read_text(encoding="utf-8")
+    assert "AHSCT vs best available high-efficacy DMT" in page
+    bad = runner.invoke(
+        app, ["report", str(example_path()), "--out", str(out_file), "--emulation", "nope"]
+    )
+    assert bad.exit_code == 2

@@ -181,6 +181,15 @@ def report(
             "file and folder names only).",
         ),
     ] = False,
+    emulation: Annotated[
+        str | None,
+        typer.Option(
+            "--emulation",
+            help="The treatment comparison of the Comparison section: an emulation spec file "
+            "(.toml) or a bundled spec (ahsct_vs_natalizumab, ahsct_vs_best_dmt); default: "
+            "AHSCT vs high-efficacy DMT whenever the cohort has both.",
+        ),
+    ] = None,
     redcap_mapping: RedcapOpt = None,
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
@@ -203,6 +212,7 @@ def report(
             replicates=replicates,
             by=by,
             full_paths=full_paths,
+            emulation=emulation,
         )
     except ValueError as exc:
         raise _fail(str(exc), EXIT_USAGE) from exc

@@ -19,7 +19,7 @@ from msreboot.endpoints import EndpointDefinition
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from msreboot.analysis import CohortAnalysis
+    from msreboot.analysis import CohortAnalysis, EmulationSpec
     from msreboot.data import ImportResult
     from msreboot.report import Report
     from msreboot.trials import TrialResult, TrialSpec
@@ -56,6 +56,7 @@ class ReportJob:
     trial: TrialSpec | None
     by: str | None = None
     full_paths: bool = False
+    emulation: EmulationSpec | None = None
 
 
 def load_trial(name: str, replicates: int) -> TrialSpec | None:
@@ -86,6 +87,7 @@ def check_report_options(
     replicates: int,
     by: str | None = None,
     full_paths: bool = False,
+    emulation: str | None = None,
 ) -> ReportJob:
     """Check every option before anything is read or written."""
     from msreboot.analysis import DEFAULT_ENDPOINTS
@@ -109,7 +111,14 @@ def check_report_options(
         load_trial(trial, replicates),
         by.strip() if by and by.strip() else None,
         full_paths,
+        None if emulation is None else _emulation_spec(emulation),
     )
+
+
+def _emulation_spec(name: str) -> EmulationSpec:
+    from msreboot.cli._compare import load_spec
+
+    return load_spec(name)
 
 
 def run_virtual_trial(spec: TrialSpec, progress: Progress | None) -> tuple[TrialResult, float]:
@@ -153,7 +162,12 @@ def analyse(
 
     task = None if progress is None else progress.add_task("analysing the cohort", total=1)
     analysis = analyse_cohort(
-        cohort, definitions=job.definitions, times_years=job.times_years, by=job.by, trial=trial
+        cohort,
+        definitions=job.definitions,
+        times_years=job.times_years,
+        by=job.by,
+        trial=trial,
+        emulation=job.emulation,
     )
     if progress is not None and task is not None:
         progress.update(task, completed=1)
