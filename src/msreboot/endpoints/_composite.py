@@ -29,6 +29,7 @@ from msreboot.endpoints._definitions import (
 from msreboot.endpoints._disability import detect_disability_events
 from msreboot.endpoints._disability_input import anchor_table
 from msreboot.endpoints._mri_scans import scan_activity
+from msreboot.endpoints._patients import patient_codes, patient_index
 from msreboot.endpoints._transplant import _last_contact, first_course_start
 
 __all__ = ["EndpointTimes", "endpoint_times"]
@@ -71,33 +72,19 @@ class _Context:
     def per_patient(self, values: pd.Series, how: str) -> pd.Series:
         return values.groupby(level=0).agg(how).reindex(self.day0.index).astype(float)
 
-    def codes(self, name: str) -> np.ndarray:
-        """Each row's patient as a position in the patients table (once per cohort), so
-        that grouping a table by patient hashes no strings."""
-        table = self.cohort.table(name)["patient_id"]
-        return self.cohort.derived(
-            ("patient_codes", name),
-            lambda: np.asarray(self._patients.get_indexer(pd.Index(table)), dtype=np.int64),
-        )
-
-    @property
-    def _patients(self) -> pd.Index:
-        patients = self.cohort.patients
-        return self.cohort.derived(("patient_index",), lambda: pd.Index(patients.patient_id))
-
     @cached_property
     def _id_codes(self) -> np.ndarray:
-        return np.asarray(self._patients.get_indexer(self.day0.index), dtype=np.int64)
+        return np.asarray(patient_index(self.cohort).get_indexer(self.day0.index), dtype=np.int64)
 
     @cached_property
     def _zero_by_code(self) -> pd.Series:
         """Time zero by position in the patients table (missing: no time zero)."""
-        return self.day0.reindex(self._patients).reset_index(drop=True)
+        return self.day0.reindex(patient_index(self.cohort)).reset_index(drop=True)
 
     def table_days(self, name: str, column: str) -> pd.Series:
         """Days from each row's patient's time zero to ``column`` of a cohort table."""
         frame = self.cohort.table(name)
-        zero = self._zero_by_code.iloc[self.codes(name)]
+        zero = self._zero_by_code.iloc[patient_codes(self.cohort, name)]
         return days_between(
             pd.Series(frame[column].to_numpy(), dtype=frame[column].dtype),
             pd.Series(zero.to_numpy(), dtype=zero.dtype),
@@ -108,7 +95,7 @@ class _Context:
     ) -> pd.Series:
         """``how`` (min, max) of ``values`` of a cohort table's rows where ``keep``, per
         patient with time zero (NaN: none)."""
-        codes = self.codes(name)[keep]
+        codes = patient_codes(self.cohort, name)[keep]
         agg = pd.Series(values.to_numpy(dtype=float)[keep]).groupby(codes).agg(how)
         return pd.Series(agg.reindex(self._id_codes).to_numpy(dtype=float), index=self.day0.index)
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from msreboot.data import Cohort, days_between
+from msreboot.endpoints._patients import patient_codes, patient_index
 
 __all__ = [
     "DEFAULT_REGIONS",
@@ -117,6 +118,30 @@ def _day0_frame(cohort: Cohort, day0: pd.Series) -> pd.DataFrame:
     return frame[frame["day0"].notna()]
 
 
+def _sorted_scans(cohort: Cohort) -> pd.DataFrame:
+    """The cohort's scans in the order of :func:`scan_activity` (patient, date, region,
+    counts; stable), with each row's patient as a position in the patients table: sorted
+    once per cohort, since filtering a sorted table keeps its order."""
+
+    def compute() -> pd.DataFrame:
+        mri = cohort.mri
+        scans = pd.DataFrame(
+            {
+                "patient_id": mri["patient_id"].astype("string").array,
+                "date": mri["date"].array,
+                "region": mri["region"].astype("string").fillna("brain").array,
+                "gd": mri["gd_lesions"].astype("Int64").array,
+                "new_t2": mri["new_t2_lesions"].astype("Int64").array,
+                "code": patient_codes(cohort, "mri"),
+            }
+        )
+        return scans.sort_values(
+            ["patient_id", "date", "region", "gd", "new_t2"], kind="stable", na_position="last"
+        ).reset_index(drop=True)
+
+    return cohort.derived(("mri_scans_sorted",), compute)
+
+
 def scan_activity(
     cohort: Cohort,
     day0: pd.Series | None = None,
@@ -190,31 +215,27 @@ def scan_activity(
             f"rebaseline_days must be 0 without a day 0; got {rebaseline_days!r}. "
             "Pass day0 (e.g. first_course_start(cohort, 'ahsct'))."
         )
-    mri = cohort.mri
-    scans = pd.DataFrame(
-        {
-            "patient_id": mri["patient_id"].astype("string").array,
-            "date": mri["date"].array,
-            "region": mri["region"].astype("string").fillna("brain").array,
-            "gd": mri["gd_lesions"].astype("Int64").array,
-            "new_t2": mri["new_t2_lesions"].astype("Int64").array,
-        }
-    )
-    scans = scans[scans["region"].isin(chosen).to_numpy(dtype=bool)]
+    base = _sorted_scans(cohort)
+    keep = base["region"].isin(chosen).to_numpy(dtype=bool)
     if day0 is None:
+        scans = base[keep].drop(columns="code")
         scans["day"] = pd.Series(pd.NA, index=scans.index, dtype="Int64")
         scans["period"] = "all"
     else:
-        scans = scans.merge(_day0_frame(cohort, day0), on="patient_id", how="inner")
-        days = days_between(scans["date"], scans["day0"]).round()
+        zero = _day0_frame(cohort, day0).set_index("patient_id")["day0"]
+        by_code = zero.reindex(patient_index(cohort)).reset_index(drop=True)
+        at = by_code.iloc[base["code"].to_numpy()].reset_index(drop=True)
+        keep &= at.notna().to_numpy(dtype=bool)
+        scans = base[keep].drop(columns="code")
+        days = days_between(
+            scans["date"].reset_index(drop=True), at[keep].reset_index(drop=True)
+        ).round()
+        days.index = scans.index
         scans["day"] = days.astype("Int64")
         scans["period"] = np.select(
             [days < 0, days < rebase], ["before", "rebaseline"], default="after"
         )
-        scans = scans.drop(columns="day0")
-    scans = scans.sort_values(
-        ["patient_id", "date", "region", "gd", "new_t2"], kind="stable", na_position="last"
-    ).reset_index(drop=True)
+    scans = scans.reset_index(drop=True)
     scans["patient_id"] = scans["patient_id"].astype("string")
     scans["period"] = scans["period"].astype("string")
     reference = pd.Series(False, index=scans.index)

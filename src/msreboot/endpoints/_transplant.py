@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from msreboot.data import Cohort, days_between
+from msreboot.endpoints._patients import patient_codes, patient_index
 from msreboot.stats import exact_binomial_ci
 
 __all__ = ["TransplantMortality", "transplant_mortality"]
@@ -108,10 +109,26 @@ def first_course_start(cohort: Cohort, kind: str) -> pd.Series:
 
 
 def _last_contact(cohort: Cohort) -> pd.Series:
-    """Each patient's last dated record of any kind (computed once per cohort)."""
-    return cohort.derived(
-        ("last_contact",), lambda: _contacts(cohort).groupby("patient_id")["when"].max()
-    )
+    """Each patient's last dated record of any kind, by ``patient_id`` (sorted), computed
+    once per cohort and grouped by patient position rather than by id."""
+
+    def compute() -> pd.Series:
+        parts = []
+        for name, frame in cohort.tables.items():
+            if name == "patients" or frame.empty:
+                continue
+            codes = patient_codes(cohort, name)
+            for col in frame.columns:
+                if col.endswith("_date") or col == "date":
+                    keep = frame[col].notna().to_numpy(dtype=bool)
+                    parts.append(pd.Series(frame[col].array[keep], index=codes[keep]))
+        if not parts:
+            return _contacts(cohort).groupby("patient_id")["when"].max()
+        last = pd.concat(parts).groupby(level=0).max()
+        last.index = patient_index(cohort)[last.index.to_numpy()].rename("patient_id")
+        return last.rename("when").sort_index()
+
+    return cohort.derived(("last_contact",), compute)
 
 
 def transplant_mortality(
