@@ -1,5 +1,5 @@
 """Command-line pieces: the data commands ``msreboot validate|import|summary|export|
-deidentify|schema|example``.
+deidentify|schema|redcap-mapping|example``.
 
 The main CLI registers them with :func:`add_data_commands`. Data go to stdout, notes to
 stderr; exit codes as in :mod:`msreboot.cli._common`.
@@ -513,10 +513,13 @@ def example_command(
 
 def add_data_commands(app: typer.Typer) -> None:
     """Register the data commands on the root app (in this order in its help)."""
+    from msreboot.cli._redcap import redcap_mapping_command
+
     app.command("validate")(validate_command)
     app.command("import")(import_command)
     app.command("summary")(summary_command)
     app.command("export")(export_command)
     app.command("deidentify")(deidentify_command)
     app.command("schema")(schema_command)
+    app.command("redcap-mapping")(redcap_mapping_command)
     app.command("example")(example_command)

@@ -20,6 +20,11 @@ from msreboot.data._files import (
 )
 from msreboot.data._io import CohortSource, read_cohort, validate, write_cohort
 from msreboot.data._redcap import read_redcap
+from msreboot.data._redcap_dictionary import (
+    DictionaryField,
+    RedcapMappingDraft,
+    mapping_from_dictionary,
+)
 from msreboot.data._schema import (
     AE_CATEGORIES,
     DEATH_CAUSES,
@@ -67,9 +72,11 @@ __all__ = [
     "ColumnSpec",
     "DeidentificationAudit",
     "Deidentified",
+    "DictionaryField",
     "ImportResult",
     "PartialDates",
     "Problem",
+    "RedcapMappingDraft",
     "SpecFileError",
     "TableSpec",
     "TimeUnit",
@@ -88,6 +95,7 @@ __all__ = [
     "import_cohort",
     "load_or_create_key",
     "load_vocabulary",
+    "mapping_from_dictionary",
     "parse_toml",
     "read_cohort",
     "read_redcap",

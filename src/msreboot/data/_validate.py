@@ -32,6 +32,7 @@ from msreboot.data._coerce import (
     map_distinct,
     normalise_missing,
 )
+from msreboot.data._date_hint import FailedDates, date_format_hint
 from msreboot.data._plausibility import plausibility_warnings
 from msreboot.data._schema import SCHEMA, ColumnSpec, TableSpec, TimeUnit
 from msreboot.exceptions import Problem
@@ -136,6 +137,7 @@ def prepare_tables(
         if unit == "day":
             found.extend(_integer_calendar_dates(raw))
     tables: dict[str, pd.DataFrame] = {}
+    dates: list[FailedDates] | None = [] if unit == "date" and date_format is None else None
     for name, spec in SCHEMA.items():
         frame = raw.get(name)
         if frame is None:
@@ -147,8 +149,11 @@ def prepare_tables(
             continue
         rows = None if row_numbers is None else row_numbers.get(name)
         tables[name] = _prepare_table(
-            spec, frame, rows, unit, date_format, found, partial_dates, max_cell_chars
+            spec, frame, rows, unit, date_format, found, partial_dates, max_cell_chars, dates
         )
+    hint = None if dates is None else date_format_hint(dates)
+    if hint is not None:  # the first error names the --date-format to use
+        found.insert(0, hint)
     _check_cross_table(tables, unit, found)
     if any(p.severity == "error" for p in found):
         return Prepared(tables, tuple(found), unit)
@@ -165,6 +170,7 @@ def _prepare_table(
     found: list[Problem],
     partial_dates: PartialDates | None = None,
     max_cell_chars: int = MAX_CELL_CHARS,
+    dates: list[FailedDates] | None = None,
 ) -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
     if rows is not None and len(rows) == len(frame) and rows.is_unique:
@@ -207,6 +213,9 @@ def _prepare_table(
                 )
             )
         bad = coerced.bad & ~source.index.isin([r for r, c in unconvertible if c == col.name])
+        if dates is not None and col.kind == "date":
+            present = int(coerced.values.notna().sum()) + int(bad.sum())
+            dates.append(FailedDates(spec.name, col.name, present, source[bad]))
         if bad.any():
             rows = frame.index[bad]
             unconvertible.update((int(r), col.name) for r in rows)
