@@ -3,11 +3,11 @@
 Kaplan-Meier with Greenwood variance (log-log, log and plain intervals), log-rank tests
 (stratified), Cox regression (Efron or Breslow ties, case weights, strata, robust and
 cluster-robust variance) with its proportional-hazards test (scaled Schoenfeld residuals),
-weighted Kaplan-Meier, exact Aalen-Johansen cumulative incidence, the Fine-Gray
-subdistribution hazards model, restricted mean survival time, negative-binomial and
-Poisson rate ratios, and exact binomial and Poisson intervals, each checked against R
-(``survival``, ``cmprsk``, ``MASS``). Like lifelines, every function takes arrays or the
-columns of a DataFrame; the pandas index is ignored.
+weighted Kaplan-Meier, exact Aalen-Johansen cumulative incidence, Gray's test of equal
+cumulative incidence, the Fine-Gray subdistribution hazards model, restricted mean
+survival time, negative-binomial and Poisson rate ratios, and exact binomial and Poisson
+intervals, each checked against R (``survival``, ``cmprsk``, ``MASS``). Like lifelines,
+every function takes arrays or the columns of a DataFrame; the pandas index is ignored.
 
 Propensity-score methods: a logistic propensity model, greedy nearest-neighbour matching
 (1:k, with or without replacement, caliper, exact variables; as R ``MatchIt``), inverse
@@ -40,6 +40,7 @@ from msreboot.stats._competing import (
 from msreboot.stats._cox import CoxModel, Ties, cox_regression
 from msreboot.stats._cox_zph import ProportionalHazardsTest, ZphTransform, proportional_hazards_test
 from msreboot.stats._fine_gray import FineGrayModel, fine_gray
+from msreboot.stats._gray import GrayTest, gray_test
 from msreboot.stats._intervals import exact_binomial_ci, exact_poisson_ci
 from msreboot.stats._logrank import LogRankTest, log_rank_test
 from msreboot.stats._matching import MatchedSample, MatchingWarning, MatchOrder, match_nearest
@@ -72,6 +73,7 @@ __all__ = [
     "Estimand",
     "FineGrayModel",
     "FloatArray",
+    "GrayTest",
     "LandmarkEstimates",
     "LogRankTest",
     "MatchOrder",
@@ -99,6 +101,7 @@ __all__ = [
     "exact_binomial_ci",
     "exact_poisson_ci",
     "fine_gray",
+    "gray_test",
     "kaplan_meier",
     "log_rank_test",
     "love_plot",

@@ -1,7 +1,7 @@
 # Reference numbers for competing-risks regression and tests, computed with R's cmprsk:
 # the Fine-Gray model (crr: coefficients, sandwich and naive variances, log
 # pseudo-likelihoods, predicted cumulative incidence) and Gray's test (cuminc: statistic,
-# p-value and df per cause, unstratified and stratified).
+# p-value and df per cause, unstratified and stratified, rho = 0 and weighted).
 #
 # Run from the repository root:
 #   Rscript tests/reference/survival/competing_reference.R
@@ -91,15 +91,18 @@ gray_cases <- list(
   list(dataset = "synth", group = "group", strata = NULL),
   list(dataset = "synth", group = "group", strata = "stratum"),
   list(dataset = "synth", group = "x2", strata = "stratum"),
-  list(dataset = "crties", group = "group", strata = NULL)
+  list(dataset = "crties", group = "group", strata = NULL),
+  list(dataset = "synth", group = "group", strata = "stratum", rho = 1),
+  list(dataset = "mgus2", group = "sex", strata = NULL, rho = 2)
 )
 gray <- lapply(gray_cases, function(case) {
   d <- datasets[[case$dataset]]
+  if (is.null(case$rho)) case$rho <- 0
   fit <- if (is.null(case$strata)) {
-    cuminc(d$time, d$status, group = d[[case$group]], cencode = 0)
+    cuminc(d$time, d$status, group = d[[case$group]], cencode = 0, rho = case$rho)
   } else {
     cuminc(d$time, d$status, group = d[[case$group]], strata = d[[case$strata]],
-           cencode = 0)
+           cencode = 0, rho = case$rho)
   }
   tests <- fit$Tests
   list(case = case, causes = num(rownames(tests)), stat = num(tests[, "stat"]),
