@@ -250,6 +250,9 @@ def gray_test(
     1 - (c_g - 1) / (Y_g - 1) (1 without ties). The statistic is z' V^- z with df the rank
     of V (groups - 1 unless a group never contributes; the first groups - 1 entries of z
     and V give the same number, as cmprsk computes it). Strata add their z and V.
+    The discrete form (the pooled null, the tie factors) follows the equations as the
+    MIT-licensed R package cifmodeling writes them out in its test helper; no code of
+    cmprsk was used, only its output.
 
     Checked against R ``cmprsk::cuminc`` (2.2) to 1e-6 relative (agreement is to
     rounding, about 1e-13): R's ``mgus2`` by sex, seeded synthetic data of three groups
