@@ -130,6 +130,16 @@ def normalise_missing(raw: pd.Series) -> pd.Series:
     """Strip blanks from text values and turn :data:`NA_STRINGS` into missing values."""
     if not (pdt.is_object_dtype(raw.dtype) or pdt.is_string_dtype(raw.dtype)):
         return raw
+    array = raw.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(array, skipna=True) == "string":
+        # what _clean does, vectorised over the distinct values
+        codes, uniques = pd.factorize(array)
+        text = pd.Series(uniques, dtype=object).str.strip(CELL_BLANKS)
+        missing = ((text.str.len() <= 4) & text.str.lower().isin(NA_STRINGS)).to_numpy(bool)
+        table = np.empty(len(text) + 1, dtype=object)  # the last entry: missing cells (-1)
+        table[:-1] = text.to_numpy(dtype=object)
+        table[:-1][missing] = None
+        return pd.Series(table[codes], index=raw.index, dtype=object)
     return map_distinct(raw, _clean)
 
 

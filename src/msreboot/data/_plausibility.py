@@ -118,9 +118,9 @@ def _relapses_at_reinfusion(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     courses = _ahsct_courses(tables["treatments"])
     if relapses.empty or courses.empty:
         return []
-    days0 = set(zip(courses["patient_id"], courses["start_date"], strict=True))
-    pairs = zip(relapses["patient_id"], relapses["onset_date"], strict=True)
-    hit = pd.Series([pair in days0 for pair in pairs], index=relapses.index)
+    days0 = pd.MultiIndex.from_arrays([courses["patient_id"], courses["start_date"]])
+    pairs = pd.MultiIndex.from_arrays([relapses["patient_id"], relapses["onset_date"]])
+    hit = pd.Series(pairs.isin(days0), index=relapses.index)
     return _warnings(
         "relapses",
         relapses,
