@@ -7,12 +7,16 @@ Results go to stdout, progress and notes to stderr; argument problems exit with 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from msreboot.cli._common import EXIT_USAGE, fail, progress
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["simulate_app"]
 
@@ -106,6 +110,7 @@ def trial_command(
 
 @simulate_app.command("size")
 def size_command(
+    ctx: typer.Context,
     spec: SpecArg,
     power: Annotated[float, typer.Option(help="Target power of the primary endpoint.")] = 0.8,
     low: Annotated[int, typer.Option(help="Smallest size per arm to try.")] = 10,
@@ -113,20 +118,91 @@ def size_command(
     replicates: Annotated[
         int | None, typer.Option(help="Replicates per size (default: the spec's).", min=2)
     ] = None,
+    alpha: Annotated[
+        float | None, typer.Option(help="Two-sided significance level (default: the spec's).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed (default: the spec's).")] = None,
+    dropout: Annotated[
+        float | None,
+        typer.Option(help="Share lost to follow-up by the end of follow-up, e.g. 0.1."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="CSV file for the power table (with the attributes).")
+    ] = None,
 ) -> None:
-    """Patients per arm for a target power (bisection with common random numbers)."""
-    from msreboot.trials import sample_size
+    """Patients per arm for a target power (bisection with common random numbers): the
+    power of every size tried with its Monte Carlo interval, a fitted monotone power
+    curve with the size it gives and that size's interval, and Schoenfeld's formula."""
+    from msreboot.trials import load_trial_spec, sample_size
 
     try:
-        table = sample_size(spec, target_power=power, n_range=(low, high), replicates=replicates)
+        trial = load_trial_spec(spec)
     except ValueError as error:
         raise fail(str(error), EXIT_USAGE) from error
-    typer.echo(table.to_string(index=False))
-    answer = table.attrs["n_per_arm"]
+    with progress(ctx, transient=True) as bar:
+        task = bar.add_task(f"sizing {trial.name}", total=None)
+        try:
+            table = sample_size(
+                trial,
+                target_power=power,
+                n_range=(low, high),
+                replicates=replicates,
+                alpha=alpha,
+                seed=seed,
+                dropout=dropout,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        except ValueError as error:
+            raise fail(str(error), EXIT_USAGE) from error
+    typer.echo(_size_report(table))
+    if out is not None:
+        from msreboot.data import write_frame
+
+        frame = table.assign(**{str(k): v for k, v in table.attrs.items()})
+        write_frame(frame, out)
+        typer.echo(f"wrote the power table to {out}", err=True)
+
+
+def _size_report(table: pd.DataFrame) -> str:
+    attrs = table.attrs
+    level = f"{100 * attrs['conf_level']:g}%"
+    shown = table.assign(
+        power=[
+            f"{p:.2f} ({lo:.2f}-{hi:.2f})"
+            for p, lo, hi in zip(
+                table["power"], table["power_low"], table["power_high"], strict=True
+            )
+        ],
+        power_fitted=[f"{p:.2f}" for p in table["power_fitted"]],
+    )[["n_per_arm", "significant", "replicates", "power", "power_fitted"]]
+    shown = shown.rename(columns={"power": f"power ({level} MC interval)"})
+    target = f"{100 * attrs['target_power']:g}% power"
+    lines = [shown.to_string(index=False)]
+    answer = attrs["n_per_arm"]
     if answer == answer:
-        typer.echo(f"{int(answer)} patients per arm reach {100 * power:g}% power")
+        lines.append(f"{int(answer)} patients per arm reach {target} (smallest size found)")
     else:
-        typer.echo(f"even {high} patients per arm fall short of {100 * power:g}% power")
+        lines.append(
+            f"even {int(table['n_per_arm'].max())} patients per arm fall short of {target}"
+        )
+    fitted = attrs["n_per_arm_fitted"]
+    if fitted == fitted:
+        lines.append(
+            f"fitted power curve (logistic in sqrt(n)): {math.ceil(fitted)} per arm "
+            f"({level} interval {math.floor(attrs['n_per_arm_low'])}-"
+            f"{math.ceil(attrs['n_per_arm_high'])})"
+        )
+    else:
+        lines.append("fitted power curve: not estimable (every size at 0% or 100% power)")
+    hr, share, formula = attrs["hazard_ratio"], attrs["event_share"], attrs["n_per_arm_schoenfeld"]
+    if formula == formula:
+        lines.append(
+            f"Schoenfeld's formula (HR {hr:.2f}, {100 * share:.0f}% with an event, alpha "
+            f"{attrs['alpha']:g} two-sided): {math.ceil(formula)} per arm"
+        )
+    else:
+        lines.append("Schoenfeld's formula: not estimable (no reliable hazard ratio)")
+    return "\n".join(lines)
 
 
 @simulate_app.command("cohort")

@@ -182,16 +182,20 @@ class TrialResult(BaseModel):
                 f"  {row['endpoint']} [{row['arm']}] {float(row['time_years']):g} y: {shown}"
             )
         if len(spec.arms) > 1:
-            hr = (
-                self.hazard_ratios.groupby(["endpoint", "arm"])["hazard_ratio"]
-                .median()
-                .reset_index()
-            )
-            for row in hr.to_dict("records"):
-                lines.append(
-                    f"  {row['endpoint']}: median HR {row['arm']} vs reference "
-                    f"{float(row['hazard_ratio']):.3g}"
+            ratios = self.hazard_ratios.assign(
+                reliable_hr=self.hazard_ratios["hazard_ratio"].where(
+                    self.hazard_ratios["hr_reliable"].astype(bool)
                 )
+            )
+            hr = ratios.groupby(["endpoint", "arm"])["reliable_hr"].median().reset_index()
+            for row in hr.to_dict("records"):
+                value = float(row["reliable_hr"])
+                shown = (
+                    f"{value:.3g}"
+                    if np.isfinite(value)
+                    else "not estimable (no replicate with events in every arm)"
+                )
+                lines.append(f"  {row['endpoint']}: median HR {row['arm']} vs reference {shown}")
             lines.append(
                 f"  power of the primary endpoint (log-rank, alpha "
                 f"{spec.analysis.alpha:g}): {100 * self.power():.0f}%"
