@@ -312,3 +312,36 @@ def test_a_fit_without_events_in_an_arm_is_a_caveat_not_an_error() -> None:
     spec = EmulationSpec.preset("ahsct_vs_natalizumab")
     trial = emulate_trial(load_example(comparator=True), spec, warn=False)
     assert any("overall_survival" in w and "infinite" in w for w in trial.warnings)
+
+
+def test_competing_death_gives_gray_and_fine_gray(tmp_path: Path) -> None:
+    from msreboot.analysis import DEFAULT_EMULATION
+    from msreboot.stats import fine_gray, gray_test
+
+    definitions = tmp_path / "definitions.toml"
+    definitions.write_text(
+        '[[endpoint]]\nname = "relapse_competing"\nbased_on = "relapse_free"\n'
+        'death = "competing"\nmeasure = "cumulative_incidence"\n'
+    )
+    spec = DEFAULT_EMULATION.with_(
+        outcomes={"endpoints": ["relapse_competing"], "definitions_file": str(definitions)}
+    )
+    trial = emulate_trial(load_example(comparator=True), spec, warn=False)
+    contrast = trial.primary
+    assert contrast.gray is not None
+    assert contrast.fine_gray is not None
+    assert contrast.proportional_hazards is not None
+    every = trial.data.reset_index().merge(
+        contrast.data[["entry_id", "time_years", "status"]], on="entry_id"
+    )
+    direct = gray_test(every["time_years"], every["status"], every["treated"].astype(int), cause=1)
+    assert contrast.gray.pvalue[0] == pytest.approx(direct.pvalue[0])
+    row = trial.outcomes.iloc[0]
+    assert row["gray_p"] == pytest.approx(float(direct.pvalue[0]))
+    model = fine_gray(
+        every.assign(arm_treated=every["treated"].astype(int)),
+        "time_years",
+        "status",
+        ["arm_treated"],
+    )
+    assert row["shr_crude"] == pytest.approx(float(model.hazard_ratio[0]))

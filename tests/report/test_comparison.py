@@ -36,20 +36,30 @@ def test_example_report_shows_the_comparison(example_report: Report, example_htm
 
 
 def test_a_spec_with_competing_death_draws_cumulative_incidence(tmp_path: Path) -> None:
+    definitions = tmp_path / "definitions.toml"
+    definitions.write_text(
+        '[[endpoint]]\nname = "relapse_competing"\nbased_on = "relapse_free"\n'
+        'title = "Relapse, death competing"\ndeath = "competing"\n'
+        'measure = "cumulative_incidence"\n'
+    )
     spec = EmulationSpec.model_validate(
         {
             "name": "cif",
             "adjustment": {"method": "overlap"},
-            "outcomes": {"endpoints": ["muraro_2017_pfs"]},
+            "outcomes": {"endpoints": ["relapse_competing"], "definitions_file": str(definitions)},
         }
     )
-    analysis = analyse_cohort(load_example(), definitions=["halt_ms_efs"], emulation=spec)
+    cohort = load_example(comparator=True)
+    analysis = analyse_cohort(cohort, definitions=["relapse_free"], emulation=spec)
     assert analysis.emulation is not None
+    assert analysis.emulation.primary.incidence is not None
     report = build_report(analysis, out=tmp_path / "r.html")
     stems = {p.stem for p in report.figures}
-    assert "compare_km_cif_muraro_2017_pfs" in stems
-    has_deaths = analysis.emulation.primary.incidence is not None
-    assert ("compare_cif_cif_muraro_2017_pfs" in stems) == has_deaths
+    assert {"compare_km_cif_relapse_competing", "compare_cif_cif_relapse_competing"} <= stems
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Gray&#39;s test (crude) p" in page or "Gray's test (crude) p" in page
+    assert "Fine-Gray subdistribution HR" in page
+    assert "PH test p" in page
 
 
 def test_a_cohort_with_one_group_has_no_comparison_section(tmp_path: Path) -> None:

@@ -194,6 +194,17 @@ def _adjust(
     return None, weights, weights.weights, subclass
 
 
+def _competing_and_ph(contrast: EndpointContrast) -> dict[str, float]:
+    ph = contrast.proportional_hazards
+    out = {"ph_p": float(ph.pvalue[0]) if ph is not None else np.nan}
+    gray, fg = contrast.gray, contrast.fine_gray
+    out["gray_p"] = float(gray.pvalue[0]) if gray is not None else np.nan
+    out["shr_crude"] = float(fg.hazard_ratio[0]) if fg is not None else np.nan
+    out["shr_crude_ci_low"] = float(fg.ci_low[0]) if fg is not None else np.nan
+    out["shr_crude_ci_high"] = float(fg.ci_high[0]) if fg is not None else np.nan
+    return out
+
+
 def emulate_trial(cohort: Cohort, spec: EmulationSpec, *, warn: bool = True) -> EmulatedTrial:
     """Emulate a target trial of AHSCT against a DMT in observational data.
 
@@ -323,6 +334,7 @@ def emulate_trial(cohort: Cohort, spec: EmulationSpec, *, warn: bool = True) -> 
             }
             | hazard_ratio_row(contrast.crude, "hr_crude")
             | hazard_ratio_row(contrast.adjusted, "hr_adjusted")
+            | _competing_and_ph(contrast)
             | {
                 "rmst_tau_years": float(diff["tau_years"].iloc[0]) if len(diff) else np.nan,
                 "rmst_difference_years": float(diff["estimate"].iloc[0]) if len(diff) else np.nan,
@@ -331,6 +343,13 @@ def emulate_trial(cohort: Cohort, spec: EmulationSpec, *, warn: bool = True) -> 
             }
         )
     outcomes = pd.DataFrame(rows)
+    for record in outcomes.to_dict("records"):
+        if float(record["ph_p"]) < 0.05:
+            notes.append(
+                f"proportional hazards doubtful for {record['endpoint']} (scaled Schoenfeld "
+                f"test p = {float(record['ph_p']):.3g}): the hazard ratio averages an effect "
+                "that changes over time; read the curves and the RMST difference"
+            )
     primary = contrasts[spec.primary]
     n_events = int(primary.data["event"].sum())
     if n_events < MIN_EVENTS:

@@ -18,10 +18,16 @@ from msreboot.endpoints import EndpointDefinition, endpoint_times
 from msreboot.stats import (
     CoxModel,
     CumulativeIncidenceCurves,
+    FineGrayModel,
+    GrayTest,
+    ProportionalHazardsTest,
     SurvivalCurves,
     cox_regression,
     cumulative_incidence,
+    fine_gray,
+    gray_test,
     kaplan_meier,
+    proportional_hazards_test,
 )
 
 __all__ = ["EndpointContrast", "contrast_endpoint", "hazard_ratio_row", "relapse_rate_comparison"]
@@ -52,6 +58,13 @@ class EndpointContrast:
         difference row ``treated - control`` with its interval; ``tau`` in years.
     notes
         Warnings of the model fits (a monotone likelihood when an arm has no events).
+    proportional_hazards
+        Test of proportional hazards of the adjusted model (scaled Schoenfeld residuals,
+        weighted; R ``cox.zph``); ``None`` without a model.
+    gray, fine_gray
+        With competing deaths: Gray's test of equal cumulative incidence of the event
+        between the arms and the Fine-Gray subdistribution hazard ratio, both crude (every
+        eligible entry, unweighted: neither takes weights); ``None`` otherwise.
     """
 
     definition: EndpointDefinition
@@ -63,6 +76,9 @@ class EndpointContrast:
     incidence: Mapping[str, CumulativeIncidenceCurves] | None = field(repr=False)
     rmst: pd.DataFrame = field(repr=False)
     notes: tuple[str, ...] = ()
+    proportional_hazards: ProportionalHazardsTest | None = field(default=None, repr=False)
+    gray: GrayTest | None = field(default=None, repr=False)
+    fine_gray: FineGrayModel | None = field(default=None, repr=False)
 
 
 def contrast_endpoint(
@@ -107,12 +123,27 @@ def contrast_endpoint(
     frame = frame[frame["weight"] > 0].reset_index(drop=True)
     level = spec.conf_level
     crude = adjusted = None
+    ph: ProportionalHazardsTest | None = None
     repeated = spec.time_zero == "all"
     caught: list[warnings.WarningMessage] = []
     if frame["event"].any() and frame["treated"].any() and (~frame["treated"]).any():
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             crude, adjusted = _cox_models(every, frame, level, repeated)
+            try:
+                ph = proportional_hazards_test(
+                    frame, "time_years", "event", ["arm_treated"], weights_col="weight"
+                )
+            except (np.linalg.LinAlgError, ValueError) as exc:
+                warnings.warn(f"no proportional-hazards test ({exc})", stacklevel=1)
+    gray = shr = None
+    competing = every["status"] == 2
+    if competing.any() and every["event"].any():
+        with warnings.catch_warnings(record=True) as more:
+            warnings.simplefilter("always")
+            gray = gray_test(every["time_years"], every["status"], every["arm_treated"], cause=1)
+            shr = fine_gray(every, "time_years", "status", ["arm_treated"], conf_level=level)
+        caught = [*caught, *more]
     notes = tuple(dict.fromkeys(f"{definition.name}: {w.message}" for w in caught))
     levels = [spec.treated.name, spec.control.name]
     frame["arm"] = arm = pd.Categorical(frame["arm"], categories=levels)
@@ -146,6 +177,9 @@ def contrast_endpoint(
         incidence,
         _rmst(curves, spec),
         notes,
+        ph,
+        gray,
+        shr,
     )
 
 

@@ -138,6 +138,7 @@ def _km_figure(trial: EmulatedTrial, contrast: EndpointContrast, x_max: float) -
     grid = fig.add_gridspec(2, 1, height_ratios=[5.0, 1.0])
     ax = fig.add_subplot(grid[0])
     risk = fig.add_subplot(grid[1], sharex=ax)
+    incidence = contrast.definition.measure == "cumulative_incidence"
     for i, arm in enumerate(arms):
         curve = contrast.curves.curves[arm]
         colour = PALETTE[i]
@@ -145,12 +146,14 @@ def _km_figure(trial: EmulatedTrial, contrast: EndpointContrast, x_max: float) -
         value = np.concatenate([[1.0], np.asarray(curve.survival, dtype=float)])
         low = np.concatenate([[1.0], np.asarray(curve.ci_low, dtype=float)])
         high = np.concatenate([[1.0], np.asarray(curve.ci_high, dtype=float)])
+        if incidence:  # 1 - Kaplan-Meier (deaths censored)
+            value, low, high = 1 - value, 1 - high, 1 - low
         ax.fill_between(times, low, high, step="post", color=colour, alpha=0.14, linewidth=0)
         ax.step(times, value, where="post", color=colour, label=f"{arm} (n = {curve.n})")
         censored = np.asarray(curve.n_censored) > 0
         ax.plot(
             np.asarray(curve.times)[censored],
-            np.asarray(curve.survival)[censored],
+            value[1:][censored],
             linestyle="none",
             marker="|",
             markersize=6,
@@ -177,9 +180,9 @@ def _km_figure(trial: EmulatedTrial, contrast: EndpointContrast, x_max: float) -
     ax.set_xlim(0, x_max)
     ax.set_ylim(-0.02, 1.02)
     ax.yaxis.set_major_formatter(mticker.PercentFormatter(xmax=1.0, decimals=0))
-    ax.set_ylabel("Event-free probability (%)")
+    ax.set_ylabel("Cumulative incidence (%)" if incidence else "Event-free probability (%)")
     ax.set_title(f"{d.title or d.name}: {arms[0]} vs {arms[1]}", loc="left")
-    ax.legend(loc="lower left")
+    ax.legend(loc="upper left" if incidence else "lower left")
     ax.set_xticks(ticks)
     ax.set_xlabel("Years since time zero")
     risk.set_ylim(-0.5, 1.5)
@@ -224,6 +227,19 @@ def _incidence_figure(trial: EmulatedTrial, contrast: EndpointContrast, x_max: f
     return fig
 
 
+def _competing_note(trial: EmulatedTrial, contrast: EndpointContrast) -> str:
+    parts = []
+    if contrast.gray is not None:
+        parts.append(f"Gray's test (crude) p {_p(float(contrast.gray.pvalue[0]))}")
+    fg = contrast.fine_gray
+    if fg is not None:
+        hr = _hr(float(fg.hazard_ratio[0]), float(fg.ci_low[0]), float(fg.ci_high[0]))
+        parts.append(
+            f"Fine-Gray subdistribution HR {trial.arms[0]} vs {trial.arms[1]} (crude) {hr}"
+        )
+    return (" " + "; ".join(parts) + ".") if parts else ""
+
+
 def _outcome_table(trial: EmulatedTrial) -> TableBlock:
     treated, control = trial.arms
     pct = f"{100 * trial.spec.conf_level:g}%"
@@ -236,6 +252,7 @@ def _outcome_table(trial: EmulatedTrial) -> TableBlock:
             _p(r["hr_crude_p"]),
             _hr(r["hr_adjusted"], r["hr_adjusted_ci_low"], r["hr_adjusted_ci_high"]),
             _p(r["hr_adjusted_p"]),
+            _p(r["ph_p"]),
             "\u2013"
             if not np.isfinite(r["rmst_difference_years"])
             else f"{r['rmst_difference_years']:.2f} ({r['rmst_ci_low']:.2f}\u2013"
@@ -253,6 +270,7 @@ def _outcome_table(trial: EmulatedTrial) -> TableBlock:
             "p crude",
             "HR adjusted",
             "p adjusted",
+            "PH test p",
             "RMST difference, years",
         ),
         rows,
@@ -260,8 +278,10 @@ def _outcome_table(trial: EmulatedTrial) -> TableBlock:
             "Events and entries in the analysed (matched or weighted) sample. Crude: Cox "
             "model of the arm in every eligible entry; adjusted: in the matched or weighted "
             "sample, with cluster-robust (sandwich) variance. Deaths competing with an "
-            "endpoint censor it (cause-specific hazards). RMST difference: restricted mean "
-            "event-free time, treated minus control, from the weighted curves.",
+            "endpoint censor it (cause-specific hazards). PH test: scaled Schoenfeld "
+            "residuals of the adjusted model (R cox.zph, KM time scale); a small p means the "
+            "hazard ratio changes over time. RMST difference: restricted mean event-free "
+            "time, treated minus control, from the weighted curves.",
         ),
     )
 
@@ -373,7 +393,7 @@ def comparison_section(
                 FigureBlock(
                     writer.save(fig, stem),
                     "Cumulative incidence of the endpoint (solid) and of death without it "
-                    "(dashed) per arm, weighted.",
+                    "(dashed) per arm, weighted." + _competing_note(trial, contrast),
                 )
             )
     relapses = _relapse_table(trial)
