@@ -29,17 +29,33 @@ if TYPE_CHECKING:
 __all__ = ["trajectories_section"]
 
 
+MAX_TRAJECTORY_LINES = 1000
+"""Patients drawn as lines in the EDSS trajectory figure; above it, every k-th patient (in
+the order of the table) is drawn so that the figure stays readable and its SVG small. The
+mean and its interval are always computed on every patient."""
+
+
+def _trajectory_lines(visits: pd.DataFrame) -> tuple[list[np.ndarray], int]:
+    """One ``(years, edss)`` polyline per drawn patient, and the number of patients."""
+    codes, _ = pd.factorize(visits["patient_id"], sort=False)
+    n = int(codes.max()) + 1 if len(codes) else 0
+    step = max(1, -(-n // MAX_TRAJECTORY_LINES))
+    points = np.column_stack(
+        [visits["years"].to_numpy(dtype=float), visits["edss"].to_numpy(dtype=float)]
+    )
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(0, n, step))
+    ends = np.searchsorted(codes[order], np.arange(0, n, step), side="right")
+    return [points[order[a:b]] for a, b in zip(starts, ends, strict=True)], n
+
+
 def _edss_figure(traj: EDSSTrajectories, anchor_label: str, x_min: float, x_max: float) -> Figure:
+    from matplotlib.collections import LineCollection
+
     fig = new_figure(6.4, 4.0)
     ax = fig.add_subplot()
-    for _, visits in traj.visits.groupby("patient_id", sort=False):
-        ax.plot(
-            visits["years"],
-            visits["edss"],
-            color="#7a8a99",
-            alpha=0.14,
-            linewidth=0.5,
-        )
+    lines, n_patients = _trajectory_lines(traj.visits)
+    ax.add_collection(LineCollection(lines, colors="#7a8a99", alpha=0.14, linewidths=0.5))
     bins = traj.bins
     ax.fill_between(
         bins["years"], bins["ci_low"], bins["ci_high"], color=PALETTE[1], alpha=0.25, linewidth=0
@@ -47,7 +63,12 @@ def _edss_figure(traj: EDSSTrajectories, anchor_label: str, x_min: float, x_max:
     ax.plot(bins["years"], bins["mean"], color=PALETTE[1], marker="o", markersize=3)
     ax.axvline(0, color="#333333", linewidth=0.9, linestyle="--")
     ax.text(0.05, 9.6, anchor_label, fontsize=8, va="top", color="#333333")
-    ax.plot([], [], color="#7a8a99", alpha=0.6, linewidth=0.8, label="Individual patients")
+    shown = (
+        "Individual patients"
+        if len(lines) == n_patients
+        else f"Individual patients ({len(lines):,} of {n_patients:,}, evenly spaced)"
+    )
+    ax.plot([], [], color="#7a8a99", alpha=0.6, linewidth=0.8, label=shown)
     ax.plot([], [], color=PALETTE[1], marker="o", markersize=3, label="Mean")
     ax.fill_between([], [], [], color=PALETTE[1], alpha=0.25, label="95% CI of the mean")
     ax.set_xlim(x_min, x_max)
