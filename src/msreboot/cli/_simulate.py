@@ -101,6 +101,10 @@ def trial_command(
             trial, out_dir=out, progress=lambda done: bar.update(task, completed=done)
         )
     typer.echo(result.summary())
+    matched = trial.population_match()
+    if matched is not None:
+        typer.echo("\nenrolled population, published vs virtual (before and after matching):")
+        typer.echo(matched.to_string(index=False, float_format="{:.3f}".format))
     if trial.published:
         typer.echo("\nsimulated vs published:")
         typer.echo(result.compare_published().to_string(index=False, float_format="{:.3f}".format))

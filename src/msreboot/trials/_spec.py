@@ -157,6 +157,12 @@ class TrialSpec(BaseModel):
         unknown = [k for k in value if k not in population_keys()]
         if unknown:
             raise ValueError(unknown_keys_message("[population]", unknown, population_keys()))
+        flag = value.get("match_enrolled", False)
+        if not isinstance(flag, bool):
+            raise ValueError(
+                f"match_enrolled must be true or false; got {flag!r}. true: the published "
+                "mix is that of the enrolled patients, matched after eligibility."
+            )
         _build(lambda: _matched_population(json.dumps(value, sort_keys=True)))
         return value
 
@@ -213,8 +219,26 @@ class TrialSpec(BaseModel):
 
     def population_spec(self) -> PopulationSpec:
         """The :class:`PopulationSpec` of the trial (matched once per distinct population
-        and process: matching solves for the distributions' locations)."""
-        return _matched_population(json.dumps(self.population, sort_keys=True))
+        and process: matching solves for the distributions' locations; with
+        ``match_enrolled = true``, then corrected until the enrolled patients have the
+        published mix, see :meth:`population_match`)."""
+        if not self.population.get("match_enrolled"):
+            return _matched_population(json.dumps(self.population, sort_keys=True))
+        return self._enrolled()[0]
+
+    def population_match(self) -> pd.DataFrame | None:
+        """With ``match_enrolled = true``: each published characteristic of the enrolled
+        patients beside the enrolled virtual patients' before and after matching
+        (``characteristic``, ``published``, ``enrolled_before``, ``enrolled_after``);
+        otherwise ``None``."""
+        if not self.population.get("match_enrolled"):
+            return None
+        return self._enrolled()[1].copy()
+
+    def _enrolled(self) -> tuple[PopulationSpec, pd.DataFrame]:
+        return _enrolled_population(
+            json.dumps(self.population, sort_keys=True), self.parameters, self.base_dir
+        )
 
     def visit_schedule(self) -> VisitSchedule:
         """The :class:`VisitSchedule` of the trial."""
@@ -222,12 +246,7 @@ class TrialSpec(BaseModel):
 
     def simulation_parameters(self) -> SimulationParameters:
         """The simulation parameters: a bundled set by name, or a calibration file."""
-        if self.parameters.endswith(".toml"):
-            path = Path(self.parameters)
-            if not path.is_absolute() and self.base_dir is not None:
-                path = Path(self.base_dir) / path
-            return SimulationParameters.from_file(path)
-        return SimulationParameters.preset(self.parameters)
+        return _parameters_from(self.parameters, self.base_dir)
 
     def definitions(self) -> dict[str, EndpointDefinition]:
         """The endpoint definitions, by name, in the order of ``analysis.endpoints``."""
@@ -281,7 +300,8 @@ def population_keys() -> tuple[str, ...]:
         for p in inspect.signature(PopulationSpec.matching).parameters.values()
         if p.kind is inspect.Parameter.KEYWORD_ONLY
     ]
-    return tuple(dict.fromkeys([*keywords, *(f.name for f in dataclass_fields(PopulationSpec))]))
+    fields = (f.name for f in dataclass_fields(PopulationSpec))
+    return tuple(dict.fromkeys([*keywords, *fields, "match_enrolled"]))
 
 
 def _build(make: Any) -> None:
@@ -302,9 +322,30 @@ def _visit_schedule(values: Mapping[str, Any]) -> VisitSchedule:
     return VisitSchedule(**fields)
 
 
+@lru_cache(maxsize=16)
+def _enrolled_population(
+    population_json: str, parameters: str, base_dir: str | None
+) -> tuple[PopulationSpec, pd.DataFrame]:
+    from msreboot.trials._enrolled import match_enrolled
+
+    targets = json.loads(population_json)
+    drawn = _matched_population(population_json)
+    return match_enrolled(drawn, targets, _parameters_from(parameters, base_dir))
+
+
+def _parameters_from(parameters: str, base_dir: str | None) -> SimulationParameters:
+    if parameters.endswith(".toml"):
+        path = Path(parameters)
+        if not path.is_absolute() and base_dir is not None:
+            path = Path(base_dir) / path
+        return SimulationParameters.from_file(path)
+    return SimulationParameters.preset(parameters)
+
+
 @lru_cache(maxsize=64)
 def _matched_population(population_json: str) -> PopulationSpec:
     spec = json.loads(population_json)
+    spec.pop("match_enrolled", None)
     for key in ("age_range", "edss_range", "duration_range_years"):
         if key in spec:
             spec[key] = tuple(spec[key])
