@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -575,3 +576,87 @@ def test_cli_writes_the_draft_and_refuses_to_overwrite(tmp_path: Path) -> None:
     refused = runner.invoke(app, ["redcap-mapping", str(bad)])
     assert refused.exit_code == 2
     assert "must have the columns" in refused.stderr
+
+
+def test_transplant_mri_relapse_and_patient_columns_are_matched() -> None:
+    rows = [
+        ("record_id", "baseline", "text", "Record ID", "", ""),
+        ("spms_dt", "baseline", "text", "Date of conversion to SPMS", "", "date_ymd"),
+        ("csf_ocb", "baseline", "radio", "CSF oligoclonal bands", "1, Present | 0, Absent", ""),
+        ("tx_d0", "transplant", "text", "Date of reinfusion (day 0)", "", "date_ymd"),
+        ("tx_anc", "transplant", "text", "Neutrophil engraftment date", "", "date_ymd"),
+        ("tx_plt", "transplant", "text", "Platelet engraftment date", "", "date_ymd"),
+        ("tx_cd34", "transplant", "text", "CD34+ cells reinfused (x10^6/kg)", "", "number"),
+        ("tx_yield", "transplant", "text", "CD34+ yield at apheresis (x10^6/kg)", "", "number"),
+        (
+            "tx_atg",
+            "transplant",
+            "dropdown",
+            "ATG product",
+            "1, Thymoglobulin | 2, ATG-Fresenius | 3, ATGAM (horse)",
+            "",
+        ),
+        ("tx_atg_mg", "transplant", "text", "ATG dose (mg/kg)", "", "number"),
+        ("tx_gcsf", "transplant", "text", "G-CSF dose (ug/kg/day)", "", "number"),
+        ("tx_cmv", "transplant", "radio", "CMV IgG", "1, Positive | 2, Negative", ""),
+        ("tx_wt", "transplant", "text", "Weight (kg)", "", "number"),
+        ("tx_kps", "transplant", "text", "Karnofsky score", "", "integer"),
+        ("tx_ecog", "transplant", "text", "ECOG", "", "integer"),
+        ("rel_dt", "relapses", "text", "Relapse onset", "", "date_ymd"),
+        ("rel_sev", "relapses", "radio", "Severity", "1, Mild | 2, Moderate | 3, Severe", ""),
+        ("rel_ivmp", "relapses", "yesno", "Treated with IV methylprednisolone", "", ""),
+        ("mri_dt", "mri", "text", "Scan date", "", "date_ymd"),
+        ("mri_bv", "mri", "text", "Brain volume (mL)", "", "number"),
+        ("mri_t2v", "mri", "text", "T2 lesion volume (mL)", "", "number"),
+        ("mri_t2n", "mri", "text", "Total T2 lesions", "", "integer"),
+        ("mri_bh", "mri", "text", "T1 hypointense lesions (black holes)", "", "integer"),
+    ]
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "field_name",
+            "form_name",
+            "field_type",
+            "field_label",
+            "select_choices_or_calculations",
+            "text_validation_type_or_show_slider_number",
+        ],
+    )
+    draft = mapping_from_dictionary(frame)
+    got = draft.to_frame().set_index("field")["column"].to_dict()
+    assert got == {
+        "record_id": None,
+        "spms_dt": "spms_conversion_date",
+        "csf_ocb": "oligoclonal_bands",
+        "tx_d0": "start_date",
+        "tx_anc": "engraftment_date",
+        "tx_plt": "platelet_engraftment_date",
+        "tx_cd34": "cd34_dose_1e6_per_kg",
+        "tx_yield": "apheresis_cd34_yield_1e6_per_kg",
+        "tx_atg": "atg_type",
+        "tx_atg_mg": "atg_dose_mg_per_kg",
+        "tx_gcsf": "g_csf_dose_ug_per_kg_per_day",
+        "tx_cmv": "cmv_serostatus",
+        "tx_wt": "weight_kg",
+        "tx_kps": "karnofsky",
+        "tx_ecog": "ecog",
+        "rel_dt": "onset_date",
+        "rel_sev": "severity",
+        "rel_ivmp": "steroid_treated",
+        "mri_dt": "date",
+        "mri_bv": "brain_volume_ml",
+        "mri_t2v": "t2_lesion_volume_ml",
+        "mri_t2n": "t2_lesions_total",
+        "mri_bh": "t1_hypointense_lesions",
+    }
+    for line in (
+        '"1" = "positive"',  # oligoclonal bands present
+        '"2" = "grafalon"',
+        '"3" = "atgam"',
+        '"1" = "thymoglobulin"',
+        '"2" = "negative"',  # CMV IgG negative
+        '"3" = "severe"',
+    ):
+        assert line in draft.text, line
+    load_mapping_text = tomllib.loads(draft.text)
+    assert load_mapping_text["tables"]["treatments"]["constants"] == {"kind": "ahsct"}

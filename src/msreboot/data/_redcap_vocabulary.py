@@ -143,6 +143,8 @@ COLUMN_PHRASES: Mapping[str, Mapping[str, tuple[frozenset[str], ...]]] = Mapping
             "hct_ci": _p("hct ci", "hctci", "comorbidity index", "sorror", "comorbidity"),
             "centre": _p("centre", "site", "hospital"),
             "notes": _p("notes"),
+            "spms_conversion_date": _p("conversion", "spms conversion", "spms date"),
+            "oligoclonal_bands": _p("oligoclonal", "ocb", "oligoclonal bands"),
         },
         "treatments": {
             "start_date": _p("infusion", "transplant", "day 0", "start", "first dose"),
@@ -165,6 +167,16 @@ COLUMN_PHRASES: Mapping[str, Mapping[str, tuple[frozenset[str], ...]]] = Mapping
             "msc_dose_1e6_per_kg": _p("dose", "msc dose", "cells kg"),
             "msc_infusions": _p("infusions", "number infusions"),
             "msc_pretreated": _p("pretreated", "primed", "pre treated"),
+            "platelet_engraftment_date": _p("platelet", "platelets", "platelet engraftment"),
+            "apheresis_cd34_yield_1e6_per_kg": _p("apheresis", "yield", "harvest", "collected")
+            + _p("cd34 yield", "cd34 collected"),
+            "atg_type": _p("atg", "atg type", "atg product", "atg preparation"),
+            "atg_dose_mg_per_kg": _p("atg", "atg dose", "atg kg"),
+            "g_csf_dose_ug_per_kg_per_day": _p("g csf", "g csf dose", "g csf kg"),
+            "cmv_serostatus": _p("cmv", "cmv serostatus", "cmv igg", "cmv serology"),
+            "weight_kg": _p("weight", "body weight"),
+            "karnofsky": _p("karnofsky", "kps"),
+            "ecog": _p("ecog", "who performance"),
         },
         "edss": {
             "date": _p("date", "visit", "assessment date", "exam date"),
@@ -181,6 +193,9 @@ COLUMN_PHRASES: Mapping[str, Mapping[str, tuple[frozenset[str], ...]]] = Mapping
         "relapses": {
             "onset_date": _p("onset", "date", "relapse date", "start"),
             "end_date": _p("end", "resolution", "resolved", "recovery"),
+            "severity": _p("severity", "severe"),
+            "steroid_treated": _p("steroid", "steroids", "corticosteroids", "corticosteroid")
+            + _p("methylprednisolone", "ivmp"),
         },
         "mri": {
             "date": _p("date", "scan date", "mri date"),
@@ -188,6 +203,9 @@ COLUMN_PHRASES: Mapping[str, Mapping[str, tuple[frozenset[str], ...]]] = Mapping
             "gd_lesions": _p("gd", "gd lesions", "contrast"),
             "new_t2_lesions": _p("new", "new t2", "enlarging", "new enlarging"),
             "t2_lesions_total": _p("total", "t2 total", "total t2", "t2 lesions", "t2 count"),
+            "brain_volume_ml": _p("brain volume", "nbv", "sienax", "bpf"),
+            "t2_lesion_volume_ml": _p("lesions volume", "t2 volume", "t2 lesions volume"),
+            "t1_hypointense_lesions": _p("t1", "hypointense", "black holes", "t1 hypointense"),
         },
         "adverse_events": {
             "onset_date": _p("onset", "date", "start"),
@@ -252,6 +270,19 @@ VALUE_PHRASES: Mapping[str, Mapping[str, tuple[frozenset[str], ...]]] = MappingP
             "adverse_event": _p("adverse", "side effects", "intolerance", "safety"),
             "patient_choice": _p("choice", "wish", "preference"),
             "transplant": _p("transplant"),
+        },
+        "atg_type": {
+            "thymoglobulin": _p("atg", "rabbit"),
+            "grafalon": _p("grafalon", "fresenius", "atg fresenius", "anti t cell"),
+            "atgam": _p("atgam", "horse"),
+        },
+        "cmv_serostatus": {
+            "positive": _p("positive", "reactive", "igg positive"),
+            "negative": _p("negative", "non reactive", "igg negative"),
+        },
+        "oligoclonal_bands": {
+            "positive": _p("present", "detected", "positive"),
+            "negative": _p("absent", "not detected", "negative"),
         },
         "drug": {
             "interferon_beta": _p("interferon", "ifn", "avonex", "rebif", "betaferon"),

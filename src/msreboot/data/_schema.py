@@ -238,6 +238,7 @@ CONDITIONING_INTENSITIES = (
     "intermediate_lymphoablative",
     "low",
 )
+ATG_TYPES = ("thymoglobulin", "grafalon", "atgam", "other")
 FS_SCORES = (
     ("fs_visual", 6),
     ("fs_brainstem", 5),
@@ -322,9 +323,25 @@ PATIENTS = TableSpec(
         ),
         _col("centre", "label", "Treating centre or site code."),
         _col("notes", "text", "Free-text notes (removed by de-identification)."),
+        _col(
+            "spms_conversion_date",
+            "date",
+            "Date of conversion to secondary progressive MS, when it happened.",
+        ),
+        _col(
+            "oligoclonal_bands",
+            "category",
+            "CSF-restricted oligoclonal bands at diagnosis.",
+            allowed=("positive", "negative"),
+        ),
     ),
     order_rules=(
         OrderRule("onset_date", "diagnosis_date", reason="diagnosis follows the first symptoms"),
+        OrderRule(
+            "onset_date",
+            "spms_conversion_date",
+            reason="conversion to SPMS follows the first symptoms",
+        ),
     ),
 )
 
@@ -467,6 +484,82 @@ TREATMENTS = TableSpec(
             treatment_kinds=_MSC,
         ),
         _col("msc_pretreated", "bool", "MSCs pre-treated to enhance them.", treatment_kinds=_MSC),
+        _col(
+            "platelet_engraftment_date",
+            "date",
+            "Platelet engraftment: the first of 3 consecutive days with platelets >= 20 x "
+            "10^9/L without a platelet transfusion in the 7 days before.",
+            treatment_kinds=_AHSCT,
+        ),
+        _col(
+            "apheresis_cd34_yield_1e6_per_kg",
+            "float",
+            "CD34+ cells collected by apheresis, all sessions together.",
+            unit="10^6 cells/kg",
+            min_value=0,
+            min_exclusive=True,
+            max_value=100,
+            treatment_kinds=_AHSCT,
+        ),
+        _col(
+            "atg_type",
+            "category",
+            "Anti-thymocyte globulin given: rabbit (Thymoglobulin), rabbit anti-T-cell "
+            "(Grafalon, formerly ATG-Fresenius), horse (ATGAM), other.",
+            allowed=ATG_TYPES,
+            treatment_kinds=_AHSCT,
+        ),
+        _col(
+            "atg_dose_mg_per_kg",
+            "float",
+            "Total ATG dose over the conditioning.",
+            unit="mg/kg",
+            min_value=0,
+            min_exclusive=True,
+            max_value=200,
+            treatment_kinds=_AHSCT,
+        ),
+        _col(
+            "g_csf_dose_ug_per_kg_per_day",
+            "float",
+            "G-CSF dose for mobilisation.",
+            unit="ug/kg/day",
+            min_value=0,
+            min_exclusive=True,
+            max_value=50,
+            treatment_kinds=_AHSCT,
+        ),
+        _col(
+            "cmv_serostatus",
+            "category",
+            "The patient's CMV IgG serostatus before the transplant.",
+            allowed=("positive", "negative"),
+            treatment_kinds=_AHSCT,
+        ),
+        _col(
+            "weight_kg",
+            "float",
+            "Body weight at the start of the course.",
+            unit="kg",
+            min_value=20,
+            max_value=300,
+        ),
+        _col(
+            "karnofsky",
+            "int",
+            "Karnofsky performance status before the course.",
+            unit="%",
+            min_value=0,
+            max_value=100,
+            step=10,
+        ),
+        _col(
+            "ecog",
+            "int",
+            "ECOG performance status before the course.",
+            min_value=0,
+            max_value=5,
+        ),
     ),
     order_rules=(
         OrderRule("start_date", "end_date", reason="a course cannot end before it starts"),
@@ -488,6 +581,13 @@ TREATMENTS = TableSpec(
             strict=True,
             treatment_kinds=_AHSCT,
             reason="engraftment follows reinfusion (start_date, day 0)",
+        ),
+        OrderRule(
+            "start_date",
+            "platelet_engraftment_date",
+            strict=True,
+            treatment_kinds=_AHSCT,
+            reason="platelet engraftment follows reinfusion (start_date, day 0)",
         ),
         OrderRule(
             "admission_date",
@@ -557,6 +657,13 @@ RELAPSES = TableSpec(
         _PID,
         _col("onset_date", "date", "Date the relapse began.", required=True, nullable=False),
         _col("end_date", "date", "Date the relapse resolved, when recorded."),
+        _col(
+            "severity",
+            "category",
+            "Clinical severity of the relapse, as the centre grades it.",
+            allowed=("mild", "moderate", "severe"),
+        ),
+        _col("steroid_treated", "bool", "Treated with high-dose corticosteroids."),
     ),
     order_rules=(
         OrderRule("onset_date", "end_date", reason="a relapse cannot end before it begins"),
@@ -597,6 +704,31 @@ MRI = TableSpec(
             "t2_lesions_total",
             "int",
             "Total T2 lesions.",
+            unit="lesions",
+            min_value=0,
+            max_value=10000,
+        ),
+        _col(
+            "brain_volume_ml",
+            "float",
+            "Brain volume (whole brain; normalised or not as the centre's method gives it, "
+            "the same method at every scan of a patient).",
+            unit="mL",
+            min_value=300,
+            max_value=2500,
+        ),
+        _col(
+            "t2_lesion_volume_ml",
+            "float",
+            "Total T2 lesion volume.",
+            unit="mL",
+            min_value=0,
+            max_value=500,
+        ),
+        _col(
+            "t1_hypointense_lesions",
+            "int",
+            "T1 hypointense lesions (black holes).",
             unit="lesions",
             min_value=0,
             max_value=10000,

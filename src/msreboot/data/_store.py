@@ -48,8 +48,13 @@ __all__ = [
     "validate_store",
 ]
 
-STORE_FORMAT = "1"
-"""Version of the store layout; bumped when tables or metadata change incompatibly."""
+STORE_FORMAT = "2"
+"""Version of the store layout; bumped when tables or metadata change incompatibly.
+
+``"2"``: the transplant, MRI, relapse and patient columns of msreboot 2026-12 (platelet
+engraftment, apheresis yield, ATG, G-CSF, CMV, weight, performance status, brain and lesion
+volumes, relapse severity and steroids, SPMS conversion, oligoclonal bands). A store of an
+older format is refused with the fix (re-import it)."""
 
 META_TABLE = "msreboot_meta"
 
