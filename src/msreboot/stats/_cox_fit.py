@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from msreboot.stats._checks import FloatArray, IntArray
 
@@ -310,48 +309,16 @@ def concordance(
 def _concordance_one(
     time: FloatArray, event: FloatArray, risk: FloatArray, weight: FloatArray
 ) -> tuple[float, float]:
-    # Process times from the latest down; a Fenwick tree over the ranks of ``risk`` holds
-    # the weight of everyone who is later (or censored at the same time).
+    # Process times from the latest down (compiled: a Fenwick tree over the ranks of risk)
+    from msreboot.stats._concordance_kernel import concordance_sorted
+
     levels, rank = np.unique(risk, return_inverse=True)
-    m = levels.size
-    tree = np.zeros(m + 1)
     order = np.lexsort((event, -time))  # latest first; at one time censored before events
-    t_sorted, e_sorted = time[order], event[order]
-    r_sorted, w_sorted = rank[order], weight[order]
-    good, total, inserted = 0.0, 0.0, 0.0
-    i = 0
-    n = time.size
-    while i < n:
-        j = i
-        while j < n and t_sorted[j] == t_sorted[i]:
-            j += 1
-        cens = np.flatnonzero(e_sorted[i:j] == 0) + i
-        dead = np.flatnonzero(e_sorted[i:j] == 1) + i
-        for k in cens:
-            _add(tree, int(r_sorted[k]) + 1, float(w_sorted[k]))
-            inserted += float(w_sorted[k])
-        for k in dead:
-            below = _prefix(tree, int(r_sorted[k]))
-            equal = _prefix(tree, int(r_sorted[k]) + 1) - below
-            good += float(w_sorted[k]) * (below + equal / 2.0)
-            total += float(w_sorted[k]) * inserted
-        for k in dead:
-            _add(tree, int(r_sorted[k]) + 1, float(w_sorted[k]))
-            inserted += float(w_sorted[k])
-        i = j
-    return good, total
-
-
-def _add(tree: npt.NDArray[np.float64], pos: int, value: float) -> None:
-    size = tree.size
-    while pos < size:
-        tree[pos] += value
-        pos += pos & -pos
-
-
-def _prefix(tree: npt.NDArray[np.float64], pos: int) -> float:
-    out = 0.0
-    while pos > 0:
-        out += tree[pos]
-        pos -= pos & -pos
-    return out
+    good, total = concordance_sorted(
+        np.ascontiguousarray(time[order], dtype=np.float64),
+        np.ascontiguousarray(event[order], dtype=np.float64),
+        np.ascontiguousarray(rank[order], dtype=np.int64),
+        np.ascontiguousarray(weight[order], dtype=np.float64),
+        int(levels.size),
+    )
+    return float(good), float(total)
