@@ -238,8 +238,9 @@ def _factorize_runs(values: Any) -> tuple[np.ndarray, Any]:
         grouped = False
     if not grouped:
         return pd.factorize(values, sort=False)
-    run_codes, uniques = pd.factorize(raw[head], sort=False)
-    return run_codes[np.cumsum(head) - 1], uniques
+    starts = np.flatnonzero(head)
+    run_codes, uniques = pd.factorize(raw[starts], sort=False)
+    return np.repeat(run_codes, np.diff(starts, append=n)), uniques
 
 
 def _string_order(text: np.ndarray) -> np.ndarray:
