@@ -71,3 +71,39 @@ def test_match_enrolled_must_be_a_boolean() -> None:
             population={**POPULATION, "match_enrolled": "yes"},
             arms=(ArmSpec(name="a", n=2),),
         )
+
+
+def test_baseline_gd_share_and_prior_relapses_are_matched() -> None:
+    population = {
+        "age_median": 36,
+        "edss_median": 3.0,
+        "edss_range": [2.0, 6.0],
+        "duration_median_years": 6.0,
+        "prior_relapse_window_years": 1.0,
+        "min_prior_relapses": 1,
+        "match_enrolled": True,
+        "gd_positive_share": 0.45,
+        "prior_relapses_mean": 1.8,
+    }
+    spec = TrialSpec(
+        name="active",
+        seed=1,
+        follow_up_years=1.0,
+        population=population,
+        arms=(ArmSpec(name="a", n=5),),
+    )
+    frame = spec.population_match()
+    assert frame is not None
+    rows = frame.set_index("characteristic")
+    assert rows.loc["gd_positive_share", "enrolled_before"] < 0.3  # unmatched: too few
+    assert rows.loc["gd_positive_share", "enrolled_after"] == pytest.approx(0.45, abs=0.02)
+    assert rows.loc["prior_relapses_mean", "enrolled_after"] == pytest.approx(1.8, rel=0.03)
+    assert rows["within_tolerance"].loc[["gd_positive_share", "prior_relapses_mean"]].all()
+    with pytest.raises(ValueError, match="gd_positive_share must come with match_enrolled = true"):
+        TrialSpec(
+            name="x",
+            seed=1,
+            follow_up_years=1,
+            population={**population, "match_enrolled": False},
+            arms=(ArmSpec(name="a", n=2),),
+        )

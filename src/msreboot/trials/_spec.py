@@ -40,6 +40,7 @@ from msreboot.simulate import (
     Treatment,
     VisitSchedule,
 )
+from msreboot.trials._enrolled import ENROLLED_ONLY_KEYS
 from msreboot.trials._published import PublishedValue
 from msreboot.trials._spec_errors import closest, describe_spec_errors, unknown_keys_message
 
@@ -162,6 +163,12 @@ class TrialSpec(BaseModel):
             raise ValueError(
                 f"match_enrolled must be true or false; got {flag!r}. true: the published "
                 "mix is that of the enrolled patients, matched after eligibility."
+            )
+        given = [k for k in ENROLLED_ONLY_KEYS if k in value]
+        if given and not flag:
+            raise ValueError(
+                f"{given[0]} must come with match_enrolled = true; got match_enrolled = false. "
+                "It describes the enrolled patients: add match_enrolled = true."
             )
         _build(lambda: _matched_population(json.dumps(value, sort_keys=True)))
         return value
@@ -301,7 +308,7 @@ def population_keys() -> tuple[str, ...]:
         if p.kind is inspect.Parameter.KEYWORD_ONLY
     ]
     fields = (f.name for f in dataclass_fields(PopulationSpec))
-    return tuple(dict.fromkeys([*keywords, *fields, "match_enrolled"]))
+    return tuple(dict.fromkeys([*keywords, *fields, "match_enrolled", *ENROLLED_ONLY_KEYS]))
 
 
 def _build(make: Any) -> None:
@@ -345,7 +352,8 @@ def _parameters_from(parameters: str, base_dir: str | None) -> SimulationParamet
 @lru_cache(maxsize=64)
 def _matched_population(population_json: str) -> PopulationSpec:
     spec = json.loads(population_json)
-    spec.pop("match_enrolled", None)
+    for key in ("match_enrolled", *ENROLLED_ONLY_KEYS):
+        spec.pop(key, None)
     for key in ("age_range", "edss_range", "duration_range_years"):
         if key in spec:
             spec[key] = tuple(spec[key])
