@@ -216,6 +216,8 @@ def test_cli_size_prints_intervals_and_writes_the_table(tmp_path: Path) -> None:
     assert "Schoenfeld's formula" in result.output
     written = pd.read_csv(out)
     assert {"n_per_arm", "power_low", "power_high", "n_per_arm_schoenfeld"} <= set(written)
+    assert written["n_per_arm"].is_unique  # the sizes tried, not the answer repeated
+    assert written["n_per_arm_found"].nunique(dropna=False) == 1
     bad = CliRunner().invoke(app, ["simulate", "size", str(spec), "--alpha", "5"])
     assert bad.exit_code == 2
     assert "alpha must be in (0, 1)" in bad.output

@@ -3,6 +3,7 @@ inline when the dataset does not hold them."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,69 @@ def test_published_values_are_validated(tmp_path: Path, block: str, message: str
     with pytest.raises(ValueError, match=message) as info:
         load_trial_spec(path)
     assert "trial.toml" in str(info.value)
+
+
+def test_published_hazard_ratios_and_landmarks_per_arm() -> None:
+    from msreboot.trials import ArmSpec, TrialSpec, run_trial
+    from msreboot.trials._spec import AnalysisSpec
+
+    spec = TrialSpec(
+        name="hr",
+        seed=4,
+        follow_up_years=2.0,
+        population={
+            "age_median": 30,
+            "edss_median": 2.5,
+            "edss_range": [0, 5.5],
+            "duration_median_years": 3.0,
+        },
+        arms=(
+            ArmSpec(name="placebo", n=60),
+            ArmSpec(name="nat", n=60, treatment={"kind": "dmt", "drug": "natalizumab"}),
+        ),
+        analysis=AnalysisSpec(
+            endpoints=("relapse_free",), reference_arm="placebo", times_years=(1.0, 2.0)
+        ),
+        published=(
+            {
+                "statistic": "hazard_ratio",
+                "endpoint": "relapse_free",
+                "arm": "nat",
+                "value": 0.32,
+                "n": 120,
+                "subgroup": "all",
+                "source": "illustrative",
+            },
+            {
+                "endpoint": "relapse_free",
+                "arm": "placebo",
+                "time_years": 2.0,
+                "value": 0.99,
+                "source": "illustrative, far from the model",
+            },
+        ),
+    )
+    table = run_trial(spec, replicates=4).compare_published()
+    hr, landmark = table.to_dict("records")
+    assert hr["statistic"] == "hazard_ratio"
+    assert hr["arm"] == "nat"
+    assert 0 < hr["simulated_low"] <= hr["simulated"] <= hr["simulated_high"] < 1
+    assert hr["inside"] == (hr["simulated_low"] <= 0.32 <= hr["simulated_high"])
+    assert hr["n"] == 120
+    assert hr["subgroup"] == "all"
+    assert math.isnan(hr["time_years"])
+    assert landmark["arm"] == "placebo"
+    assert landmark["inside"] is False
+    with pytest.raises(ValueError, match="value must be a hazard ratio > 0; got -1"):
+        spec.with_(
+            published=(
+                {
+                    "statistic": "hazard_ratio",
+                    "endpoint": "relapse_free",
+                    "arm": "nat",
+                    "value": -1,
+                },
+            )
+        )
+    with pytest.raises(ValueError, match="time_years: is required; got nothing"):
+        spec.with_(published=({"endpoint": "relapse_free", "arm": "nat", "value": 0.5},))

@@ -162,7 +162,12 @@ def size_command(
     if out is not None:
         from msreboot.data import write_frame
 
-        frame = table.assign(**{str(k): v for k, v in table.attrs.items()})
+        answers = {  # n_per_arm (the answer) must not overwrite the sizes' column
+            (f"{k}_found" if k == "n_per_arm" else str(k)): v
+            for k, v in table.attrs.items()
+            if k != "replicates"
+        }
+        frame = table.assign(**answers)
         write_frame(frame, out)
         typer.echo(f"wrote the power table to {out}", err=True)
 

@@ -72,6 +72,7 @@ def trial_section(trial: TrialResult, writer: FigureWriter) -> SectionContent:
         )
     ]
     compare = trial.compare_published()
+    compare = compare[compare["statistic"] == "landmark"]  # percentages at a time
     if len(compare):
         with plot_context(f"trial_{spec.name}"):
             fig = _figure(compare, spec.title or spec.name)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from msreboot.evidence import published_outcome
 
@@ -31,9 +31,15 @@ class PublishedValue(BaseModel):
     ----------
     outcome_id
         The evidence outcome, or ``None`` for an inline value.
+    statistic
+        ``"landmark"`` (default): the endpoint's estimate at ``time_years``;
+        ``"hazard_ratio"``: the arm's hazard ratio against the reference arm (no time).
     endpoint, time_years, arm
-        The endpoint preset estimated in the trial, the landmark year and the arm
-        (default: the first arm).
+        The endpoint preset estimated in the trial, the landmark year (landmarks only) and
+        the arm (required when the trial has several arms).
+    n, subgroup
+        The published figure's patients and subgroup, as labels for outputs (the
+        simulated value is always of the whole arm).
     value, ci_low, ci_high, conf_level
         The published figure and its interval.
     complement
@@ -46,8 +52,9 @@ class PublishedValue(BaseModel):
     model_config = _STRICT
 
     outcome_id: str | None = None
+    statistic: Literal["landmark", "hazard_ratio"] = "landmark"
     endpoint: str
-    time_years: float
+    time_years: float | None = None
     value: float
     ci_low: float | None = None
     ci_high: float | None = None
@@ -55,6 +62,19 @@ class PublishedValue(BaseModel):
     arm: str | None = None
     complement: bool = False
     source: str = ""
+    n: int | None = Field(None, ge=1)
+    subgroup: str = ""
+
+    @model_validator(mode="after")
+    def _time_for_landmarks(self) -> PublishedValue:
+        if self.statistic == "landmark" and self.time_years is None:
+            raise ValueError(
+                "time_years: is required; got nothing. A landmark needs its year (or set "
+                'statistic = "hazard_ratio").'
+            )
+        if self.statistic == "hazard_ratio" and not self.value > 0:
+            raise ValueError(f"value must be a hazard ratio > 0; got {self.value}.")
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -83,7 +103,7 @@ class PublishedValue(BaseModel):
             if row.ci_low is not None and row.ci_high is not None:
                 numbers["ci_low"] = _complement(row.ci_high)
                 numbers["ci_high"] = _complement(row.ci_low)
-        if numbers["time_years"] is None:
+        if numbers["time_years"] is None and data.get("statistic", "landmark") == "landmark":
             raise ValueError(f"evidence outcome {row.outcome_id} has no timepoint to compare at")
         filled = dict(data)
         for key, held in numbers.items():

@@ -71,6 +71,7 @@ def simulate_replicate(
 
 _PUBLISHED_COLUMNS = [
     "trial",
+    "statistic",
     "endpoint",
     "arm",
     "time_years",
@@ -80,7 +81,10 @@ _PUBLISHED_COLUMNS = [
     "simulated",
     "simulated_low",
     "simulated_high",
+    "inside",
     "replicates",
+    "n",
+    "subgroup",
     "source",
 ]
 
@@ -134,30 +138,54 @@ class TrialResult(BaseModel):
         ).reset_index()
 
     def compare_published(self) -> pd.DataFrame:
-        """Each published value beside the simulated mean and its 2.5-97.5% range over
-        replicates."""
+        """Each published value beside the simulated mean (hazard ratios: median) and its
+        2.5-97.5% range over replicates, with ``inside``: whether the published value lies
+        in that range (``<NA>`` without simulated values).
+
+        Landmarks compare the arm's estimate at ``time_years``; hazard ratios the arm's
+        hazard ratio against the reference arm in the replicates whose Cox fit is reliable.
+        A published value always names its arm when the trial has several (never an
+        average over arms).
+        """
         rows = []
         for value in self.spec.published:
-            sel = self.estimates[
-                (self.estimates["endpoint"] == value.endpoint)
-                & np.isclose(self.estimates["time_years"], value.time_years)
-            ]
-            if value.arm is not None:
-                sel = sel[sel["arm"] == value.arm]
-            sims = sel["estimate"].dropna().to_numpy(dtype=float)
+            arm = value.arm or self.spec.arms[0].name  # one arm (else required)
+            if value.statistic == "hazard_ratio":
+                ratios = self.hazard_ratios
+                sel = ratios[
+                    (ratios["endpoint"] == value.endpoint)
+                    & (ratios["arm"] == arm)
+                    & ratios["hr_reliable"].astype(bool)
+                ]
+                sims = sel["hazard_ratio"].dropna().to_numpy(dtype=float)
+                centre = float(np.median(sims)) if len(sims) else np.nan
+            else:
+                sel = self.estimates[
+                    (self.estimates["endpoint"] == value.endpoint)
+                    & np.isclose(self.estimates["time_years"], float(value.time_years or 0.0))
+                    & (self.estimates["arm"] == arm)
+                ]
+                sims = sel["estimate"].dropna().to_numpy(dtype=float)
+                centre = float(np.mean(sims)) if len(sims) else np.nan
+            low = float(np.quantile(sims, 0.025)) if len(sims) else np.nan
+            high = float(np.quantile(sims, 0.975)) if len(sims) else np.nan
             rows.append(
                 {
                     "trial": self.spec.name,
+                    "statistic": value.statistic,
                     "endpoint": value.endpoint,
-                    "arm": value.arm or self.spec.arms[0].name,  # one arm (else required)
-                    "time_years": value.time_years,
+                    "arm": arm,
+                    "time_years": value.time_years if value.time_years is not None else np.nan,
                     "published": value.value,
                     "published_ci_low": value.ci_low,
                     "published_ci_high": value.ci_high,
-                    "simulated": float(np.mean(sims)) if len(sims) else np.nan,
-                    "simulated_low": float(np.quantile(sims, 0.025)) if len(sims) else np.nan,
-                    "simulated_high": float(np.quantile(sims, 0.975)) if len(sims) else np.nan,
+                    "simulated": centre,
+                    "simulated_low": low,
+                    "simulated_high": high,
+                    "inside": bool(low <= value.value <= high) if len(sims) else pd.NA,
                     "replicates": len(sims),
+                    "n": value.n,
+                    "subgroup": value.subgroup,
                     "source": value.source,
                 }
             )
