@@ -133,7 +133,10 @@ def as_times(column: Column, data: pd.DataFrame | None = None, name: str = "time
             "Subtract the origin date and convert to days first."
         )
     try:
-        values = np.asarray(pd.to_numeric(pd.Series(raw, dtype=object)), dtype=np.float64)
+        if raw.dtype.kind in "fiu":  # numeric arrays need no conversion through objects
+            values = raw.astype(np.float64)
+        else:
+            values = np.asarray(pd.to_numeric(pd.Series(raw, dtype=object)), dtype=np.float64)
     except (TypeError, ValueError):
         raise ValueError(
             f"{name} must be numeric durations; got values such as {raw[:3].tolist()!r}. "
@@ -161,11 +164,16 @@ def as_events(column: Column, data: pd.DataFrame | None = None, name: str = "eve
     raw = _values(name, column, data)
     if raw.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional; got shape {raw.shape}.")
-    series = pd.Series(raw, dtype=object)
-    missing = series.isna().to_numpy()
+    if raw.dtype.kind in "biuf":  # bool and numeric arrays need no conversion through objects
+        values = raw.astype(np.float64)
+        missing = np.isnan(values)
+    else:
+        series = pd.Series(raw, dtype=object)
+        missing = series.isna().to_numpy()
     _first_bad(name, raw, missing, "0/1 or bool", "Drop or complete rows with a missing status.")
     try:
-        values = np.asarray(series.astype(np.float64), dtype=np.float64)
+        if raw.dtype.kind not in "biuf":
+            values = np.asarray(series.astype(np.float64), dtype=np.float64)
     except (TypeError, ValueError):
         raise ValueError(
             f"{name} must be 0/1 or bool; got values such as {raw[:3].tolist()!r}. "

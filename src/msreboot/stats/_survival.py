@@ -290,11 +290,21 @@ class SurvivalCurves(CurvesByGroup[SurvivalCurve]):
         )
 
 
+def distinct_sorted(values: FloatArray) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+    """``np.unique(values, return_inverse=True)`` by hashing, then sorting only the distinct
+    values: follow-up times repeat (whole days), so this is linear instead of a full sort."""
+    codes, uniques = pd.factorize(values)
+    order = np.argsort(uniques, kind="stable")
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    return np.asarray(uniques[order], dtype=np.float64), rank[codes]
+
+
 def km_table(
     time: FloatArray, event: FloatArray
 ) -> tuple[FloatArray, npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Distinct times with numbers at risk, events and censorings at each."""
-    times, inverse = np.unique(time, return_inverse=True)
+    times, inverse = distinct_sorted(time)
     n_events = np.bincount(inverse, weights=event, minlength=times.size).round().astype(np.int64)
     n_total = np.bincount(inverse, minlength=times.size).astype(np.int64)
     n_at_risk = time.size - np.concatenate(([0], np.cumsum(n_total)[:-1]))
