@@ -15,12 +15,12 @@ from msreboot.stats._checks import (
     FloatArray,
     IntArray,
     as_events,
-    as_labels,
     as_times,
     check_conf_level,
     z_value,
 )
 from msreboot.stats._cox_fit import CoxData, PartialLikelihood, concordance, newton
+from msreboot.stats._design import design_matrix
 
 __all__ = ["CoxFit", "CoxModel", "cox_regression", "fit_cox"]
 
@@ -159,67 +159,6 @@ class CoxModel:
 
 def _fmt_p(p: float) -> str:
     return f"{p:.3g}" if p >= 1e-4 else f"{p:.2e}"
-
-
-def _design(
-    frame: pd.DataFrame, covariates: Sequence[str], reference: Mapping[str, Hashable]
-) -> tuple[FloatArray, tuple[str, ...], dict[str, Hashable]]:
-    columns: list[FloatArray] = []
-    names: list[str] = []
-    refs: dict[str, Hashable] = {}
-    for col in covariates:
-        series = frame[col]
-        dtype = series.dtype
-        numeric = pd.api.types.is_numeric_dtype(dtype) and not isinstance(
-            dtype, pd.CategoricalDtype
-        )
-        if numeric or pd.api.types.is_bool_dtype(dtype):
-            columns.append(series.to_numpy(dtype=np.float64))
-            names.append(col)
-        elif pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(
-            dtype
-        ):
-            raise ValueError(
-                f"covariate {col!r} must be numeric, bool or categorical; got dtype {dtype}. "
-                "Convert dates to a number (e.g. age in years) first."
-            )
-        else:
-            labels, levels = as_labels(series, name=f"covariate {col!r}")
-            base = reference.get(col, levels[0])
-            if base not in levels:
-                raise ValueError(
-                    f"reference level of {col!r} must be one of {list(levels)!r}; got {base!r}."
-                )
-            refs[col] = base
-            for level in levels:
-                if level != base:
-                    columns.append((labels == level).astype(np.float64))
-                    names.append(f"{col}[{level}]")
-    unknown = sorted(set(reference) - set(refs))
-    if unknown:
-        raise ValueError(
-            f"reference must name categorical covariates; got {unknown!r}. "
-            f"Categorical covariates: {sorted(refs)!r}."
-        )
-    if not columns:
-        raise ValueError(
-            "covariates must yield at least one model term; got only single-level "
-            "categorical covariates. Drop them."
-        )
-    x = np.column_stack(columns)
-    constant = [n for n, c in zip(names, x.T, strict=True) if np.ptp(c) == 0]
-    if constant:
-        raise ValueError(
-            f"covariates must vary; got constant term(s) {constant!r}. Drop them (a Cox model "
-            "has no intercept)."
-        )
-    centred = x - x.mean(axis=0)
-    if np.linalg.matrix_rank(centred) < x.shape[1]:
-        raise ValueError(
-            f"covariates must not be collinear; got terms {list(names)!r} whose columns are "
-            "linearly dependent. Drop one of the redundant covariates."
-        )
-    return x, tuple(names), refs
 
 
 def _concordance(
@@ -477,7 +416,7 @@ def fit_cox(
         )
     weight = _weights(rows, weights_col)
     stratum, n_strata = _codes(rows, strata_cols)
-    x, terms, refs = _design(rows, covariates, dict(reference or {}))
+    x, terms, refs = design_matrix(rows, covariates, dict(reference or {}), intercept=False)
     data = CoxData.build(time, event, x, weight, stratum)
     model = PartialLikelihood(data, ties)
     p = x.shape[1]

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from msreboot.stats._checks import FloatArray, as_status, as_times, check_conf_level, z_value
-from msreboot.stats._cox import _design
+from msreboot.stats._design import design_matrix
 
 __all__ = ["FineGrayModel", "fine_gray"]
 
@@ -370,7 +370,7 @@ def fine_gray(
             f"cause must be one of the observed causes {observed!r}; got {cause!r}. "
             "status codes 0 = censored, 1..k = causes."
         )
-    x, terms, refs = _design(rows, covariates, dict(reference or {}))
+    x, terms, refs = design_matrix(rows, covariates, dict(reference or {}), intercept=False)
     centre = x.mean(axis=0)
     data = _Data(time, status, int(cause), x)
     xc = data.x - centre

@@ -12,7 +12,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from msreboot.stats._checks import FloatArray, as_events, as_labels, frozen_array
+from msreboot.stats._checks import FloatArray, as_events, frozen_array
+from msreboot.stats._design import design_matrix
 
 __all__ = ["PropensityScore", "SeparationWarning", "as_treatment", "propensity_score"]
 
@@ -52,97 +53,6 @@ def as_treatment(frame: pd.DataFrame, treatment_col: str) -> npt.NDArray[np.bool
             "Propensity methods compare two groups: check the coding of the column."
         )
     return treated
-
-
-def design_matrix(
-    frame: pd.DataFrame, covariates: Sequence[str], reference: Mapping[str, Hashable]
-) -> tuple[FloatArray, tuple[str, ...], dict[str, Hashable]]:
-    """Covariate columns as a float matrix without intercept, categorical ones dummy-coded.
-
-    Numeric and bool columns enter as they are; other columns (text, categorical) become one
-    0/1 column per level except the reference level (the first category, or the first in
-    sorted order: R's treatment contrasts), named ``"column[level]"``.
-    """
-    if isinstance(covariates, str):
-        raise TypeError(
-            f"covariates must be a list of column names; got the string {covariates!r}. "
-            f"Write [{covariates!r}]."
-        )
-    covariates = list(covariates)
-    if not covariates:
-        raise ValueError("covariates must name at least one column; got none.")
-    missing = [c for c in covariates if c not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"covariates must name columns of frame; got {missing!r}. "
-            f"Columns are: {', '.join(map(str, frame.columns))}."
-        )
-    columns: list[FloatArray] = []
-    names: list[str] = []
-    refs: dict[str, Hashable] = {}
-    for col in covariates:
-        series = frame[col]
-        dtype = series.dtype
-        if series.isna().any():
-            pos = int(np.flatnonzero(series.isna().to_numpy())[0])
-            raise ValueError(
-                f"covariate {col!r} must have no missing values; got one at position {pos} "
-                f"({int(series.isna().sum())} in all). Impute or drop those rows first."
-            )
-        if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
-            raise ValueError(
-                f"covariate {col!r} must be numeric, bool or categorical; got dtype {dtype}. "
-                "Convert dates to a number (e.g. age in years) first."
-            )
-        numeric = pd.api.types.is_numeric_dtype(dtype) and not isinstance(
-            dtype, pd.CategoricalDtype
-        )
-        if numeric or pd.api.types.is_bool_dtype(dtype):
-            values = series.to_numpy(dtype=np.float64)
-            if not np.all(np.isfinite(values)):
-                raise ValueError(
-                    f"covariate {col!r} must be finite; got an infinite value. "
-                    "Drop or correct those rows first."
-                )
-            columns.append(values)
-            names.append(str(col))
-            continue
-        labels, levels = as_labels(series, name=f"covariate {col!r}")
-        base = reference.get(col, levels[0])
-        if base not in levels:
-            raise ValueError(
-                f"reference level of {col!r} must be one of {list(levels)!r}; got {base!r}."
-            )
-        refs[col] = base
-        for level in levels:
-            if level != base:
-                columns.append((labels == level).astype(np.float64))
-                names.append(f"{col}[{level}]")
-    unknown = sorted(map(str, set(reference) - set(refs)))
-    if unknown:
-        raise ValueError(
-            f"reference must name categorical covariates; got {unknown!r}. "
-            f"Categorical covariates: {sorted(map(str, refs))!r}."
-        )
-    if not columns:
-        raise ValueError(
-            "covariates must yield at least one model term; got only single-level "
-            "categorical covariates. Drop them."
-        )
-    x = np.column_stack(columns)
-    constant = [n for n, c in zip(names, x.T, strict=True) if np.ptp(c) == 0]
-    if constant:
-        raise ValueError(
-            f"covariates must vary; got constant term(s) {constant!r}. Drop them (the model "
-            "has an intercept)."
-        )
-    centred = x - x.mean(axis=0)
-    if np.linalg.matrix_rank(centred) < x.shape[1]:
-        raise ValueError(
-            f"covariates must not be collinear; got terms {names!r} whose columns are "
-            "linearly dependent (with the intercept). Drop one of the redundant covariates."
-        )
-    return x, tuple(names), refs
 
 
 @dataclass(frozen=True, eq=False)
@@ -375,7 +285,7 @@ def propensity_score(
             f"covariates must not include the treatment column; got {treatment_col!r}. "
             "Remove it from covariates."
         )
-    x, names, refs = design_matrix(frame, covariates, reference or {})
+    x, names, refs = design_matrix(frame, covariates, reference or {}, intercept=True)
     y = treated.astype(np.float64)
     design = np.column_stack([np.ones(x.shape[0]), x])
     separating = _separating(x, names, treated)
