@@ -18,6 +18,7 @@ from msreboot.trials._published import PublishedValue
 from msreboot.trials._spec import (
     AnalysisSpec,
     ArmSpec,
+    SubPopulation,
     population_keys,
     treatments_of_arm,
 )
@@ -251,7 +252,8 @@ def _keys_in(section: str) -> set[str]:
         (
             "[trial]",
             set(TrialSpec.model_fields)
-            - {"arms", "population", "schedule", "analysis", "published", "base_dir"},
+            - {"arms", "population", "subpopulations", "schedule", "analysis", "published"}
+            - {"base_dir"},
         ),
         (
             "[population]",
@@ -270,6 +272,7 @@ def _keys_in(section: str) -> set[str]:
         ),
         ("[schedule]", {f.name for f in fields(VisitSchedule)}),
         ("[[arm]]", set(ArmSpec.model_fields)),
+        ("[[subpopulation]]", set(SubPopulation.model_fields)),
         ("[analysis]", set(AnalysisSpec.model_fields)),
         ("[[published]]", set(PublishedValue.model_fields)),
     ],

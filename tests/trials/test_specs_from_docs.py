@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from msreboot.trials import load_trial_spec, run_trial
+import pytest
+
+from msreboot.simulate import SimulationParameters
+from msreboot.trials import load_trial_spec, run_trial, simulate_replicate
 
 MSC_THREE_ARMS = """
 [trial]
@@ -105,3 +108,67 @@ def test_a_registry_cohort_of_rrms_and_spms_from_the_docs(tmp_path: Path) -> Non
     assert bool(match.set_index("characteristic").loc["SPMS", "within_tolerance"])
     result = run_trial(spec)
     assert result.estimates["estimate"].notna().all()
+
+
+SUBPOPULATIONS = """
+[trial]
+name = "registry_subgroups"
+seed = 8
+follow_up_years = 1.0
+parameters = "mycal.toml"
+
+[[subpopulation]]
+name = "rrms"
+share = 3
+[subpopulation.population]
+age_median = 34
+edss_median = 2.5
+edss_range = [0, 6]
+duration_median_years = 6
+phenotype_shares = { RRMS = 1.0 }
+
+[[subpopulation]]
+name = "spms"
+share = 1
+[subpopulation.population]
+age_median = 47
+edss_median = 6.0
+edss_range = [3, 7]
+duration_median_years = 16
+phenotype_shares = { SPMS = 1.0 }
+
+[[arm]]
+name = "cohort"
+n = 40
+protocol = "burt_2015"
+
+[analysis]
+endpoints = ["relapse_free"]
+times_years = [1.0]
+"""
+
+
+def test_subpopulations_with_their_own_baselines(tmp_path: Path) -> None:
+    name = SimulationParameters.names()[0]
+    value = getattr(SimulationParameters.default(), name)
+    (tmp_path / "mycal.toml").write_text(f"[values]\n{name} = {value!r}\n", encoding="utf-8")
+    path = tmp_path / "sub.toml"
+    path.write_text(SUBPOPULATIONS, encoding="utf-8")
+    spec = load_trial_spec(path)
+    assert [(n, s) for n, s, _ in spec.population_specs()] == [("rrms", 0.75), ("spms", 0.25)]
+    cohort, _arms = simulate_replicate(spec, 0)
+    patients = cohort.patients.set_index("patient_id")
+    assert len(patients) == 40
+    assert patients.index.str.contains("_rrms_").sum() == 30
+    spms = patients[patients.index.str.contains("_spms_")]
+    assert (spms["phenotype"] == "SPMS").all()
+    baseline = cohort.tables["edss"].query("date == 0").set_index("patient_id")["edss"]
+    assert baseline[spms.index].median() > baseline.drop(spms.index).median()
+    assert run_trial(spec).estimates["estimate"].notna().all()
+    both = SUBPOPULATIONS.replace(
+        "[[arm]]",
+        "[population]\nage_median = 30\nedss_median = 3\nduration_median_years = 5\n\n[[arm]]",
+    )
+    path.write_text(both, encoding="utf-8")
+    with pytest.raises(ValueError, match="one of population or subpopulations; got both"):
+        load_trial_spec(path)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from msreboot.data import Cohort
 from msreboot.endpoints import compare_endpoint, estimate_endpoint
 from msreboot.simulate import SimulationParameters, simulate_cohort
-from msreboot.trials._spec import TrialSpec, load_trial_spec, treatments_of_arm
+from msreboot.trials._spec import TrialSpec, load_trial_spec, split_counts, treatments_of_arm
 
 __all__ = [
     "TrialResult",
@@ -45,27 +45,38 @@ def _combine(cohorts: Sequence[Cohort]) -> Cohort:
 def simulate_replicate(
     spec: TrialSpec, replicate: int, parameters: SimulationParameters | None = None
 ) -> tuple[Cohort, pd.Series]:
-    """One replicate of the trial: the combined cohort and each patient's arm."""
-    population, schedule = spec.population_spec(), spec.visit_schedule()
+    """One replicate of the trial: the combined cohort and each patient's arm.
+
+    With subpopulations, each arm is split by their shares (largest remainders), and each
+    part by the arm's protocol mixture; course ``k`` of subpopulation ``j`` draws from
+    ``SeedSequence(seed, spawn_key=(r, a, k, j))`` and its patient ids carry its name.
+    """
+    schedule = spec.visit_schedule()
+    populations = spec.population_specs()
     if parameters is None:
-        parameters = SimulationParameters.preset(spec.parameters)
+        parameters = spec.simulation_parameters()
     cohorts, arms = [], []
     for a, arm in enumerate(spec.arms):
-        for k, (n, treatment) in enumerate(treatments_of_arm(arm)):
-            seed = np.random.SeedSequence(spec.seed, spawn_key=(replicate, a, k))
-            sim = simulate_cohort(
-                n,
-                population,
-                treatment,
-                schedule,
-                spec.follow_up_years,
-                parameters,
-                seed=seed,
-                id_prefix=f"{arm.name}{k}_",
-                validate=False,
-            )
-            cohorts.append(sim.cohort)
-            arms.append(pd.Series(arm.name, index=sim.cohort.patients["patient_id"]))
+        counts = split_counts(arm.n, [share for _, share, _ in populations])
+        for j, ((name, _, population), count) in enumerate(zip(populations, counts, strict=True)):
+            if not count:
+                continue
+            part = arm if count == arm.n else arm.model_copy(update={"n": count})
+            for k, (n, treatment) in enumerate(treatments_of_arm(part)):
+                key = (replicate, a, k) if not spec.subpopulations else (replicate, a, k, j)
+                sim = simulate_cohort(
+                    n,
+                    population,
+                    treatment,
+                    schedule,
+                    spec.follow_up_years,
+                    parameters,
+                    seed=np.random.SeedSequence(spec.seed, spawn_key=key),
+                    id_prefix=f"{arm.name}{k}_" + (f"{name}_" if spec.subpopulations else ""),
+                    validate=False,
+                )
+                cohorts.append(sim.cohort)
+                arms.append(pd.Series(arm.name, index=sim.cohort.patients["patient_id"]))
     return _combine(cohorts), pd.concat(arms)
 
 

@@ -44,7 +44,15 @@ from msreboot.trials._enrolled import ENROLLED_ONLY_KEYS
 from msreboot.trials._published import PublishedValue
 from msreboot.trials._spec_errors import closest, describe_spec_errors, unknown_keys_message
 
-__all__ = ["AnalysisSpec", "ArmSpec", "TrialSpec", "load_trial_spec", "treatments_of_arm"]
+__all__ = [
+    "AnalysisSpec",
+    "ArmSpec",
+    "SubPopulation",
+    "TrialSpec",
+    "load_trial_spec",
+    "split_counts",
+    "treatments_of_arm",
+]
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
 
@@ -78,6 +86,22 @@ class ArmSpec(BaseModel):
             )
         treatments_of_arm(self)  # fail at load time, with the arm's name
         return self
+
+
+class SubPopulation(BaseModel):
+    """One of several populations of a trial: a name, its share of every arm, and a
+    ``[population]`` table of its own (phenotype-specific baselines, subgroups)."""
+
+    model_config = _STRICT
+
+    name: str = Field(pattern=r"^[A-Za-z0-9]+$")
+    share: float = Field(gt=0)
+    population: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("population")
+    @classmethod
+    def _population(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _checked_population(value)
 
 
 class AnalysisSpec(BaseModel):
@@ -145,6 +169,7 @@ class TrialSpec(BaseModel):
     replicates: int = Field(1, ge=1, le=100_000)
     follow_up_years: float = Field(gt=0, le=60)
     population: dict[str, Any] = Field(default_factory=dict)
+    subpopulations: tuple[SubPopulation, ...] = ()
     schedule: dict[str, Any] = Field(default_factory=dict)
     arms: tuple[ArmSpec, ...] = Field(min_length=1)
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
@@ -155,23 +180,7 @@ class TrialSpec(BaseModel):
     @field_validator("population")
     @classmethod
     def _population(cls, value: dict[str, Any]) -> dict[str, Any]:
-        unknown = [k for k in value if k not in population_keys()]
-        if unknown:
-            raise ValueError(unknown_keys_message("[population]", unknown, population_keys()))
-        flag = value.get("match_enrolled", False)
-        if not isinstance(flag, bool):
-            raise ValueError(
-                f"match_enrolled must be true or false; got {flag!r}. true: the published "
-                "mix is that of the enrolled patients, matched after eligibility."
-            )
-        given = [k for k in ENROLLED_ONLY_KEYS if k in value]
-        if given and not flag:
-            raise ValueError(
-                f"{given[0]} must come with match_enrolled = true; got match_enrolled = false. "
-                "It describes the enrolled patients: add match_enrolled = true."
-            )
-        _build(lambda: _matched_population(json.dumps(value, sort_keys=True)))
-        return value
+        return _checked_population(value)
 
     @field_validator("schedule")
     @classmethod
@@ -206,6 +215,14 @@ class TrialSpec(BaseModel):
         ref = self.analysis.reference_arm
         if ref is not None and ref not in names:
             raise ValueError(f"analysis.reference_arm must be one of {names}; got {ref!r}")
+        subgroups = [p.name for p in self.subpopulations]
+        if len(set(subgroups)) < len(subgroups):
+            raise ValueError(f"subpopulations names must be unique; got {subgroups}. Rename one.")
+        if self.subpopulations and self.population:
+            raise ValueError(
+                "population: a trial must have one of population or subpopulations; got both. "
+                "Move the shared keys into each subpopulation's population table."
+            )
         for i, value in enumerate(self.published):
             if value.arm is None and len(names) > 1:
                 raise ValueError(
@@ -233,11 +250,34 @@ class TrialSpec(BaseModel):
             return _matched_population(json.dumps(self.population, sort_keys=True))
         return self._enrolled()[0]
 
+    def population_specs(self) -> list[tuple[str, float, PopulationSpec]]:
+        """``(name, share, PopulationSpec)`` of each subpopulation (shares normalised), or
+        ``[("all", 1.0, population_spec())]``."""
+        if not self.subpopulations:
+            return [("all", 1.0, self.population_spec())]
+        total = sum(p.share for p in self.subpopulations)
+        return [
+            (
+                p.name,
+                p.share / total,
+                self.with_(population=p.population, subpopulations=()).population_spec(),
+            )
+            for p in self.subpopulations
+        ]
+
     def population_match(self) -> pd.DataFrame | None:
         """With ``match_enrolled = true``: each published characteristic of the enrolled
         patients beside the enrolled virtual patients' before and after matching
         (``characteristic``, ``published``, ``enrolled_before``, ``enrolled_after``);
-        otherwise ``None``."""
+        otherwise ``None``. With subpopulations, one block per matched subpopulation
+        (column ``subpopulation``)."""
+        if self.subpopulations:
+            frames = []
+            for p in self.subpopulations:
+                sub = self.with_(population=p.population, subpopulations=()).population_match()
+                if sub is not None:
+                    frames.append(sub.assign(subpopulation=p.name))
+            return pd.concat(frames, ignore_index=True) if frames else None
         if not self.population.get("match_enrolled"):
             return None
         return self._enrolled()[1].copy()
@@ -296,6 +336,27 @@ class TrialSpec(BaseModel):
             raise ValueError(f"trial preset must be one of {', '.join(names)}; got {name!r}.")
         folder = resources.files("msreboot.trials") / "data"
         return load_trial_spec(Path(str(folder / f"{name}.toml")))
+
+
+def _checked_population(value: dict[str, Any]) -> dict[str, Any]:
+    """A ``[population]`` table checked: known keys, types, and the match solvable."""
+    unknown = [k for k in value if k not in population_keys()]
+    if unknown:
+        raise ValueError(unknown_keys_message("[population]", unknown, population_keys()))
+    flag = value.get("match_enrolled", False)
+    if not isinstance(flag, bool):
+        raise ValueError(
+            f"match_enrolled must be true or false; got {flag!r}. true: the published "
+            "mix is that of the enrolled patients, matched after eligibility."
+        )
+    given = [k for k in ENROLLED_ONLY_KEYS if k in value]
+    if given and not flag:
+        raise ValueError(
+            f"{given[0]} must come with match_enrolled = true; got match_enrolled = false. "
+            "It describes the enrolled patients: add match_enrolled = true."
+        )
+    _build(lambda: _matched_population(json.dumps(value, sort_keys=True)))
+    return value
 
 
 @lru_cache(maxsize=1)
@@ -376,6 +437,8 @@ def load_trial_spec(path: str | Path) -> TrialSpec:
     spec = {**trial, **document, "base_dir": str(path.parent)}
     if "arm" in spec:
         spec["arms"] = spec.pop("arm")
+    if "subpopulation" in spec:
+        spec["subpopulations"] = spec.pop("subpopulation")
     spec = _resolve_paths(spec, path.parent)
     try:
         return TrialSpec.model_validate(spec)
@@ -456,14 +519,14 @@ def _courses(arm: ArmSpec) -> list[tuple[int, Treatment]]:
         return [(arm.n, _treatment(arm.treatment, arm.name, "treatment"))]
     rows = _protocol_rows(str(arm.protocol), arm.protocols_file, arm.name)
     out = []
-    for count, (_, row) in zip(_split(arm.n, rows["share"]), rows.iterrows(), strict=True):
+    for count, (_, row) in zip(split_counts(arm.n, rows["share"]), rows.iterrows(), strict=True):
         if count:
             fields = {str(k): v for k, v in row.items()}
             out.append((int(count), _course(str(row["kind"]), fields, arm.protocol)))
     return out
 
 
-def _split(n: int, shares: Any) -> list[int]:
+def split_counts(n: int, shares: Any) -> list[int]:
     """``n`` patients split by ``shares`` (normalised), largest remainders first."""
     weights = np.asarray(shares, dtype=float)
     exact = n * weights / weights.sum()
@@ -545,12 +608,13 @@ def _mixture(arm: ArmSpec) -> list[tuple[int, Treatment]]:
         parts.append((float(share), courses))
     total = sum(share for share, _ in parts)
     flat = [(share / total * w, c) for share, courses in parts for w, c in courses]
-    counts = _split(arm.n, [w for w, _ in flat])
+    counts = split_counts(arm.n, [w for w, _ in flat])
     return [(n, c) for n, (_, c) in zip(counts, flat, strict=True) if n]
 
 
 _MODELS: dict[str, type[BaseModel]] = {
     "": TrialSpec,
+    "subpopulations": SubPopulation,
     "arms": ArmSpec,
     "analysis": AnalysisSpec,
     "published": PublishedValue,

@@ -23,6 +23,7 @@ _TABLE_NAMES = {
     "arms": "[[arm]]",
     "analysis": "[analysis]",
     "published": "[[published]]",
+    "subpopulations": "[[subpopulation]]",
 }
 
 
@@ -70,7 +71,7 @@ def describe_spec_errors(error: ValidationError, models: dict[str, type[BaseMode
             model = models.get(table)
             valid = list(model.model_fields) if model is not None else []
             if table == "":
-                valid += ["arm", "trial"]
+                valid += ["arm", "trial", "subpopulation"]
                 valid.remove("base_dir")
             where = _TABLE_NAMES.get(table, f"[{table}]")
             text = unknown_keys_message(where, [loc[-1]], valid)
