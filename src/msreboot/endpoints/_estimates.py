@@ -250,6 +250,7 @@ def estimate_endpoints(
     times_years: Iterable[float] = DEFAULT_TIMES_YEARS,
     anchor: Anchor = "ahsct",
     by: str | pd.Series | None = None,
+    cluster: str | None = None,
 ) -> EndpointResults:
     """Estimates of endpoints at landmark years, with intervals, events and numbers at risk.
 
@@ -269,6 +270,11 @@ def estimate_endpoints(
         A column of the patients table (``"phenotype"``, ``"sex"``, ``"centre"``), or a
         Series of group labels indexed by ``patient_id`` (a trial's arms): one estimate
         per group. Patients without a group are left out.
+    cluster
+        A Spark master (``"local[2]"``, ``"spark://host:7077"``, ``"yarn"``): the
+        per-patient times are computed per patient partition as Spark tasks
+        (``applyInPandas``) and the estimates on this machine; the results are identical
+        to ``None`` (the default: this machine only). Needs ``msreboot[spark]`` and Java.
 
     Returns
     -------
@@ -302,9 +308,35 @@ def estimate_endpoints(
         dup = next(n for n in names if names.count(n) > 1)
         raise ValueError(f"endpoint names must be unique; {dup!r} appears twice.")
     landmarks = tuple(float(t) for t in times_years)
-    estimates = {
-        d.name: estimate_endpoint(cohort, d, times_years=landmarks, anchor=anchor, by=by)
-        for d in resolved
-    }
+    if cluster:
+        estimates = _on_cluster(cohort, resolved, landmarks, anchor, by, cluster)
+    else:
+        estimates = {
+            d.name: estimate_endpoint(cohort, d, times_years=landmarks, anchor=anchor, by=by)
+            for d in resolved
+        }
     label = anchor if isinstance(anchor, str) else "table"
     return EndpointResults(estimates, landmarks, label)
+
+
+def _on_cluster(
+    cohort: Cohort,
+    definitions: Sequence[EndpointDefinition],
+    times_years: tuple[float, ...],
+    anchor: Anchor,
+    by: str | pd.Series | None,
+    cluster: str,
+) -> dict[str, EndpointEstimate | Mapping[Hashable, EndpointEstimate]]:
+    """Per-patient times per partition on Spark; the estimates here (they need everyone)."""
+    from msreboot.endpoints._partitioned import partitioned_endpoint_times
+
+    landmarks = as_landmarks(np.asarray(times_years, dtype=float), "times_years")
+    labels = None if by is None else group_labels(cohort, by)
+    out: dict[str, EndpointEstimate | Mapping[Hashable, EndpointEstimate]] = {}
+    for times in partitioned_endpoint_times(cohort, definitions, anchor=anchor, cluster=cluster):
+        name = times.definition.name
+        if labels is None:
+            out[name] = _estimate(times, landmarks, None)
+        else:
+            out[name] = estimates_by_group(times, labels, landmarks)
+    return out
