@@ -227,6 +227,7 @@ PUBLIC = {
         "MAX_AXIS_YEARS",
         "MIN_PATIENTS_PER_BIN",
         "OutcomeSpec",
+        "ProportionComparison",
         "PublishedLandmark",
         "RelapseRateComparison",
         "StrategySpec",

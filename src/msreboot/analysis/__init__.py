@@ -41,6 +41,7 @@ from msreboot.analysis._emulation import EmulatedTrial, EmulationWarning, emulat
 from msreboot.analysis._emulation_cohort import TrialPopulation, trial_population
 from msreboot.analysis._emulation_effects import EValue, RelapseRateComparison, e_value
 from msreboot.analysis._emulation_outcomes import EndpointContrast
+from msreboot.analysis._emulation_proportions import ProportionComparison
 from msreboot.analysis._emulation_spec import (
     DMT_CLASSES,
     EMULATION_COVARIATES,
@@ -84,6 +85,7 @@ __all__ = [
     "EvidenceBeside",
     "FollowUpSpec",
     "OutcomeSpec",
+    "ProportionComparison",
     "PublishedLandmark",
     "RelapseRateComparison",
     "StrategySpec",

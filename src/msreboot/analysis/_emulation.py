@@ -7,6 +7,7 @@ import html
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,11 @@ from msreboot.analysis._emulation_outcomes import (
     contrast_endpoint,
     hazard_ratio_row,
     relapse_rate_comparison,
+)
+from msreboot.analysis._emulation_proportions import COLUMNS as PROPORTION_COLUMNS
+from msreboot.analysis._emulation_proportions import (
+    ProportionComparison,
+    proportion_comparison,
 )
 from msreboot.analysis._emulation_spec import EmulationSpec
 from msreboot.data import Cohort
@@ -82,6 +88,9 @@ class EmulatedTrial:
         E-value of the primary adjusted hazard ratio (``None`` when it was not estimable).
     warnings
         Balance failures, poor overlap, few events, dropped entries: one line each.
+    proportions
+        The proportions with confirmed disability improvement and with NEDA at the
+        landmark per arm and their risk differences (``None`` when not asked for).
     """
 
     spec: EmulationSpec
@@ -97,6 +106,7 @@ class EmulatedTrial:
     relapse_rate: RelapseRateComparison | None = field(repr=False)
     e_value: EValue | None = field(repr=False)
     warnings: tuple[str, ...]
+    proportions: ProportionComparison | None = field(default=None, repr=False)
 
     @property
     def arms(self) -> tuple[str, str]:
@@ -117,8 +127,15 @@ class EmulatedTrial:
             out[f"{arm} (analysed)"] = int((mine["weight"] > 0).sum())
         return out
 
-    def to_frame(self) -> pd.DataFrame:
-        """The outcome table (one row per endpoint)."""
+    def to_frame(self, table: Literal["outcomes", "proportions"] = "outcomes") -> pd.DataFrame:
+        """The outcome table (one row per endpoint), or with ``table="proportions"`` the
+        proportions with CDI and NEDA (three rows per outcome; empty when not computed)."""
+        if table == "proportions":
+            if self.proportions is None:
+                return pd.DataFrame(columns=PROPORTION_COLUMNS)
+            return self.proportions.to_frame()
+        if table != "outcomes":
+            raise ValueError(f"table must be 'outcomes' or 'proportions'; got {table!r}.")
         return self.outcomes.copy()
 
     def methods(self) -> str:
@@ -146,6 +163,8 @@ class EmulatedTrial:
             lines += ["  " + s for s in self.relapse_rate.summary().splitlines()]
         if self.e_value is not None:
             lines.append("  " + self.e_value.summary())
+        if self.proportions is not None:
+            lines += ["  " + s for s in self.proportions.summary().splitlines()]
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -363,6 +382,14 @@ def emulate_trial(cohort: Cohort, spec: EmulationSpec, *, warn: bool = True) -> 
         except ValueError:
             ev = None
     rates = relapse_rate_comparison(cohort, spec, data) if spec.outcomes.relapse_rate else None
+    shares = proportion_comparison(cohort, spec, data) if spec.outcomes.proportions else None
+    if shares is not None:
+        for record in shares.table[shares.table["arm"] == "difference"].to_dict("records"):
+            if int(record["not_evaluable"]):
+                notes.append(
+                    f"{record['not_evaluable']} of {record['entries']} entries not evaluable "
+                    f"for {record['outcome']} at {shares.landmark_years:g} years"
+                )
     if warn:
         for note in notes:
             warnings.warn(note, EmulationWarning, stacklevel=2)
@@ -380,4 +407,5 @@ def emulate_trial(cohort: Cohort, spec: EmulationSpec, *, warn: bool = True) -> 
         relapse_rate=rates,
         e_value=ev,
         warnings=tuple(notes),
+        proportions=shares,
     )

@@ -78,6 +78,22 @@ def methods_text(spec: EmulationSpec, caveats: Sequence[str] = ()) -> str:
         + (f", up to {spec.follow_up.max_years:g} years" if spec.follow_up.max_years else "")
         + f". Primary endpoint: {spec.definitions()[spec.primary].title or spec.primary}."
     )
+    o = spec.outcomes
+    if o.proportions:
+        t = f"{o.landmark_years:g}"
+        cdi = o.improvement_endpoint or "the default disability rules"
+        text += (
+            f" At {t} years we compared the proportions with confirmed disability improvement "
+            f"(the first CDI under {cdi}, from the last EDSS at time zero; deaths censor) and "
+            f"with {o.neda_endpoint} (no relapse, worsening or MRI activity over the window, "
+            "each component assessed to its end). An entry was evaluable at "
+            f"{t} years when it had the outcome-defining event before then (a CDI; loss of "
+            "NEDA) or was followed (every component assessed) to then; entries not evaluable "
+            "were left out and counted. Proportions and their risk difference are weighted "
+            "means from a weighted linear probability model with cluster-robust (sandwich) "
+            "variance and Wald intervals; NEDA windows are not cut at a switch or at the "
+            "follow-up limit."
+        )
     if caveats:
         text += " Caveats: " + "; ".join(caveats) + "."
     return text

@@ -30,7 +30,13 @@ from msreboot.stats import (
     proportional_hazards_test,
 )
 
-__all__ = ["EndpointContrast", "contrast_endpoint", "hazard_ratio_row", "relapse_rate_comparison"]
+__all__ = [
+    "EndpointContrast",
+    "contrast_endpoint",
+    "entry_times",
+    "hazard_ratio_row",
+    "relapse_rate_comparison",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,9 +87,12 @@ class EndpointContrast:
     fine_gray: FineGrayModel | None = field(default=None, repr=False)
 
 
-def contrast_endpoint(
+def entry_times(
     cohort: Cohort, spec: EmulationSpec, definition: EndpointDefinition, data: pd.DataFrame
-) -> EndpointContrast:
+) -> pd.DataFrame:
+    """Per entry of ``data`` (every one, weight 0 too): the endpoint's ``time_years`` and
+    ``status`` from the entry's time zero, censored by the follow-up rules, with ``arm``,
+    ``treated``, ``event``, ``weight``, ``cluster`` and ``arm_treated``."""
     parts = []
     for _, group in data.groupby("entry_group"):
         anchor = group[["patient_id", "anchor_date"]]
@@ -119,7 +128,13 @@ def contrast_endpoint(
         }
     )
     frame["arm_treated"] = frame["treated"].astype(int)
-    every = frame
+    return frame
+
+
+def contrast_endpoint(
+    cohort: Cohort, spec: EmulationSpec, definition: EndpointDefinition, data: pd.DataFrame
+) -> EndpointContrast:
+    every = frame = entry_times(cohort, spec, definition, data)
     frame = frame[frame["weight"] > 0].reset_index(drop=True)
     level = spec.conf_level
     crude = adjusted = None

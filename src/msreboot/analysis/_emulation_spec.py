@@ -16,7 +16,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from msreboot.data import describe_validation_errors, parse_toml, read_toml
-from msreboot.endpoints import EndpointDefinition, load_endpoint_definitions
+from msreboot.endpoints import (
+    DisabilityComponent,
+    EndpointDefinition,
+    load_endpoint_definitions,
+)
 
 __all__ = [
     "DMT_CLASSES",
@@ -187,7 +191,14 @@ class AdjustmentSpec(BaseModel):
 
 class OutcomeSpec(BaseModel):
     """The endpoints compared (presets or names in ``definitions_file``), the primary one,
-    landmark years and the RMST horizon."""
+    landmark years and the RMST horizon.
+
+    ``proportions`` adds two binary outcomes at ``proportion_years`` (default: the first
+    landmark > 0): the proportion with confirmed disability improvement by then (the first
+    CDI of ``improvement_endpoint``, a preset or a definition of ``definitions_file``;
+    default: CDI under the default disability rules) and NEDA over the window (the
+    components of ``neda_endpoint``, default NEDA-3), each among evaluable entries.
+    """
 
     model_config = _STRICT
 
@@ -197,6 +208,18 @@ class OutcomeSpec(BaseModel):
     times_years: tuple[float, ...] = (2.0, 3.0, 5.0)
     rmst_years: float = Field(5.0, gt=0)
     relapse_rate: bool = True
+    proportions: bool = True
+    proportion_years: float | None = Field(None, gt=0)
+    improvement_endpoint: str | None = None
+    neda_endpoint: str = "neda_3"
+
+    @property
+    def landmark_years(self) -> float:
+        """The landmark of the proportions: ``proportion_years``, else the first landmark
+        > 0 (2 years when there is none)."""
+        if self.proportion_years is not None:
+            return self.proportion_years
+        return next((t for t in self.times_years if t > 0), 2.0)
 
     @field_validator("times_years")
     @classmethod
@@ -267,6 +290,14 @@ class EmulationSpec(BaseModel):
                 f"treated.name and control.name must differ; both {self.treated.name!r}"
             )
         definitions = self.definitions()
+        available = self._available()
+        for key in ("improvement_endpoint", "neda_endpoint"):
+            chosen = getattr(self.outcomes, key)
+            if chosen is not None and chosen not in available:
+                raise ValueError(
+                    f"outcomes.{key} must be a preset or a definition of definitions_file; "
+                    f"got {chosen!r}"
+                )
         primary = self.outcomes.primary
         if primary is not None and primary not in definitions:
             raise ValueError(
@@ -280,14 +311,40 @@ class EmulationSpec(BaseModel):
         """The primary endpoint's name (the first endpoint unless named)."""
         return self.outcomes.primary or self.outcomes.endpoints[0]
 
-    def definitions(self) -> dict[str, EndpointDefinition]:
-        """The endpoint definitions, by name, in the order of ``outcomes.endpoints``."""
+    def _available(self) -> dict[str, EndpointDefinition]:
         available: dict[str, EndpointDefinition] = dict(EndpointDefinition.presets())
         if self.outcomes.definitions_file is not None:
             path = Path(self.outcomes.definitions_file)
             if not path.is_absolute() and self.base_dir is not None:
                 path = Path(self.base_dir) / path
             available.update(load_endpoint_definitions(path))
+        return available
+
+    def proportion_definitions(self) -> tuple[EndpointDefinition, EndpointDefinition]:
+        """The definitions of the two proportions: CDI (its disability components' first
+        confirmed improvement; deaths censor) and NEDA (its components)."""
+        available = self._available()
+        chosen = self.outcomes.improvement_endpoint
+        if chosen is None:
+            cdi = EndpointDefinition(
+                name="cdi",
+                title="Confirmed disability improvement",
+                components=(DisabilityComponent(event="cdi"),),
+                death="censor",
+            )
+        else:
+            base = available[chosen]
+            parts = tuple(
+                c.model_copy(update={"event": "cdi"})
+                for c in base.components
+                if isinstance(c, DisabilityComponent)
+            ) or (DisabilityComponent(event="cdi"),)
+            cdi = base.with_(components=parts, death="censor")
+        return cdi, available[self.outcomes.neda_endpoint]
+
+    def definitions(self) -> dict[str, EndpointDefinition]:
+        """The endpoint definitions, by name, in the order of ``outcomes.endpoints``."""
+        available = self._available()
         unknown = [e for e in self.outcomes.endpoints if e not in available]
         if unknown or not self.outcomes.endpoints:
             raise ValueError(
