@@ -185,7 +185,7 @@ def meta_command(
         typer.Option(
             "--mixed-definitions",
             help="Pool rows of several endpoint definitions (each row is labelled with its "
-            "definition); without it TRM rows of different definitions are refused.",
+            "definition); without it TRM or NEDA rows of different definitions are refused.",
         ),
     ] = False,
     cohort: Annotated[
@@ -222,6 +222,12 @@ def meta_command(
                 mixed_definitions=mixed_definitions,
             )
             result, rows, notes = _pool_rows(rows, method, test, conf_level)
+            if rows["mixed_definitions"].any():
+                names = sorted(set(rows["definition_id"]))
+                notes.append(
+                    f"mixed-definition pool: {len(rows)} rows of {len(names)} endpoint "
+                    f"definitions ({', '.join(names)}); each row is labelled with its definition"
+                )
             out.mkdir(parents=True, exist_ok=True)
             stem = out / f"meta_{outcome}"
             table = result.to_frame()

@@ -24,7 +24,7 @@ __all__ = [
     "study_label",
 ]
 
-DATASET_VERSION = "2026.12.1"
+DATASET_VERSION = "2026.12.2"
 """Version of the bundled evidence tables; bumped whenever a row changes."""
 
 _STUDY_NUMERIC = [
@@ -50,9 +50,11 @@ _OUTCOME_NUMERIC = [
 ]
 
 
-_ONE_DEFINITION = frozenset({"trm"})
+_ONE_DEFINITION = frozenset({"trm", "neda"})
 """Outcomes whose rows are pooled within one definition unless a mixed pool is asked for
-(TRM: deaths attributed to treatment, all deaths by day 100, a meta-analysis' own mix)."""
+(TRM: deaths attributed to treatment, all deaths by day 100, a meta-analysis' own mix;
+NEDA: NEDA-3 confirmed against the pre-treatment EDSS, a NEDA whose components were not
+read, Burman's disease-free survival)."""
 
 STATUSES = ("verified", "secondary", "unsourced")
 """Provenance status of a study or outcome row: ``verified`` (checked against the article's
@@ -344,7 +346,7 @@ def select_outcomes(
     definition_id
         Only rows measured with this endpoint definition (:func:`load_definitions`).
     mixed_definitions
-        Allow TRM rows of several definitions in one pool (without it they are refused).
+        Allow TRM or NEDA rows of several definitions in one pool (without it they are refused).
         Whenever the rows selected (of any outcome) span several definitions, each is
         marked (``mixed_definitions`` column) so that :func:`study_label` names its
         definition in tables and forest plots.
@@ -354,7 +356,7 @@ def select_outcomes(
     Raises
     ------
     EvidenceError
-        No matching rows, several timepoints for one arm without ``timepoint``, or TRM
+        No matching rows, several timepoints for one arm without ``timepoint``, or TRM or NEDA
         rows of several definitions without ``definition_id`` or ``mixed_definitions``.
     """
     frame = load_outcomes(with_studies=True, include_unsourced=include_unsourced)
