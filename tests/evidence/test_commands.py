@@ -191,3 +191,58 @@ def test_meta_by_definition_and_by_regimen(
     assert regimen.exit_code == 0, regimen.output
     assert (tmp_path / "pfs" / "meta_pfs_by_conditioning.csv").exists()
     assert (tmp_path / "pfs" / "meta_pfs_funnel.svg").exists()
+
+
+def test_meta_pools_neda_by_definition_and_by_regimen(
+    app: typer.Typer, runner: CliRunner, tmp_path: Path
+) -> None:
+    base = ["meta", "--outcome", "neda", "--timepoint", "5"]
+    # NEDA rows of several definitions are refused unless a mixed pool is asked for
+    refused = runner.invoke(app, [*base, "--out", str(tmp_path / "refused")])
+    assert refused.exit_code == 1
+    assert "must share one definition" in refused.output
+    # one definition: the two regimen arms of the Swedish national cohort (too few for Egger)
+    one = runner.invoke(app, [*base, "--definition", "neda_named", "--out", str(tmp_path / "one")])
+    assert one.exit_code == 0, one.output
+    rows = pd.read_csv(tmp_path / "one" / "meta_neda.csv")
+    assert set(rows["study_id"].dropna()) == {"silfverberg2024_sweden"}
+    assert (tmp_path / "one" / "meta_neda_funnel.svg").exists()
+    assert "Egger's test skipped: 2 studies" in one.output
+    # fewer than 3 cohorts share a definition: a mixed pool, said so and labelled per row
+    out = tmp_path / "mixed"
+    mixed = runner.invoke(
+        app, [*base, "--mixed-definitions", "--by", "intensity", "--out", str(out)]
+    )
+    assert mixed.exit_code == 0, mixed.output
+    assert "mixed-definition pool: 3 rows of 2 endpoint definitions" in mixed.output
+    table = pd.read_csv(out / "meta_neda.csv")
+    studies = table[table["row_type"] == "study"]
+    pooled = table[table["row_type"] == "pooled"].iloc[0]
+    # the all-patient Swedish row and Burman 2014 (likely overlapping) are not counted twice
+    assert sorted(studies["study_id"]) == [
+        "silfverberg2024_sweden",
+        "silfverberg2024_sweden",
+        "uk2025_real_world",
+    ]
+    assert studies["label"].str.contains(r"\[neda").all()
+    natural = studies["estimate_natural"]
+    assert natural.min() < pooled["estimate_natural"] < natural.max()
+    assert (out / "meta_neda_funnel.svg").read_text(encoding="utf-8").count("<svg") == 1
+    egger = pd.read_csv(out / "meta_neda_egger.csv")
+    assert int(egger["k"].iloc[0]) == 3
+    assert 0 <= egger["pvalue"].iloc[0] <= 1
+    by_regimen = pd.read_csv(out / "meta_neda_by_intensity.csv")
+    assert set(by_regimen["group"]) == {
+        "intermediate_myeloablative",
+        "intermediate_lymphoablative",
+        "not reported",
+        "overall",
+    }
+    by_definition = runner.invoke(
+        app,
+        [*base, "--mixed-definitions", "--by", "definition_id", "--out", str(out / "def")],
+    )
+    assert by_definition.exit_code == 0, by_definition.output
+    groups = pd.read_csv(out / "def" / "meta_neda_by_definition_id.csv")
+    assert set(groups["group"]) == {"neda_named", "neda3_edss_6m_pretreatment", "overall"}
+    assert groups.loc[groups["group"] == "neda_named", "k"].iloc[0] == 2

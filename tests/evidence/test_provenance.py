@@ -353,3 +353,85 @@ def test_one_arm_under_two_definitions_asks_for_a_definition() -> None:
         "progression", therapy="dmt", population="pooled OPERA I and II", definition_id="cdp_12w"
     )
     assert sorted(rows["estimate"]) == [0.091, 0.136]
+
+
+@pytest.mark.parametrize(
+    ("outcome_id", "value", "n", "status", "definition_id"),
+    [
+        pytest.param(
+            "silfverberg2024_sweden:ahsct:neda:129",
+            (5.0, 0.73, 0.66, 0.81),
+            174,
+            "verified",
+            "neda_named",
+            id="sweden-5y",
+        ),
+        pytest.param(
+            "silfverberg2024_sweden:ahsct:neda:130",
+            (10.0, 0.65, 0.57, 0.75),
+            174,
+            "verified",
+            "neda_named",
+            id="sweden-10y",
+        ),
+        pytest.param(
+            "silfverberg2024_sweden:beam_atg:neda:131",
+            (5.0, 0.81, 0.68, 0.96),
+            33,
+            "secondary",
+            "neda_named",
+            id="sweden-beam",
+        ),
+        pytest.param(
+            "silfverberg2024_sweden:cy_atg:neda:132",
+            (5.0, 0.71, 0.63, 0.80),
+            141,
+            "secondary",
+            "neda_named",
+            id="sweden-cy",
+        ),
+        pytest.param(
+            "burman2014_sweden:ahsct:neda:133",
+            (5.0, 0.68, None, None),
+            41,
+            "verified",
+            "dfs_burman",
+            id="burman",
+        ),
+        pytest.param(
+            "zhukovsky2021_alemtuzumab:ahsct:neda:135",
+            (3.0, 0.88, None, None),
+            69,
+            "secondary",
+            "neda_named",
+            id="zhukovsky",
+        ),
+        pytest.param(
+            "uk2025_real_world:ahsct:neda:138",
+            (5.0, 0.462, None, None),
+            271,
+            "secondary",
+            "neda3_edss_6m_pretreatment",
+            id="uk-5y",
+        ),
+    ],
+)
+def test_neda_rows_of_individual_cohorts_hold_the_numbers_read(
+    outcome_id: str,
+    value: tuple[float, float, float | None, float | None],
+    n: int,
+    status: str,
+    definition_id: str,
+) -> None:
+    row = published_outcome(outcome_id)
+    assert (row.timepoint_years, row.estimate, row.ci_low, row.ci_high) == value
+    assert (row.n, row.status, row.definition_id) == (n, status, definition_id)
+    assert row.locator.startswith("abstract")
+    families = load_definitions().set_index("definition_id")["outcome_family"]
+    assert families[definition_id] == "neda"
+
+
+def test_kvistad_sustained_neda_is_a_count_over_follow_up(everything: pd.DataFrame) -> None:
+    row = everything.set_index("outcome_id").loc["kvistad2024_norway:ahsct:neda:139"]
+    assert (row["events"], row["n"], row["effect_type"]) == (20, 29, "crude_proportion")
+    assert "70 months" in row["followup"]
