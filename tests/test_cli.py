@@ -325,6 +325,10 @@ def test_compare_writes_tables_figures_and_report(tmp_path: Path) -> None:
     outcomes = pd.read_csv(out_dir / "nat_outcomes.csv")
     assert list(outcomes["endpoint"]) == ["relapse_free"]
     assert outcomes["hr_adjusted"].between(0, 10).all()
+    shares = pd.read_csv(out_dir / "nat_proportions.csv")
+    assert shares["outcome"].tolist() == ["cdi"] * 3 + ["neda"] * 3
+    assert shares["arm"].tolist() == ["AHSCT", "Natalizumab", "difference"] * 2
+    assert (shares["evaluable"] + shares["not_evaluable"] == shares["entries"]).all()
     balance = pd.read_csv(out_dir / "nat_balance.csv")
     assert {"smd_before", "smd_after"} <= set(balance.columns)
     assert (out_dir / "nat_methods.txt").read_text().startswith("We emulated a target trial")

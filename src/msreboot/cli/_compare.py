@@ -79,6 +79,10 @@ def write_comparison(
         written.append(
             write_frame(trial.relapse_rate.to_frame(), folder / f"{name}_relapse_rates.csv")
         )
+    if trial.proportions is not None:
+        written.append(
+            write_frame(trial.to_frame("proportions"), folder / f"{name}_proportions.csv")
+        )
     for endpoint, contrast in trial.contrasts.items():
         written.append(
             write_frame(contrast.curves.to_frame(), folder / f"{name}_km_{endpoint}.csv")
@@ -112,7 +116,8 @@ def compare_command(
 ) -> None:
     """Compare AHSCT with a DMT as an emulated target trial: eligibility at time zero,
     propensity-score matching or weighting, balance, crude and adjusted hazard ratios,
-    Kaplan-Meier curves per arm, relapse-rate ratio and E-value. Writes CSV tables, the
+    Kaplan-Meier curves per arm, relapse-rate ratio, E-value, and the proportions with
+    confirmed disability improvement and NEDA at a landmark. Writes CSV tables, the
     methods text and an HTML report (SVG and PNG figures beside it) into --out."""
     try:
         chosen = load_spec(spec)
