@@ -26,8 +26,8 @@ from msreboot.endpoints._definitions import (
     MRIComponent,
     RelapseComponent,
 )
-from msreboot.endpoints._disability import detect_disability_events
-from msreboot.endpoints._disability_input import anchor_table
+from msreboot.endpoints._disability import run_detection
+from msreboot.endpoints._disability_input import Visits, anchor_table, input_key, prepare
 from msreboot.endpoints._mri_scans import scan_activity
 from msreboot.endpoints._patients import patient_codes, patient_index
 from msreboot.endpoints._transplant import _last_contact, first_course_start
@@ -36,6 +36,7 @@ __all__ = ["EndpointTimes", "endpoint_times"]
 
 Anchor = str | pd.DataFrame
 T = TypeVar("T")
+_EDSS_COLUMNS = ("patient_id", "date", "edss", "valid_for_confirmation", "onset_date", "end_date")
 
 
 @dataclass(frozen=True)
@@ -131,14 +132,17 @@ def _relapse_days_uncached(ctx: _Context, component: RelapseComponent) -> Compon
 def _disability_days_uncached(ctx: _Context, component: DisabilityComponent) -> ComponentDays:
     edss = ctx.cohort.edss
     day = ctx.table_days("edss", "date")
-    used = edss[~((day > 0) & (day < component.from_days))]
-    anchor = pd.DataFrame({"patient_id": ctx.day0.index, "anchor_date": ctx.day0.to_numpy()})
-    result = detect_disability_events(
-        used,
-        ctx.cohort.relapses,
-        component.engine_definition(),
-        anchor=anchor,
-    )
+    definition = component.engine_definition()
+
+    def inputs() -> tuple[Visits, pd.DataFrame, bool, pd.DataFrame, list[str]]:
+        used = edss[~((day > 0) & (day < component.from_days))]
+        anchor = pd.DataFrame({"patient_id": ctx.day0.index, "anchor_date": ctx.day0.to_numpy()})
+        return prepare(used, ctx.cohort.relapses, definition, anchor, _EDSS_COLUMNS)
+
+    # the visits are read once per window and check, then scanned under each rule set
+    key = ("disability_input", component.from_days, *input_key(definition))
+    visits, relapses, calendar, excluded, notes = ctx.shared(key, inputs)
+    result = run_detection(visits, relapses, definition, calendar, excluded, tuple(notes))
     events = result.events[result.events["event"].astype(bool)]
     first = ctx.per_patient(
         events["time_from_anchor_days"].astype(float).set_axis(events["patient_id"]), "min"

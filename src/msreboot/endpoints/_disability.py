@@ -231,10 +231,10 @@ def detect_disability_events(
         anchor,
         (patient_col, date_col, value_col, valid_col, relapse_date_col, relapse_end_col),
     )
-    return _run(visits, rel, definition, calendar, excluded, tuple(notes))
+    return run_detection(visits, rel, definition, calendar, excluded, tuple(notes))
 
 
-def _run(
+def run_detection(
     visits: Visits,
     rel: pd.DataFrame,
     definition: DisabilityDefinition,
@@ -242,6 +242,8 @@ def _run(
     excluded: pd.DataFrame,
     notes: tuple[str, ...],
 ) -> DisabilityEvents:
+    """Scan prepared visits under ``definition`` (read only: one prepared input can be
+    scanned under several definitions with the same ``input_key``)."""
     d = definition
     lay = flat_layout(visits, rel)
     ids, counts, vstart, t, value, valid = (

@@ -351,7 +351,11 @@ def prepare(
     anchor: str | pd.DataFrame | None,
     columns: tuple[str, str, str, str | None, str, str | None],
 ) -> tuple[Visits, pd.DataFrame, bool, pd.DataFrame, list[str]]:
-    """Validate and convert the inputs once (shared by every disability endpoint)."""
+    """Validate and convert the inputs once (shared by every disability endpoint).
+
+    Of the definition only :func:`input_key` is read, so one prepared input serves every
+    definition with the same key.
+    """
     patient_col, date_col, value_col, valid_col, relapse_date_col, relapse_end_col = columns
     if isinstance(data, Cohort):
         edss_frame = data.edss
@@ -369,7 +373,7 @@ def prepare(
         relapse_patient_col = patient_col
     else:
         raise TypeError(f"data must be a Cohort or a DataFrame; got {type(data).__name__}.")
-    edss_range = definition.threshold.function is None and definition.direction == "increase"
+    (edss_range,) = input_key(definition)
     relapse_ids = None  # ids of both tables numbered together when they are alike
     if relapse_frame is not None and len(relapse_frame) and relapse_patient_col in relapse_frame:
         ids_v = column(edss_frame, patient_col, "edss")
@@ -392,6 +396,12 @@ def prepare(
     if anchors is not None:
         visits, excluded = apply_anchor(visits, anchors)
     return visits, rel, calendar, excluded, notes
+
+
+def input_key(definition: DisabilityDefinition) -> tuple[bool]:
+    """What :func:`prepare` reads of a definition: whether values are checked as EDSS
+    scores in [0, 10] (an increase with a step threshold, not a custom function)."""
+    return (definition.threshold.function is None and definition.direction == "increase",)
 
 
 def apply_anchor(visits: Visits, anchors: pd.Series) -> tuple[Visits, pd.DataFrame]:
