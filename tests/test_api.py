@@ -274,6 +274,7 @@ def test_data_api_is_pinned() -> None:
 
     expected = [
         "AE_CATEGORIES",
+        "ANALYTES",
         "DAYS_PER_YEAR",
         "DEATH_CAUSES",
         "MAX_CELL_CHARS",
@@ -283,6 +284,7 @@ def test_data_api_is_pinned() -> None:
         "SCHEMA",
         "TABLE_NAMES",
         "TABLE_SUFFIXES",
+        "Analyte",
         "Cohort",
         "CohortSource",
         "CohortSummary",

@@ -12,7 +12,7 @@ from msreboot.data._schema_doc import render_schema_markdown
 DOC = Path(__file__).resolve().parents[2] / "docs" / "schema.md"
 
 
-def test_seven_tables_in_design_order() -> None:
+def test_nine_tables_in_design_order() -> None:
     assert TABLE_NAMES == (
         "patients",
         "treatments",
@@ -21,6 +21,8 @@ def test_seven_tables_in_design_order() -> None:
         "mri",
         "adverse_events",
         "deaths",
+        "labs",
+        "proms",
     )
 
 

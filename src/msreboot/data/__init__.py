@@ -19,6 +19,7 @@ from msreboot.data._files import (
     write_tables,
 )
 from msreboot.data._io import CohortSource, read_cohort, validate, write_cohort
+from msreboot.data._labs import ANALYTES, Analyte
 from msreboot.data._redcap import read_redcap
 from msreboot.data._redcap_dictionary import (
     DictionaryField,
@@ -57,6 +58,7 @@ from msreboot.exceptions import Problem, SpecFileError
 
 __all__ = [
     "AE_CATEGORIES",
+    "ANALYTES",
     "DAYS_PER_YEAR",
     "DEATH_CAUSES",
     "MAX_CELL_CHARS",
@@ -66,6 +68,7 @@ __all__ = [
     "SCHEMA",
     "TABLE_NAMES",
     "TABLE_SUFFIXES",
+    "Analyte",
     "Cohort",
     "CohortSource",
     "CohortSummary",

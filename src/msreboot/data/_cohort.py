@@ -32,7 +32,7 @@ class Cohort:
 
     Attributes
     ----------
-    patients, treatments, edss, relapses, mri, adverse_events, deaths
+    patients, treatments, edss, relapses, mri, adverse_events, deaths, labs, proms
         The canonical tables (see ``docs/schema.md``); a table absent from the input is
         empty.
     time_unit
@@ -61,6 +61,8 @@ class Cohort:
     mri: pd.DataFrame
     adverse_events: pd.DataFrame
     deaths: pd.DataFrame
+    labs: pd.DataFrame = field(default_factory=lambda: SCHEMA["labs"].empty_frame("date"))
+    proms: pd.DataFrame = field(default_factory=lambda: SCHEMA["proms"].empty_frame("date"))
     time_unit: TimeUnit = "date"
     warnings: tuple[Problem, ...] = ()
     partial_dates: PartialDates | None = None
@@ -134,6 +136,8 @@ class Cohort:
             mri=tables["mri"],
             adverse_events=tables["adverse_events"],
             deaths=tables["deaths"],
+            labs=tables.get("labs", SCHEMA["labs"].empty_frame(time_unit)),
+            proms=tables.get("proms", SCHEMA["proms"].empty_frame(time_unit)),
             time_unit=time_unit,
             warnings=warnings,
             partial_dates=partial_dates,
@@ -141,7 +145,7 @@ class Cohort:
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The seven tables by name, in canonical order."""
+        """The nine tables by name, in canonical order."""
         return {name: getattr(self, name) for name in TABLE_NAMES}
 
     def table(self, name: str) -> pd.DataFrame:

@@ -110,7 +110,7 @@ def read_folder(
         if frame is not None:
             raw[name] = frame
     for name, spec in SCHEMA.items():
-        if name not in sources and not spec.required:
+        if name not in sources and not spec.required and not spec.supplementary:
             problems.append(
                 Problem.table_level(
                     name,

@@ -222,6 +222,10 @@ COLUMN_PHRASES: Mapping[str, Mapping[str, tuple[frozenset[str], ...]]] = Mapping
             "transplant_related": _p("transplant related", "trm", "related transplant")
             + _p("transplant", "treatment related"),
         },
+        # one row per result: a REDCap form with a field per analyte or item does not map
+        # field by field, so these tables are left for the user to map
+        "labs": {},
+        "proms": {},
     }
 )
 """Per table and column, the phrases that point a field at it (words, any order)."""

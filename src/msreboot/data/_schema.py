@@ -1,4 +1,4 @@
-"""The canonical cohort schema: seven tables, each column with its type, unit and allowed values.
+"""The canonical cohort schema: nine tables, each column with its type, unit and allowed values.
 
 The schema is data, not code: validation, the DuckDB store, de-identification and the
 generated documentation (``docs/schema.md``) all read these declarations, so a column is
@@ -154,6 +154,9 @@ class TableSpec:
         Date columns of a row that must be in order.
     required
         The table must be present in a cohort.
+    supplementary
+        A table most cohorts do not have (labs, proms): a folder without its file gets no
+        warning.
     """
 
     name: str
@@ -163,6 +166,7 @@ class TableSpec:
     event_date: str | None = None
     order_rules: tuple[OrderRule, ...] = ()
     required: bool = False
+    supplementary: bool = False
     _by_name: Mapping[str, ColumnSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -776,10 +780,96 @@ DEATHS = TableSpec(
     ),
 )
 
-SCHEMA: Mapping[str, TableSpec] = MappingProxyType(
-    {t.name: t for t in (PATIENTS, TREATMENTS, EDSS, RELAPSES, MRI, ADVERSE_EVENTS, DEATHS)}
+LAB_ANALYTES = (
+    "cd4",
+    "cd8",
+    "cd19",
+    "nk",
+    "lymphocytes",
+    "cd4_naive",
+    "recent_thymic_emigrants",
+    "neutrophils",
+    "platelets",
+    "nfl_serum",
 )
-"""The seven canonical tables, by name, in canonical order."""
+PROM_INSTRUMENTS = ("eq_5d_5l", "eq_5d_3l", "msis_29", "msqol_54", "mfis", "other")
+
+LABS = TableSpec(
+    name="labs",
+    description="One row per laboratory result (immune reconstitution, blood counts, "
+    "neurofilament light).",
+    key=("patient_id", "date", "analyte"),
+    event_date="date",
+    supplementary=True,
+    columns=(
+        _PID,
+        _col("date", "date", "Date the sample was taken.", required=True, nullable=False),
+        _col(
+            "analyte",
+            "category",
+            "What was measured (see msreboot.data.ANALYTES for names, LOINC codes and units).",
+            required=True,
+            nullable=False,
+            allowed=LAB_ANALYTES,
+        ),
+        _col(
+            "value",
+            "float",
+            "The result, converted on reading to the analyte's canonical unit.",
+            required=True,
+            nullable=False,
+            min_value=0,
+        ),
+        _col(
+            "unit",
+            "category",
+            "Unit: the analyte's canonical unit after reading; on input any unit with an exact "
+            "conversion to it (10^9/L, cells/mm3, ng/L...). Any other unit is an error.",
+            required=True,
+            nullable=False,
+            allowed=("cells/uL", "10^9/L", "pg/mL"),
+        ),
+    ),
+)
+
+PROMS = TableSpec(
+    name="proms",
+    description="One row per patient-reported outcome: an instrument's item or score at a date.",
+    key=("patient_id", "date", "instrument", "item"),
+    event_date="date",
+    supplementary=True,
+    columns=(
+        _PID,
+        _col(
+            "date", "date", "Date the questionnaire was completed.", required=True, nullable=False
+        ),
+        _col(
+            "instrument",
+            "category",
+            "Questionnaire: EQ-5D-5L, EQ-5D-3L, MSIS-29, MSQOL-54, MFIS, other.",
+            required=True,
+            nullable=False,
+            allowed=PROM_INSTRUMENTS,
+        ),
+        _col(
+            "item",
+            "category",
+            "Item or score of the instrument, as the instrument names it (e.g. index, vas, "
+            "physical, psychological, q1); no fixed list.",
+            required=True,
+            nullable=False,
+        ),
+        _col("value", "float", "The item's answer or the score.", required=True, nullable=False),
+    ),
+)
+
+SCHEMA: Mapping[str, TableSpec] = MappingProxyType(
+    {
+        t.name: t
+        for t in (PATIENTS, TREATMENTS, EDSS, RELAPSES, MRI, ADVERSE_EVENTS, DEATHS, LABS, PROMS)
+    }
+)
+"""The nine canonical tables, by name, in canonical order (labs and proms may be absent)."""
 
 TABLE_NAMES: tuple[str, ...] = tuple(SCHEMA)
 

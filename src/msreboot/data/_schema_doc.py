@@ -14,7 +14,7 @@ def render_schema_markdown() -> str:
         "",
         "Generated from `msreboot.data.SCHEMA` by `scripts/make_schema_doc.py`; do not edit.",
         "",
-        "A cohort is seven tables, one file each (`<table>.csv`, `.parquet` or `.xlsx`, or "
+        "A cohort is nine tables, one file each (`<table>.csv`, `.parquet` or `.xlsx`, or "
         "one Excel workbook with a sheet per table). Column names are matched ignoring case "
         "and punctuation (`Patient ID` is `patient_id`); columns not listed are ignored with "
         "a warning. Only `patients` is required; a missing table is empty.",

@@ -51,10 +51,11 @@ __all__ = [
 STORE_FORMAT = "2"
 """Version of the store layout; bumped when tables or metadata change incompatibly.
 
-``"2"``: the transplant, MRI, relapse and patient columns of msreboot 2026-12 (platelet
-engraftment, apheresis yield, ATG, G-CSF, CMV, weight, performance status, brain and lesion
-volumes, relapse severity and steroids, SPMS conversion, oligoclonal bands). A store of an
-older format is refused with the fix (re-import it)."""
+``"2"``: the ``labs`` and ``proms`` tables and the transplant, MRI, relapse and patient
+columns of msreboot 2026-12 (platelet engraftment, apheresis yield, ATG, G-CSF, CMV, weight,
+performance status, brain and lesion volumes, relapse severity and steroids, SPMS
+conversion, oligoclonal bands). A store of an older format is refused with the fix
+(re-import it)."""
 
 META_TABLE = "msreboot_meta"
 
@@ -300,7 +301,7 @@ def import_cohort(
 
     Notes
     -----
-    The store holds the seven canonical tables with their types, NOT NULL and CHECK
+    The store holds the nine canonical tables with their types, NOT NULL and CHECK
     constraints, and a ``msreboot_meta`` key/value table (store format, msreboot version,
     time unit, checksum and per-table checksums, source, import time). One cohort per file;
     one import at a time (an exclusive lock on ``.<name>.lock`` beside the store).
