@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -176,3 +177,20 @@ def test_disability_events_of_plain_tables_with_notes_per_partition(session: Any
         edss, cohort.relapses, definition, anchor=anchor, cluster=CLUSTER, options={}, partitions=3
     )
     _same_events(spread, alone)
+
+
+@spark
+def test_the_endpoints_command_takes_the_cluster_option(session: Any, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from msreboot.cli import app
+    from msreboot.datasets import example_path
+
+    tables = []
+    for name, extra in (("one", []), ("spark", ["--cluster", CLUSTER])):
+        target = tmp_path / f"{name}.parquet"
+        args = ["--no-progress", "endpoints", str(example_path()), "--out", str(target), *extra]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        tables.append(pd.read_parquet(target))
+    pd.testing.assert_frame_equal(tables[1], tables[0], check_exact=True)

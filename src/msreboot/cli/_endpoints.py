@@ -41,6 +41,14 @@ if TYPE_CHECKING:
 
 __all__ = ["add_endpoint_commands", "choose_definitions", "parse_times", "run_endpoints"]
 
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Spark master (spark://host:7077, local[4]): compute the per-patient times per "
+        "patient partition as Spark tasks (identical results). Default: this machine."
+    ),
+]
+
 
 def parse_times(text: str) -> tuple[float, ...]:
     """Landmark years from ``"2,3,4,5"``."""
@@ -86,6 +94,7 @@ def run_endpoints(
     anchor: str,
     by: str | None,
     out_file: Path | None,
+    cluster: str | None = None,
 ) -> EndpointResults:
     """Estimate the endpoints and write the tidy table when asked."""
     from msreboot.data import write_frame
@@ -94,7 +103,7 @@ def run_endpoints(
     if out_file is not None and out_file.suffix.lower() not in (".csv", ".parquet"):
         raise ValueError(f"--out must end in .csv or .parquet; got {out_file.name}.")
     results = estimate_endpoints(
-        cohort, list(definitions), times_years=times_years, anchor=anchor, by=by
+        cohort, list(definitions), times_years=times_years, anchor=anchor, by=by, cluster=cluster
     )
     if out_file is not None:
         write_frame(results.to_frame(), out_file)
@@ -238,6 +247,7 @@ def endpoints_command(
     time_unit: TimeUnitOpt = None,
     partial_dates: PartialDatesOpt = None,
     max_cell_chars: MaxCellOpt = None,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Composite endpoints (HALT-MS, Atkins 2016, Muraro 2017, MIST, Burt 2015, NEDA-3,
     ...) at landmark years, with intervals, events and numbers at risk."""
@@ -264,7 +274,13 @@ def endpoints_command(
         with progress(ctx) as bar:
             bar.add_task(f"estimating {len(chosen)} endpoint(s)", total=None)
             results = run_endpoints(
-                cohort, chosen, times_years=landmarks, anchor=anchor, by=by, out_file=out_file
+                cohort,
+                chosen,
+                times_years=landmarks,
+                anchor=anchor,
+                by=by,
+                out_file=out_file,
+                cluster=cluster,
             )
     except ValueError as exc:
         raise fail(str(exc), EXIT_USAGE) from exc
