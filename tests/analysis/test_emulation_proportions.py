@@ -35,8 +35,8 @@ def test_weighted_proportions_hand_worked() -> None:
     assert out.loc["treated", "std_err"] == pytest.approx(np.sqrt(var1))
     assert out.loc["control", "std_err"] == pytest.approx(np.sqrt(var0))
     assert out.loc["difference", "std_err"] == pytest.approx(np.sqrt(var1 + var0))
-    assert out.loc["treated", "ci_high"] <= 1.0
-    assert np.isnan(out.loc["treated", "p_value"])
+    assert (out["ci_high"].to_numpy(dtype=float)[:2] <= 1.0).all()  # clipped proportions
+    assert pd.isna(out.loc["treated", "p_value"])
 
 
 def test_weighted_proportions_boundaries() -> None:
@@ -44,7 +44,7 @@ def test_weighted_proportions_boundaries() -> None:
     same = weighted_proportions(np.ones(4), t, np.ones(4), np.arange(4))
     assert same["estimate"].tolist() == [1.0, 1.0, 0.0]
     assert same["std_err"].tolist() == [0.0, 0.0, 0.0]
-    assert np.isnan(same.loc["difference", "p_value"])
+    assert pd.isna(same.loc["difference", "p_value"])
     empty = weighted_proportions(np.ones(4), t, np.array([1.0, 1.0, 0.0, 0.0]), np.arange(4))
     assert empty["estimate"].isna().all()
 
@@ -141,7 +141,7 @@ def _entries() -> pd.DataFrame:
 
 
 def test_cdi_evaluable_when_followed_to_the_landmark_or_improved_before() -> None:
-    spec = EmulationSpec(outcomes={"endpoints": ["relapse_free"], "times_years": (2.0,)})  # type: ignore[arg-type]
+    spec = EmulationSpec(outcomes={"endpoints": ["relapse_free"], "times_years": (2.0,)})
     cdi, _ = spec.proportion_definitions()
     out = _cdi(_cohort(), spec, cdi, _entries())
     assert out["outcome"].tolist() == [1.0, 0.0, 0.0, 1.0]
@@ -195,13 +195,13 @@ def test_example_proportions(trial: EmulatedTrial) -> None:
 
 
 def test_proportions_can_be_switched_off_and_names_are_checked() -> None:
-    spec = EmulationSpec(outcomes={"proportions": False})  # type: ignore[arg-type]
+    spec = EmulationSpec(outcomes={"proportions": False})
     assert spec.outcomes.landmark_years == 2.0
     with pytest.raises(ValueError, match=r"outcomes\.neda_endpoint must be a preset"):
         EmulationSpec.from_toml('[outcomes]\nneda_endpoint = "nope"')
     with pytest.raises(ValueError, match="table must be"):
         emulate_trial(load_example(), spec, warn=False).to_frame("nope")  # type: ignore[arg-type]
-    burt = EmulationSpec(outcomes={"improvement_endpoint": "burt_2015_improvement"})  # type: ignore[arg-type]
+    burt = EmulationSpec(outcomes={"improvement_endpoint": "burt_2015_improvement"})
     cdi, _ = burt.proportion_definitions()
     assert cdi.death == "censor"
     assert [c.event for c in cdi.components] == ["cdi"]  # type: ignore[union-attr]
