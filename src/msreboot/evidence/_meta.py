@@ -69,15 +69,20 @@ def _fit(
     natural_n: FloatArray | None = None,
     warn: bool = True,
     warn_two_studies: bool = False,
+    tau2_start: float | None = None,
 ) -> PooledEstimate:
-    """Pool checked arrays (internal; all public entry points end here)."""
+    """Pool checked arrays (internal; all public entry points end here).
+
+    ``tau2_start`` is a first guess for an iterative tau^2 estimator (a warm start, e.g.
+    the full fit's tau^2 in leave-one-out); the estimate does not depend on it.
+    """
     check_effects(yi, vi)
     k = yi.shape[0]
     x = np.ones((k, 1))
     alpha = 1.0 - conf_level
     if k == 1:
         test = "z"  # no residual degrees of freedom: Hartung-Knapp is undefined
-    tau2, truncated = estimate_tau2(yi, vi, x, method, warn=warn)
+    tau2, truncated = estimate_tau2(yi, vi, x, method, warn=warn, start=tau2_start)
     fit = wls(yi, vi, x, tau2)
     mu = float(fit.beta[0])
     var = float(fit.vcov[0, 0])
@@ -88,8 +93,9 @@ def _fit(
         crit = float(stats.norm.ppf(1 - alpha / 2))
     se = float(np.sqrt(var))
     statistic = _ratio(mu, se)
-    dist = stats.t(k - 1) if test == "knha" else stats.norm()
-    pvalue = float(2 * dist.sf(abs(statistic)))
+    # unfrozen distributions: freezing one costs more than the rest of a small pool
+    tail = stats.t.sf(abs(statistic), k - 1) if test == "knha" else stats.norm.sf(abs(statistic))
+    pvalue = float(2 * tail)
     ci_low, ci_high = mu - crit * se, mu + crit * se
     if method == "FE":
         pi_low, pi_high = ci_low, ci_high

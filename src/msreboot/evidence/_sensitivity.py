@@ -18,8 +18,14 @@ from msreboot.evidence._meta import PooledEstimate, _fit
 __all__ = ["LeaveOneOut", "SubgroupAnalysis", "leave_one_out", "subgroup_analysis"]
 
 
-def refit(result: PooledEstimate, mask: np.ndarray, *, warn: bool = True) -> PooledEstimate:
-    """Pool the studies of ``result`` selected by ``mask`` with the same settings."""
+def refit(
+    result: PooledEstimate, mask: np.ndarray, *, warn: bool = True, warm_start: bool = False
+) -> PooledEstimate:
+    """Pool the studies of ``result`` selected by ``mask`` with the same settings.
+
+    With ``warm_start`` the iterative tau^2 estimators start from ``result.tau2`` (close
+    to the subset's when few studies are dropped); the estimate does not depend on it.
+    """
     idx = np.flatnonzero(mask)
     events = None if result.events is None else np.asarray(result.events)[idx]
     totals = None if result.totals is None else np.asarray(result.totals)[idx]
@@ -50,6 +56,7 @@ def refit(result: PooledEstimate, mask: np.ndarray, *, warn: bool = True) -> Poo
         totals=totals,
         natural_n=totals if result.measure == "PFT" else None,
         warn=warn,
+        tau2_start=result.tau2 if warm_start else None,
     )
 
 
@@ -256,8 +263,10 @@ def leave_one_out(result: PooledEstimate) -> LeaveOneOut:
     Notes
     -----
     Truncation of tau^2 in the reduced pools is not warned about (one warning per study
-    would drown the signal); read ``tau2`` instead. Checked against metafor's
-    ``leave1out`` on dat.bcg (REML).
+    would drown the signal); read ``tau2`` instead. The iterative tau^2 estimators of the
+    reduced pools start from the full pool's tau^2 (a warm start; the estimates solve
+    their equations to machine precision, so they do not depend on it). Checked against
+    metafor's ``leave1out`` on dat.bcg (REML).
 
     References
     ----------
@@ -282,7 +291,7 @@ def leave_one_out(result: PooledEstimate) -> LeaveOneOut:
         for i in range(result.k):
             mask = np.ones(result.k, dtype=bool)
             mask[i] = False
-            fits.append(refit(result, mask, warn=False))
+            fits.append(refit(result, mask, warn=False, warm_start=True))
 
     def col(name: str) -> tuple[float, ...]:
         return tuple(float(getattr(f, name)) for f in fits)

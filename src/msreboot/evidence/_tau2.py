@@ -126,9 +126,16 @@ def _upper_bracket(f: Callable[[float], float], start: float) -> float:
     raise RuntimeError("could not bracket the tau^2 estimate")  # pragma: no cover
 
 
-def _root(f: Callable[[float], float], start: float) -> float:
-    hi = _upper_bracket(f, start)
-    return float(optimize.brentq(f, 0.0, hi, xtol=1e-14, rtol=1e-13, maxiter=500))
+def _root(f: Callable[[float], float], start: float, guess: float | None = None) -> float:
+    """Root of a decreasing ``f`` with ``f(0) > 0``; ``guess`` (if any) narrows the bracket."""
+    lo = 0.0
+    if guess is not None and guess > 0 and f(2.0 * guess) < 0:
+        hi = 2.0 * guess
+        if f(0.5 * guess) > 0:
+            lo = 0.5 * guess
+    else:
+        hi = _upper_bracket(f, start)
+    return float(optimize.brentq(f, lo, hi, xtol=1e-14, rtol=1e-13, maxiter=500))
 
 
 def _warn_truncated(method: str, raw: float | None) -> None:
@@ -142,9 +149,19 @@ def _warn_truncated(method: str, raw: float | None) -> None:
 
 
 def estimate_tau2(
-    y: FloatArray, v: FloatArray, x: FloatArray, method: Tau2Method, *, warn: bool = True
+    y: FloatArray,
+    v: FloatArray,
+    x: FloatArray,
+    method: Tau2Method,
+    *,
+    warn: bool = True,
+    start: float | None = None,
 ) -> tuple[float, bool]:
     """Estimate tau^2; return the estimate and whether it was truncated at zero.
+
+    ``start`` is a first guess for the iterative estimators (PM, ML, REML), e.g. the
+    tau^2 of the full data when refitting a subset; the estimate solves the same equation
+    to machine precision whatever the guess.
 
     Notes
     -----
@@ -153,9 +170,13 @@ def estimate_tau2(
 
     * DL (DerSimonian & Laird 1986): ``(Q - (k - p)) / tr(P_0)`` with ``Q`` and ``P_0`` at
       tau^2 = 0.
-    * PM (Paule & Mandel 1982): the root of ``sum w e^2 = k - p``.
+    * PM (Paule & Mandel 1982): the root of ``sum w e^2 = k - p`` (Brent's method).
     * ML: the root of ``sum w^2 e^2 = sum w``.
     * REML (Viechtbauer 2005): the root of ``sum w^2 e^2 = tr(P)``.
+
+    ML and REML are 0 when the score at 0 is not positive (as in metafor); otherwise
+    Fisher scoring with step halving comes near the root and Brent's method solves the
+    score equation to machine precision.
     * FE: zero by definition (no warning).
 
     Negative solutions are truncated at 0 with :class:`TruncatedTau2Warning`.
@@ -189,9 +210,9 @@ def estimate_tau2(
             if warn:
                 _warn_truncated(method, None)
             return 0.0, True
-        return _root(crit, float(np.var(y))), False
+        return _root(crit, float(np.var(y)), start), False
     restricted = method == "REML"
-    tau2 = _maximise_likelihood(y, v, x, restricted)
+    tau2 = _maximise_likelihood(y, v, x, restricted, start)
     if tau2 == 0.0:
         if warn:
             _warn_truncated(method, None)
@@ -210,28 +231,131 @@ def log_likelihood(
     return ll
 
 
-def _maximise_likelihood(y: FloatArray, v: FloatArray, x: FloatArray, restricted: bool) -> float:
-    """Global maximiser of the (restricted) likelihood over tau^2 >= 0.
+def _fisher_terms(
+    y: FloatArray, v: FloatArray, x: FloatArray, tau2: float, restricted: bool
+) -> tuple[float, float, float]:
+    """Log-likelihood, score and expected information at ``tau2`` from one fit.
 
-    The likelihood can have more than one local maximum (e.g. raw proportions with very
-    unequal variances), so every sign change of the score on a log grid is refined with
-    Brent's method and the candidate (including tau^2 = 0) with the highest likelihood wins.
+    The score and the information are both divided by the squared largest weight (as in
+    :func:`_score`), so their ratio, the Fisher scoring step, is unchanged and nothing
+    overflows for tiny variances. With ``P_s = P / max(w)``: the REML score is
+    ``(e'W^2 e - tr P) / 2`` and its information ``tr(P P) / 2``; the ML ones are
+    ``(e'W^2 e - sum w) / 2`` and ``sum w^2 / 2`` (Viechtbauer 2005).
+    """
+    w = 1.0 / (v + tau2)
+    scale = float(np.max(w))
+    ws = w / scale
+    xtw = x.T * ws
+    a = np.linalg.inv(xtw @ x)  # (X'W_s X)^-1
+    beta = a @ (xtw @ y)
+    resid = y - x @ beta
+    q = float(np.sum(w * resid**2))
+    quad = float(np.sum(ws**2 * resid**2))
+    ll = -0.5 * (float(np.sum(np.log(v + tau2))) + q)
+    if restricted:
+        b = a @ ((x.T * ws**2) @ x)  # (X'W_s X)^-1 X'W_s^2 X
+        trace = float(np.sum(ws) - np.trace(b))
+        info = float(np.sum(ws**2) - 2.0 * np.trace(a @ ((x.T * ws**3) @ x)) + np.sum(b * b.T))
+        ll -= 0.5 * (float(np.linalg.slogdet(xtw @ x)[1]) + x.shape[1] * np.log(scale))
+    else:
+        trace = float(np.sum(ws))
+        info = float(np.sum(ws**2))
+    return ll, 0.5 * (quad - trace / scale), 0.5 * info
+
+
+def _fisher_scoring(
+    y: FloatArray, v: FloatArray, x: FloatArray, restricted: bool, start: float
+) -> tuple[float, float]:
+    """Fisher scoring on tau^2 >= 0 from ``start``; return ``(tau2, log-likelihood)``.
+
+    A step is cut at 0 (as metafor does) and halved while it lowers the likelihood. Stops
+    near the root (relative step 1e-8) or at 0; :func:`_maximise_likelihood` polishes it.
+    """
+    tau2 = max(start, 0.0)
+    ll, score, info = _fisher_terms(y, v, x, tau2, restricted)
+    for _ in range(200):
+        step = score / info
+        for _ in range(60):
+            new = max(tau2 + step, 0.0)
+            new_ll, new_score, new_info = _fisher_terms(y, v, x, new, restricted)
+            if new_ll >= ll - 1e-12 * (1.0 + abs(ll)):
+                break
+            step /= 2.0
+        else:  # pragma: no cover - a direction of ascent always has an improving step
+            break
+        converged = abs(new - tau2) <= 1e-8 * max(new, tau2)
+        tau2, ll, score, info = new, new_ll, new_score, new_info
+        if converged or score == 0.0:
+            break
+    return tau2, ll
+
+
+def _hedges(y: FloatArray, v: FloatArray, x: FloatArray) -> float:
+    """Hedges' (1983) unweighted moment estimate, truncated at 0 (metafor's start value)."""
+    k, p = x.shape
+    hat_inv = np.linalg.pinv(x)  # (X'X)^-1 X'
+    resid = y - x @ (hat_inv @ y)
+    leverage = np.sum(x * hat_inv.T, axis=1)
+    moment = float(np.sum(resid**2)) - float(np.sum((1.0 - leverage) * v))
+    return max(0.0, moment / float(k - p))
+
+
+def _maximise_likelihood(
+    y: FloatArray, v: FloatArray, x: FloatArray, restricted: bool, start: float | None = None
+) -> float:
+    """Maximiser of the (restricted) likelihood over tau^2 >= 0 by root-finding on its score.
+
+    Fisher scoring with step halving, from ``start`` (default Hedges' estimate, metafor's
+    start value; leave-one-out passes the full fit's tau^2), comes near a root of the score
+    or stops at 0; Brent's method on a bracket around the root then solves the score
+    equation to machine precision. The estimate is 0 when the score at 0 is not positive
+    and either scoring ends at 0 or the likelihood at 0 is the higher (metafor's boundary).
+    A warm start that ends at 0 is checked from the cold start, so the boundary is decided
+    as in a fresh fit. A likelihood with several local maxima (rare: e.g. raw proportions
+    with very unequal variances) gives the maximum scoring reaches from its start, as in
+    metafor; when scoring from Hedges' start is cut at 0 and the score there is negative,
+    the estimate is 0 even if a higher interior maximum exists further out.
     """
 
     def score(t: float) -> float:
         return _score(y, v, x, t, restricted)
 
-    upper = 10.0 * (float(np.var(y)) + float(np.max(v)))
-    while score(upper) > 0:
-        upper *= 4.0
-    grid = np.concatenate(([0.0], np.geomspace(float(np.min(v)) * 1e-6, upper, 240)))
-    values = np.array([score(float(t)) for t in grid])
-    candidates = [0.0]
-    for i in np.flatnonzero((values[:-1] > 0) & (values[1:] <= 0)):
-        root = optimize.brentq(score, grid[i], grid[i + 1], xtol=1e-15, rtol=1e-13, maxiter=500)
-        candidates.append(float(root))
-    lls = [log_likelihood(y, v, x, t, restricted=restricted) for t in candidates]
-    return float(candidates[int(np.argmax(lls))])
+    def at_boundary(near: float, near_ll: float) -> bool:
+        return score0 <= 0.0 and (
+            near == 0.0 or log_likelihood(y, v, x, 0.0, restricted=restricted) >= near_ll
+        )
+
+    score0 = score(0.0)
+    near, near_ll = _fisher_scoring(
+        y, v, x, restricted, _hedges(y, v, x) if start is None else start
+    )
+    if at_boundary(near, near_ll):
+        if start is None:
+            return 0.0
+        # a warm start may sit in the boundary's basin (e.g. 0 from the full fit) where the
+        # cold start reaches a higher interior maximum: decide the boundary from the cold one
+        near, near_ll = _fisher_scoring(y, v, x, restricted, _hedges(y, v, x))
+        if at_boundary(near, near_ll):
+            return 0.0
+    tiny = float(np.finfo(np.float64).tiny)
+    width = max(1e-9 * near, tiny)
+    hi = near + width
+    for _ in range(2000):
+        if score(hi) < 0.0:
+            break
+        width *= 16.0
+        hi = near + width
+    else:  # pragma: no cover - the score is negative for a large enough tau^2
+        raise RuntimeError("could not bracket the tau^2 estimate")
+    width = max(1e-9 * near, tiny)
+    lo = max(near - width, 0.0)
+    while score(lo) <= 0.0:
+        if lo == 0.0:  # pragma: no cover - scoring stopped short of a root it had passed
+            return near
+        width *= 16.0
+        lo = max(near - width, 0.0)
+    eps = float(np.finfo(np.float64).eps)
+    return float(optimize.brentq(score, lo, hi, xtol=tiny, rtol=4 * eps, maxiter=500))
 
 
 def q_profile_ci(
