@@ -22,12 +22,20 @@ from pathlib import Path
 import numpy as np
 
 from msreboot.evidence import (
+    PooledEstimate,
     TruncatedTau2Warning,
     leave_one_out,
     meta_regression,
     pool,
     pool_proportions,
 )
+from msreboot.evidence._sensitivity import refit
+
+
+def _cold_leave_one_out(res: PooledEstimate) -> None:
+    """Leave-one-out refits without the warm start (to time what the warm start saves)."""
+    for i in range(res.k):
+        refit(res, np.arange(res.k) != i, warn=False, warm_start=False)
 
 
 def _best_of(fn: Callable[[], object], repeats: int = 5) -> float:
@@ -81,6 +89,11 @@ def _sensitivity(rng: np.random.Generator) -> list[dict[str, object]]:
                 "k": k,
                 "leave_one_out_reml_s": _best_of(partial(leave_one_out, res), repeats=3),
                 "leave_one_out_ml_s": _best_of(partial(leave_one_out, res_ml), repeats=3),
+                "leave_one_out_reml_cold_start_s": (
+                    _best_of(partial(_cold_leave_one_out, res), repeats=3)
+                    if "warm_start" in refit.__code__.co_varnames
+                    else None
+                ),
                 "meta_regression_reml_2_moderators_s": _best_of(
                     partial(meta_regression, res, moderators)
                 ),
