@@ -194,3 +194,18 @@ def test_the_endpoints_command_takes_the_cluster_option(session: Any, tmp_path: 
         assert result.exit_code == 0, result.output
         tables.append(pd.read_parquet(target))
     pd.testing.assert_frame_equal(tables[1], tables[0], check_exact=True)
+
+
+@spark
+def test_detect_disability_events_takes_a_cluster(session: Any) -> None:
+    cohort = load_example()
+    edss = cohort.edss.rename(columns={"patient_id": "who", "edss": "score"})
+    relapses = cohort.relapses.rename(columns={"patient_id": "who"})
+    kwargs: dict[str, Any] = {"patient_col": "who", "value_col": "score"}
+    alone = detect_disability_events(edss, relapses, **kwargs)
+    spread = detect_disability_events(edss, relapses, cluster=CLUSTER, **kwargs)
+    _same_events(spread, alone)
+    _same_events(
+        detect_disability_events(cohort, anchor="ahsct", cluster=CLUSTER),
+        detect_disability_events(cohort, anchor="ahsct"),
+    )

@@ -147,6 +147,7 @@ def detect_disability_events(
     valid_col: str | None = "valid_for_confirmation",
     relapse_date_col: str = "onset_date",
     relapse_end_col: str | None = "end_date",
+    cluster: str | None = None,
 ) -> DisabilityEvents:
     """Confirmed disability worsening / improvement events, classified as RAW or PIRA.
 
@@ -172,6 +173,10 @@ def detect_disability_events(
         confirm a change (False: unscheduled visit, never a confirmation).
     relapse_date_col, relapse_end_col
         Column names of the relapse table.
+    cluster
+        A Spark master (``"local[2]"``, ``"spark://host:7077"``, ``"yarn"``): the scan runs
+        per patient partition as Spark tasks (``applyInPandas``), with the same result as
+        ``None`` (the default: this machine). Needs ``msreboot[spark]`` and Java.
 
     Returns
     -------
@@ -224,12 +229,21 @@ def detect_disability_events(
     ['CDW']
     """
     definition = definition or DisabilityDefinition()
+    columns = (patient_col, date_col, value_col, valid_col, relapse_date_col, relapse_end_col)
+    if cluster:
+        from msreboot.endpoints._partitioned import partitioned_disability_events
+
+        names = "patient_col date_col value_col valid_col relapse_date_col relapse_end_col"
+        options = dict(zip(names.split(), columns, strict=True))
+        return partitioned_disability_events(
+            data, relapses, definition, anchor=anchor, cluster=cluster, options=options
+        )
     visits, rel, calendar, excluded, notes = prepare(
         data,
         relapses,
         definition,
         anchor,
-        (patient_col, date_col, value_col, valid_col, relapse_date_col, relapse_end_col),
+        columns,
     )
     return run_detection(visits, rel, definition, calendar, excluded, tuple(notes))
 

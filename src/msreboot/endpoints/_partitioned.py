@@ -35,6 +35,7 @@ from msreboot.exceptions import MissingDependencyError
 __all__ = ["partitioned_disability_events", "partitioned_endpoint_times", "spark_session"]
 
 _SCHEMA = "partition int, payload binary"
+_MAX_PATIENTS = 2000
 _DIED_EARLY = "died before time zero"
 # the order in which the disability border lists its exclusions and notes
 _EXCLUSION_ORDER = ("no anchor date", "no assessment on or before the anchor date")
@@ -100,8 +101,11 @@ def _apply(work: Callable[[bytes], bytes], group: pd.DataFrame) -> pd.DataFrame:
 
 
 def _n_parts(cluster: str, n_ids: int, partitions: int | None) -> int:
+    """The cluster's parallelism, or more so that a partition holds at most
+    ``_MAX_PATIENTS`` patients (one Spark row must stay small for the JVM)."""
     if partitions is None:
-        partitions = int(spark_session(cluster).sparkContext.defaultParallelism)
+        parallelism = int(spark_session(cluster).sparkContext.defaultParallelism)
+        partitions = max(parallelism, -(-n_ids // _MAX_PATIENTS))
     return max(1, min(partitions, max(n_ids, 1)))
 
 
