@@ -162,6 +162,10 @@ def test_deidentify(tmp_path: Path) -> None:
 def test_meta_with_cohort_row(tmp_path: Path) -> None:
     out = tmp_path / "meta"
     args = ["meta", "--outcome", "trm", "--cohort", str(example_path()), "--out", str(out)]
+    refused = runner.invoke(app, args)  # TRM rows of several definitions are not pooled
+    assert refused.exit_code == 1
+    assert "must share one definition" in refused.output
+    args += ["--definition", "trm_100d"]  # the cohort's own: any death within 100 days
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "example (this cohort) 8/180" in result.output

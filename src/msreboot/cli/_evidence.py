@@ -259,12 +259,16 @@ def meta_command(
                 bubble_plot(reg, name, f"{stem}_on_{name}.svg")
                 typer.echo(reg.summary())
             if mine is not None:
+                # the cohort's TRM is death from any cause within 100 days (trm_100d): it is
+                # set beside published rows of that definition unless told otherwise
                 comparison = compare_with_evidence(
                     mine,
                     therapy=therapy,
                     by=by if by is not None else "intensity",
                     timepoint=timepoint,
                     method=method,
+                    definition_id=definition or (None if mixed_definitions else "trm_100d"),
+                    mixed_definitions=mixed_definitions,
                 )
                 comparison.to_frame().to_csv(f"{stem}_cohort.csv", index=False)
                 for suffix in ("svg", "png"):

@@ -365,7 +365,7 @@ def check_eligibility(
     --------
     >>> result = check_eligibility(
     ...     PatientProfile(age_years=38, edss=4.5, phenotype="RRMS", failed_dmt_count=1,
-    ...                    relapses_last_12_months=2),
+    ...                    relapses_last_12_months=2, disease_duration_years=6),
     ...     "halt_ms",
     ... )
     >>> result.verdict
