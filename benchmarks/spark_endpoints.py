@@ -32,7 +32,7 @@ from msreboot.data import Cohort
 from msreboot.datasets import load_example
 from msreboot.endpoints import BaselineRule, DisabilityDefinition, estimate_endpoints
 from msreboot.endpoints._disability import detect_disability_events
-from msreboot.endpoints._partitioned import partitioned_disability_events, spark_session
+from msreboot.endpoints._partitions import spark_session
 
 RESULTS = Path(__file__).resolve().parent / "results" / "spark_endpoints.json"
 CLUSTER = "local[2]"
@@ -69,9 +69,7 @@ def measure(cohort: Cohort) -> dict[str, object]:
     pd.testing.assert_frame_equal(spread.to_frame(), one.to_frame(), check_exact=True)
     d_one, d_one_s = timed(lambda: detect_disability_events(cohort, definition=RULES))
     d_spread, d_spark_s = timed(
-        lambda: partitioned_disability_events(
-            cohort, None, RULES, anchor=None, cluster=CLUSTER, options={}
-        )
+        lambda: detect_disability_events(cohort, definition=RULES, cluster=CLUSTER)
     )
     for name in ("events", "patients", "unconfirmed", "excluded"):
         pd.testing.assert_frame_equal(

@@ -22,11 +22,8 @@ from msreboot.endpoints import (
 )
 from msreboot.endpoints._composite import endpoint_times
 from msreboot.endpoints._definitions import EndpointDefinition
-from msreboot.endpoints._partitioned import (
-    _merge_notes,
-    partitioned_disability_events,
-    partitioned_endpoint_times,
-)
+from msreboot.endpoints._partitioned import partitioned_endpoint_times
+from msreboot.endpoints._partitions import _merge_notes, partitioned_disability_events
 
 
 def _spark_missing() -> str | None:
@@ -48,7 +45,7 @@ def session() -> Iterator[Any]:
     import os
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    from msreboot.endpoints._partitioned import spark_session
+    from msreboot.endpoints._partitions import spark_session
 
     active = spark_session(CLUSTER)
     active.conf.set("spark.sql.shuffle.partitions", "3")
@@ -152,7 +149,14 @@ def test_disability_events_of_a_cohort_per_partition(
     cohort = load_example()
     alone = detect_disability_events(cohort, definition=definition, anchor=anchor)
     spread = partitioned_disability_events(
-        cohort, None, definition, anchor=anchor, cluster=CLUSTER, options={}, partitions=4
+        cohort,
+        None,
+        definition,
+        anchor=anchor,
+        cluster=CLUSTER,
+        options={},
+        detect=detect_disability_events,
+        partitions=4,
     )
     _same_events(spread, alone)
 
@@ -174,7 +178,14 @@ def test_disability_events_of_plain_tables_with_notes_per_partition(session: Any
     assert alone.warnings
     assert len(alone.excluded)
     spread = partitioned_disability_events(
-        edss, cohort.relapses, definition, anchor=anchor, cluster=CLUSTER, options={}, partitions=3
+        edss,
+        cohort.relapses,
+        definition,
+        anchor=anchor,
+        cluster=CLUSTER,
+        options={},
+        detect=detect_disability_events,
+        partitions=3,
     )
     _same_events(spread, alone)
 

@@ -231,12 +231,18 @@ def detect_disability_events(
     definition = definition or DisabilityDefinition()
     columns = (patient_col, date_col, value_col, valid_col, relapse_date_col, relapse_end_col)
     if cluster:
-        from msreboot.endpoints._partitioned import partitioned_disability_events
+        from msreboot.endpoints._partitions import partitioned_disability_events
 
         names = "patient_col date_col value_col valid_col relapse_date_col relapse_end_col"
         options = dict(zip(names.split(), columns, strict=True))
         return partitioned_disability_events(
-            data, relapses, definition, anchor=anchor, cluster=cluster, options=options
+            data,
+            relapses,
+            definition,
+            anchor=anchor,
+            cluster=cluster,
+            options=options,
+            detect=detect_disability_events,
         )
     visits, rel, calendar, excluded, notes = prepare(
         data,

@@ -1,133 +1,29 @@
-"""Endpoints and disability events per patient partition on Apache Spark.
+"""Endpoint times per patient partition on Apache Spark.
 
-The cohort's patients are cut into contiguous ranges of patient ids (every row of a
-patient in one partition); each partition travels as one row of a Spark DataFrame keyed
-by its number, and ``groupBy("partition").applyInPandas`` rebuilds it into a cohort
-(:meth:`Cohort.from_canonical`, no re-validation) and runs the same per-patient code as
-one machine: :func:`endpoint_times` for endpoints, :func:`detect_disability_events` for
-disability events. The tables travel pickled, so every pandas dtype comes back as it
-left. The driver puts the partitions' rows back in the one-machine order; the
-Kaplan-Meier and Aalen-Johansen estimates, which need every patient, run on the driver.
+The partitions of :mod:`._partitions` each run :func:`endpoint_times` of every definition
+(one rebuilt cohort per partition, so the definitions share their per-patient values);
+the driver puts the rows back in the one-machine order. The Kaplan-Meier and
+Aalen-Johansen estimates, which need every patient, run on the driver
+(:func:`estimate_endpoints`).
 """
 
 from __future__ import annotations
 
-import os
 import pickle
-import re
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from msreboot.data import Cohort
-from msreboot.data._schema import TABLE_NAMES
 from msreboot.endpoints._composite import Anchor, EndpointTimes, anchor_days, endpoint_times
 from msreboot.endpoints._definitions import EndpointDefinition
-from msreboot.endpoints._disability import DisabilityEvents, detect_disability_events
-from msreboot.endpoints._disability_rules import DisabilityDefinition
-from msreboot.endpoints._transplant import first_course_start
-from msreboot.exceptions import MissingDependencyError
+from msreboot.endpoints._partitions import anchor_parts, cohort_parts, count_parts, run_on_spark
 
-__all__ = ["partitioned_disability_events", "partitioned_endpoint_times", "spark_session"]
+__all__ = ["partitioned_endpoint_times"]
 
-_SCHEMA = "partition int, payload binary"
-_MAX_PATIENTS = 2000
 _DIED_EARLY = "died before time zero"
-# the order in which the disability border lists its exclusions and notes
-_EXCLUSION_ORDER = ("no anchor date", "no assessment on or before the anchor date")
-_NOTE_ORDER = ("without a date or value", "same-day duplicate", "unconfirmed changes")
-
-
-def spark_session(cluster: str) -> Any:
-    """A Spark session on ``cluster`` (``local[2]``, ``spark://host:7077``, ``yarn``)."""
-    try:
-        from pyspark.sql import SparkSession  # type: ignore[import-not-found,unused-ignore]
-    except ImportError as exc:  # pragma: no cover (depends on the installation)
-        raise MissingDependencyError(
-            "running on Spark needs pyspark; install it with `pip install 'msreboot[spark]'` "
-            "(and Java 17+)."
-        ) from exc
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    session = (
-        SparkSession.builder.master(cluster)
-        .appName("msreboot-endpoints")
-        .config("spark.ui.enabled", "false")
-        .config("spark.executorEnv.NUMBA_NUM_THREADS", "1")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    return session
-
-
-def _parts_of(ids: pd.Series, order: pd.Index, n_parts: int) -> np.ndarray:
-    """Partition number of each row: contiguous ranges of ``order`` (unknown ids: 0)."""
-    pos = order.get_indexer(pd.Index(ids.astype("string")))
-    return np.where(pos < 0, 0, pos * n_parts // max(len(order), 1)).astype(np.int64)
-
-
-def _split(frame: pd.DataFrame, parts: np.ndarray, n_parts: int, fresh: bool) -> list[Any]:
-    """The rows of each partition, in their order (``fresh``: a 0-based index)."""
-    out = []
-    for p in range(n_parts):
-        piece = frame[parts == p]
-        out.append(piece.reset_index(drop=True) if fresh else piece)
-    return out
-
-
-def _run_on_spark(cluster: str, payloads: list[bytes], work: Callable[[bytes], bytes]) -> list[Any]:
-    """``work`` on every payload, one Spark group each; results in partition order."""
-    session = spark_session(cluster)
-    frame = session.createDataFrame(list(enumerate(payloads)), _SCHEMA)
-    frame = frame.repartition(len(payloads), "partition")
-
-    def apply(group: pd.DataFrame) -> pd.DataFrame:
-        return _apply(work, group)
-
-    done = frame.groupBy("partition").applyInPandas(apply, _SCHEMA).collect()
-    by_part = {int(row["partition"]): pickle.loads(row["payload"]) for row in done}
-    return [by_part[p] for p in range(len(payloads))]
-
-
-def _apply(work: Callable[[bytes], bytes], group: pd.DataFrame) -> pd.DataFrame:
-    """One group (one partition row) through ``work``."""
-    return pd.DataFrame(
-        {"partition": group["partition"].to_numpy(), "payload": [work(group["payload"].iloc[0])]}
-    )
-
-
-def _n_parts(cluster: str, n_ids: int, partitions: int | None) -> int:
-    """The cluster's parallelism, or more so that a partition holds at most
-    ``_MAX_PATIENTS`` patients (one Spark row must stay small for the JVM)."""
-    if partitions is None:
-        parallelism = int(spark_session(cluster).sparkContext.defaultParallelism)
-        partitions = max(parallelism, -(-n_ids // _MAX_PATIENTS))
-    return max(1, min(partitions, max(n_ids, 1)))
-
-
-def _cohort_parts(cohort: Cohort, order: pd.Index, n_parts: int) -> list[dict[str, pd.DataFrame]]:
-    tables: list[dict[str, pd.DataFrame]] = [{} for _ in range(n_parts)]
-    for name in TABLE_NAMES:
-        frame = cohort.table(name)
-        pieces = _split(frame, _parts_of(frame["patient_id"], order, n_parts), n_parts, True)
-        for p in range(n_parts):
-            tables[p][name] = pieces[p]
-    return tables
-
-
-def _anchor_parts(
-    anchor: Any, order: pd.Index, n_parts: int, column: str = "patient_id"
-) -> list[Any]:
-    if not isinstance(anchor, pd.DataFrame) or column not in anchor:
-        return [anchor] * n_parts
-    return _split(anchor, _parts_of(anchor[column], order, n_parts), n_parts, False)
-
-
-# --- endpoints -----------------------------------------------------------------------
 
 
 def _endpoint_work(definitions: Sequence[EndpointDefinition], payload: bytes) -> bytes:
@@ -151,13 +47,13 @@ def partitioned_endpoint_times(
     the same frames as one machine."""
     day0 = pd.Index(anchor_days(cohort, anchor).index.astype("string"))  # checks the anchor
     order = pd.Index(cohort.patients["patient_id"].astype("string"))
-    n_parts = _n_parts(cluster, len(order), partitions)
-    tables = _cohort_parts(cohort, order, n_parts)
-    anchors = _anchor_parts(anchor, order, n_parts)
+    n_parts = count_parts(cluster, len(order), partitions)
+    tables = cohort_parts(cohort, order, n_parts)
+    anchors = anchor_parts(anchor, order, n_parts)
     payloads = [pickle.dumps((tables[p], cohort.time_unit, anchors[p])) for p in range(n_parts)]
     results = [
         r
-        for r in _run_on_spark(cluster, payloads, partial(_endpoint_work, list(definitions)))
+        for r in run_on_spark(cluster, payloads, partial(_endpoint_work, list(definitions)))
         if r is not None
     ]
     label = anchor if isinstance(anchor, str) else "table"
@@ -180,107 +76,3 @@ def _endpoint_excluded(excluded: pd.DataFrame, day0: pd.Index) -> pd.DataFrame:
         np.argsort(day0.get_indexer(pd.Index(deaths["patient_id"])), kind="stable")
     ]
     return pd.concat([excluded[~died], deaths], ignore_index=True)
-
-
-# --- disability events -----------------------------------------------------------------
-
-
-def _disability_work(
-    definition: DisabilityDefinition, options: dict[str, Any], payload: bytes
-) -> bytes:
-    data, relapses, anchor = pickle.loads(payload)
-    if isinstance(data, tuple):
-        data = Cohort.from_canonical(*data)
-    result = detect_disability_events(data, relapses, definition, anchor=anchor, **options)
-    return pickle.dumps(result)
-
-
-def partitioned_disability_events(
-    data: Cohort | pd.DataFrame,
-    relapses: pd.DataFrame | None,
-    definition: DisabilityDefinition,
-    *,
-    anchor: str | pd.DataFrame | None,
-    cluster: str,
-    options: dict[str, Any],
-    partitions: int | None = None,
-) -> DisabilityEvents:
-    """:func:`detect_disability_events` per patient partition on Spark; the same result as
-    one machine (``options``: the column-name keywords)."""
-    patient_col = str(options.get("patient_col", "patient_id"))
-    if isinstance(data, Cohort):
-        ids = data.edss["patient_id"].astype("string")
-    else:
-        ids = (
-            data[patient_col].astype("string")
-            if patient_col in data
-            else pd.Series([], dtype="string")
-        )
-    order = pd.Index(np.sort(np.asarray(ids.dropna().unique(), dtype=object)), dtype="string")
-    n_parts = _n_parts(cluster, len(order), partitions)
-    if isinstance(anchor, str):
-        if not isinstance(data, Cohort):  # the one-machine error, raised here
-            return detect_disability_events(data, relapses, definition, anchor=anchor, **options)
-        # time zero from the whole cohort (a partition may hold no course of the kind)
-        start = first_course_start(data, anchor)
-        anchor = pd.DataFrame({"patient_id": start.index, "anchor_date": start.to_numpy()})
-    anchors = _anchor_parts(anchor, order, n_parts, patient_col)
-    payloads = []
-    if isinstance(data, Cohort):
-        tables = _cohort_parts(data, order, n_parts)
-        for p in range(n_parts):
-            payloads.append(pickle.dumps(((tables[p], data.time_unit), None, anchors[p])))
-    else:
-        edss = _split(data, _parts_of(ids, order, n_parts), n_parts, False)
-        rel: list[Any] = [relapses] * n_parts
-        if relapses is not None and patient_col in relapses:
-            rel_parts = _parts_of(relapses[patient_col], order, n_parts)
-            rel = _split(relapses, rel_parts, n_parts, False)
-        for p in range(n_parts):
-            payloads.append(pickle.dumps((edss[p], rel[p], anchors[p])))
-    results: list[DisabilityEvents] = _run_on_spark(
-        cluster, payloads, partial(_disability_work, definition, dict(options))
-    )
-    return _merge_disability(results)
-
-
-def _merge_disability(results: list[DisabilityEvents]) -> DisabilityEvents:
-    def cat(name: str) -> pd.DataFrame:
-        frames: list[pd.DataFrame] = [getattr(r, name) for r in results]
-        return pd.concat(frames, ignore_index=True)
-
-    excluded = cat("excluded")
-    rank = [
-        _EXCLUSION_ORDER.index(r) if r in _EXCLUSION_ORDER else len(_EXCLUSION_ORDER)
-        for r in excluded["reason"]
-    ]
-    excluded = excluded.iloc[np.argsort(np.asarray(rank, dtype=np.int64), kind="stable")]
-    first = results[0]
-    return DisabilityEvents(
-        events=cat("events"),
-        patients=cat("patients"),
-        unconfirmed=cat("unconfirmed"),
-        excluded=excluded.reset_index(drop=True),
-        definition=first.definition,
-        anchored=first.anchored,
-        warnings=_merge_notes([r.warnings for r in results]),
-    )
-
-
-def _merge_notes(notes: list[tuple[str, ...]]) -> tuple[str, ...]:
-    """Partition notes as one machine writes them: the counts in each note summed."""
-    totals: dict[str, list[int]] = {}
-    for note in (n for part in notes for n in part):
-        template = re.sub(r"\d+", "{}", note)
-        counts = [int(c) for c in re.findall(r"\d+", note)]
-        totals[template] = (
-            counts
-            if template not in totals
-            else [a + b for a, b in zip(totals[template], counts, strict=True)]
-        )
-
-    def rank(template: str) -> int:
-        return next((i for i, k in enumerate(_NOTE_ORDER) if k in template), len(_NOTE_ORDER))
-
-    ordered = sorted(totals, key=rank)
-    return tuple(t.format(*totals[t]) for t in ordered)
