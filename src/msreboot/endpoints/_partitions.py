@@ -4,10 +4,11 @@ The cohort's patients are cut into contiguous ranges of patient ids (every row o
 patient in one partition); each partition travels as one row of a Spark DataFrame keyed
 by its number, and ``groupBy("partition").applyInPandas`` rebuilds it into a cohort
 (:meth:`Cohort.from_canonical`, no re-validation) and runs the same per-patient code as
-one machine: :func:`endpoint_times` for endpoints, :func:`detect_disability_events` for
-disability events. The tables travel pickled, so every pandas dtype comes back as it
-left. The driver puts the partitions' rows back in the one-machine order; the
-Kaplan-Meier and Aalen-Johansen estimates, which need every patient, run on the driver.
+one machine: :func:`endpoint_times` for endpoints (:mod:`._partitioned`),
+:func:`detect_disability_events` for disability events. The tables travel pickled, so
+every pandas dtype comes back as it left. The driver puts the partitions' rows back in the
+one-machine order; the Kaplan-Meier and Aalen-Johansen estimates, which need every
+patient, run on the driver.
 """
 
 from __future__ import annotations
