@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -82,11 +83,11 @@ def main() -> None:
         script.write_text(R_SCRIPT, encoding="utf-8")
         for rows in args.rows:
             data = make_data(rows)
-            cox = best_of(3, lambda: cox_regression(data, "time", "event", ["x1", "x2", "x3"]))
-            model = cox_regression(data, "time", "event", ["x1", "x2", "x3"])
-            km = best_of(3, lambda: kaplan_meier(data["time"], data["event"]))
             kmf = KaplanMeierFitter()
-            lifelines_km = best_of(3, lambda: kmf.fit(data["time"], data["event"]))
+            cox = best_of(3, partial(cox_regression, data, "time", "event", ["x1", "x2", "x3"]))
+            model = cox_regression(data, "time", "event", ["x1", "x2", "x3"])
+            km = best_of(3, partial(kaplan_meier, data["time"], data["event"]))
+            lifelines_km = best_of(3, partial(kmf.fit, data["time"], data["event"]))
             row: dict[str, object] = {
                 "rows": rows,
                 "cox_s": round(cox, 4),

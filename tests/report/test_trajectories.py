@@ -1,7 +1,6 @@
 """The EDSS trajectory figure draws a bounded, exact set of patient lines."""
 
 
-
 def test_trajectory_lines_are_bounded_and_exact() -> None:
     """Above MAX_TRAJECTORY_LINES patients every k-th patient is drawn, each with all of
     its own visits in order; below it every patient is drawn."""
