@@ -354,6 +354,7 @@ def _spark_missing() -> str | None:
     return None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(_spark_missing() is not None, reason=str(_spark_missing()))
 def test_spark_local_mode_gives_the_same_result(mini: CalibrationResult, tmp_path: Path) -> None:
     from msreboot.calibration import SparkExecutor

@@ -395,6 +395,7 @@ def small_example(example: Cohort) -> Cohort:
     return subset(example, 12)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -51,6 +52,7 @@ def _corrupt(cells: list[tuple[str, str, int]], values: tuple[str, ...]) -> dict
     return tables
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(corruptions)
 def test_every_corruption_is_located(
@@ -64,6 +66,7 @@ def test_every_corruption_is_located(
         assert (table, row, column) in located, (table, row, column, report.summary(30))
 
 
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(corruptions)
 def test_failed_import_changes_nothing_on_disk(
@@ -89,6 +92,7 @@ def test_failed_import_changes_nothing_on_disk(
         assert sorted(p.name for p in root.iterdir()) == ["in", "store.duckdb"]
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(st.data())
 def test_row_order_and_index_do_not_change_the_cohort(data: st.DataObject) -> None:

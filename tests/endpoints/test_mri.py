@@ -439,6 +439,7 @@ def _random_cohort(data: list[tuple[str, int, str | None, int | None, int | None
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(scan_rows, st.integers(min_value=0, max_value=2**32 - 1), st.sampled_from([0, 5]))
 def test_row_order_and_index_do_not_matter(

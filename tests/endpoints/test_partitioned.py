@@ -77,6 +77,7 @@ def test_notes_of_partitions_add_up_in_the_one_machine_order() -> None:
     )
 
 
+@pytest.mark.slow
 @spark
 @pytest.mark.parametrize("partitions", [1, 3, 7])
 def test_endpoint_times_per_partition_equal_one_machine(session: Any, partitions: int) -> None:
