@@ -222,6 +222,7 @@ def scan_patient(
         bl_last_di = di[bl]
         bdw = dw[bl]
         bdi = di[bl]
+        bl_set = bl
 
         # 2. first candidate change from the baseline, outside the event buffer
         change = -1
@@ -412,6 +413,13 @@ def scan_patient(
                     nunc += 1
                 else:
                     status = STATUS_UNCONFIRMED_TRUNCATED
+
+        # a roving move after a confirmed change sets the level that "not lower" keeps,
+        # even when the relapse buffer then moves the baseline to a later, lower visit
+        if not_lower and bl != bl_set and x[bl] > bl_last:
+            bl_last = x[bl]
+            bl_last_dw = dw[bl]
+            bl_last_di = di[bl]
 
         # 4. post-relapse re-baseline: a relapse between baseline and search position
         if rebl and search < n:

@@ -264,7 +264,9 @@ class BaselineRule:
         to the baseline buffer) becomes the new baseline (post-relapse re-baselining).
     not_lower
         With ``after_relapse``: a new baseline never has a better score than the previous
-        one; the previous value is carried forward (Kappos 2020).
+        one; the previous value is carried forward (Kappos 2020). The previous value is the
+        level the baseline moved to after a confirmed change, even when the relapse buffer
+        then moves the baseline to a later, lower visit.
     skip_local_extrema
         The baseline is never placed at a local extremum (``all``) or at one that differs
         from both neighbours by at least the threshold (``strict``); a visit equal to the one

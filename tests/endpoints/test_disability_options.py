@@ -1,0 +1,113 @@
+"""Hand-worked cases for the disability options beyond msprog (issue 19), one per option.
+
+Every expected value below is worked out by hand in the comments from the rules as the
+docstrings of :mod:`msreboot.endpoints` state them; nothing is taken from the engine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from msreboot.endpoints import (
+    ConfirmationRule,
+    DisabilityDefinition,
+    RelapseBuffer,
+    detect_disability_events,
+)
+
+
+def visits(*rows: tuple[float, float], patient: str = "A") -> pd.DataFrame:
+    return pd.DataFrame(
+        {"patient_id": patient, "date": [float(d) for d, _ in rows], "edss": [v for _, v in rows]}
+    )
+
+
+def relapses(*days: float, patient: str = "A") -> pd.DataFrame:
+    return pd.DataFrame({"patient_id": patient, "onset_date": [float(d) for d in days]})
+
+
+def found(
+    data: pd.DataFrame, rel: pd.DataFrame | None, definition: DisabilityDefinition
+) -> pd.DataFrame:
+    out = detect_disability_events(data, rel, definition).events
+    return out[out["event"]].reset_index(drop=True)
+
+
+# --- 1. "not lower" keeps the level of a confirmed event ----------------------------------
+
+# The reproduction of issue 19: Kappos 2020 with a 7-day confirmation (0 to 730.5 days
+# late), a 30-day baseline buffer and no event or confirmation buffer.
+KAPPOS_7 = DisabilityDefinition.kappos_2020().with_(
+    confirmation=ConfirmationRule(days=7, tolerance_days=(0, 730.5)),
+    relapse_buffer=RelapseBuffer(baseline=30, event=0, confirmation=0),
+)
+ISSUE_19 = visits((0, 2.0), (102, 3.5), (110, 3.5), (140, 2.5), (300, 3.5), (400, 3.5))
+
+
+def test_not_lower_issue_19_reproduction_counts_one_disability_once() -> None:
+    # Baseline day 0 (2.0). Day 102: 3.5 - 2.0 = 1.5 >= 1.0, confirmed on day 110 (lag 8
+    # in [7, 737.5]); the relapse on day 100 is 2 days before: RAW. The roving baseline
+    # moves to the confirmation (day 110, 3.5), which lies 10 < 30 days after the relapse,
+    # so the buffer moves it to day 140 (2.5). Never lower than the confirmed level 3.5:
+    # the reference stays 3.5, and day 300 (3.5) is no change. One event only.
+    out = found(ISSUE_19, relapses(100), KAPPOS_7)
+    assert out["date"].tolist() == [102.0]
+    assert out["cdw_type"].tolist() == ["RAW"]
+
+
+def test_not_lower_buffer_edge_visit_30_days_after_the_relapse_is_a_baseline() -> None:
+    # The confirmation visit itself at day 130 is 30 days after the relapse: not within the
+    # buffer (the buffer excludes visits less than 30 days after), so it is the baseline
+    # (3.5), and day 300 (3.5) is no change: the same single RAW event.
+    data = visits((0, 2.0), (102, 3.5), (130, 3.5), (140, 2.5), (300, 3.5), (400, 3.5))
+    out = found(data, relapses(100), KAPPOS_7)
+    assert out["date"].tolist() == [102.0]
+
+
+def test_not_lower_still_allows_a_real_second_worsening() -> None:
+    # As the reproduction, then 4.5 on days 300 and 400: 4.5 - 3.5 = 1.0 >= 1.0 from the
+    # carried reference 3.5; no relapse within 90 days before day 300: PIRA on day 300,
+    # reported against the carried value 3.5 (dated at the buffered baseline, day 140).
+    data = visits((0, 2.0), (102, 3.5), (110, 3.5), (140, 2.5), (300, 4.5), (400, 4.5))
+    out = found(data, relapses(100), KAPPOS_7)
+    assert out["date"].tolist() == [102.0, 300.0]
+    assert out["cdw_type"].tolist() == ["RAW", "PIRA"]
+    assert out["baseline_value"].tolist() == [2.0, 3.5]
+    assert out["baseline_date"].tolist() == [0.0, 140.0]
+
+
+@st.composite
+def relapsing_patients(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame]:
+    n = draw(st.integers(2, 12))
+    gaps = draw(st.lists(st.sampled_from([1, 7, 8, 20, 30, 60, 90, 120]), min_size=n, max_size=n))
+    days = np.cumsum(gaps).astype(float)
+    values = draw(
+        st.lists(st.sampled_from([0.0, 1.0, 2.0, 2.5, 3.5, 4.5, 6.0]), min_size=n, max_size=n)
+    )
+    onsets = draw(st.lists(st.integers(0, int(days[-1])), max_size=4))
+    return visits(*zip(days.tolist(), values, strict=True)), relapses(*sorted(onsets))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    patient=relapsing_patients(),
+    buffer=st.sampled_from([0, 10, 30]),
+    tolerance=st.sampled_from([0, 7]),
+)
+def test_not_lower_no_later_baseline_below_an_earlier_confirmed_event(
+    patient: tuple[pd.DataFrame, pd.DataFrame], buffer: int, tolerance: int
+) -> None:
+    data, rel = patient
+    definition = KAPPOS_7.with_(
+        confirmation=ConfirmationRule(days=7, tolerance_days=(tolerance, 730.5)),
+        relapse_buffer=RelapseBuffer(baseline=buffer, event=0, confirmation=buffer),
+    )
+    out = found(data, rel, definition)
+    level = -np.inf  # the reference reached by the confirmed worsening so far
+    for row in out.itertuples():
+        assert row.baseline_value >= level
+        if row.event_type == "CDW":
+            level = max(level, row.confirmation_7_value)
