@@ -178,13 +178,17 @@ def coerce_column(
     time_unit: TimeUnit,
     date_format: str | None = None,
     partial_dates: PartialDates | None = None,
+    distinct: tuple[np.ndarray, pd.Series] | Literal[False] | None = False,
 ) -> Coerced:
     """Convert ``raw`` to ``spec``'s canonical dtype, flagging values that do not convert.
 
     Text columns (as read from CSV) are converted once per distinct value, so that a million
     cells of a few thousand distinct dates or scores cost a few thousand conversions.
+    ``distinct`` is :func:`factorize_text` of ``raw`` when the caller already has it (the
+    default ``False`` computes it here).
     """
-    distinct = factorize_text(raw)
+    if distinct is False:
+        distinct = factorize_text(raw)
     if distinct is not None:
         codes, uniques = distinct
         return _coerce(uniques, spec, time_unit, date_format, partial_dates).expand(

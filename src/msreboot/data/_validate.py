@@ -179,8 +179,15 @@ def _prepare_table(
     else:
         frame.index = pd.RangeIndex(1, len(frame) + 1)  # 1-based data rows
     columns = _match_columns(spec, frame, found)
+    # each text column is factorized once: the cell-length check and the conversion share it
+    distinct = {name: factorize_text(frame[source]) for name, source in columns.items()}
     pid = (
-        coerce_column(frame[columns["patient_id"]], spec["patient_id"], unit).values
+        coerce_column(
+            frame[columns["patient_id"]],
+            spec["patient_id"],
+            unit,
+            distinct=distinct["patient_id"],
+        ).values
         if "patient_id" in columns
         else pd.Series(pd.NA, index=frame.index, dtype="string")
     )
@@ -195,10 +202,17 @@ def _prepare_table(
         if col.name not in columns:
             out[col.name] = pd.Series(None, index=frame.index, dtype=col.dtype(unit))
             continue
-        source = _limit_cells(
-            spec.name, col.name, frame[columns[col.name]], pid, max_cell_chars, found, unconvertible
+        source, factorized = _limit_cells(
+            spec.name,
+            col.name,
+            frame[columns[col.name]],
+            distinct[col.name],
+            pid,
+            max_cell_chars,
+            found,
+            unconvertible,
         )
-        coerced = coerce_column(source, col, unit, date_format, partial_dates)
+        coerced = coerce_column(source, col, unit, date_format, partial_dates, factorized)
         out[col.name] = pid if col.name == "patient_id" else coerced.values
         completed += coerced.completed
         if coerced.times_dropped_n:
@@ -250,17 +264,21 @@ def _limit_cells(
     table: str,
     column: str,
     values: pd.Series,
+    distinct: tuple[np.ndarray, pd.Series] | None,
     pid: pd.Series,
     limit: int,
     found: list[Problem],
     unconvertible: set[tuple[int, str]],
-) -> pd.Series:
-    """Cells longer than ``limit`` characters: one located error each, then left out."""
+) -> tuple[pd.Series, tuple[np.ndarray, pd.Series] | None]:
+    """Cells longer than ``limit`` characters: one located error each, then left out.
+
+    ``distinct`` is :func:`factorize_text` of ``values``; returned with the cells left out
+    coded as missing, so that it still describes the returned values.
+    """
     if not (
         pd.api.types.is_object_dtype(values.dtype) or pd.api.types.is_string_dtype(values.dtype)
     ):
-        return values
-    distinct = factorize_text(values)
+        return values, distinct
     if distinct is not None:  # lengths of the distinct values
         codes, uniques = distinct
         lengths = pd.Series(
@@ -270,7 +288,7 @@ def _limit_cells(
         lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0)
     long = (lengths > limit).to_numpy()
     if not long.any():
-        return values
+        return values, distinct
     rows = values.index[long]
     for row in rows:
         patient = pid.get(row)
@@ -287,7 +305,9 @@ def _limit_cells(
             )
         )
         unconvertible.add((int(row), column))
-    return values.mask(pd.Series(long, index=values.index))
+    if distinct is not None:
+        distinct = (np.where(long, -1, distinct[0]), distinct[1])
+    return values.mask(pd.Series(long, index=values.index)), distinct
 
 
 def _normalise_ids(table: str, pid: pd.Series, found: list[Problem]) -> pd.Series:
