@@ -32,9 +32,17 @@ class VisitSchedule:
         Unscheduled assessments added to the regular ones (days from enrolment, e.g. a
         visit at day 30); days after the end of follow-up are dropped.
     rebaseline_mri_months
-        A re-baseline MRI this many months after enrolment (6 is usual after AHSCT, to
-        let conditioning-related activity settle); an endpoint definition decides whether
-        activity is counted from it.
+        An extra MRI this many months after enrolment; an endpoint definition decides
+        whether activity is counted from it (see ``rebaseline_months`` for a re-baseline
+        scan the simulator treats as the new reference).
+    rebaseline_months
+        A re-baseline MRI this many months after the course's day 0 (the AHSCT
+        reinfusion; the first dose of a DMT or MSC; enrolment when untreated), as studies
+        re-baseline after a transplant (3-6 months; HALT-MS counted new lesions from 1
+        year). It is the reference for new T2 lesions: its ``new_t2_lesions`` is missing
+        (as on the enrolment scan) and later scans count new lesions from it. The regular
+        scans after enrolment run every ``mri_every_months`` from it; none is taken
+        between enrolment and it (extra scans still are).
 
     Examples
     --------
@@ -50,6 +58,7 @@ class VisitSchedule:
     extra_edss_days: tuple[int, ...] = ()
     extra_mri_days: tuple[int, ...] = ()
     rebaseline_mri_months: float | None = None
+    rebaseline_months: float | None = None
 
     def __post_init__(self) -> None:
         for key in ("extra_edss_days", "extra_mri_days"):
@@ -65,11 +74,17 @@ class VisitSchedule:
                 f"rebaseline_mri_months must be in (0, 60]; got {self.rebaseline_mri_months}. "
                 "Six months after AHSCT is usual."
             )
-        if self.rebaseline_mri_months is not None and self.mri_every_months is None:
+        if self.rebaseline_months is not None and not 0 < self.rebaseline_months <= 60:
             raise ValueError(
-                "rebaseline_mri_months must come with mri_every_months; got no MRI schedule. "
-                "Set mri_every_months."
+                f"rebaseline_months must be in (0, 60]; got {self.rebaseline_months}. Six "
+                "months after the reinfusion is usual (HALT-MS: 12)."
             )
+        for key in ("rebaseline_mri_months", "rebaseline_months"):
+            if getattr(self, key) is not None and self.mri_every_months is None:
+                raise ValueError(
+                    f"{key} must come with mri_every_months; got no MRI schedule. Set "
+                    "mri_every_months."
+                )
         if not 1 <= self.edss_every_months <= 60:
             raise ValueError(f"edss_every_months must be in 1..60; got {self.edss_every_months}")
         if self.mri_every_months is not None and not 1 <= self.mri_every_months <= 120:
@@ -91,19 +106,38 @@ class VisitSchedule:
             _days(self.edss_every_months, follow_up_years), self.extra_edss_days, follow_up_years
         )
 
-    def mri_days(self, follow_up_years: float) -> np.ndarray:
+    def mri_days(self, follow_up_years: float, course_day: int = 0) -> np.ndarray:
         """Scheduled MRI days (before jitter), with the re-baseline and extra scans; empty
-        without MRI."""
+        without MRI. ``course_day``: the course's day 0 in days from enrolment (the
+        reinfusion of a transplant), from which ``rebaseline_months`` counts."""
         if self.mri_every_months is None:
             return np.zeros(0, dtype=np.int64)
         extra = list(self.extra_mri_days)
         if self.rebaseline_mri_months is not None:
             extra.append(round(self.rebaseline_mri_months * DAYS_PER_MONTH))
-        return _with(_days(self.mri_every_months, follow_up_years), extra, follow_up_years)
+        regular = _days(self.mri_every_months, follow_up_years)
+        reference = self.reference_mri_day(course_day)
+        if reference is not None:
+            end = np.floor(follow_up_years * 365.25)
+            if reference > end:
+                regular = regular[:1]
+            else:
+                after = reference + _days(self.mri_every_months, (end - reference) / 365.25)
+                regular = np.concatenate([regular[:1], after[after > 0]])
+        return _with(regular, extra, follow_up_years)
 
-    def last_day(self, follow_up_years: float) -> int:
+    def reference_mri_day(self, course_day: int = 0) -> int | None:
+        """Day (from enrolment, before jitter) of the re-baseline scan that is the new
+        reference for new T2 lesions; ``None`` without ``rebaseline_months``."""
+        if self.rebaseline_months is None:
+            return None
+        return int(course_day) + round(self.rebaseline_months * DAYS_PER_MONTH)
+
+    def last_day(self, follow_up_years: float, course_day: int = 0) -> int:
         """The last scheduled assessment day (EDSS or MRI, before jitter)."""
-        days = np.concatenate([self.edss_days(follow_up_years), self.mri_days(follow_up_years)])
+        days = np.concatenate(
+            [self.edss_days(follow_up_years), self.mri_days(follow_up_years, course_day)]
+        )
         return int(days.max())
 
     def to_dict(self) -> dict[str, object]:

@@ -63,7 +63,16 @@ from msreboot.simulate._population import PHENOTYPE_CODES, PopulationSpec
 from msreboot.simulate._rng import seed_prefix
 from msreboot.simulate._schedule import VisitSchedule
 from msreboot.simulate._tables import ChunkOutput, build_tables, compact, patient_ids
-from msreboot.simulate._treatment import Treatment, treatment_dict, treatment_vector
+from msreboot.simulate._treatment import (
+    KIND_AHSCT,
+    KIND_NONE,
+    TR_D0,
+    TR_KIND,
+    TR_START,
+    Treatment,
+    treatment_dict,
+    treatment_vector,
+)
 
 __all__ = ["SimulatedCohort", "simulate_cohort"]
 
@@ -251,7 +260,9 @@ def simulate_cohort(
     tv = treatment_vector(treatment, params)
     fu_days = float(follow_up_years) * 365.25
     edss_sched = schedule.edss_days(follow_up_years)
-    mri_sched = schedule.mri_days(follow_up_years)
+    day0 = course_day(tv)
+    mri_sched = schedule.mri_days(follow_up_years, day0)
+    reference = schedule.reference_mri_day(day0)
     chunks = [
         _run_chunk(
             first,
@@ -265,6 +276,7 @@ def simulate_cohort(
             mri_sched,
             schedule,
             fu_days,
+            reference,
         )
         for first in range(0, int(n), chunk_size or DEFAULT_CHUNK)
     ]
@@ -304,6 +316,7 @@ def _run_chunk(
     mri_sched: np.ndarray,
     schedule: VisitSchedule,
     fu_days: float,
+    reference: int | None = None,
 ) -> ChunkOutput:
     years = fu_days / 365.25
     cap_rel = 24 + math.ceil(years * 3)
@@ -339,8 +352,32 @@ def _run_chunk(
         if (status == OVERFLOW_EVENTS).any():
             cap_ae *= 2
             continue
-        return compact(first, raw)
+        chunk = compact(first, raw)
+        if reference is not None:
+            _mark_reference_scan(chunk, reference - schedule.jitter_days)
+        return chunk
     raise RuntimeError("relapse or adverse-event slots kept overflowing")  # pragma: no cover
+
+
+def course_day(tv: np.ndarray) -> int:
+    """The course's day 0 in days from enrolment: the reinfusion of a transplant, the
+    first dose of a DMT or MSC, enrolment (0) when untreated."""
+    kind = int(tv[TR_KIND])
+    if kind == KIND_NONE:
+        return 0
+    return int(tv[TR_D0] if kind == KIND_AHSCT else tv[TR_START])
+
+
+def _mark_reference_scan(chunk: ChunkOutput, earliest_day: int) -> None:
+    """The re-baseline scan (each patient's first scan after enrolment on or after
+    ``earliest_day``) has no new-T2 count: it is the new reference, as the enrolment scan
+    is; the kernel counts the next scan's new lesions from it."""
+    patient, day, values = chunk.mri
+    if len(patient) == 0:
+        return
+    candidate = np.flatnonzero((day > 0) & (day >= earliest_day))
+    _, first = np.unique(patient[candidate], return_index=True)
+    values.reshape(-1, 3)[candidate[first], 1] = -1
 
 
 def _truth_frame(chunks: list[ChunkOutput], ids: np.ndarray) -> pd.DataFrame:

@@ -41,7 +41,9 @@ edss_every_months = 6
 mri_every_months = 12
 jitter_days = 14                 # visits up to 14 days early or late
 loss_to_follow_up_per_year = 0.02
-# rebaseline_mri_months = 6      # a re-baseline MRI 6 months after day 0
+# rebaseline_months = 6          # re-baseline MRI 6 months after the reinfusion: new T2
+#                                # lesions count from it
+# rebaseline_mri_months = 6      # an extra MRI 6 months after enrolment
 # extra_edss_days = [30]         # unscheduled visits (days)
 
 [[arm]]                          # one table per arm
