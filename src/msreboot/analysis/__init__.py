@@ -60,6 +60,8 @@ from msreboot.analysis._evidence import (
     published_landmarks,
     set_beside_evidence,
 )
+from msreboot.analysis._patient_profile import PatientProfile
+from msreboot.analysis._patient_trm import TRMPrediction, predict_trm, trm_studies
 
 __all__ = [
     "BIN_YEARS",
@@ -85,10 +87,12 @@ __all__ = [
     "EvidenceBeside",
     "FollowUpSpec",
     "OutcomeSpec",
+    "PatientProfile",
     "ProportionComparison",
     "PublishedLandmark",
     "RelapseRateComparison",
     "StrategySpec",
+    "TRMPrediction",
     "TrialPopulation",
     "analyse_cohort",
     "describe_groups",
@@ -100,9 +104,11 @@ __all__ = [
     "index_dates",
     "last_contact",
     "load_emulation_spec",
+    "predict_trm",
     "published_landmarks",
     "set_beside_evidence",
     "time_axis_years",
     "treatment_groups",
     "trial_population",
+    "trm_studies",
 ]
