@@ -6,14 +6,18 @@ docstrings of :mod:`msreboot.endpoints` state them; nothing is taken from the en
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from msreboot.endpoints import (
     ConfirmationRule,
     DisabilityDefinition,
+    PIRARule,
     RelapseBuffer,
     detect_disability_events,
 )
@@ -111,3 +115,68 @@ def test_not_lower_no_later_baseline_below_an_earlier_confirmed_event(
         assert row.baseline_value >= level
         if row.event_type == "CDW":
             level = max(level, row.confirmation_7_value)
+
+
+# --- 2. PIRA with relapse during confirmation ---------------------------------------------
+
+PIRA_R = "PIRA with relapse during confirmation"
+
+
+def classified(**pira: object) -> DisabilityDefinition:
+    rule = replace(PIRARule.mueller_2023(), report_relapse_during_confirmation=True, **pira)
+    return DisabilityDefinition(classify_raw_pira=True, pira=rule)
+
+
+def test_relapse_during_confirmation_is_its_own_category_only_on_request() -> None:
+    # Baseline 2.0 (day 0), event 3.0 on day 200 confirmed on day 400; relapse on day 220:
+    # not RAW (after the event), not PIRA (inside the event's 30 days after), and no
+    # relapse from 90 days before the event up to the event: PIRA with relapse during
+    # confirmation. Off (the default), the event stays undefined as before.
+    data = visits((0, 2.0), (200, 3.0), (400, 3.0))
+    off = detect_disability_events(
+        data, relapses(220), DisabilityDefinition(classify_raw_pira=True)
+    )
+    on = detect_disability_events(data, relapses(220), classified())
+    assert off.events["cdw_type"].tolist() == ["undefined"]
+    assert "pira_relapse_during_confirmation" not in off.patients
+    assert on.events["cdw_type"].tolist() == [PIRA_R]
+    assert on.patients.loc[0, "pira_relapse_during_confirmation"] == 1
+    assert on.patients.loc[0, "undefined"] == 0
+    assert on.patients.loc[0, "event_sequence"] == "PIRA-R"
+    assert on.count(PIRA_R) == 1
+    assert f"{PIRA_R}: 1" in on.summary()
+    assert PIRA_R in on.methods()
+    assert PIRA_R not in off.methods()
+
+
+@pytest.mark.parametrize(("relapse_day", "kind"), [(330, PIRA_R), (331, "PIRA")])
+def test_relapse_during_confirmation_window_edge_is_inclusive(
+    relapse_day: float, kind: str
+) -> None:
+    # Confirmation on day 300: its relapse-free interval runs from 90 days before to 30
+    # days after, [210, 330], both ends included.
+    data = visits((0, 2.0), (200, 3.0), (300, 3.0))
+    out = found(data, relapses(relapse_day), classified())
+    assert out["cdw_type"].tolist() == [kind]
+
+
+def test_relapse_before_the_event_keeps_it_undefined() -> None:
+    # Kappos 2020 intervals: no relapse from the baseline to the event. A relapse on day
+    # 100, 100 days before the event on day 200 (not RAW: more than 90 days), fails the
+    # interval before the event, so the event is undefined, not PIRA-R.
+    definition = DisabilityDefinition(
+        classify_raw_pira=True,
+        pira=replace(PIRARule.kappos_2020(), report_relapse_during_confirmation=True),
+    )
+    data = visits((0, 2.0), (200, 3.0), (300, 3.0))
+    assert found(data, relapses(100), definition)["cdw_type"].tolist() == ["undefined"]
+
+
+def test_relapse_on_the_same_day_as_the_event_or_the_confirmation() -> None:
+    data = visits((0, 2.0), (200, 3.0), (300, 3.0))
+    # on the event day: RAW (distance 0 is within the 90 days before)
+    assert found(data, relapses(200), classified())["cdw_type"].tolist() == ["RAW"]
+    # on the confirmation day, with no confirmation buffer: the visit confirms, and the
+    # relapse (after the event, inside the confirmation's interval) makes it PIRA-R
+    definition = classified().with_(relapse_buffer=RelapseBuffer(confirmation=0))
+    assert found(data, relapses(300), definition)["cdw_type"].tolist() == [PIRA_R]

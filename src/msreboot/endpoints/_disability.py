@@ -26,7 +26,12 @@ from msreboot.endpoints._disability_layout import (
 )
 from msreboot.endpoints._disability_order import step_thresholds
 from msreboot.endpoints._disability_rules import DisabilityDefinition, ThresholdRule
-from msreboot.endpoints._disability_tables import events_table, patient_table, unconfirmed_table
+from msreboot.endpoints._disability_tables import (
+    PIRA_RELAPSE,
+    events_table,
+    patient_table,
+    unconfirmed_table,
+)
 
 __all__ = ["DisabilityEvents", "detect_disability_events"]
 
@@ -41,7 +46,8 @@ class DisabilityEvents:
         One row per event, plus one censored row (``event`` False, time = total follow-up)
         for each patient without events. Columns: ``patient_id``, ``event_number``,
         ``event`` (bool), ``event_type`` (CDW / CDI), ``cdw_type`` (PIRA / RAW / undefined
-        when classified), ``date``, ``value``, ``baseline_date``, ``baseline_value``,
+        when classified, and "PIRA with relapse during confirmation" when
+        :class:`PIRARule` reports it), ``date``, ``value``, ``baseline_date``, ``baseline_value``,
         ``last_delta_date`` / ``_value`` (last visit from which the change is meaningful),
         ``confirmation_<days>_date`` / ``_value`` per confirmation period (and
         ``pira_confirmation_<days>_*`` when classified), ``total_follow_up_days``,
@@ -50,7 +56,9 @@ class DisabilityEvents:
         ``sustained_to_last_visit``. Dates are timestamps, or day numbers for day-unit data.
     patients
         One row per patient: visits, first and last visit, follow-up, counts of CDW, CDI,
-        RAW, PIRA and undefined worsening, and the event sequence.
+        RAW, PIRA and undefined worsening (and ``pira_relapse_during_confirmation`` when
+        reported), and the event sequence (``PIRA-R``: PIRA with relapse during
+        confirmation).
     unconfirmed
         Candidate changes that were not confirmed (or not sustained), with the baseline and
         the distance to the closest relapse before / after. In first-event modes the scan
@@ -80,7 +88,8 @@ class DisabilityEvents:
         return len(self.patients)
 
     def count(self, event_type: str = "CDW") -> int:
-        """Number of events of a type: ``CDW``, ``CDI``, ``PIRA``, ``RAW`` or ``undefined``."""
+        """Number of events of a type: ``CDW``, ``CDI``, ``PIRA``, ``RAW``, ``undefined``
+        or ``PIRA with relapse during confirmation``."""
         ev = self.events[self.events["event"]]
         if event_type in ("CDW", "CDI"):
             return int((ev["event_type"] == event_type).sum())
@@ -113,6 +122,8 @@ class DisabilityEvents:
                 f"  PIRA: {self.count('PIRA')}  RAW: {self.count('RAW')}  "
                 f"undefined: {self.count('undefined')}"
             )
+            if d.pira.report_relapse_during_confirmation:
+                lines.append(f"  PIRA with relapse during confirmation: {self.count(PIRA_RELAPSE)}")
         with_event = int((self.patients["n_events"] > 0).sum())
         lines.append(f"  patients with at least one event: {with_event}")
         lines.append(f"  unconfirmed candidate changes: {len(self.unconfirmed)}")
@@ -305,7 +316,16 @@ def run_detection(
     )
     types = E[:, OUT_TYPE]
     patients = patient_table(
-        id_strings, counts, t, vstart, pat, n_events, types, calendar, d.raw_pira
+        id_strings,
+        counts,
+        t,
+        vstart,
+        pat,
+        n_events,
+        types,
+        calendar,
+        d.raw_pira,
+        d.raw_pira and d.pira.report_relapse_during_confirmation,
     )
     unconfirmed = unconfirmed_table(id_strings, t, unc_pat, unc, unc_d, sign, calendar)
     return DisabilityEvents(

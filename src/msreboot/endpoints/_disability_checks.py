@@ -174,6 +174,32 @@ def pira_free(
 
 
 @njit(cache=True)
+def free_before_event(
+    r: np.ndarray,
+    rend: np.ndarray,
+    fp: np.ndarray,
+    t_prec: float,
+    t_event: float,
+    use_end: bool,
+) -> bool:
+    """No relapse in the relapse-free intervals of the preceding visit and the event, each
+    cut at the event day (a relapse after the event falls in the confirmation span)."""
+    t0 = np.nan
+    for point in range(2):
+        if point == 0:
+            tp, lo, hi = t_prec, fp[FP_P0], fp[FP_P1]
+        else:
+            tp, lo, hi = t_event, fp[FP_E0], fp[FP_E1]
+        if not np.isnan(lo):
+            t0 = tp - lo
+        if not np.isnan(hi) or point == 1:
+            t1 = t_event if np.isnan(hi) else min(tp + hi, t_event)
+            if t1 > t0 and relapse_in(r, rend, t0, t1, use_end):
+                return False
+    return True
+
+
+@njit(cache=True)
 def record_values(out: np.ndarray, row: np.ndarray, x: np.ndarray, bv: float, nw: int) -> None:
     """Values at detection time: baseline, event, last-delta, then each confirmation column."""
     out[0] = bv

@@ -23,6 +23,7 @@ from numba import njit
 from msreboot.endpoints._disability_checks import (
     change_lost,
     first_confirmation,
+    free_before_event,
     first_of_window,
     holds,
     impr,
@@ -42,6 +43,7 @@ from msreboot.endpoints._disability_layout import (
     EV_CDI,
     EV_CDW,
     EV_PIRA,
+    EV_PIRA_RELAPSE,
     EV_RAW,
     EXT_NONE,
     FINGERPRINT,
@@ -63,6 +65,7 @@ from msreboot.endpoints._disability_layout import (
     IP_PREC_TYPE,
     IP_PROCEED_EVENT,
     IP_RAW_PIRA,
+    IP_RELAPSE_IN_CONFIRMATION,
     IP_RELAPSE_REBASELINE,
     IP_SKIP_EXTREMA,
     IP_SUB_THRESHOLD,
@@ -140,6 +143,7 @@ def scan_patient(
     not_lower = ip[IP_NOT_LOWER] == 1 and rebl
     impute = ip[IP_IMPUTE] == 1
     use_end = ip[IP_USE_END_DATES] == 1
+    split_conf_relapse = ip[IP_RELAPSE_IN_CONFIRMATION] == 1
     sub = st_kind != ST_NONE
     raw_last = fp[FP_RAW_LAST]
     rebl_lag = 0.0 if mode == MODE_FIRST_PIRA else raw_last
@@ -353,6 +357,12 @@ def scan_patient(
                                         if (bits[q] & (1 << w)) and row[N_OUT_FIXED + nw + w] < 0:
                                             row[N_OUT_FIXED + nw + w] = cu[q]
                                     n_free += 1
+                            if (
+                                n_free == 0
+                                and split_conf_relapse
+                                and free_before_event(r, rend, fp, t_prec, t[change], use_end)
+                            ):
+                                kind = EV_PIRA_RELAPSE
                             if (
                                 n_free == 0
                                 and mode == MODE_FIRST_PIRA

@@ -76,7 +76,8 @@ IP_RELAPSE_REBASELINE = 8
 IP_NOT_LOWER = 9
 IP_IMPUTE = 10
 IP_USE_END_DATES = 11
-N_IP = 12
+IP_RELAPSE_IN_CONFIRMATION = 12
+N_IP = 13
 
 # Float options (``fp``); NaN stands for "no bound"
 FP_BL_LAST, FP_BL_NEXT, FP_EV_LAST, FP_EV_NEXT, FP_CF_LAST, FP_CF_NEXT = 0, 1, 2, 3, 4, 5
@@ -84,8 +85,9 @@ FP_RAW_LAST, FP_RAW_NEXT, FP_SUST_DAYS, FP_IMPUTE_MAX_FU = 6, 7, 8, 9
 FP_P0, FP_P1, FP_E0, FP_E1, FP_C0, FP_C1 = 10, 11, 12, 13, 14, 15
 N_FP = 16
 
-# Event type codes (CDW: a worsening not classified, or "undefined" when classified)
-EV_CDI, EV_CDW, EV_RAW, EV_PIRA = 1, 2, 3, 4
+# Event type codes (CDW: a worsening not classified, or "undefined" when classified;
+# EV_PIRA_RELAPSE: "PIRA with relapse during confirmation", reported on request)
+EV_CDI, EV_CDW, EV_RAW, EV_PIRA, EV_PIRA_RELAPSE = 1, 2, 3, 4, 5
 
 # Columns of the integer event output
 OUT_TYPE, OUT_CHANGE, OUT_BASELINE, OUT_LAST_DELTA, OUT_SUSTAINED_TO = 0, 1, 2, 3, 4
@@ -123,6 +125,7 @@ def kernel_options(
     ip[IP_NOT_LOWER] = int(d.baseline.not_lower)
     ip[IP_IMPUTE] = int(d.impute_last_visit)
     ip[IP_USE_END_DATES] = int(d.pira.use_end_dates)
+    ip[IP_RELAPSE_IN_CONFIRMATION] = int(d.pira.report_relapse_during_confirmation)
     fp = np.zeros(N_FP)
     rb = d.relapse_buffer
     fp[FP_BL_LAST], fp[FP_BL_NEXT] = rb.baseline

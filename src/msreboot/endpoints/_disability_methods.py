@@ -89,6 +89,12 @@ def methods_text(definition: DisabilityDefinition) -> str:
             f"event {_fmt(p.event)}, confirmation {_fmt(p.confirmation)} days)"
             + ("; relapses spanned onset to end date." if p.use_end_dates else ".")
         )
+        if p.report_relapse_during_confirmation:
+            sentences.append(
+                "Worsening that was independent of relapses up to the event but had a relapse"
+                " during its confirmation was reported as PIRA with relapse during"
+                " confirmation, and the remaining worsening as undefined."
+            )
     if definition.impute_last_visit:
         limit = (
             ""

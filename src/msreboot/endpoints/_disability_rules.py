@@ -332,6 +332,13 @@ class PIRARule:
     interval (``preceding=(0, None), event=(None, None), confirmation=(None, 0)`` means "no
     relapse from baseline to confirmation"); (0, 0) ignores the checkpoint. Otherwise the
     worsening is "undefined". With ``use_end_dates`` a relapse occupies onset to end date.
+
+    ``report_relapse_during_confirmation`` (default off: such events stay "undefined"):
+    a worsening that is neither RAW nor PIRA, but whose intervals of the preceding visit
+    and of the event hold when each is cut at the event day, is reported as "PIRA with
+    relapse during confirmation": the only relapses that stop it from being PIRA came
+    after the event (during confirmation or around the confirmation visit). Papers report
+    this category separately (Bsteh et al. 2025, the Bern engine; Mueller et al. 2023).
     """
 
     name: str = "mueller_2023"
@@ -341,6 +348,7 @@ class PIRARule:
     confirmation: tuple[Bound, Bound] = (90.0, 30.0)
     preceding_visit: PrecedingVisit = "baseline"
     use_end_dates: bool = False
+    report_relapse_during_confirmation: bool = False
     citation: str = "Mueller J et al. JAMA Neurol 2023;80:1232-45. doi:10.1001/jamaneurol.2023.3331"
 
     def __post_init__(self) -> None:

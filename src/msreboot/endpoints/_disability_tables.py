@@ -21,6 +21,7 @@ from msreboot.endpoints._disability_layout import (
     EV_CDI,
     EV_CDW,
     EV_PIRA,
+    EV_PIRA_RELAPSE,
     EV_RAW,
     N_OUT_FIXED,
     OUT_BASELINE,
@@ -31,7 +32,7 @@ from msreboot.endpoints._disability_layout import (
 )
 from msreboot.endpoints._disability_rules import DisabilityDefinition
 
-__all__ = ["events_table", "patient_table", "unconfirmed_table"]
+__all__ = ["PIRA_RELAPSE", "events_table", "patient_table", "unconfirmed_table"]
 
 
 def _names(by_code: dict[int, str | None]) -> np.ndarray:
@@ -42,9 +43,25 @@ def _names(by_code: dict[int, str | None]) -> np.ndarray:
     return labels
 
 
-_TYPE_NAMES = _names({EV_CDI: "CDI", EV_CDW: "CDW", EV_RAW: "CDW", EV_PIRA: "CDW"})
-_CDW_TYPE_NAMES = _names({EV_CDI: None, EV_CDW: "undefined", EV_RAW: "RAW", EV_PIRA: "PIRA"})
-_SEQUENCE_NAMES = _names({EV_CDI: "CDI", EV_CDW: "CDW", EV_RAW: "RAW", EV_PIRA: "PIRA"})
+PIRA_RELAPSE = "PIRA with relapse during confirmation"
+"""The label of a worsening that is PIRA up to the event but has a relapse in its
+confirmation span (reported with ``PIRARule(report_relapse_during_confirmation=True)``)."""
+
+_TYPE_NAMES = _names(
+    {EV_CDI: "CDI", EV_CDW: "CDW", EV_RAW: "CDW", EV_PIRA: "CDW", EV_PIRA_RELAPSE: "CDW"}
+)
+_CDW_TYPE_NAMES = _names(
+    {
+        EV_CDI: None,
+        EV_CDW: "undefined",
+        EV_RAW: "RAW",
+        EV_PIRA: "PIRA",
+        EV_PIRA_RELAPSE: PIRA_RELAPSE,
+    }
+)
+_SEQUENCE_NAMES = _names(
+    {EV_CDI: "CDI", EV_CDW: "CDW", EV_RAW: "RAW", EV_PIRA: "PIRA", EV_PIRA_RELAPSE: "PIRA-R"}
+)
 _TYPE_LABELS = pd.array(_TYPE_NAMES, dtype="string")
 _CDW_TYPE_LABELS = pd.array(_CDW_TYPE_NAMES, dtype="string")
 
@@ -200,14 +217,14 @@ def _strings(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
     return pd.array(values, dtype="string")
 
 
-_SEQUENCE_BASE = 5  # event type codes are 1..4: a sequence is a number in base 5
-_SEQUENCE_DIGITS = 27  # 5**27 < 2**63
+_SEQUENCE_BASE = 6  # event type codes are 1..5: a sequence is a number in base 6
+_SEQUENCE_DIGITS = 24  # 6**24 < 2**63
 
 
 def _sequences(pat: np.ndarray, n_events: np.ndarray, types: np.ndarray) -> np.ndarray:
     """Each patient's event sequence (``"CDW, PIRA"``), as object strings.
 
-    A sequence of up to 27 events is encoded as an integer in base 5, so that only the
+    A sequence of up to 24 events is encoded as an integer in base 6, so that only the
     distinct sequences are written out; longer ones are joined one by one.
     """
     n = len(n_events)
@@ -244,8 +261,13 @@ def patient_table(
     types: np.ndarray,
     calendar: bool,
     classified: bool,
+    relapse_during_confirmation: bool = False,
 ) -> pd.DataFrame:
-    """One row per patient: visits, follow-up, counts by event type, the event sequence."""
+    """One row per patient: visits, follow-up, counts by event type, the event sequence.
+
+    With ``relapse_during_confirmation`` the count of "PIRA with relapse during
+    confirmation" follows the undefined count (``pira_relapse_during_confirmation``).
+    """
     n = len(ids)
     first_day = t[vstart[:-1]]
     last_day = t[vstart[1:] - 1]
@@ -265,5 +287,9 @@ def patient_table(
     if classified:
         for name, code in (("pira", EV_PIRA), ("raw", EV_RAW), ("undefined", EV_CDW)):
             table[name] = np.bincount(pat[types == code], minlength=n)
+        if relapse_during_confirmation:
+            table["pira_relapse_during_confirmation"] = np.bincount(
+                pat[types == EV_PIRA_RELAPSE], minlength=n
+            )
     table["event_sequence"] = pd.array(_sequences(pat, n_events, types), dtype="string")
     return table
