@@ -23,8 +23,8 @@ from numba import njit
 from msreboot.endpoints._disability_checks import (
     change_lost,
     first_confirmation,
-    free_before_event,
     first_of_window,
+    free_before_event,
     holds,
     impr,
     last_delta,
