@@ -20,6 +20,8 @@ from msreboot.data._files import (
 )
 from msreboot.data._io import CohortSource, read_cohort, validate, write_cohort
 from msreboot.data._labs import ANALYTES, Analyte
+from msreboot.data._omop import read_omop
+from msreboot.data._omop_files import OMOP_CONCEPT_FILE
 from msreboot.data._redcap import read_redcap
 from msreboot.data._redcap_dictionary import (
     DictionaryField,
@@ -37,6 +39,8 @@ from msreboot.data._schema import (
     TreatmentKind,
     schema_frame,
 )
+from msreboot.data._sdtm import read_sdtm
+from msreboot.data._sdtm_files import SDTM_MAPPING_FILE
 from msreboot.data._store import ImportResult, cohort_checksum, import_cohort, read_store
 from msreboot.data._summary import (
     DAYS_PER_YEAR,
@@ -65,7 +69,9 @@ __all__ = [
     "MAX_DAY_OFFSET",
     "MAX_TOML_BYTES",
     "MAX_TOML_DEPTH",
+    "OMOP_CONCEPT_FILE",
     "SCHEMA",
+    "SDTM_MAPPING_FILE",
     "TABLE_NAMES",
     "TABLE_SUFFIXES",
     "Analyte",
@@ -101,7 +107,9 @@ __all__ = [
     "mapping_from_dictionary",
     "parse_toml",
     "read_cohort",
+    "read_omop",
     "read_redcap",
+    "read_sdtm",
     "read_store",
     "read_toml",
     "replace_directory",
