@@ -9,28 +9,15 @@ the counts it came from. The statistics:
 ``landmark``
     An endpoint preset's Kaplan-Meier (or cumulative-incidence) estimate at a landmark,
     for an arm, optionally in a phenotype subgroup; ``complement`` reports ``1 - S``.
-``hazard_ratio``
-    The Cox hazard ratio of an endpoint, arm against the study's reference arm.
-``transplant_mortality``
-    Deaths within ``window_days`` (100 by default) of AHSCT among the transplanted, as
-    :func:`msreboot.endpoints.transplant_mortality` counts them.
-``relapse_proportion``
-    Share of an arm's patients with a relapse onset in years ``(0, time_years]`` from the
-    study's time zero (reinfusion or randomisation).
-``mean_edss``
-    Mean EDSS of an arm at the visit nearest ``time_years`` from time zero (within 60
-    days).
-``neda``
-    NEDA-3 proportion over years ``(0, time_years]`` among an arm's (subgroup's)
-    evaluable patients.
-``gd_rate_ratio``
-    Gd+ lesions per patient on scans in ``(0, time_years]``, arm over reference arm.
+Every other statistic (hazard ratio, transplant-related mortality, relapse proportion and
+rate, rate ratios, mean EDSS and its change, shares improved / stable / worse, NEDA-3) is
+computed by :func:`msreboot.trials.arm_statistic`, the same code that sets a trial spec's
+``[[published]]`` values beside the simulated ones; its module documents each.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -45,30 +32,24 @@ from msreboot.calibration._smc import read_tables
 from msreboot.data import Cohort, describe_validation_errors
 from msreboot.endpoints import (
     EndpointDefinition,
-    anchor_days,
-    compare_endpoint,
     endpoint_times,
     estimates_by_group,
-    neda_status,
-    transplant_mortality,
 )
 from msreboot.evidence import published_outcome
-from msreboot.trials import TrialSpec, time_zero
+from msreboot.trials import (
+    RATIO_STATISTICS,
+    TIMED_STATISTICS,
+    ArmStatistic,
+    TrialSpec,
+    arm_statistic,
+    time_zero,
+)
 
 __all__ = ["CalibrationTarget", "load_targets", "study_statistics"]
 
-Statistic = Literal[
-    "landmark",
-    "hazard_ratio",
-    "transplant_mortality",
-    "relapse_proportion",
-    "mean_edss",
-    "neda",
-    "gd_rate_ratio",
-]
-RATIO_STATISTICS = frozenset({"hazard_ratio", "gd_rate_ratio"})
+Statistic = Literal["landmark"] | ArmStatistic
 _NEEDS_ENDPOINT = frozenset({"landmark", "hazard_ratio"})
-_NEEDS_TIME = frozenset({"landmark", "relapse_proportion", "mean_edss", "neda", "gd_rate_ratio"})
+_NEEDS_TIME = TIMED_STATISTICS | {"landmark"}
 Z_CAP = 10.0
 """A simulated value that is missing (no patient at risk, no event to form a ratio) or
 more than this many published standard errors away counts as this far."""
@@ -341,61 +322,21 @@ def _statistic(
     anchor: str | pd.DataFrame,
     reference: str,
 ) -> float:
-    arm = target.arm or spec.arms[0].name
-    ids = arms.index[_labels(target, spec, cohort, arms)]
-    years = float(target.time_years or 0.0)
+    endpoint = None
     if target.statistic == "hazard_ratio":
-        definition = dict(EndpointDefinition.presets())[str(target.endpoint)]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # an arm without events
-            result = compare_endpoint(
-                cohort, definition, arms, reference=reference, times_years=(1.0,), anchor=anchor
-            )
-        rows = result.hazard_ratios
-        rows = rows[rows["group"] == arm]
-        return float(rows["hazard_ratio"].iloc[0]) if len(rows) else float("nan")
-    if target.statistic == "transplant_mortality":
-        trm = transplant_mortality(cohort, window_days=target.window_days or 100)
-        return trm.proportion
-    if target.statistic == "relapse_proportion":
-        onsets = cohort.relapses[cohort.relapses["patient_id"].isin(ids)]
-        days = _from_time_zero(onsets, "onset_date", cohort, anchor)
-        hit = onsets.loc[(days > 0) & (days <= years * 365.25), "patient_id"].nunique()
-        return float(hit / len(ids)) if len(ids) else float("nan")
-    if target.statistic == "mean_edss":
-        edss = cohort.edss[cohort.edss["patient_id"].isin(ids)].copy()
-        edss["gap"] = (_from_time_zero(edss, "date", cohort, anchor) - years * 365.25).abs()
-        nearest = edss[edss["gap"] <= 60].sort_values(["patient_id", "gap"])
-        values = nearest.groupby("patient_id")["edss"].first().astype(float)
-        return float(values.mean()) if len(values) else float("nan")
-    if target.statistic == "neda":
-        status = neda_status(cohort, window_years=(0.0, years), anchor=anchor).patients
-        status = status[status["patient_id"].isin(ids)]
-        evaluable = status["status"] != "not evaluable"
-        neda = int((status["status"] == "NEDA").sum())
-        return neda / int(evaluable.sum()) if evaluable.any() else float("nan")
-    if target.statistic == "gd_rate_ratio":
-        return _gd_per_patient(cohort, ids, years) / _gd_per_patient(
-            cohort, arms.index[arms == reference], years
-        )
-    raise AssertionError(target.statistic)  # pragma: no cover (validated)
-
-
-def _from_time_zero(
-    rows: pd.DataFrame, column: str, cohort: Cohort, anchor: str | pd.DataFrame
-) -> pd.Series:
-    """Days from each patient's time zero (simulated cohorts are day-based)."""
-    zero = anchor_days(cohort, anchor).astype(float)
-    return rows[column].astype(float) - rows["patient_id"].map(zero).to_numpy(dtype=float)
-
-
-def _gd_per_patient(cohort: Cohort, ids: Iterable[str], years: float) -> float:
-    ids = list(ids)
-    scans = cohort.mri[cohort.mri["patient_id"].isin(ids)]
-    days = scans["date"].astype(float)
-    window = scans[(days > 0) & (days <= years * 365.25 + 14)]
-    total = float(window["gd_lesions"].astype(float).sum())
-    return total / len(ids) if ids else float("nan")
+        endpoint = dict(EndpointDefinition.presets())[str(target.endpoint)]
+    return arm_statistic(
+        target.statistic,
+        cohort,
+        arms,
+        arm=target.arm or spec.arms[0].name,
+        reference=reference,
+        anchor=anchor,
+        time_years=target.time_years,
+        endpoint=endpoint,
+        ids=arms.index[_labels(target, spec, cohort, arms)],
+        window_days=target.window_days,
+    )
 
 
 def targets_by_study(

@@ -14,12 +14,24 @@ Trials use the parameter set calibrated to the published studies
 from msreboot.trials._run import TrialResult, run_trial, simulate_replicate, time_zero
 from msreboot.trials._sample_size import sample_size
 from msreboot.trials._spec import ArmSpec, TrialSpec, load_trial_spec
+from msreboot.trials._statistics import (
+    ARM_STATISTICS,
+    RATIO_STATISTICS,
+    TIMED_STATISTICS,
+    ArmStatistic,
+    arm_statistic,
+)
 from msreboot.trials._template import spec_template
 
 __all__ = [
+    "ARM_STATISTICS",
+    "RATIO_STATISTICS",
+    "TIMED_STATISTICS",
     "ArmSpec",
+    "ArmStatistic",
     "TrialResult",
     "TrialSpec",
+    "arm_statistic",
     "load_trial_spec",
     "run_trial",
     "sample_size",
