@@ -189,6 +189,9 @@ def test_export_is_coded_and_flat(export_csv: Path) -> None:
         "relapse",
         "mri_scan",
         "adverse_event",
+        "timed_25_foot_walk",
+        "nine_hole_peg_test",
+        "sdmt",
     }
 
 
@@ -433,6 +436,9 @@ def test_example_mapping_names_every_instrument(mapping_doc: dict[str, Any]) -> 
         "relapse",
         "mri_scan",
         "adverse_event",
+        "timed_25_foot_walk",
+        "nine_hole_peg_test",
+        "sdmt",
     }
     for table, source in _sources(mapping_doc):
         mapped = {

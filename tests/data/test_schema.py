@@ -12,7 +12,7 @@ from msreboot.data._schema_doc import render_schema_markdown
 DOC = Path(__file__).resolve().parents[2] / "docs" / "schema.md"
 
 
-def test_nine_tables_in_design_order() -> None:
+def test_twelve_tables_in_design_order() -> None:
     assert TABLE_NAMES == (
         "patients",
         "treatments",
@@ -23,6 +23,9 @@ def test_nine_tables_in_design_order() -> None:
         "deaths",
         "labs",
         "proms",
+        "timed_walk",
+        "peg_test",
+        "sdmt",
     )
 
 

@@ -98,7 +98,7 @@ def test_store_has_schema_and_metadata(tmp_path: Path, tiny: Cohort) -> None:
             "INSERT INTO edss (patient_id, date, edss) VALUES ('A1', DATE '2020-01-01', 11)"
         )
     assert meta["source"] == "tiny"
-    assert meta["store_format"] == "2"
+    assert meta["store_format"] == "3"
     assert meta["checksum"] == cohort_checksum(tiny)
     assert types["date"] == "DATE"
     assert types["edss"] == "DOUBLE"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from msreboot.datasets import (
     EXAMPLE_SEED,
     example_path,
@@ -79,3 +81,22 @@ def test_comparator_cohort_is_confounded_by_indication() -> None:
     assert ahsct["age_years"].mean() < dmt["age_years"].mean() - 3
     assert ahsct["relapses_prior_year"].mean() > dmt["relapses_prior_year"].mean() + 0.2
     assert ahsct["baseline_edss"].mean() > dmt["baseline_edss"].mean()
+
+
+def test_functional_tests_follow_the_edss() -> None:
+    cohort = load_example()
+    walk, peg, sdmt = cohort.timed_walk, cohort.peg_test, cohort.sdmt
+    assert len(walk) > 500
+    assert len(peg) == 2 * len(walk)
+    assert len(sdmt) == len(walk)
+    at = cohort.edss.set_index(["patient_id", "date"])["edss"]
+    level = pd.Series(walk.set_index(["patient_id", "date"]).index.map(at), dtype=float)
+    assert level.notna().all()  # every walk is on the day of an EDSS visit
+    seconds = walk["seconds"].reset_index(drop=True)
+    timed = seconds.notna()
+    assert seconds[timed].corr(level[timed], method="spearman") > 0.3
+    scores = sdmt["score"].astype(float).reset_index(drop=True)
+    assert scores.corr(level, method="spearman") < -0.3
+    unable = walk["unable_to_complete"].fillna(False).astype(bool).reset_index(drop=True)
+    assert (unable == ~timed).all()
+    assert unable[level >= 7].all()

@@ -1,4 +1,4 @@
-"""The validated cohort (seven canonical tables) and the validation report."""
+"""The validated cohort (the canonical tables) and the validation report."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, eq=False)
 class Cohort:
-    """A validated cohort: the seven canonical tables of one centre, registry or simulation.
+    """A validated cohort: the canonical tables of one centre, registry or simulation.
 
     Build one with :func:`~msreboot.data.read_cohort` (files), :func:`~msreboot.data.read_store`
     (DuckDB) or :meth:`Cohort.from_frames` (pandas); each validates the input and raises
@@ -35,6 +35,8 @@ class Cohort:
     patients, treatments, edss, relapses, mri, adverse_events, deaths, labs, proms
         The canonical tables (see ``docs/schema.md``); a table absent from the input is
         empty.
+    timed_walk, peg_test, sdmt
+        The timed 25-foot walk, nine-hole peg test and SDMT results (empty when absent).
     time_unit
         ``"date"`` (calendar dates, ``datetime64[ns]``) or ``"day"`` (whole days from each
         patient's origin, ``Int64``).
@@ -63,6 +65,11 @@ class Cohort:
     deaths: pd.DataFrame
     labs: pd.DataFrame = field(default_factory=lambda: SCHEMA["labs"].empty_frame("date"))
     proms: pd.DataFrame = field(default_factory=lambda: SCHEMA["proms"].empty_frame("date"))
+    timed_walk: pd.DataFrame = field(
+        default_factory=lambda: SCHEMA["timed_walk"].empty_frame("date")
+    )
+    peg_test: pd.DataFrame = field(default_factory=lambda: SCHEMA["peg_test"].empty_frame("date"))
+    sdmt: pd.DataFrame = field(default_factory=lambda: SCHEMA["sdmt"].empty_frame("date"))
     time_unit: TimeUnit = "date"
     warnings: tuple[Problem, ...] = ()
     partial_dates: PartialDates | None = None
@@ -138,6 +145,9 @@ class Cohort:
             deaths=tables["deaths"],
             labs=tables.get("labs", SCHEMA["labs"].empty_frame(time_unit)),
             proms=tables.get("proms", SCHEMA["proms"].empty_frame(time_unit)),
+            timed_walk=tables.get("timed_walk", SCHEMA["timed_walk"].empty_frame(time_unit)),
+            peg_test=tables.get("peg_test", SCHEMA["peg_test"].empty_frame(time_unit)),
+            sdmt=tables.get("sdmt", SCHEMA["sdmt"].empty_frame(time_unit)),
             time_unit=time_unit,
             warnings=warnings,
             partial_dates=partial_dates,
@@ -145,7 +155,7 @@ class Cohort:
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The nine tables by name, in canonical order."""
+        """The twelve tables by name, in canonical order."""
         return {name: getattr(self, name) for name in TABLE_NAMES}
 
     def table(self, name: str) -> pd.DataFrame:

@@ -88,6 +88,12 @@ TOKEN_SYNONYMS: Mapping[str, str] = MappingProxyType(
 _FormKey = tuple[str, TreatmentKind | None]
 
 FORM_PHRASES: tuple[tuple[str, _FormKey], ...] = (
+    ("t25fw", ("timed_walk", None)),
+    ("walk", ("timed_walk", None)),
+    ("9hpt", ("peg_test", None)),
+    ("peg", ("peg_test", None)),
+    ("sdmt", ("sdmt", None)),
+    ("symbol", ("sdmt", None)),
     ("adverse", ("adverse_events", None)),
     ("complication", ("adverse_events", None)),
     ("ae", ("adverse_events", None)),
@@ -226,6 +232,26 @@ COLUMN_PHRASES: Mapping[str, Mapping[str, tuple[frozenset[str], ...]]] = Mapping
         # field by field, so these tables are left for the user to map
         "labs": {},
         "proms": {},
+        "timed_walk": {
+            "date": _p("t25fw date", "walk date"),
+            "seconds": _p("t25fw", "25 foot", "timed walk", "t25fw seconds"),
+            "trials": _p("t25fw trials", "walk trials"),
+            "walking_aid": _p("walking aid", "assistive device", "aid"),
+            "unable_to_complete": _p("t25fw unable", "walk unable", "walk not completed"),
+        },
+        "peg_test": {
+            "date": _p("9hpt date", "peg date"),
+            "hand": _p("hand", "9hpt hand", "peg hand"),
+            "seconds": _p("9hpt", "peg", "nine hole", "9hpt seconds"),
+            "trials": _p("9hpt trials", "peg trials"),
+            "unable_to_complete": _p("9hpt unable", "peg unable", "peg not completed"),
+        },
+        "sdmt": {
+            "date": _p("sdmt date"),
+            "score": _p("sdmt", "symbol digit", "sdmt score"),
+            "version": _p("sdmt version", "oral written", "sdmt mode"),
+            "form": _p("sdmt form", "alternate form"),
+        },
     }
 )
 """Per table and column, the phrases that point a field at it (words, any order)."""
@@ -287,6 +313,15 @@ VALUE_PHRASES: Mapping[str, Mapping[str, tuple[frozenset[str], ...]]] = MappingP
         "oligoclonal_bands": {
             "positive": _p("present", "detected", "positive"),
             "negative": _p("absent", "not detected", "negative"),
+        },
+        "walking_aid": {
+            "no_aid": _p("none", "no aid", "without aid", "unaided"),
+            "unilateral": _p("unilateral", "one cane", "cane", "crutch", "one crutch"),
+            "bilateral": _p("bilateral", "two canes", "two crutches", "walker", "rollator"),
+        },
+        "hand": {
+            "dominant": _p("dominant"),
+            "non_dominant": _p("non dominant", "nondominant"),
         },
         "drug": {
             "interferon_beta": _p("interferon", "ifn", "avonex", "rebif", "betaferon"),

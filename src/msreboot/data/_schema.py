@@ -1,4 +1,4 @@
-"""The canonical cohort schema: nine tables, each column with its type, unit and allowed values.
+"""The canonical cohort schema: twelve tables, each column with its type, unit and allowed values.
 
 The schema is data, not code: validation, the DuckDB store, de-identification and the
 generated documentation (``docs/schema.md``) all read these declarations, so a column is
@@ -863,13 +863,139 @@ PROMS = TableSpec(
     ),
 )
 
+T25FW_MAX_SECONDS = 180.0
+"""Longest valid T25FW time: the MSFC limit of 180 s (3 minutes) per trial (Fischer et al.,
+MSFC Administration and Scoring Manual, 2001, as the NINDS common data element cites it)."""
+PEG_TEST_MAX_SECONDS = 300.0
+"""Longest valid 9HPT time: the MSFC limit of 300 s (5 minutes) per trial (as recalled from
+the MSFC manual; not checked against its text here)."""
+SDMT_MAX_SCORE = 110
+"""Highest SDMT score: the form has 110 items (Smith 1982; the FITBIR common data element
+gives 0 to 110)."""
+_UNABLE = (
+    "The patient could not complete the test (physical limitation, time limit reached); "
+    "seconds is then empty. Missing means false."
+)
+_TRIALS = "Trials averaged into seconds (the MSFC protocol gives 2)."
+
+TIMED_WALK = TableSpec(
+    name="timed_walk",
+    description="One row per timed 25-foot walk (T25FW) assessment: the mean of its trials.",
+    key=("patient_id", "date"),
+    event_date="date",
+    supplementary=True,
+    columns=(
+        _PID,
+        _col("date", "date", "Date of the assessment.", required=True, nullable=False),
+        _col(
+            "seconds",
+            "float",
+            "Time to walk 25 feet, the mean of the completed trials. A code for a walk not "
+            "completed (777, 999) is an error: use unable_to_complete.",
+            unit="s",
+            min_value=0,
+            min_exclusive=True,
+            max_value=T25FW_MAX_SECONDS,
+        ),
+        _col("trials", "int", _TRIALS, min_value=1, max_value=2),
+        _col(
+            "walking_aid",
+            "category",
+            "Aid used: no_aid; unilateral (one cane or crutch); bilateral (two canes or "
+            'crutches, or a walker); other. ("none" would read as a missing value.)',
+            allowed=("no_aid", "unilateral", "bilateral", "other"),
+        ),
+        _col("unable_to_complete", "bool", _UNABLE),
+    ),
+)
+
+PEG_TEST = TableSpec(
+    name="peg_test",
+    description="One row per nine-hole peg test (9HPT) of one hand: the mean of its trials.",
+    key=("patient_id", "date", "hand"),
+    event_date="date",
+    supplementary=True,
+    columns=(
+        _PID,
+        _col("date", "date", "Date of the assessment.", required=True, nullable=False),
+        _col(
+            "hand",
+            "category",
+            "Hand tested: dominant or non_dominant (right and left are mapped with the "
+            "patient's handedness before import).",
+            required=True,
+            nullable=False,
+            allowed=("dominant", "non_dominant"),
+        ),
+        _col(
+            "seconds",
+            "float",
+            "Time to place and remove the nine pegs, the mean of the completed trials. A "
+            "code for a test not completed (777, 999) is an error: use unable_to_complete.",
+            unit="s",
+            min_value=0,
+            min_exclusive=True,
+            max_value=PEG_TEST_MAX_SECONDS,
+        ),
+        _col("trials", "int", _TRIALS, min_value=1, max_value=2),
+        _col("unable_to_complete", "bool", _UNABLE),
+    ),
+)
+
+SDMT = TableSpec(
+    name="sdmt",
+    description="One row per Symbol Digit Modalities Test (SDMT).",
+    key=("patient_id", "date"),
+    event_date="date",
+    supplementary=True,
+    columns=(
+        _PID,
+        _col("date", "date", "Date of the test.", required=True, nullable=False),
+        _col(
+            "score",
+            "int",
+            "Correct substitutions in 90 seconds.",
+            required=True,
+            nullable=False,
+            unit="correct items",
+            min_value=0,
+            max_value=SDMT_MAX_SCORE,
+        ),
+        _col(
+            "version",
+            "category",
+            "Response mode: oral or written.",
+            allowed=("oral", "written"),
+        ),
+        _col(
+            "form",
+            "category",
+            "Alternate form given (a short code such as A, B or 1, 2); no fixed list.",
+        ),
+    ),
+)
+
 SCHEMA: Mapping[str, TableSpec] = MappingProxyType(
     {
         t.name: t
-        for t in (PATIENTS, TREATMENTS, EDSS, RELAPSES, MRI, ADVERSE_EVENTS, DEATHS, LABS, PROMS)
+        for t in (
+            PATIENTS,
+            TREATMENTS,
+            EDSS,
+            RELAPSES,
+            MRI,
+            ADVERSE_EVENTS,
+            DEATHS,
+            LABS,
+            PROMS,
+            TIMED_WALK,
+            PEG_TEST,
+            SDMT,
+        )
     }
 )
-"""The nine canonical tables, by name, in canonical order (labs and proms may be absent)."""
+"""The twelve canonical tables, by name, in canonical order (labs, proms, timed_walk,
+peg_test and sdmt may be absent)."""
 
 TABLE_NAMES: tuple[str, ...] = tuple(SCHEMA)
 

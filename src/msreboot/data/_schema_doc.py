@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from msreboot.data._schema import SCHEMA
+from msreboot.data._schema import (
+    PEG_TEST_MAX_SECONDS as PEG,
+)
+from msreboot.data._schema import (
+    SCHEMA,
+    SDMT_MAX_SCORE,
+)
+from msreboot.data._schema import (
+    T25FW_MAX_SECONDS as T25FW,
+)
 
 __all__ = ["render_schema_markdown"]
+
+
+def _s(x: float) -> str:
+    return f"{x:g}"
 
 
 def render_schema_markdown() -> str:
@@ -14,10 +27,12 @@ def render_schema_markdown() -> str:
         "",
         "Generated from `msreboot.data.SCHEMA` by `scripts/make_schema_doc.py`; do not edit.",
         "",
-        "A cohort is nine tables, one file each (`<table>.csv`, `.parquet` or `.xlsx`, or "
+        "A cohort is twelve tables, one file each (`<table>.csv`, `.parquet` or `.xlsx`, or "
         "one Excel workbook with a sheet per table). Column names are matched ignoring case "
         "and punctuation (`Patient ID` is `patient_id`); columns not listed are ignored with "
-        "a warning. Only `patients` is required; a missing table is empty.",
+        "a warning. Only `patients` is required; a missing table is empty (`labs`, `proms`, "
+        "`timed_walk`, `peg_test` and `sdmt` are optional: a folder without them gets no "
+        "warning).",
         "",
         "**Dates** are ISO 8601 calendar dates (`YYYY-MM-DD`, or pass a date format), or, "
         "for virtual cohorts, whole days from each patient's origin, within 200 years either "
@@ -61,6 +76,25 @@ def render_schema_markdown() -> str:
                 lines.append(f"- `{rule.earlier}` {sign} `{rule.later}`{only}: {rule.reason}")
         lines.append("")
     lines += [
+        "## Timed walk, peg test and SDMT",
+        "",
+        "`timed_walk` (T25FW) and `peg_test` (9HPT, one row per hand) hold the score of an "
+        "assessment as the MSFC manual scores it: the mean of the trials (`trials`, "
+        "usually 2). A test the patient could not complete is `unable_to_complete = true` "
+        f"with `seconds` empty; a time above the MSFC limit per trial ({_s(T25FW)} s for "
+        f"the walk, {_s(PEG)} s for the peg test) is an error, so codes such as 777 or 999 "
+        "for a test not completed are refused with that fix, as is a row with neither a "
+        f"time nor `unable_to_complete`, or both. `sdmt.score` is a whole number from 0 to "
+        f"{SDMT_MAX_SCORE} (the form's 110 items). The 180 s walk limit (Fischer et al., "
+        "MSFC Administration and Scoring Manual, 2001) and the 0-110 SDMT range are as the "
+        "NIH common data elements give them; the 300 s peg-test limit is the manual's as "
+        "recalled and was not checked against its text.",
+        "",
+        "The bundled example cohorts (`msreboot.datasets.load_example`) fill these tables "
+        "with synthetic values drawn from each patient's EDSS; the simulator "
+        "(`msreboot.simulate`) does not write them: virtual cohorts have no T25FW, 9HPT or "
+        "SDMT results.",
+        "",
         "## Checks across tables",
         "",
         "- every `patient_id` outside `patients` must be in `patients`;",

@@ -48,9 +48,10 @@ __all__ = [
     "validate_store",
 ]
 
-STORE_FORMAT = "2"
+STORE_FORMAT = "3"
 """Version of the store layout; bumped when tables or metadata change incompatibly.
 
+``"3"``: the ``timed_walk``, ``peg_test`` and ``sdmt`` tables (T25FW, 9HPT, SDMT).
 ``"2"``: the ``labs`` and ``proms`` tables and the transplant, MRI, relapse and patient
 columns of msreboot 2026-12 (platelet engraftment, apheresis yield, ATG, G-CSF, CMV, weight,
 performance status, brain and lesion volumes, relapse severity and steroids, SPMS
@@ -301,7 +302,7 @@ def import_cohort(
 
     Notes
     -----
-    The store holds the nine canonical tables with their types, NOT NULL and CHECK
+    The store holds the twelve canonical tables with their types, NOT NULL and CHECK
     constraints, and a ``msreboot_meta`` key/value table (store format, msreboot version,
     time unit, checksum and per-table checksums, source, import time). One cohort per file;
     one import at a time (an exclusive lock on ``.<name>.lock`` beside the store).

@@ -34,6 +34,7 @@ from msreboot.data._coerce import (
 )
 from msreboot.data._date_hint import FailedDates, date_format_hint
 from msreboot.data._labs import convert_lab_units
+from msreboot.data._msfc import check_timed_tests
 from msreboot.data._plausibility import plausibility_warnings
 from msreboot.data._schema import SCHEMA, ColumnSpec, TableSpec, TimeUnit
 from msreboot.exceptions import Problem
@@ -252,6 +253,7 @@ def _prepare_table(
     table = pd.DataFrame(out, index=frame.index)
     if spec.name == "labs":  # values to each analyte's canonical unit, exact factors only
         table = convert_lab_units(table, pid, found, unconvertible)
+    check_timed_tests(spec, table, pid, found, unconvertible)  # a time or unable, not both
     raw_values = {name: frame[source] for name, source in columns.items()}
     _check_contract(spec, table[list(columns)], raw_values, pid, unconvertible, found)
     _check_treatment_kinds(spec, table, pid, found)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from msreboot.data import Cohort, read_cohort, write_cohort
+from msreboot.datasets._functional import functional_tests
 
 __all__ = ["EXAMPLE_SEED", "example_path", "generate_example", "load_example", "write_example"]
 
@@ -120,7 +121,8 @@ def generate_example(
         patient = _comparator_patient(rng, pid) if comparator else _patient(rng, pid, i < n_ahsct)
         for table, row in patient:
             rows[table].append(row)
-    return {name: pd.DataFrame(r) for name, r in rows.items()}
+    tables = {name: pd.DataFrame(r) for name, r in rows.items()}
+    return tables | functional_tests(tables["edss"], seed)  # a stream of its own
 
 
 def _patient(
