@@ -149,6 +149,35 @@ def test_engraftment_days_with_a_missing_date(hand: TransplantOutcomes) -> None:
     )
 
 
+def test_platelet_engraftment_beside_neutrophil_engraftment() -> None:
+    tables = _tables(_as_date)
+    # T1 day 14, T2 none (died on day 30), T3 day 25, T4 day 9; T4's second course not used
+    tables["treatments"]["platelet_engraftment_date"] = [
+        _as_date(p, d)
+        for p, d in zip(
+            tables["treatments"]["patient_id"], [14, None, 25, 9, 530, None], strict=True
+        )
+    ]
+    result = transplant_outcomes(Cohort.from_frames(tables))
+    days = result.per_patient.set_index("patient_id")["platelet_engraftment_days"]
+    assert days[["T1", "T3", "T4"]].tolist() == [14.0, 25.0, 9.0]
+    assert np.isnan(days["T2"])
+    assert result.platelet_engraftment == DaysSummary(
+        n=3, n_missing=1, median=14.0, q1=11.5, q3=19.5, minimum=9.0, maximum=25.0
+    )
+    frame = result.to_frame()
+    rows = frame[frame["outcome"] == "platelet engraftment, days"].set_index("statistic")
+    assert rows.at["median", "value"] == 14.0
+    assert rows.at["missing", "value"] == 1
+    assert "Platelet engraftment, days after day 0: median 14" in result.summary()
+
+
+def test_no_platelet_dates_give_an_empty_summary(hand: TransplantOutcomes) -> None:
+    assert hand.platelet_engraftment.n == 0
+    assert hand.platelet_engraftment.n_missing == hand.n_transplanted
+    assert np.isnan(hand.platelet_engraftment.median)
+
+
 def test_days_in_hospital_count_admission_and_discharge_days(hand: TransplantOutcomes) -> None:
     # T1: day -7 to 20 -> 28 days; T4: day -10 to 18 -> 29; T2 died in hospital, T3 no admission
     days = hand.per_patient.set_index("patient_id")["hospital_days"]

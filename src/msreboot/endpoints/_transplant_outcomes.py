@@ -115,12 +115,15 @@ class TransplantOutcomes:
     per_patient
         One row per patient: ``reinfusion_date`` (day 0), ``course_start_day`` (first of
         mobilisation, conditioning and admission, in days from day 0; usually negative),
-        ``engraftment_days``, ``hospital_days``, adverse events per phase
+        ``engraftment_days``, ``platelet_engraftment_days``, ``hospital_days``, adverse
+        events per phase
         (``ae_pre_reinfusion``, ``ae_early``, ``ae_late``) and of grade >= 3
         (``ae_grade_3_plus_<phase>``), ``secondary_autoimmunity_onset_days`` (first onset on
         or after day 0), ``follow_up_days`` (to death or last contact) and ``died``.
     engraftment
         Days from reinfusion to neutrophil engraftment.
+    platelet_engraftment
+        Days from reinfusion to platelet engraftment (``platelet_engraftment_date``).
     hospital_stay
         Days in hospital, admission to discharge, both days counted.
     adverse_events
@@ -157,6 +160,7 @@ class TransplantOutcomes:
     conf_level: float
     per_patient: pd.DataFrame = field(repr=False)
     engraftment: DaysSummary
+    platelet_engraftment: DaysSummary
     hospital_stay: DaysSummary
     adverse_events: pd.DataFrame = field(repr=False)
     adverse_events_by_category: pd.DataFrame = field(repr=False)
@@ -212,6 +216,7 @@ class TransplantOutcomes:
 
         days = (
             ("neutrophil engraftment, days", "course", self.engraftment),
+            ("platelet engraftment, days", "course", self.platelet_engraftment),
             ("days in hospital", "course", self.hospital_stay),
             (
                 "secondary_autoimmunity onset, days",
@@ -294,6 +299,12 @@ class TransplantOutcomes:
             f"AHSCT outcomes of the first course: {self.n_transplanted} patients "
             "(day 0 = reinfusion)",
             f"Neutrophil engraftment, days after day 0: {self.engraftment.summary()}",
+            "Platelet engraftment, days after day 0: "
+            + (
+                self.platelet_engraftment.summary()
+                if self.platelet_engraftment.n
+                else "not recorded for any patient"
+            ),
             "Days in hospital (admission to discharge, both days counted): "
             + self.hospital_stay.summary(),
             f"Adverse events: patients with >= 1 (% of {self.n_transplanted}) / events "
@@ -379,7 +390,8 @@ def transplant_outcomes(
     Day 0 is the first AHSCT ``start_date`` of each patient; a second course is not a new
     origin (its events count from the first day 0), as in ``transplant_mortality``.
 
-    *Engraftment*: ``engraftment_date - start_date`` in days. *Days in hospital*:
+    *Engraftment*: ``engraftment_date - start_date`` in days (neutrophils), and
+    ``platelet_engraftment_date - start_date`` (platelets). *Days in hospital*:
     ``discharge_date - admission_date + 1``: the admission and the discharge day both
     count (a stay of one night is 2 days; the usual length-of-stay count of nights is
     one less). A missing date (for example, death before engraftment or in hospital)
@@ -429,6 +441,7 @@ def transplant_outcomes(
     ids = day0.index
     n = len(ids)
     engraftment = days_between(first["engraftment_date"], day0)
+    platelets = days_between(first["platelet_engraftment_date"], day0)
     hospital = days_between(first["discharge_date"], first["admission_date"]) + 1
     course_start = pd.concat(
         [days_between(first[c], day0) for c in _COURSE_START_COLUMNS], axis=1
@@ -467,6 +480,7 @@ def transplant_outcomes(
             "reinfusion_date": day0.to_numpy(),
             "course_start_day": course_start.to_numpy(dtype=float),
             "engraftment_days": engraftment.to_numpy(dtype=float),
+            "platelet_engraftment_days": platelets.to_numpy(dtype=float),
             "hospital_days": hospital.to_numpy(dtype=float),
         }
     )
@@ -491,6 +505,7 @@ def transplant_outcomes(
         conf_level=conf_level,
         per_patient=per_patient,
         engraftment=_describe_days(engraftment),
+        platelet_engraftment=_describe_days(platelets),
         hospital_stay=_describe_days(hospital),
         adverse_events=tables["overall"],
         adverse_events_by_category=tables["category"],
