@@ -180,3 +180,40 @@ def test_relapse_on_the_same_day_as_the_event_or_the_confirmation() -> None:
     # relapse (after the event, inside the confirmation's interval) makes it PIRA-R
     definition = classified().with_(relapse_buffer=RelapseBuffer(confirmation=0))
     assert found(data, relapses(300), definition)["cdw_type"].tolist() == [PIRA_R]
+
+
+# --- 3. monotonic confirmation ------------------------------------------------------------
+
+
+def monotonic(**rules: object) -> DisabilityDefinition:
+    return DisabilityDefinition(confirmation=ConfirmationRule(monotonic=True, **rules))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("confirming", "confirmed"), [(3.0, False), (3.5, True), (4.0, True)])
+def test_monotonic_confirmation_may_not_fall_below_the_event(
+    confirming: float, confirmed: bool
+) -> None:
+    # Baseline 2.0; event 3.5 on day 100 (+1.5 >= 1.0); confirmation on day 190 (lag 90).
+    # 3.0 is still +1.0 from the baseline (msprog confirms) but below the event score 3.5;
+    # 3.5 equals it (allowed: "not below").
+    data = visits((0, 2.0), (100, 3.5), (190, confirming))
+    assert len(found(data, None, DisabilityDefinition())) == 1
+    assert len(found(data, None, monotonic())) == int(confirmed)
+
+
+def test_monotonic_confirmation_checks_intermediate_visits_unless_told_otherwise() -> None:
+    # Day 150 (3.0) lies between the event (3.5, day 100) and the confirmation (3.5, day
+    # 190): with intermediate checks it falls below the event, without them only day 190
+    # is tested.
+    data = visits((0, 2.0), (100, 3.5), (150, 3.0), (190, 3.5))
+    assert found(data, None, monotonic()).empty
+    assert found(data, None, monotonic(check_intermediate=False))["date"].tolist() == [100.0]
+
+
+def test_monotonic_confirmation_of_an_improvement() -> None:
+    # Baseline 4.0; improvement to 2.5 on day 100 (-1.5); confirmation 3.0 on day 190 is
+    # still -1.0 (msprog confirms) but worse than the event score 2.5.
+    data = visits((0, 4.0), (100, 2.5), (190, 3.0))
+    assert len(found(data, None, DisabilityDefinition(event="first_cdi"))) == 1
+    assert found(data, None, monotonic().with_(event="first_cdi")).empty
+    assert "monotonic" in monotonic().methods_text()

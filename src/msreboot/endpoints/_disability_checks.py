@@ -78,6 +78,20 @@ def holds(
 
 
 @njit(cache=True)
+def monotone(x: np.ndarray, change: int, hi: int, worse: bool, every: bool) -> bool:
+    """Whether visits change+1..hi (all of them, or only ``hi``) are at least as far from
+    the reference as the event visit (monotonic confirmation)."""
+    lo = change + 1 if every else hi
+    for k in range(lo, hi + 1):
+        if worse:
+            if x[k] < x[change]:
+                return False
+        elif x[k] > x[change]:
+            return False
+    return True
+
+
+@njit(cache=True)
 def last_delta(
     x: np.ndarray,
     dw: np.ndarray,

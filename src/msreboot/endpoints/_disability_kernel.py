@@ -29,6 +29,7 @@ from msreboot.endpoints._disability_checks import (
     impr,
     last_delta,
     local_extremum,
+    monotone,
     note_unconfirmed,
     pira_free,
     record_values,
@@ -61,6 +62,7 @@ from msreboot.endpoints._disability_layout import (
     IP_CHECK_INTERMEDIATE,
     IP_IMPUTE,
     IP_MODE,
+    IP_MONOTONIC,
     IP_NOT_LOWER,
     IP_PREC_TYPE,
     IP_PROCEED_EVENT,
@@ -144,6 +146,7 @@ def scan_patient(
     impute = ip[IP_IMPUTE] == 1
     use_end = ip[IP_USE_END_DATES] == 1
     split_conf_relapse = ip[IP_RELAPSE_IN_CONFIRMATION] == 1
+    mono = ip[IP_MONOTONIC] == 1
     sub = st_kind != ST_NONE
     raw_last = fp[FP_RAW_LAST]
     rebl_lag = 0.0 if mode == MODE_FIRST_PIRA else raw_last
@@ -266,6 +269,7 @@ def scan_patient(
                 nu > 0
                 and impr(x[change], bv, bdi, False)
                 and holds(x, bv, bdi, False, False, change + 1, first_conf, every)
+                and (not mono or monotone(x, change, first_conf, False, every))
             ):
                 # confirmed improvement
                 nxt, nf = change_lost(x, bv, bdi, False, cu, nu)
@@ -311,7 +315,11 @@ def scan_patient(
                 search = newref + 1
 
             elif wors(x[change], bv, bdw, False) and (
-                (nu > 0 and holds(x, bv, bdw, True, False, change + 1, first_conf, every))
+                (
+                    nu > 0
+                    and holds(x, bv, bdw, True, False, change + 1, first_conf, every)
+                    and (not mono or monotone(x, change, first_conf, True, every))
+                )
                 or (impute and change == n - 1 and t[change] - t[0] <= fp[FP_IMPUTE_MAX_FU])
             ):
                 # confirmed (or imputed last-visit) worsening

@@ -45,6 +45,11 @@ def methods_text(definition: DisabilityDefinition) -> str:
             else "; intermediate visits were not checked."
         ),
     ]
+    if conf.monotonic:
+        sentences.append(
+            "Confirmation was monotonic: confirming scores could not be better than the"
+            " event score."
+        )
     if conf.sustained_days == math.inf:
         sentences.append("Changes had to be sustained to the last visit.")
     elif conf.sustained_days > 0:

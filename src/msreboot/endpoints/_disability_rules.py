@@ -9,13 +9,14 @@ gives msprog's default first-CDW analysis.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, get_args
 
 import numpy as np
 
 from msreboot.endpoints._disability_methods import methods_text
+from msreboot.endpoints._disability_thresholds import KAPPOS_2020, ThresholdRule
 from msreboot.endpoints._presets import preset_names, published
 
 __all__ = [
@@ -47,7 +48,6 @@ PRECEDING_VISITS: tuple[PrecedingVisit, ...] = get_args(PrecedingVisit)
 DIRECTIONS: tuple[Direction, ...] = get_args(Direction)
 Bound = float | None
 
-KAPPOS_2020 = "Kappos L et al. JAMA Neurol 2020;77:1132-40. doi:10.1001/jamaneurol.2020.1568"
 MURARO_2017 = "Muraro PA et al. JAMA Neurol 2017;74:459-69. doi:10.1001/jamaneurol.2016.5867"
 MIST_2019 = "Burt RK et al. JAMA 2019;321:165-74. doi:10.1001/jama.2018.18743"
 
@@ -70,121 +70,6 @@ def _pair(value: float | Sequence[float], what: str, second: float = 0.0) -> tup
 
 
 @dataclass(frozen=True)
-class ThresholdRule:
-    """Minimum clinically meaningful EDSS change, as a function of the reference EDSS.
-
-    ``steps`` is a table of ``(upper_reference, delta)`` rows read top to bottom: the first
-    row whose upper reference is >= the reference EDSS gives the threshold. A change counts
-    when ``|x - reference| >= delta`` (inclusive). ``function`` replaces the table with any
-    callable (a custom threshold).
-
-    Examples
-    --------
-    >>> ThresholdRule.msprog().delta(np.array([0.0, 1.0, 5.0, 5.5]))
-    array([1.5, 1. , 1. , 0.5])
-    >>> ThresholdRule.kappos_2020().delta(np.array([0.0, 5.5, 6.0]))
-    array([1. , 1. , 0.5])
-    """
-
-    name: str
-    steps: tuple[tuple[float, float], ...] = ()
-    function: Callable[[float], float] | None = None
-    citation: str = ""
-
-    def __post_init__(self) -> None:
-        if self.function is None and not self.steps:
-            raise ValueError("ThresholdRule needs steps or a function; got neither.")
-        if self.function is None and self.steps[-1][0] != math.inf:
-            raise ValueError(
-                f"the last step of {self.name!r} must cover every reference (upper bound inf); "
-                f"got {self.steps[-1][0]}."
-            )
-
-    @classmethod
-    def presets(cls) -> tuple[str, ...]:
-        """Names of the published thresholds, in declaration order."""
-        return preset_names(cls)
-
-    @classmethod
-    @published
-    def msprog(cls) -> ThresholdRule:
-        """+1.5 from 0, +1.0 up to 5.0, +0.5 from 5.5 (msprog's default; Mueller 2023)."""
-        return cls(
-            "msprog",
-            ((0.0, 1.5), (5.0, 1.0), (math.inf, 0.5)),
-            citation="Montobbio N et al. Mult Scler 2024. doi:10.1177/13524585241243157",
-        )
-
-    @classmethod
-    @published
-    def kalincik_2015(cls) -> ThresholdRule:
-        """+1.5 from 0, +1.0 up to 5.5, +0.5 from 6.0 (MSBase)."""
-        return cls(
-            "kalincik_2015",
-            ((0.0, 1.5), (5.5, 1.0), (math.inf, 0.5)),
-            citation="Kalincik T et al. Brain 2015;138:3287-98. doi:10.1093/brain/awv258",
-        )
-
-    @classmethod
-    @published
-    def kappos_2020(cls) -> ThresholdRule:
-        """+1.0 up to 5.5, +0.5 from 6.0 (no 1.5 step; also the EBMT registry rule)."""
-        return cls(
-            "kappos_2020",
-            ((5.5, 1.0), (math.inf, 0.5)),
-            citation=KAPPOS_2020,
-        )
-
-    @classmethod
-    @published
-    def msbase_improvement(cls) -> ThresholdRule:
-        """Improvement: -1.5 up to 1.5, -1.0 up to 6.0, -0.5 above (MSBase)."""
-        return cls(
-            "msbase_improvement",
-            ((1.5, 1.5), (6.0, 1.0), (math.inf, 0.5)),
-            citation="Kalincik T et al. Brain 2015;138:3287-98. doi:10.1093/brain/awv258",
-        )
-
-    @classmethod
-    def custom(cls, function: Callable[[float], float], name: str = "custom") -> ThresholdRule:
-        """Any function of the reference value returning a positive threshold."""
-        return cls(name, function=function)
-
-    def delta(self, reference: np.ndarray) -> np.ndarray:
-        """Threshold for each reference value (float array)."""
-        ref = np.asarray(reference, dtype=float)
-        if self.function is not None:
-            uniq, inverse = np.unique(ref, return_inverse=True)
-            values = np.array([float(self.function(float(v))) for v in uniq], dtype=float)
-            bad = ~(values > 0) | ~np.isfinite(values)
-            if bad.any():
-                raise ValueError(
-                    f"threshold function {self.name!r} must return a positive finite number; "
-                    f"got {values[bad][0]!r} for reference {uniq[bad][0]!r}."
-                )
-            return values[inverse].reshape(ref.shape)
-        bounds = np.array([b for b, _ in self.steps])
-        deltas = np.array([d for _, d in self.steps])
-        return deltas[np.searchsorted(bounds, ref, side="left")]
-
-    def describe(self) -> str:
-        if self.function is not None:
-            return f"a custom threshold ({self.name})"
-        parts = []
-        lower = None
-        for bound, delta in self.steps:
-            if lower is None:
-                where = f"reference <= {bound:g}" if bound != math.inf else "any reference"
-            elif bound == math.inf:
-                where = f"reference > {lower:g}"
-            else:
-                where = f"{lower:g} < reference <= {bound:g}"
-            parts.append(f"{delta:g} ({where})")
-            lower = bound
-        return ", ".join(parts)
-
-
-@dataclass(frozen=True)
 class ConfirmationRule:
     """How a candidate change is confirmed.
 
@@ -204,6 +89,12 @@ class ConfirmationRule:
     sustained_days
         The change must also hold for this many days after the event (0: no requirement;
         ``inf``: to the last visit). Events sustained to the last visit always qualify.
+    monotonic
+        Monotonic confirmation (default off): the confirmation visit (and, with
+        ``check_intermediate``, every visit in between) must also be at least as bad as the
+        event visit, not only beyond the threshold from the reference (the "monotonic"
+        confirmation type of Bsteh et al., Mult Scler Relat Disord 2025;93:106215,
+        doi:10.1016/j.msard.2024.106215).
 
     Notes
     -----
@@ -215,6 +106,7 @@ class ConfirmationRule:
     tolerance_days: tuple[tuple[float, float], ...] = ((7.0, 730.5),)
     check_intermediate: bool = True
     sustained_days: float = 0.0
+    monotonic: bool = False
 
     def __init__(
         self,
@@ -222,6 +114,7 @@ class ConfirmationRule:
         tolerance_days: float | Sequence[float] | Sequence[Sequence[float]] = (7.0, 730.5),
         check_intermediate: bool = True,
         sustained_days: float = 0.0,
+        monotonic: bool = False,
     ) -> None:
         periods = (float(days),) if isinstance(days, (int, float)) else tuple(map(float, days))
         if not periods or any(not (p > 0 and math.isfinite(p)) for p in periods):
@@ -237,6 +130,7 @@ class ConfirmationRule:
         object.__setattr__(self, "tolerance_days", tol)
         object.__setattr__(self, "check_intermediate", bool(check_intermediate))
         object.__setattr__(self, "sustained_days", float(sustained_days))
+        object.__setattr__(self, "monotonic", bool(monotonic))
 
     def windows(self) -> tuple[np.ndarray, np.ndarray]:
         lo = np.array([int(d) - t[0] for d, t in zip(self.days, self.tolerance_days, strict=True)])
