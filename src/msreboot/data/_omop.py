@@ -124,6 +124,33 @@ class _Reader:
             )
         return parts.text
 
+    def whole(self, table: str, column: str, rows: pd.Index) -> dict[object, int | None]:
+        """Whole numbers of ``column`` (``11`` or ``11.0``); anything else a located error."""
+        values = self.col(table, column)
+        ids = self.col(table, "person_id")
+        out: dict[object, int | None] = {}
+        for row in rows:
+            value = values[row]
+            out[row] = None
+            if value is None:
+                continue
+            try:
+                number = float(str(value))
+            except ValueError:
+                number = float("nan")
+            if number.is_integer():
+                out[row] = int(number)
+            else:
+                self.out.error(
+                    table,
+                    int(row),
+                    ids[row],
+                    column,
+                    value,
+                    f"{column} must be a whole number; got {value!r}",
+                )
+        return out
+
     def add(
         self,
         table: str,
@@ -234,22 +261,23 @@ class _Reader:
                 f"of the concept map); got {gender[row]}. Add it to the map",
             )
         year, month, day = (
-            self.col("person", c) for c in ("year_of_birth", "month_of_birth", "day_of_birth")
+            self.whole("person", c, rows)
+            for c in ("year_of_birth", "month_of_birth", "day_of_birth")
         )
         birth = pd.Series(None, index=rows, dtype=object)
         birth_year = pd.Series(None, index=rows, dtype=object)
         partial = 0
         for row in rows:
-            if year[row] is None:
+            y, m, d = year[row], month[row], day[row]
+            if y is None:
                 continue
-            if month[row] is not None and day[row] is not None:
-                birth[row] = f"{int(year[row]):04d}-{int(month[row]):02d}-{int(day[row]):02d}"
-            elif month[row] is not None and self.policy is not None:
-                first = "01" if self.policy == "first" else "15"
-                birth[row] = f"{int(year[row]):04d}-{int(month[row]):02d}-{first}"
+            if m is not None and d is not None:
+                birth[row] = f"{y:04d}-{m:02d}-{d:02d}"
+            elif m is not None and self.policy is not None:
+                birth[row] = f"{y:04d}-{m:02d}-{'01' if self.policy == 'first' else '15'}"
             else:
-                birth_year[row] = year[row]
-                partial += month[row] is not None
+                birth_year[row] = y
+                partial += m is not None
         if partial:
             self.out.problems.append(
                 Problem.table_level(

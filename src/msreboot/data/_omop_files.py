@@ -171,7 +171,7 @@ def read_omop_tables(
         frame = frame.copy()
         frame.columns = [str(c).strip().lower() for c in frame.columns]
         out[name] = _as_text(frame)
-    if "person" not in out:
+    if "person" not in out and not any(p.table == "person" for p in problems):
         problems.append(
             Problem.table_level(
                 "person",
