@@ -62,6 +62,12 @@ from msreboot.analysis._evidence import (
 )
 from msreboot.analysis._patient_profile import PatientProfile
 from msreboot.analysis._patient_trm import TRMPrediction, predict_trm, trm_studies
+from msreboot.analysis._reconstitution import (
+    RECONSTITUTION_ANALYTES,
+    RECONSTITUTION_MONTHS,
+    ImmuneReconstitution,
+    immune_reconstitution,
+)
 
 __all__ = [
     "BIN_YEARS",
@@ -72,6 +78,8 @@ __all__ = [
     "GROUP_ORDER",
     "MAX_AXIS_YEARS",
     "MIN_PATIENTS_PER_BIN",
+    "RECONSTITUTION_ANALYTES",
+    "RECONSTITUTION_MONTHS",
     "TABLE_ONE_ROWS",
     "AdjustmentSpec",
     "CohortAnalysis",
@@ -86,6 +94,7 @@ __all__ = [
     "EndpointContrast",
     "EvidenceBeside",
     "FollowUpSpec",
+    "ImmuneReconstitution",
     "OutcomeSpec",
     "PatientProfile",
     "ProportionComparison",
@@ -101,6 +110,7 @@ __all__ = [
     "edss_trajectories",
     "emulate_trial",
     "evidence_citations",
+    "immune_reconstitution",
     "index_dates",
     "last_contact",
     "load_emulation_spec",
