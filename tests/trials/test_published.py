@@ -132,7 +132,7 @@ def test_published_hazard_ratios_and_landmarks_per_arm() -> None:
     assert math.isnan(hr["time_years"])
     assert landmark["arm"] == "placebo"
     assert landmark["inside"] is False
-    with pytest.raises(ValueError, match="value must be a hazard ratio > 0; got -1"):
+    with pytest.raises(ValueError, match="value must be a ratio > 0 for hazard_ratio; got -1"):
         spec.with_(
             published=(
                 {

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from msreboot.evidence import published_outcome
+from msreboot.trials._statistics import RATIO_STATISTICS, TIMED_STATISTICS, ArmStatistic
 
 __all__ = ["PublishedValue"]
 
@@ -27,16 +28,26 @@ class PublishedValue(BaseModel):
     the dataset does not hold, ``endpoint``, ``time_years`` and ``value`` (and optionally the
     interval) given inline.
 
+    Besides landmarks and hazard ratios, any statistic of :func:`msreboot.trials.arm_statistic`
+    (relapse rate and rate ratio, transplant-related mortality, relapse proportion, mean
+    EDSS and its change, shares improved / stable / worse, NEDA-3, Gd+ rate ratio) can be
+    set beside the simulated arms; those need no ``endpoint``.
+
     Attributes
     ----------
     outcome_id
         The evidence outcome, or ``None`` for an inline value.
     statistic
         ``"landmark"`` (default): the endpoint's estimate at ``time_years``;
-        ``"hazard_ratio"``: the arm's hazard ratio against the reference arm (no time).
+        ``"hazard_ratio"``: the arm's hazard ratio against the reference arm (no time);
+        or another statistic of :data:`msreboot.trials.ARM_STATISTICS`.
     endpoint, time_years, arm
-        The endpoint preset estimated in the trial, the landmark year (landmarks only) and
-        the arm (required when the trial has several arms).
+        The endpoint preset estimated in the trial (landmarks and hazard ratios), the
+        year (landmarks and :data:`msreboot.trials.TIMED_STATISTICS`; optional for the
+        relapse rate, whose person-time is then the whole follow-up) and the arm
+        (required when the trial has several arms).
+    window_days
+        The window of ``transplant_mortality`` (default 100 days after reinfusion).
     n, subgroup
         The published figure's patients and subgroup, as labels for outputs (the
         simulated value is always of the whole arm).
@@ -52,9 +63,10 @@ class PublishedValue(BaseModel):
     model_config = _STRICT
 
     outcome_id: str | None = None
-    statistic: Literal["landmark", "hazard_ratio"] = "landmark"
-    endpoint: str
-    time_years: float | None = None
+    statistic: Literal["landmark"] | ArmStatistic = "landmark"
+    endpoint: str | None = None
+    time_years: float | None = Field(None, gt=0)
+    window_days: int | None = Field(None, gt=0)
     value: float
     ci_low: float | None = None
     ci_high: float | None = None
@@ -72,8 +84,23 @@ class PublishedValue(BaseModel):
                 "time_years: is required; got nothing. A landmark needs its year (or set "
                 'statistic = "hazard_ratio").'
             )
-        if self.statistic == "hazard_ratio" and not self.value > 0:
-            raise ValueError(f"value must be a hazard ratio > 0; got {self.value}.")
+        if self.statistic in TIMED_STATISTICS and self.time_years is None:
+            raise ValueError(
+                f"time_years: is required for statistic {self.statistic!r}; got nothing. "
+                "Give the year the figure was read at."
+            )
+        if self.statistic in ("landmark", "hazard_ratio") and self.endpoint is None:
+            raise ValueError(
+                f"endpoint: is required for statistic {self.statistic!r}; got nothing. Name "
+                "one of the trial's analysis.endpoints."
+            )
+        if self.statistic in RATIO_STATISTICS and not self.value > 0:
+            raise ValueError(f"value must be a ratio > 0 for {self.statistic}; got {self.value}.")
+        if self.window_days is not None and self.statistic != "transplant_mortality":
+            raise ValueError(
+                f"window_days must be left out for statistic {self.statistic!r}; got "
+                f"{self.window_days}. It is the window of transplant_mortality only."
+            )
         return self
 
     @model_validator(mode="before")
@@ -103,7 +130,10 @@ class PublishedValue(BaseModel):
             if row.ci_low is not None and row.ci_high is not None:
                 numbers["ci_low"] = _complement(row.ci_high)
                 numbers["ci_high"] = _complement(row.ci_low)
-        if numbers["time_years"] is None and data.get("statistic", "landmark") == "landmark":
+        statistic = data.get("statistic", "landmark")
+        if numbers["time_years"] is None and (
+            statistic == "landmark" or statistic in TIMED_STATISTICS
+        ):
             raise ValueError(f"evidence outcome {row.outcome_id} has no timepoint to compare at")
         filled = dict(data)
         for key, held in numbers.items():
@@ -114,7 +144,7 @@ class PublishedValue(BaseModel):
                     f"out: it is read from {row.outcome_id}."
                 )
             filled[key] = held
-        if filled.get("endpoint") is None:
+        if filled.get("endpoint") is None and statistic in ("landmark", "hazard_ratio"):
             if row.endpoint_preset is None:
                 raise ValueError(
                     f"endpoint must be given; got none, and evidence outcome {row.outcome_id} "

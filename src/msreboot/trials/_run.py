@@ -14,17 +14,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from msreboot.data import Cohort
 from msreboot.endpoints import compare_endpoint, estimate_endpoint
 from msreboot.simulate import SimulationParameters, simulate_cohort
 from msreboot.trials._spec import TrialSpec, load_trial_spec, split_counts, treatments_of_arm
+from msreboot.trials._statistics import RATIO_STATISTICS, arm_statistic
 
 __all__ = [
     "TrialResult",
     "analyse_replicate",
     "landmark_read_times",
+    "published_statistics",
     "run_trial",
     "simulate_replicate",
     "time_zero",
@@ -80,6 +82,9 @@ def simulate_replicate(
     return _combine(cohorts), pd.concat(arms)
 
 
+_STATISTICS_COLUMNS = ["replicate", "published", "statistic", "arm", "time_years", "value"]
+
+
 _PUBLISHED_COLUMNS = [
     "trial",
     "statistic",
@@ -115,6 +120,10 @@ class TrialResult(BaseModel):
         interval and Wald ``p_value``, the log-rank ``log_rank_p`` (two or more arms), and
         ``hr_reliable`` (false when the Cox fit warned, e.g. an arm without events, whose
         hazard ratio tends to 0 or infinity; the log-rank test stays valid).
+    statistics
+        One row per replicate and ``[[published]]`` value whose statistic is neither a
+        landmark nor a hazard ratio (:func:`published_statistics`): ``published`` (the
+        value's position in the spec), ``statistic``, ``arm``, ``time_years``, ``value``.
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -122,6 +131,9 @@ class TrialResult(BaseModel):
     spec: TrialSpec
     estimates: pd.DataFrame
     hazard_ratios: pd.DataFrame
+    statistics: pd.DataFrame = Field(
+        default_factory=lambda: pd.DataFrame(columns=_STATISTICS_COLUMNS)
+    )
 
     def power(self, endpoint: str | None = None) -> float:
         """Share of replicates whose log-rank test is significant at ``analysis.alpha``
@@ -149,19 +161,27 @@ class TrialResult(BaseModel):
         ).reset_index()
 
     def compare_published(self) -> pd.DataFrame:
-        """Each published value beside the simulated mean (hazard ratios: median) and its
+        """Each published value beside the simulated mean (ratios: median) and its
         2.5-97.5% range over replicates, with ``inside``: whether the published value lies
         in that range (``<NA>`` without simulated values).
 
         Landmarks compare the arm's estimate at ``time_years``; hazard ratios the arm's
-        hazard ratio against the reference arm in the replicates whose Cox fit is reliable.
-        A published value always names its arm when the trial has several (never an
-        average over arms).
+        hazard ratio against the reference arm in the replicates whose Cox fit is reliable;
+        every other statistic its value in each replicate (:func:`published_statistics`;
+        replicates where it cannot be formed, e.g. a rate ratio over an arm without
+        relapses, are left out and counted in ``replicates``). A published value always
+        names its arm when the trial has several (never an average over arms).
         """
         rows = []
-        for value in self.spec.published:
+        for i, value in enumerate(self.spec.published):
             arm = value.arm or self.spec.arms[0].name  # one arm (else required)
-            if value.statistic == "hazard_ratio":
+            if value.statistic not in ("landmark", "hazard_ratio"):
+                sel = self.statistics[self.statistics["published"] == i]
+                sims = sel["value"].to_numpy(dtype=float)
+                sims = sims[np.isfinite(sims)]
+                middle = np.median if value.statistic in RATIO_STATISTICS else np.mean
+                centre = float(middle(sims)) if len(sims) else np.nan
+            elif value.statistic == "hazard_ratio":
                 ratios = self.hazard_ratios
                 sel = ratios[
                     (ratios["endpoint"] == value.endpoint)
@@ -184,7 +204,7 @@ class TrialResult(BaseModel):
                 {
                     "trial": self.spec.name,
                     "statistic": value.statistic,
-                    "endpoint": value.endpoint,
+                    "endpoint": value.endpoint or "",
                     "arm": arm,
                     "time_years": value.time_years if value.time_years is not None else np.nan,
                     "published": value.value,
@@ -329,6 +349,43 @@ def analyse_replicate(
     return [f.assign(replicate=replicate) for f in frames], ratios
 
 
+def published_statistics(
+    spec: TrialSpec, cohort: Cohort, arms: pd.Series, replicate: int
+) -> list[dict[str, Any]]:
+    """The statistic of each ``[[published]]`` value that is neither a landmark nor a
+    hazard ratio, in one replicate (:func:`msreboot.trials.arm_statistic`)."""
+    rows: list[dict[str, Any]] = []
+    anchor: str | pd.DataFrame | None = None
+    reference = spec.analysis.reference_arm or spec.arms[0].name
+    for i, value in enumerate(spec.published):
+        if value.statistic in ("landmark", "hazard_ratio"):
+            continue
+        if anchor is None:
+            anchor = time_zero(spec, arms)
+        arm = value.arm or spec.arms[0].name
+        result = arm_statistic(
+            value.statistic,
+            cohort,
+            arms,
+            arm=arm,
+            reference=reference,
+            anchor=anchor,
+            time_years=value.time_years,
+            window_days=value.window_days,
+        )
+        rows.append(
+            {
+                "replicate": replicate,
+                "published": i,
+                "statistic": value.statistic,
+                "arm": arm,
+                "time_years": np.nan if value.time_years is None else value.time_years,
+                "value": result,
+            }
+        )
+    return rows
+
+
 def run_trial(
     spec: TrialSpec | str | Path,
     *,
@@ -371,6 +428,7 @@ def run_trial(
         spec = spec.with_(replicates=replicates)
     frames: list[pd.DataFrame] = []
     ratios: list[dict[str, Any]] = []
+    statistics: list[dict[str, Any]] = []
     folder = Path(out_dir) if out_dir is not None else None
     for r in range(spec.replicates):
         cohort, arms = simulate_replicate(spec, r, parameters)
@@ -379,6 +437,7 @@ def run_trial(
         f, h = analyse_replicate(spec, cohort, arms, r + 1)
         frames.extend(f)
         ratios.extend(h)
+        statistics.extend(published_statistics(spec, cohort, arms, r + 1))
         if progress is not None:
             progress(r + 1)
     columns = ["replicate", "endpoint", "arm", "time_years", "n", "events", "n_at_risk"]
@@ -398,7 +457,12 @@ def run_trial(
             "hr_reliable",
         ],
     )
-    result = TrialResult(spec=spec, estimates=estimates, hazard_ratios=hazard)
+    result = TrialResult(
+        spec=spec,
+        estimates=estimates,
+        hazard_ratios=hazard,
+        statistics=pd.DataFrame(statistics, columns=_STATISTICS_COLUMNS),
+    )
     if folder is not None:
         _write_results(folder, result)
     return result
@@ -421,6 +485,8 @@ def _write_results(folder: Path, result: TrialResult) -> None:
     write_frame(result.estimates, folder / "estimates.csv")
     write_frame(result.hazard_ratios, folder / "hazard_ratios.csv")
     write_frame(result.table(), folder / "summary.csv")
+    if len(result.statistics):
+        write_frame(result.statistics, folder / "statistics.csv")
     if result.spec.published:
         write_frame(result.compare_published(), folder / "published.csv")
     meta = {

@@ -43,6 +43,7 @@ from msreboot.simulate import (
 from msreboot.trials._enrolled import ENROLLED_ONLY_KEYS
 from msreboot.trials._published import PublishedValue
 from msreboot.trials._spec_errors import closest, describe_spec_errors, unknown_keys_message
+from msreboot.trials._statistics import RATIO_STATISTICS
 
 __all__ = [
     "AnalysisSpec",
@@ -232,6 +233,14 @@ class TrialSpec(BaseModel):
                 )
             if value.arm is not None and value.arm not in names:
                 raise ValueError(f"published.{i}.arm must be one of {names}; got {value.arm!r}.")
+            if value.statistic in RATIO_STATISTICS:
+                reference = self.analysis.reference_arm or names[0]
+                if len(names) < 2 or value.arm == reference:
+                    raise ValueError(
+                        f"published.{i}.arm must be an arm other than the reference arm "
+                        f"{reference!r} for the ratio {value.statistic!r}; got "
+                        f"{value.arm!r}. A ratio compares an arm with the reference arm."
+                    )
         definitions = self.definitions()
         primary = self.analysis.primary
         if primary is not None and primary not in definitions:
