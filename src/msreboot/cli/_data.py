@@ -37,6 +37,14 @@ from msreboot.cli._common import (
     progress,
     read_source,
 )
+from msreboot.cli._foreign import (
+    OmopConceptsOpt,
+    OmopOpt,
+    OmopSchemaOpt,
+    SdtmMappingOpt,
+    SdtmOpt,
+    load_foreign,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -171,28 +179,58 @@ def validate_command(
 
 def import_command(
     ctx: typer.Context,
-    source: SourceArg,
     db: Annotated[Path, typer.Option("--db", help="DuckDB store to create or replace.")],
+    source: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Cohort: a folder of table files (CSV, Parquet, Excel), an Excel workbook, a "
+            "DuckDB store (.duckdb) or a REDCap export (with --redcap-mapping); or none with "
+            "--sdtm or --omop.",
+            show_default=False,
+        ),
+    ] = None,
     redcap_mapping: RedcapOpt = None,
     date_format: DateFormatOpt = None,
     time_unit: TimeUnitOpt = None,
     partial_dates: PartialDatesOpt = None,
     max_cell_chars: MaxCellOpt = None,
+    sdtm: SdtmOpt = None,
+    sdtm_mapping: SdtmMappingOpt = None,
+    omop: OmopOpt = None,
+    omop_concepts: OmopConceptsOpt = None,
+    omop_schema: OmopSchemaOpt = None,
 ) -> None:
-    """Validate a cohort and load it into an embedded DuckDB store (all or nothing)."""
+    """Validate a cohort (SOURCE, --sdtm DIR or --omop PATH) and load it into an embedded
+    DuckDB store (all or nothing)."""
     from msreboot.data import import_cohort
     from msreboot.exceptions import StoreError
 
-    _refuse_own_source("--db", db, [db], [source, redcap_mapping])
-    cohort = load_cohort(
-        ctx,
-        source,
-        redcap_mapping,
-        date_format,
-        time_unit,
-        partial_dates=partial_dates,
-        max_cell_chars=max_cell_chars,
-    )
+    foreign = sdtm if sdtm is not None else omop
+    if (source is None) == (foreign is None) or (sdtm is not None and omop is not None):
+        raise fail("give one of SOURCE, --sdtm DIR or --omop PATH.", EXIT_USAGE)
+    if source is not None:
+        _refuse_own_source("--db", db, [db], [source, redcap_mapping])
+        cohort = load_cohort(
+            ctx,
+            source,
+            redcap_mapping,
+            date_format,
+            time_unit,
+            partial_dates=partial_dates,
+            max_cell_chars=max_cell_chars,
+        )
+    else:
+        _refuse_own_source("--db", db, [db], [foreign, sdtm_mapping, omop_concepts])
+        cohort = load_foreign(
+            ctx,
+            sdtm=sdtm,
+            sdtm_mapping=sdtm_mapping,
+            omop=omop,
+            omop_concepts=omop_concepts,
+            omop_schema=omop_schema,
+            partial_dates=partial_dates,
+        )
+        source = foreign
     try:
         with _writing("--db", db), progress(ctx) as bar:
             task = bar.add_task(f"importing into {db.name}", total=len(cohort.tables))
