@@ -25,6 +25,7 @@ UNIT_SUFFIXES = (
     "_per_point",
     "_per_decade",
     "_log_hr",
+    "_log_odds",
     "_1e6_per_kg",
     "_1e9_per_l",
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from msreboot.simulate import PopulationSpec, VisitSchedule, simulate_cohort
@@ -58,10 +59,14 @@ def test_eligibility_on_relapses_selects_active_patients() -> None:
     assert (prior >= 2).all()
     assert (sim.cohort.relapses["onset_date"] >= -366).all()
     unselected = _baseline(spec, n=1000, seed=2)
-    assert (
-        sim.truth["inflammatory_propensity"].mean()
-        > 1.3 * unselected["inflammatory_propensity"].mean()
-    )
+
+    def activity(truth: pd.DataFrame) -> float:
+        return float((truth["inflammatory_propensity"] * truth["recent_activity_ratio"]).mean())
+
+    assert activity(sim.truth) > 1.3 * activity(unselected)
+    # both the persistent and the recent part are selected
+    for column in ("inflammatory_propensity", "recent_activity_ratio"):
+        assert sim.truth[column].mean() > 1.05 * unselected[column].mean()
 
 
 def test_gd_eligibility() -> None:

@@ -17,6 +17,7 @@ from msreboot.simulate import (
     _kernel,
     _kernel_chunk,
     _kernel_common,
+    _kernel_course,
     _kernel_population,
     _kernel_transplant,
 )
@@ -24,7 +25,14 @@ from msreboot.simulate import (
 __all__ = ["CACHE", "ensure_fresh"]
 
 CACHE = _compiled.CompiledCache(
-    (_kernel_common, _kernel_population, _kernel_transplant, _kernel, _kernel_chunk),
+    (
+        _kernel_common,
+        _kernel_course,
+        _kernel_population,
+        _kernel_transplant,
+        _kernel,
+        _kernel_chunk,
+    ),
     lambda: _kernel_common.LAYOUT_FINGERPRINT,
 )
 """The compiled simulation kernels and the fingerprint they must carry."""

@@ -41,6 +41,7 @@ from msreboot.simulate._kernel_common import (
     B_HCT_CI,
     B_NEURO,
     B_PHENOTYPE,
+    B_RECENT,
     B_REMYELINATION,
     B_SP_CLASS,
     B_T2,
@@ -91,6 +92,8 @@ from msreboot.simulate._kernel_common import (
     T_CD34,
     T_DEATH_CAUSE,
     T_DEATH_DAY,
+    T_DMT_RESPONSE,
+    T_DMT_STOP_DAY,
     T_EDSS3_DAY,
     T_EDSS_END,
     T_ENGRAFT_DAY,
@@ -107,6 +110,7 @@ from msreboot.simulate._kernel_common import (
     observe_edss,
     untreated_rate,
 )
+from msreboot.simulate._kernel_course import dmt_response, recent_factor
 from msreboot.simulate._kernel_population import draw_patient
 from msreboot.simulate._kernel_transplant import (
     discharge_day,
@@ -144,7 +148,6 @@ from msreboot.simulate._treatment import (
     TR_MSC_INTERVAL,
     TR_MSC_NEURO,
     TR_MSC_POTENCY_SP,
-    TR_RATE_RATIO,
     TR_START,
     TR_TRM_P,
 )
@@ -251,6 +254,9 @@ def simulate_patient(
     cap_rel = rel_day.shape[0]
     # treatment set-up
     kind = int(tv[TR_KIND])
+    recent = base[B_RECENT]
+    dmt_ratio = 1.0
+    dmt_stop = np.inf
     n_months = math.ceil(fu_days / DT_DAYS - 1e-9)
     mult_m = np.ones(max(n_months, 1))
     cd4_m = np.full(max(n_months, 1), np.nan)
@@ -297,6 +303,12 @@ def simulate_patient(
     elif kind in (KIND_DMT, KIND_MSC):
         tx[TX_PRESENT] = 1
         tx[TX_START] = int(tv[TR_START])
+        if kind == KIND_DMT:
+            dmt_ratio, dmt_class, dmt_stop = dmt_response(fp, tv, sc)
+            truth[T_DMT_RESPONSE] = dmt_class
+            truth[T_DMT_STOP_DAY] = dmt_stop if dmt_stop <= fu_days else np.nan
+            if dmt_stop <= fu_days:
+                tx[TX_END] = int(dmt_stop)
         if kind == KIND_MSC:
             tx[TX_END] = int(tv[TR_START] + (tv[TR_MSC_INFUSIONS] - 1) * tv[TR_MSC_INTERVAL])
     if n_ae > ae.shape[0]:
@@ -344,8 +356,9 @@ def simulate_patient(
         # inflammatory multiplier of the month
         mult = 1.0
         if kind == KIND_DMT:
-            frac = min(max((t1 - tv[TR_START]) / span, 0.0), 1.0)
-            mult = 1.0 - frac * (1.0 - tv[TR_RATE_RATIO])
+            on = min(t1, dmt_stop) - max(t0, tv[TR_START])
+            frac = min(max(on / span, 0.0), 1.0)
+            mult = 1.0 - frac * (1.0 - dmt_ratio)
         elif kind == KIND_AHSCT:
             mult = mult_m[m]
         neuro_factor = 1.0
@@ -362,7 +375,7 @@ def simulate_patient(
                 neuro_factor = 1.0 - tv[TR_MSC_NEURO] * math.exp(
                     -(mid - tv[TR_START]) / fp[MSC_NEURO_DAYS]
                 )
-        base_rate = untreated_rate(fp, g, age, dur, phen)
+        base_rate = untreated_rate(fp, g, age, dur, phen) * recent_factor(fp, recent, mid)
         z_start = min(z_perm + z_raw, 9.5)
         # relapses
         k_rel = min(poisson(sc, base_rate * mult * yrs), MAX_MONTH_RELAPSES)
@@ -521,6 +534,8 @@ def simulate_patient(
                 tx[TX_ENGRAFT] = NA_DAY
             if tx[TX_DISCHARGE] > cut:
                 tx[TX_DISCHARGE] = int(death_day) if recorded_death else NA_DAY
+        elif kind == KIND_DMT and tx[TX_END] != NA_DAY and tx[TX_END] > cut:
+            tx[TX_END] = int(death_day) if recorded_death else NA_DAY
         elif kind == KIND_DMT and recorded_death:
             tx[TX_END] = int(death_day)
         elif kind == KIND_MSC and tx[TX_END] > cut:

@@ -129,6 +129,17 @@ MSC_MAX = _i("msc_max_effect_ratio")
 MSC_ED50 = _i("msc_ed50_1e6_per_kg")
 MSC_DAYS = _i("msc_effect_days")
 MSC_NEURO_DAYS = _i("msc_neuroprotection_days")
+RECENT_CV = _i("recent_activity_cv_ratio")
+RECENT_DECAY = _i("recent_activity_decay_years")
+DMT_STOP = _i("dmt_discontinuation_per_year")
+REACT_LEVEL = _i("reactivation_level_ratio")
+REACT_REGROWTH = _i("reactivation_regrowth_years")
+REACT_POOL_EXP = _i("reactivation_pool_exponent_ratio")
+SHARE_ACTIVITY = _i("progression_share_activity_log_odds")
+SHARE_AGE = _i("progression_share_age_log_odds_per_decade")
+SHARE_PPMS = _i("progression_share_ppms_log_odds")
+SHARE_PRIOR_DMT = _i("progression_share_prior_dmt_log_odds")
+SHARE_EDSS = _i("progression_share_edss_log_odds_per_point")
 
 # baseline characteristics (columns of the baseline output)
 (
@@ -151,8 +162,9 @@ MSC_NEURO_DAYS = _i("msc_neuroprotection_days")
     B_PRIOR_DMTS,
     B_HCT_CI,
     B_ATTEMPTS,
+    B_RECENT,
     N_BASE,
-) = range(20)
+) = range(21)
 PH_RR, PH_SP, PH_PP = 0, 1, 2
 
 # latent truth (columns of the truth output); NaN where not applicable
@@ -181,8 +193,12 @@ PH_RR, PH_SP, PH_PP = 0, 1, 2
     T_REACTIVATION_DAY,
     T_FEBRILE_NEUTROPENIA,
     T_LAST_DAY,
+    T_DMT_RESPONSE,
+    T_DMT_STOP_DAY,
+    T_SHARE_RR,
+    T_SHARE_PROG,
     N_TRUTH,
-) = range(25)
+) = range(29)
 MILESTONES = (3.0, 4.0, 6.0, 8.0)
 
 CAUSE_MS = DEATH_CAUSES.index("ms")
@@ -277,6 +293,7 @@ def mortality_rate(fp: np.ndarray, female: bool, age: float, z: float) -> float:
 KERNEL_MODULES = (
     "_rng",
     "_kernel_common",
+    "_kernel_course",
     "_kernel_population",
     "_kernel_transplant",
     "_kernel",

@@ -28,6 +28,7 @@ from msreboot.simulate._kernel_common import (
     B_PHENOTYPE,
     B_PRIOR_DMTS,
     B_PRIOR_RELAPSES,
+    B_RECENT,
     B_REMYELINATION,
     B_SP_CLASS,
     B_T2,
@@ -44,6 +45,7 @@ from msreboot.simulate._kernel_common import (
     PH_RR,
     PH_SP,
     R_GAP,
+    RECENT_CV,
     REMY_AGE,
     REMY_CV,
     REMY_DUR,
@@ -128,7 +130,12 @@ def draw_patient(
     Returns the number of prior relapses, or -1 when no eligible patient was drawn in
     ``MAX_ATTEMPTS`` attempts.
     """
-    shape = 1.0 / (fp[GAMMA_CV] * fp[GAMMA_CV])
+    # the published between-patient CV is that of the activity at a time (propensity
+    # times recent activity); the persistent propensity carries the rest of it
+    recent_cv = min(fp[RECENT_CV], fp[GAMMA_CV])
+    recent_shape = 1.0 / (recent_cv * recent_cv) if recent_cv > 0.0 else 0.0
+    persistent = (1.0 + fp[GAMMA_CV] * fp[GAMMA_CV]) / (1.0 + recent_cv * recent_cv) - 1.0
+    shape = 1.0 / max(persistent, 1e-12)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         female = uniform(st) < pv[POP_FEMALE]
         u = uniform(st)
@@ -148,6 +155,9 @@ def draw_patient(
             st, pv[POP_EDSS_MEAN], pv[POP_EDSS_SD], pv[POP_EDSS_LOW], pv[POP_EDSS_HIGH]
         )
         g = gamma(st, shape) / shape * pv[POP_ACTIVITY]
+        # recent activity around the propensity: selection on recent relapses or lesions
+        # picks high values, which regress to 1 after enrolment
+        recent = gamma(st, recent_shape) / recent_shape if recent_cv > 0.0 else 1.0
         zn = normal(st)
         s2 = math.log(1.0 + fp[NEURO_CV] * fp[NEURO_CV])
         neuro = math.exp(math.sqrt(s2) * zn - 0.5 * s2)
@@ -172,14 +182,14 @@ def draw_patient(
         if window > 0.0:
             mid_age = age - 0.5 * window
             mid_dur = duration - 0.5 * window
-            rate = untreated_rate(fp, g, mid_age, mid_dur, phen) * pv[POP_PRIOR_RATE_RATIO]
+            rate = untreated_rate(fp, g * recent, mid_age, mid_dur, phen) * pv[POP_PRIOR_RATE_RATIO]
             n_prior = poisson(st, rate * window)
         if n_prior < pv[POP_PRIOR_MIN] or n_prior > pv[POP_PRIOR_MAX]:
             continue
         if n_prior > 0 and not _prior_days(st, fp, n_prior, window, prior_days):
             continue
         # Gd+ process run in before enrolment; the last month is the baseline scan
-        lam0 = gd_baseline_rate(fp, untreated_rate(fp, g, age, duration, phen))
+        lam0 = gd_baseline_rate(fp, untreated_rate(fp, g * recent, age, duration, phen))
         n1 = 0.0
         n2 = 0.0
         for _ in range(GD_BURN_IN_MONTHS):
@@ -214,6 +224,7 @@ def draw_patient(
         base[B_PRIOR_DMTS] = pv[POP_DMT_MIN] + poisson(st, pv[POP_DMT_MEAN])
         base[B_HCT_CI] = min(poisson(st, pv[POP_HCTCI_MEAN]), 10)
         base[B_ATTEMPTS] = attempt
+        base[B_RECENT] = recent
         return n_prior
     return -1
 

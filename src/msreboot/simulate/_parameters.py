@@ -136,6 +136,27 @@ class SimulationParameters(BaseModel):
         "(relapses and Gd+ lesions; gives negative-binomial counts).",
         gt=0.0,
     )
+    recent_activity_cv_ratio: float = _p(
+        0.5,
+        "ratio",
+        "assumed",
+        "switch-time regression to the mean (issue 20): patients start a new therapy at a "
+        "peak of activity (assumed)",
+        "Between-patient CV of the recent-activity factor (gamma, mean 1) that multiplies "
+        "the inflammatory rate in the window before enrolment and at enrolment; eligibility "
+        "on recent relapses or Gd+ lesions selects high values. Part of "
+        "inflammatory_propensity_cv_ratio (the CV of the activity at a time): the "
+        "persistent propensity has CV sqrt((1 + cv^2) / (1 + cv_recent^2) - 1).",
+    )
+    recent_activity_decay_years: float = _p(
+        0.75,
+        "years",
+        "assumed",
+        "assumed",
+        "Time constant of the return of the recent-activity factor to 1 after enrolment "
+        "(regression to the mean).",
+        gt=0.0,
+    )
     relapse_min_gap_days: float = _p(
         30.0,
         "days",
@@ -319,7 +340,52 @@ class SimulationParameters(BaseModel):
         0.3,
         "assumed",
         "progression continues at a reduced rate after AHSCT (simulator.md)",
-        "Share of progressive-phase progression that follows inflammatory activity.",
+        "Share of progressive-phase progression that follows inflammatory activity, for a "
+        "patient of reference activity, age 40, SPMS, one prior DMT and EDSS 4 (the "
+        "modifiers below move it on the log-odds scale).",
+    )
+    progression_share_activity_log_odds: float = _p(
+        0.8,
+        "log odds ratio",
+        "assumed",
+        "benefit of AHSCT depends on inflammatory activity (simulator.md; Muraro 2017 "
+        "directions, evidence.md)",
+        "Log odds ratio of the inflammation-driven share per unit log of the patient's "
+        "inflammatory activity at enrolment (propensity times recent-activity factor).",
+        ge=None,
+    )
+    progression_share_age_log_odds_per_decade: float = _p(
+        -0.4,
+        "1/decade",
+        "assumed",
+        "younger patients do better after AHSCT (Muraro 2017, evidence.md)",
+        "Log odds ratio of the inflammation-driven share per 10 years of age above 40.",
+        ge=None,
+    )
+    progression_share_ppms_log_odds: float = _p(
+        -0.7,
+        "log odds ratio",
+        "assumed",
+        "progressive MS does worse after AHSCT (Muraro 2017, evidence.md)",
+        "Log odds ratio of the inflammation-driven share in PPMS against SPMS.",
+        ge=None,
+    )
+    progression_share_prior_dmt_log_odds: float = _p(
+        -0.2,
+        "log odds ratio",
+        "assumed",
+        "more prior DMTs, worse PFS after AHSCT (Muraro 2017, evidence.md)",
+        "Log odds ratio of the inflammation-driven share (both phases) per prior DMT above 1.",
+        ge=None,
+    )
+    progression_share_edss_log_odds_per_point: float = _p(
+        -0.2,
+        "1/EDSS point",
+        "assumed",
+        "higher EDSS, worse outcome after AHSCT (Muraro 2017, evidence.md)",
+        "Log odds ratio of the inflammation-driven share (both phases) per EDSS point above "
+        "4 at enrolment.",
+        ge=None,
     )
     reversible_edss_share_rrms_ratio: float = _prob(
         0.3,
@@ -413,6 +479,30 @@ class SimulationParameters(BaseModel):
     dmt_mitoxantrone_rate_ratio: float = _rr(0.4, "assumed", "assumed", "Mitoxantrone.")
     dmt_cyclophosphamide_rate_ratio: float = _rr(0.5, "assumed", "assumed", "Cyclophosphamide.")
     dmt_other_rate_ratio: float = _rr(0.7, "assumed", "assumed", "Other.")
+    dmt_partial_response_probability: float = _prob(
+        0.25,
+        "assumed",
+        "responders / partial / non-responders (issue 20; assumed)",
+        "Share of patients on a DMT with a partial response (half the drug's log rate "
+        "ratio). The responders' rate ratio is solved so that the mean over patients is the "
+        "drug's published rate ratio.",
+    )
+    dmt_non_response_probability: float = _prob(
+        0.15,
+        "assumed",
+        "assumed",
+        "Share of non-responders (rate ratio 1); capped per drug so that the responders' "
+        "rate ratio stays >= 0.02 (a drug with rate ratio 0.28 cannot have 15% "
+        "non-responders).",
+    )
+    dmt_discontinuation_per_year: float = _p(
+        0.05,
+        "1/year",
+        "assumed",
+        "assumed",
+        "Hazard of stopping the DMT; off the drug the untreated rate returns (no switch, no "
+        "rebound). The treatments table's end_date is the day it stops.",
+    )
     # -- AHSCT: procedure ------------------------------------------------------------
     enrolment_to_mobilisation_days: float = _p(
         14.0, "days", "assumed", "assumed", "Days from enrolment to the start of mobilisation."
@@ -618,6 +708,30 @@ class SimulationParameters(BaseModel):
     )
     reactivation_regulation_ratio: float = _rr(
         0.1, "assumed", "assumed", "Regulation left after a late reactivation."
+    )
+    reactivation_level_ratio: float = _prob(
+        0.3,
+        "assumed",
+        "late relapses after AHSCT (HALT-MS, Burt 2015, evidence.md; assumed)",
+        "Level, relative to before the transplant, towards which the autoreactive pool "
+        "regrows after a late reactivation.",
+    )
+    reactivation_regrowth_years: float = _p(
+        1.5,
+        "years",
+        "assumed",
+        "the autoreactive pool regrows slowly (issue 20; assumed)",
+        "Time constant of that regrowth.",
+        gt=0.0,
+    )
+    reactivation_pool_exponent_ratio: float = _p(
+        0.5,
+        "ratio",
+        "assumed",
+        "fewer surviving autoreactive cells (CD34 selection, ablative conditioning), fewer "
+        "late relapses (Atkins 2016: none; assumed)",
+        "The reactivation hazard scales with (autoreactive pool just after reinfusion / "
+        "3 x 10^-4)^exponent (3 x 10^-4: Cy 200 + ATG with an unmanipulated graft).",
     )
     thymic_decline_per_year: float = _p(
         0.03,

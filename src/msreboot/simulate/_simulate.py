@@ -29,6 +29,7 @@ from msreboot.simulate._kernel_common import (
     B_PHENOTYPE,
     B_PRIOR_DMTS,
     B_PRIOR_RELAPSES,
+    B_RECENT,
     B_REMYELINATION,
     B_SP_CLASS,
     B_T2,
@@ -43,6 +44,8 @@ from msreboot.simulate._kernel_common import (
     T_CD34,
     T_DEATH_CAUSE,
     T_DEATH_DAY,
+    T_DMT_RESPONSE,
+    T_DMT_STOP_DAY,
     T_EDSS3_DAY,
     T_EDSS4_DAY,
     T_EDSS6_DAY,
@@ -94,7 +97,8 @@ class SimulatedCohort:
         One row per patient: baseline characteristics (observed and latent) and the latent
         course (days to SPMS, to latent EDSS 3 / 4 / 6 / 8, true relapse and Gd+ counts,
         death, and for AHSCT the engraftment day, CD34+ dose, CD4 counts and the
-        autoreactive pool relative to before the transplant). Days count from enrolment;
+        autoreactive pool relative to before the transplant; for a DMT the response class
+        and the day it stops). Days count from enrolment;
         NaN where an event did not happen in follow-up.
     metadata
         Seed (entropy and spawn key: enough to reproduce the cohort), package version,
@@ -380,6 +384,14 @@ def _mark_reference_scan(chunk: ChunkOutput, earliest_day: int) -> None:
     values.reshape(-1, 3)[candidate[first], 1] = -1
 
 
+def _response_names(code: np.ndarray) -> np.ndarray:
+    names = np.full(len(code), None, dtype=object)
+    known = ~np.isnan(code)
+    labels = np.array(["responder", "partial", "non_responder"], dtype=object)
+    names[known] = labels[code[known].astype(int)]
+    return names
+
+
 def _truth_frame(chunks: list[ChunkOutput], ids: np.ndarray) -> pd.DataFrame:
     base = np.concatenate([c.base for c in chunks])
     truth = np.concatenate([c.truth for c in chunks])
@@ -400,6 +412,7 @@ def _truth_frame(chunks: list[ChunkOutput], ids: np.ndarray) -> pd.DataFrame:
         "edss_latent": base[:, B_EDSS_LATENT],
         "edss_recoverable": base[:, B_EDSS_REVERSIBLE],
         "inflammatory_propensity": base[:, B_GAMMA],
+        "recent_activity_ratio": base[:, B_RECENT],
         "neurodegeneration_ratio": base[:, B_NEURO],
         "remyelination_capacity": base[:, B_REMYELINATION],
         "thymic_function": base[:, B_THYMIC],
@@ -434,5 +447,7 @@ def _truth_frame(chunks: list[ChunkOutput], ids: np.ndarray) -> pd.DataFrame:
         "autoreactive_24m_ratio": truth[:, T_AUTO_24M],
         "autoreactive_60m_ratio": truth[:, T_AUTO_60M],
         "reactivation_day": truth[:, T_REACTIVATION_DAY],
+        "dmt_response": _response_names(truth[:, T_DMT_RESPONSE]),
+        "dmt_stop_day": truth[:, T_DMT_STOP_DAY],
     }
     return pd.DataFrame(columns)

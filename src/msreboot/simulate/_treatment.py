@@ -81,8 +81,11 @@ MSC_ROUTES: tuple[MSCRoute, ...] = get_args(MSCRoute)
     TR_MSC_POTENCY_SP,  # potency when the patient is progressive
     TR_MSC_ROUTE,
     TR_MSC_NEURO,
+    TR_RR_PARTIAL,  # DMT: rate ratio of partial responders (TR_RATE_RATIO: responders)
+    TR_SHARE_PARTIAL,
+    TR_SHARE_NON,
     N_TR,
-) = range(28)
+) = range(31)
 KIND_NONE, KIND_DMT, KIND_AHSCT, KIND_MSC = 0, 1, 2, 3
 
 
@@ -91,7 +94,11 @@ class DMTCourse:
     """A disease-modifying therapy started at ``start_day`` and continued.
 
     Its rate ratio on relapses and MRI activity is ``dmt_<drug>_rate_ratio`` of the
-    parameters; progression slows through the inflammation-driven share.
+    parameters on average over patients: each patient is a responder, a partial responder
+    or a non-responder (``dmt_partial_response_probability``,
+    ``dmt_non_response_probability``) and may stop the drug
+    (``dmt_discontinuation_per_year``); progression slows through the inflammation-driven
+    share.
     """
 
     drug: DMTDrug
@@ -257,6 +264,43 @@ def treatment_dict(treatment: Treatment) -> dict[str, object]:
     return {"kind": treatment.kind, **asdict(treatment)}
 
 
+RESPONDER_FLOOR = 0.02
+"""The lowest rate ratio of a responder (below it, fewer non-responders are assumed)."""
+
+
+def dmt_response_classes(
+    rate_ratio: float, share_partial: float, share_non: float
+) -> tuple[float, float, float, float]:
+    """Rate ratios of responders and partial responders, and the shares of partial and
+    non-responders, whose mean rate ratio is ``rate_ratio``.
+
+    Partial responders have half the log rate ratio (``sqrt(rate_ratio)``),
+    non-responders 1; the responders' rate ratio ``r`` solves ``share_non + share_partial
+    sqrt(rate_ratio) + (1 - share_non - share_partial) r = rate_ratio``. Where ``r`` would
+    fall below 0.02, the non-responder share (then the partial share) is lowered until
+    ``r`` is 0.02: a drug with rate ratio 0.28 cannot have 15% non-responders.
+
+    Examples
+    --------
+    >>> [round(x, 4) for x in dmt_response_classes(0.7, 0.25, 0.15)]
+    [0.5681, 0.8367, 0.25, 0.15]
+    >>> [round(x, 4) for x in dmt_response_classes(1.0, 0.25, 0.15)]
+    [1.0, 1.0, 0.25, 0.15]
+    """
+    partial = rate_ratio**0.5
+    floor = min(RESPONDER_FLOOR, rate_ratio)
+    rest = 1.0 - share_partial - share_non
+    responder = (rate_ratio - share_non - share_partial * partial) / rest if rest > 0 else floor
+    if rest <= 0 or responder < floor:
+        share_non = max(0.0, (rate_ratio - share_partial * partial - (1 - share_partial) * floor))
+        share_non /= max(1.0 - floor, 1e-12)
+        if share_non == 0.0 and rate_ratio - share_partial * partial < floor * (1 - share_partial):
+            share_partial = max(0.0, (rate_ratio - floor) / max(partial - floor, 1e-12))
+        rest = 1.0 - share_partial - share_non
+        responder = (rate_ratio - share_non - share_partial * partial) / rest if rest > 0 else 1.0
+    return float(responder), float(partial), float(share_partial), float(share_non)
+
+
 def treatment_vector(treatment: Treatment, params: SimulationParameters) -> np.ndarray:
     """The course as the float vector the compiled kernel reads (effects resolved)."""
     v = np.zeros(N_TR)
@@ -265,7 +309,14 @@ def treatment_vector(treatment: Treatment, params: SimulationParameters) -> np.n
     elif isinstance(treatment, DMTCourse):
         v[TR_KIND] = KIND_DMT
         v[TR_START] = treatment.start_day
-        v[TR_RATE_RATIO] = getattr(params, f"dmt_{treatment.drug}_rate_ratio")
+        rate_ratio = getattr(params, f"dmt_{treatment.drug}_rate_ratio")
+        responder, partial, share_partial, share_non = dmt_response_classes(
+            rate_ratio, params.dmt_partial_response_probability, params.dmt_non_response_probability
+        )
+        v[TR_RATE_RATIO] = responder
+        v[TR_RR_PARTIAL] = partial
+        v[TR_SHARE_PARTIAL] = share_partial
+        v[TR_SHARE_NON] = share_non
     elif isinstance(treatment, AHSCTCourse):
         default_intensity, default_days = REGIMEN_DEFAULTS[treatment.conditioning_regimen]
         intensity = treatment.conditioning_intensity or default_intensity
