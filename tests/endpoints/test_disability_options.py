@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from msreboot.endpoints import (
+    BaselineRule,
     ConfirmationRule,
     DisabilityDefinition,
     PIRARule,
@@ -217,3 +218,52 @@ def test_monotonic_confirmation_of_an_improvement() -> None:
     assert len(found(data, None, DisabilityDefinition(event="first_cdi"))) == 1
     assert found(data, None, monotonic().with_(event="first_cdi")).empty
     assert "monotonic" in monotonic().methods_text()
+
+
+# --- 4. unconfirmed worsening as a sensitivity analysis -----------------------------------
+
+SENSITIVITY = DisabilityDefinition(unconfirmed_worsening=True)
+
+
+def test_unconfirmed_worsening_counts_in_the_sensitivity_mode_only() -> None:
+    # Day 100 (3.0) is +1.0 from 2.0; the only later visit, day 150, is 50 days later
+    # (before the window opens at 77): no confirmation. Default: no event, one unconfirmed
+    # candidate. Sensitivity mode: an event on day 100, flagged unconfirmed and counted.
+    data = visits((0, 2.0), (100, 3.0), (150, 2.0))
+    default = detect_disability_events(data, None, DisabilityDefinition())
+    assert not default.events["event"].any()
+    assert default.unconfirmed["date"].tolist() == [100.0]
+    assert "confirmed" not in default.events
+    assert "cdw_unconfirmed" not in default.patients
+    result = detect_disability_events(data, None, SENSITIVITY)
+    events = result.events[result.events["event"]]
+    assert events["date"].tolist() == [100.0]
+    assert events["confirmed"].tolist() == [False]
+    assert np.isnan(events["confirmation_84_date"].iloc[0])
+    assert result.patients.loc[0, "cdw_unconfirmed"] == 1
+    assert "unconfirmed worsening (sensitivity mode): 1" in result.summary()
+    assert "sensitivity analysis" in result.methods()
+
+
+def test_unconfirmed_worsening_moves_the_roving_reference_to_the_candidate() -> None:
+    # Default: day 100 (3.0) fails at its first confirmation (day 190, 2.0); day 300
+    # (3.5, +1.5 from 2.0) is confirmed on day 400: one confirmed CDW on day 300.
+    # Sensitivity, roving: day 100 is an unconfirmed event and the reference becomes 3.0
+    # (day 100); day 190 (2.0) is an unconfirmed improvement candidate (-1.0, its window
+    # visit day 300 is 3.5); day 300 is +0.5 from 3.0, below the 1.0 step: one event only.
+    data = visits((0, 2.0), (100, 3.0), (190, 2.0), (300, 3.5), (400, 3.5))
+    roving = BaselineRule(kind="roving")
+    default = found(data, None, DisabilityDefinition(event="all", baseline=roving))
+    assert default["date"].tolist() == [300.0]
+    sensitive = found(data, None, SENSITIVITY.with_(event="all", baseline=roving))
+    assert sensitive["date"].tolist() == [100.0]
+    assert sensitive["confirmed"].tolist() == [False]
+    # a confirmed event keeps its confirmation in the sensitivity mode
+    kept = found(visits((0, 2.0), (100, 3.0), (190, 3.0)), None, SENSITIVITY)
+    assert kept["confirmed"].tolist() == [True]
+    assert kept["confirmation_84_date"].tolist() == [190.0]
+
+
+def test_unconfirmed_improvement_is_still_not_an_event() -> None:
+    data = visits((0, 4.0), (100, 3.0), (150, 4.0))
+    assert found(data, None, SENSITIVITY.with_(event="first_cdi")).empty

@@ -19,6 +19,7 @@ from msreboot.endpoints._disability_cache import ensure_fresh
 from msreboot.endpoints._disability_chunks import scan_cohort
 from msreboot.endpoints._disability_input import Visits, flat_layout, prepare
 from msreboot.endpoints._disability_layout import (
+    N_OUT_FIXED,
     OUT_TYPE,
     STATUS_OVERFLOW,
     STATUS_UNCONFIRMED_TRUNCATED,
@@ -126,6 +127,9 @@ class DisabilityEvents:
                 lines.append(f"  PIRA with relapse during confirmation: {self.count(PIRA_RELAPSE)}")
         with_event = int((self.patients["n_events"] > 0).sum())
         lines.append(f"  patients with at least one event: {with_event}")
+        if d.unconfirmed_worsening:
+            unconfirmed = int((self.patients["cdw_unconfirmed"]).sum())
+            lines.append(f"  of which unconfirmed worsening (sensitivity mode): {unconfirmed}")
         lines.append(f"  unconfirmed candidate changes: {len(self.unconfirmed)}")
         if len(self.excluded):
             reasons = self.excluded["reason"].value_counts()
@@ -326,6 +330,7 @@ def run_detection(
         calendar,
         d.raw_pira,
         d.raw_pira and d.pira.report_relapse_during_confirmation,
+        _confirmed(E, len(d.confirmation.days)) if d.unconfirmed_worsening else None,
     )
     unconfirmed = unconfirmed_table(id_strings, t, unc_pat, unc, unc_d, sign, calendar)
     return DisabilityEvents(
@@ -337,6 +342,11 @@ def run_detection(
         anchored=visits.anchor is not None,
         warnings=notes,
     )
+
+
+def _confirmed(E: np.ndarray, n_periods: int) -> np.ndarray:
+    """Whether each event has a confirmation visit (False: unconfirmed or imputed)."""
+    return np.asarray(np.any(E[:, N_OUT_FIXED : N_OUT_FIXED + n_periods] >= 0, axis=1))
 
 
 def _thresholds(rule: ThresholdRule, value: np.ndarray) -> np.ndarray:

@@ -71,6 +71,7 @@ from msreboot.endpoints._disability_layout import (
     IP_RELAPSE_REBASELINE,
     IP_SKIP_EXTREMA,
     IP_SUB_THRESHOLD,
+    IP_UNCONFIRMED,
     IP_USE_END_DATES,
     MODE_ALL,
     MODE_FIRST,
@@ -147,6 +148,7 @@ def scan_patient(
     use_end = ip[IP_USE_END_DATES] == 1
     split_conf_relapse = ip[IP_RELAPSE_IN_CONFIRMATION] == 1
     mono = ip[IP_MONOTONIC] == 1
+    unconf_mode = ip[IP_UNCONFIRMED] == 1
     sub = st_kind != ST_NONE
     raw_last = fp[FP_RAW_LAST]
     rebl_lag = 0.0 if mode == MODE_FIRST_PIRA else raw_last
@@ -321,8 +323,22 @@ def scan_patient(
                     and (not mono or monotone(x, change, first_conf, True, every))
                 )
                 or (impute and change == n - 1 and t[change] - t[0] <= fp[FP_IMPUTE_MAX_FU])
+                or unconf_mode
             ):
-                # confirmed (or imputed last-visit) worsening
+                # confirmed (or imputed last-visit, or unconfirmed on request) worsening
+                unconf = False
+                if unconf_mode and not (
+                    nu > 0
+                    and holds(x, bv, bdw, True, False, change + 1, first_conf, every)
+                    and (not mono or monotone(x, change, first_conf, True, every))
+                ):
+                    unconf = not (
+                        impute and change == n - 1 and t[change] - t[0] <= fp[FP_IMPUTE_MAX_FU]
+                    )
+                if unconf:  # the candidate stands for its own confirmation
+                    cu[0] = change
+                    bits[0] = 0
+                    nu = 1
                 imputed = nu == 0
                 if imputed:
                     cu[0] = n - 1
@@ -400,6 +416,8 @@ def scan_patient(
                 else:
                     status = STATUS_UNCONFIRMED_TRUNCATED
                 conf0 = first_confirmation(cu, bits, nf, nw)
+                if unconf:
+                    conf0 = change
                 if conf0 >= 0:
                     target = conf0 if not from_event else change
                     if bl_kind == BL_ROVING or bl_kind == BL_ROVING_WORS:

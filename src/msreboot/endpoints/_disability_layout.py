@@ -78,7 +78,8 @@ IP_IMPUTE = 10
 IP_USE_END_DATES = 11
 IP_RELAPSE_IN_CONFIRMATION = 12
 IP_MONOTONIC = 13
-N_IP = 14
+IP_UNCONFIRMED = 14
+N_IP = 15
 
 # Float options (``fp``); NaN stands for "no bound"
 FP_BL_LAST, FP_BL_NEXT, FP_EV_LAST, FP_EV_NEXT, FP_CF_LAST, FP_CF_NEXT = 0, 1, 2, 3, 4, 5
@@ -128,6 +129,7 @@ def kernel_options(
     ip[IP_USE_END_DATES] = int(d.pira.use_end_dates)
     ip[IP_RELAPSE_IN_CONFIRMATION] = int(d.pira.report_relapse_during_confirmation)
     ip[IP_MONOTONIC] = int(d.confirmation.monotonic)
+    ip[IP_UNCONFIRMED] = int(d.unconfirmed_worsening)
     fp = np.zeros(N_FP)
     rb = d.relapse_buffer
     fp[FP_BL_LAST], fp[FP_BL_NEXT] = rb.baseline

@@ -100,6 +100,11 @@ def methods_text(definition: DisabilityDefinition) -> str:
                 " during its confirmation was reported as PIRA with relapse during"
                 " confirmation, and the remaining worsening as undefined."
             )
+    if definition.unconfirmed_worsening:
+        sentences.append(
+            "As a sensitivity analysis, worsening that was not confirmed also counted as an"
+            " event (dated at the candidate visit, which became the new roving reference)."
+        )
     if definition.impute_last_visit:
         limit = (
             ""

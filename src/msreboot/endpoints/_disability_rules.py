@@ -334,6 +334,13 @@ class DisabilityDefinition:
     (deterministic; ``impute_within_days`` limits it to events within that many days of the
     first visit, e.g. early discontinuations). ``direction``: ``increase`` when higher
     scores are worse (EDSS).
+
+    ``unconfirmed_worsening`` (default off) is a sensitivity analysis: a candidate
+    worsening that is not confirmed is still an event, dated at the candidate visit, with
+    the candidate as the new roving reference and no confirmation columns; the events
+    table then has a ``confirmed`` column and the patients table a ``cdw_unconfirmed``
+    count (Bsteh et al. 2025 report such unconfirmed worsening beside confirmed events).
+    Improvements still need confirmation.
     """
 
     name: str = "msprog"
@@ -347,6 +354,7 @@ class DisabilityDefinition:
     pira: PIRARule = field(default_factory=PIRARule)
     impute_last_visit: bool = False
     impute_within_days: float = math.inf
+    unconfirmed_worsening: bool = False
     direction: Direction = "increase"
     citation: str = "Montobbio N et al. Mult Scler 2024. doi:10.1177/13524585241243157"
 

@@ -122,6 +122,7 @@ def events_table(
         columns += [f"{prefix}date", value_name]
     columns += ["total_follow_up_days", "time_days", "baseline_to_event_days"]
     columns += ["sustained_days", "sustained_to_last_visit"]
+    columns += ["confirmed"] if d.unconfirmed_worsening else []
     columns += ["time_from_anchor_days"] if anchor is not None else []
     dates = [c for c in columns if c.endswith("_date") or c == "date"]
     floats = [
@@ -174,6 +175,11 @@ def events_table(
     sustained[~event] = pd.NA
     sustained[at] = sust == (vstart[pat + 1] - 1)
     others["sustained_to_last_visit"] = sustained
+    if d.unconfirmed_worsening:
+        confirmed = pd.array(np.zeros(n_rows, dtype=bool), dtype="boolean")
+        confirmed[~event] = pd.NA
+        confirmed[at] = (E[:, N_OUT_FIXED : N_OUT_FIXED + nw] >= 0).any(axis=1)
+        others["confirmed"] = confirmed
     if calendar:
         for name in dates:
             others[name] = to_dates(day[name], calendar)
@@ -262,11 +268,14 @@ def patient_table(
     calendar: bool,
     classified: bool,
     relapse_during_confirmation: bool = False,
+    confirmed: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """One row per patient: visits, follow-up, counts by event type, the event sequence.
 
     With ``relapse_during_confirmation`` the count of "PIRA with relapse during
     confirmation" follows the undefined count (``pira_relapse_during_confirmation``).
+    ``confirmed`` (one flag per event, in the unconfirmed-worsening mode) adds
+    ``cdw_unconfirmed`` after ``cdw``.
     """
     n = len(ids)
     first_day = t[vstart[:-1]]
@@ -284,6 +293,12 @@ def patient_table(
             "cdi": np.bincount(pat[types == EV_CDI], minlength=n),
         }
     )
+    if confirmed is not None:
+        table.insert(
+            list(table.columns).index("cdw") + 1,
+            "cdw_unconfirmed",
+            np.bincount(pat[(types != EV_CDI) & ~confirmed], minlength=n),
+        )
     if classified:
         for name, code in (("pira", EV_PIRA), ("raw", EV_RAW), ("undefined", EV_CDW)):
             table[name] = np.bincount(pat[types == code], minlength=n)
