@@ -60,7 +60,13 @@ from msreboot.analysis._evidence import (
     published_landmarks,
     set_beside_evidence,
 )
+from msreboot.analysis._patient_options import TreatmentOption, treatment_options
 from msreboot.analysis._patient_profile import PatientProfile
+from msreboot.analysis._patient_projection import (
+    PROJECTION_DISCLAIMER,
+    PatientProjection,
+    project_patient,
+)
 from msreboot.analysis._patient_trm import TRMPrediction, predict_trm, trm_studies
 from msreboot.analysis._reconstitution import (
     RECONSTITUTION_ANALYTES,
@@ -78,6 +84,7 @@ __all__ = [
     "GROUP_ORDER",
     "MAX_AXIS_YEARS",
     "MIN_PATIENTS_PER_BIN",
+    "PROJECTION_DISCLAIMER",
     "RECONSTITUTION_ANALYTES",
     "RECONSTITUTION_MONTHS",
     "TABLE_ONE_ROWS",
@@ -97,11 +104,13 @@ __all__ = [
     "ImmuneReconstitution",
     "OutcomeSpec",
     "PatientProfile",
+    "PatientProjection",
     "ProportionComparison",
     "PublishedLandmark",
     "RelapseRateComparison",
     "StrategySpec",
     "TRMPrediction",
+    "TreatmentOption",
     "TrialPopulation",
     "analyse_cohort",
     "describe_groups",
@@ -115,10 +124,12 @@ __all__ = [
     "last_contact",
     "load_emulation_spec",
     "predict_trm",
+    "project_patient",
     "published_landmarks",
     "set_beside_evidence",
     "time_axis_years",
     "treatment_groups",
+    "treatment_options",
     "trial_population",
     "trm_studies",
 ]

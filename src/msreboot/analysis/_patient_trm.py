@@ -59,7 +59,7 @@ def trm_studies() -> pd.DataFrame:
             "outcome_id": merged["outcome_id"].astype(str),
             "study_id": merged["study_id"].astype(str),
             "label": [
-                f"{a} {y}".strip() if isinstance(a, str) else str(s)
+                f"{a} {int(y)}" if isinstance(a, str) and not pd.isna(y) else str(s)
                 for a, y, s in zip(
                     merged["authors"].str.split(",").str[0],
                     merged["year"],
