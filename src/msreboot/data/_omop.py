@@ -65,7 +65,9 @@ def read_omop(
     Raises
     ------
     DataValidationError
-        Every problem, each at its OMOP table, 1-based row, person_id and column.
+        Every problem, each at its OMOP table, 1-based row, person_id and column: first the
+        reader's own (unmapped concepts, bad dates); when there are none, the schema's
+        checks.
     FileNotFoundError
         ``source`` or ``concepts`` does not exist.
 

@@ -50,8 +50,9 @@ def read_sdtm(
     Raises
     ------
     DataValidationError
-        Every problem: unreadable files, unmapped codes, bad dates and the schema's own
-        checks, each at its domain, record (1-based), USUBJID and variable.
+        Every problem, each at its domain, record (1-based), USUBJID and variable: first
+        the reader's own (unreadable files, unmapped codes, bad dates); when there are
+        none, the schema's checks.
     FileNotFoundError
         ``folder`` or ``mapping`` does not exist.
 
@@ -62,7 +63,7 @@ def read_sdtm(
     courses, one record each; RS, QS or FT the EDSS (``EDSS0101``); CE or MH the relapses;
     MO or MI the MRI counts (one scan per subject, date and location); AE the adverse
     events; DM.DTHDTC, DS and DD the deaths; LB the labs (by LBLOINC, else LBTESTCD). The
-    canonical columns filled are listed in the how-to page (``docs/howto/sdtm.md``).
+    canonical columns filled are listed in the how-to page (``docs/how-to/sdtm.md``).
     """
     path = Path(folder)
     if not path.is_dir():
