@@ -73,6 +73,28 @@ def new_spec_command(
     typer.echo(f"wrote {out}; edit it, then run: msreboot simulate trial {out}", err=True)
 
 
+@simulate_app.command("schema")
+def schema_command(
+    out: Annotated[
+        Path | None, typer.Option(help="File to write (default: print the schema).")
+    ] = None,
+) -> None:
+    """Print (or write) the JSON Schema of a trial spec file, for an editor to check and
+    complete specs as they are written (e.g. a `#:schema trial-spec.schema.json` first line
+    for Taplo / Even Better TOML)."""
+    import json
+
+    from msreboot.data import atomic_write_text
+    from msreboot.trials import spec_json_schema
+
+    text = json.dumps(spec_json_schema(), indent=2) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    atomic_write_text(out, text)
+    typer.echo(f"wrote {out}", err=True)
+
+
 @simulate_app.command("trial")
 def trial_command(
     ctx: typer.Context,

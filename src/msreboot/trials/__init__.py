@@ -11,6 +11,7 @@ Trials use the parameter set calibrated to the published studies
 "default"``: the hand-set values).
 """
 
+from msreboot.trials._json_schema import spec_json_schema
 from msreboot.trials._run import TrialResult, run_trial, simulate_replicate, time_zero
 from msreboot.trials._sample_size import sample_size
 from msreboot.trials._spec import ArmSpec, TrialSpec, load_trial_spec
@@ -36,6 +37,7 @@ __all__ = [
     "run_trial",
     "sample_size",
     "simulate_replicate",
+    "spec_json_schema",
     "spec_template",
     "time_zero",
 ]
