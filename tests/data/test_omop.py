@@ -260,3 +260,17 @@ def test_missing_person_and_missing_source(tmp_path: Path) -> None:
     assert [p.table for p in problems] == ["person"]
     with pytest.raises(FileNotFoundError, match="OMOP source must exist"):
         read_omop(tmp_path / "nothing")
+
+
+def test_bad_concept_map_names_the_key(tmp_path: Path) -> None:
+    folder = write_csv(tiny(), tmp_path / "db")
+    text = Path(str(OMOP_CONCEPT_FILE)).read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('"SNOMED:426373005"', '"426373005"'), encoding="utf-8")
+    [p] = errors_of(lambda: read_omop(folder, concepts=bad))
+    assert (p.table, p.column, p.value) == ("bad.toml", "phenotypes.RRMS", "426373005")
+    bad.write_text(text.replace("[dmt.natalizumab]", "[dmt.natalizumabb]"), encoding="utf-8")
+    [p] = errors_of(lambda: read_omop(folder, concepts=bad))
+    assert "dmt.natalizumabb" in p.problem
+    with pytest.raises(FileNotFoundError, match="concept map must be an existing TOML file"):
+        read_omop(folder, concepts=tmp_path / "none.toml")

@@ -250,3 +250,41 @@ def test_iso_dates_property(day: object, policy: str | None) -> None:
 def test_iso_dates_never_raise(text: str) -> None:
     parts = parse_iso_dates(pd.Series([text]), None)
     assert parts.kind[0] in (None, "full", "time", "month", "year", "bad")
+
+
+def test_bad_mapping_names_the_key(domains: Domains, tmp_path: Path) -> None:
+    folder = write(domains, tmp_path / "sdtm")
+    text = Path(str(SDTM_MAPPING_FILE)).read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('LYM = "lymphocytes"', 'LYM = "lymphs"'), encoding="utf-8")
+    [p] = errors_of(lambda: read_sdtm(folder, mapping=bad))
+    assert (p.table, p.column, p.value) == ("bad.toml", "labs.tests.LYM", "lymphs")
+    bad.write_text(text.replace('kind = "dmt", drug = "natalizumab"', 'kind = "dmt"'))
+    [p] = errors_of(lambda: read_sdtm(folder, mapping=bad))
+    assert p.column == "treatments.terms.NATALIZUMAB"
+    bad.write_text(text.replace("[edss]", "[edss]\nunknown_key = 1"))
+    [p] = errors_of(lambda: read_sdtm(folder, mapping=bad))
+    assert "edss.unknown_key" in p.problem
+    with pytest.raises(FileNotFoundError, match="SDTM mapping must be an existing TOML file"):
+        read_sdtm(folder, mapping=tmp_path / "none.toml")
+
+
+def test_xpt_without_pyreadstat_names_the_extra(
+    domains: Domains, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from msreboot.exceptions import MissingDependencyError
+
+    folder = write(domains, tmp_path, "xpt")
+    monkeypatch.setitem(sys.modules, "pyreadstat", None)
+    with pytest.raises(MissingDependencyError, match=r"msreboot\[sdtm\]"):
+        read_sdtm(folder)
+
+
+def test_broken_xpt_is_located(domains: Domains, tmp_path: Path) -> None:
+    folder = write(domains, tmp_path, "xpt")
+    (folder / "ae.xpt").write_bytes(b"not an xport file")
+    [p] = errors_of(lambda: read_sdtm(folder))
+    assert p.table == "AE"
+    assert "must be a SAS XPORT file" in p.problem

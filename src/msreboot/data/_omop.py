@@ -34,7 +34,7 @@ def read_omop(
     schema: str | None = None,
     partial_dates: PartialDates | None = None,
 ) -> Cohort:
-    """Read an OMOP CDM v5.4 database into a validated cohort.
+    r"""Read an OMOP CDM v5.4 database into a validated cohort.
 
     Parameters
     ----------
@@ -80,6 +80,30 @@ def read_omop(
     drug with gaps of at most ``[drugs] merge_gap_days`` are one course);
     procedure_occurrence the AHSCT and MSC courses; measurement and observation the EDSS;
     measurement the labs (value_as_number in unit_source_value); death the deaths.
+
+    Examples
+    --------
+    A CSV folder with its own vocabulary rows:
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "person.csv").write_text(
+    ...     "person_id,gender_concept_id,year_of_birth,month_of_birth,day_of_birth\n"
+    ...     "1,8532,1980,5,1\n")
+    >>> _ = (folder / "condition_occurrence.csv").write_text(
+    ...     "person_id,condition_concept_id,condition_start_date\n"
+    ...     "1,11,2006-09-17\n1,99,2010-01-01\n")
+    >>> _ = (folder / "concept.csv").write_text(
+    ...     "concept_id,concept_name,vocabulary_id,concept_code\n"
+    ...     "11,Relapsing remitting multiple sclerosis,SNOMED,426373005\n")
+    >>> cohort = read_omop(folder)
+    >>> cohort.patients[["patient_id", "sex", "phenotype", "diagnosis_date"]]
+      patient_id sex phenotype diagnosis_date
+    0          1   F      RRMS     2006-09-17
+    >>> print(cohort.warnings[-1].describe())
+    condition_occurrence row 2 (patient 1) column condition_concept_id: 1 record(s) of 1
+    subject(s) not read: its concept is in no set of the OMOP concept map (records 2; most
+    frequent values '99') [value '99']
     """
     path = Path(source)
     if not path.exists():

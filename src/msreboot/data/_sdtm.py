@@ -64,6 +64,31 @@ def read_sdtm(
     MO or MI the MRI counts (one scan per subject, date and location); AE the adverse
     events; DM.DTHDTC, DS and DD the deaths; LB the labs (by LBLOINC, else LBTESTCD). The
     canonical columns filled are listed in the how-to page (``docs/how-to/sdtm.md``).
+
+    Examples
+    --------
+    Two domains as Dataset-JSON v1.1 (columns and rows):
+
+    >>> import json, tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> def domain(name, columns, rows):
+    ...     document = {"datasetJSONVersion": "1.1.0", "name": name, "records": len(rows),
+    ...                 "columns": [{"name": c, "dataType": "string"} for c in columns],
+    ...                 "rows": rows}
+    ...     (folder / f"{name.lower()}.json").write_text(json.dumps(document))
+    >>> domain("DM", ["USUBJID", "SEX", "BRTHDTC"], [["S1", "F", "1980-05-01"]])
+    >>> domain("MH", ["USUBJID", "MHDECOD", "MHSTDTC"],
+    ...        [["S1", "RELAPSING-REMITTING MULTIPLE SCLEROSIS", "2005-03"]])
+    >>> read_sdtm(folder)
+    Traceback (most recent call last):
+    ...
+    msreboot.exceptions.DataValidationError: cohort has 1 data problem(s); the first 1:
+      - MH row 1 (patient S1) column MHSTDTC: MHSTDTC must be a full date (YYYY-MM-DD); got
+        the partial date '2005-03'. ...
+    >>> cohort = read_sdtm(folder, partial_dates="first")
+    >>> cohort.patients[["patient_id", "sex", "phenotype", "onset_date"]]
+      patient_id sex phenotype onset_date
+    0         S1   F      RRMS 2005-03-01
     """
     path = Path(folder)
     if not path.is_dir():
