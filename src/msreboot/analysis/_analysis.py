@@ -16,6 +16,7 @@ from msreboot.analysis._description import CohortDescription, describe_groups
 from msreboot.analysis._emulation import EmulatedTrial, emulate_trial
 from msreboot.analysis._emulation_spec import AdjustmentSpec, EmulationSpec
 from msreboot.analysis._evidence import EvidenceBeside, evidence_citations, set_beside_evidence
+from msreboot.analysis._reconstitution import ImmuneReconstitution, immune_reconstitution
 from msreboot.data import Cohort
 from msreboot.endpoints import (
     EndpointComparison,
@@ -115,6 +116,9 @@ class CohortAnalysis:
         ``emulation_note`` says why).
     emulation_note
         Why there is no emulated trial (empty when there is).
+    reconstitution
+        Lymphocyte-subset counts by months since AHSCT from the labs table
+        (:func:`immune_reconstitution`; without patients when there are no such results).
     """
 
     cohort: Cohort = field(repr=False)
@@ -136,6 +140,7 @@ class CohortAnalysis:
     trial: TrialResult | None = field(default=None, repr=False)
     emulation: EmulatedTrial | None = field(default=None, repr=False)
     emulation_note: str = ""
+    reconstitution: ImmuneReconstitution | None = field(default=None, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """The endpoint landmark estimates as one tidy table (empty when there are none)."""
@@ -154,6 +159,8 @@ class CohortAnalysis:
         parts.append(self.course.summary())
         if self.trm is not None:
             parts.append(self.trm.summary())
+        if self.reconstitution is not None and self.reconstitution.available:
+            parts.append(self.reconstitution.summary())
         elif self.transplant_note:
             parts.append(f"transplant outcomes: {self.transplant_note}")
         parts.append(self.evidence.summary())
@@ -328,6 +335,7 @@ def analyse_cohort(
         trial=trial,
         emulation=emulated,
         emulation_note=emulation_note,
+        reconstitution=immune_reconstitution(cohort),
     )
 
 

@@ -151,8 +151,8 @@ class ReportSection:
     Attributes
     ----------
     id
-        The section's HTML id (``cohort``, ``survival``, ``trajectories``, ``transplant``,
-        ``evidence``, ``trial``, ``methods``).
+        The section's HTML id (``cohort``, ``survival``, ``comparison``, ``trajectories``,
+        ``transplant``, ``reconstitution``, ``evidence``, ``trial``, ``methods``).
     title
         Its heading.
     figures

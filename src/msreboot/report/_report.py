@@ -173,7 +173,8 @@ def build_report(
     figures with numbers at risk, landmark estimates), the comparison of treatment groups
     when there are several (the emulated trial of the analysis: balance, love plot, curves
     per arm, hazard ratios, relapse-rate ratio), disease course (EDSS trajectories,
-    relapse rates, MRI activity), transplant outcomes, published evidence, the virtual
+    relapse rates, MRI activity), transplant outcomes, immune reconstitution (blood counts
+    by months since AHSCT, or a note that there are none), published evidence, the virtual
     trial when there is one, and methods with provenance.
 
     Examples
@@ -184,12 +185,14 @@ def build_report(
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "report.html"
     >>> analysis = analyse_cohort(load_example(), definitions=["halt_ms_efs"])
     >>> report = build_report(analysis, out=out)
-    >>> [s.id for s in report.sections]
-    ['cohort', 'survival', 'comparison', 'trajectories', 'transplant', 'evidence', 'methods']
+    >>> [s.id for s in report.sections]  # doctest: +NORMALIZE_WHITESPACE
+    ['cohort', 'survival', 'comparison', 'trajectories', 'transplant', 'reconstitution',
+     'evidence', 'methods']
     """
     from msreboot.report._cohort import cohort_section
     from msreboot.report._comparison import comparison_section
     from msreboot.report._evidence import evidence_section
+    from msreboot.report._reconstitution import reconstitution_section
     from msreboot.report._survival import survival_section
     from msreboot.report._trajectories import trajectories_section
     from msreboot.report._transplant import transplant_section
@@ -209,6 +212,7 @@ def build_report(
         *(["comparing the treatment groups"] if compare else []),
         "drawing the disease course",
         "transplant outcomes",
+        "immune reconstitution",
         "setting the cohort beside the evidence",
         *(["the virtual trial"] if trial is not None else []),
         "writing methods and provenance",
@@ -258,6 +262,8 @@ def build_report(
         sections.append(
             transplant_section(analysis.transplant, analysis.trm, analysis.transplant_note, writer)
         )
+        advance()
+        sections.append(reconstitution_section(analysis.reconstitution, writer))
         advance()
         sections.append(evidence_section(analysis.evidence, writer))
         if trial is not None:

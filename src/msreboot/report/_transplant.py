@@ -1,5 +1,5 @@
-"""The report's transplant section: transplant-related mortality, engraftment, days in
-hospital, adverse events and infections of the first AHSCT course."""
+"""The report's transplant section: transplant-related mortality, neutrophil and platelet
+engraftment, days in hospital, adverse events and infections of the first AHSCT course."""
 
 from __future__ import annotations
 
@@ -52,6 +52,7 @@ def _course_table(outcomes: TransplantOutcomes, trm: TransplantMortality) -> Tab
         ("Outcome", "Patients", "Missing", "Median [Q1, Q3]", "Range"),
         (
             _days_row("Days to neutrophil engraftment", outcomes.engraftment),
+            _days_row("Days to platelet engraftment", outcomes.platelet_engraftment),
             _days_row("Days in hospital (admission to discharge)", outcomes.hospital_stay),
         ),
         notes=(

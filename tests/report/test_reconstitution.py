@@ -1,0 +1,103 @@
+"""The report's immune-reconstitution section and platelet engraftment: rendered from the
+analysis, a note when the cohort has no lymphocyte-subset results."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from msreboot.analysis import analyse_cohort, immune_reconstitution
+from msreboot.data import Cohort
+from msreboot.datasets import load_example
+from msreboot.report import Report, build_report
+
+
+def test_the_example_report_says_there_is_no_data(
+    example_report: Report, example_html: str
+) -> None:
+    section = next(s for s in example_report.sections if s.id == "reconstitution")
+    assert section.figures == ()
+    assert any("No lymphocyte-subset results" in n for n in section.notes)
+    assert "for the 180 patients with an AHSCT course" in example_html
+    body = example_html.split('id="reconstitution"', 1)[1].split("</section>", 1)[0]
+    assert "<table" not in body
+
+
+def test_platelet_engraftment_is_beside_neutrophil_engraftment(example_html: str) -> None:
+    body = example_html.split('id="transplant"', 1)[1].split("</section>", 1)[0]
+    neutrophil = body.index("Days to neutrophil engraftment")
+    platelet = body.index("Days to platelet engraftment")
+    assert neutrophil < platelet
+    row = body[platelet:].split("</tr>", 1)[0]
+    assert "<td>0</td>" in row  # the example records no platelet engraftment date
+    assert "<td>180</td>" in row  # all 180 transplanted patients missing
+
+
+def with_labs(cohort: Cohort) -> Cohort:
+    """The example with synthetic CD4 and CD19 counts of its transplanted patients."""
+    rng = np.random.default_rng(7)
+    courses = cohort.treatments[cohort.treatments["kind"] == "ahsct"]
+    first = courses.sort_values("start_date").drop_duplicates("patient_id")
+    rows = []
+    for pid, day0 in zip(first["patient_id"], first["start_date"], strict=True):
+        for days, level in ((-90, 800.0), (91, 150.0), (183, 250.0), (365, 400.0)):
+            for analyte, scale in (("cd4", 1.0), ("cd19", 0.4)):
+                rows.append(
+                    {
+                        "patient_id": pid,
+                        "date": day0 + pd.Timedelta(days=days),
+                        "analyte": analyte,
+                        "value": round(level * scale * float(rng.lognormal(0, 0.3)), 1),
+                        "unit": "cells/uL",
+                    }
+                )
+    labs = pd.DataFrame(rows)
+    last = cohort.deaths.set_index("patient_id")["date"]
+    labs = labs[~(labs["date"] > labs["patient_id"].map(last)).fillna(False).astype(bool)]
+    tables = {**cohort.tables, "labs": labs}
+    return Cohort.from_frames(tables)
+
+
+@pytest.fixture(scope="module")
+def lab_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Report, str, Cohort]:
+    cohort = with_labs(load_example())
+    analysis = analyse_cohort(cohort, definitions=["halt_ms_efs"], compare_treatments=False)
+    out = tmp_path_factory.mktemp("labs") / "report.html"
+    report = build_report(analysis, out=out)
+    return report, Path(report.path).read_text(encoding="utf-8"), cohort
+
+
+def test_a_cohort_with_labs_gets_a_figure_and_a_table(
+    lab_report: tuple[Report, str, Cohort],
+) -> None:
+    report, page, cohort = lab_report
+    section = next(s for s in report.sections if s.id == "reconstitution")
+    assert [p.name for p in section.figures] == [
+        "immune_reconstitution.svg",
+        "immune_reconstitution.png",
+    ]
+    body = page.split('id="reconstitution"', 1)[1].split("</section>", 1)[0]
+    assert ">CD4+ T cells</th>" in body
+    assert ">CD19+ B cells</th>" in body
+    assert "<td>Baseline</td>" in body
+    assert "<td>Month 1</td>" not in body  # no result near month 1: the row is left out
+    table = immune_reconstitution(cohort).to_frame().set_index(["analyte", "month"])
+    cd4 = table.loc[("cd4", 6.0)]
+    cell = f"{cd4['median']:.0f} [{cd4['q1']:.0f}, {cd4['q3']:.0f}] ({int(cd4['n_patients'])})"
+    assert cell in body  # the report shows the analysis's numbers, computed once
+    month_6 = body.split("<td>Month 6</td>", 1)[1].split("</tr>", 1)[0]
+    assert month_6.count("<td>\u2013</td>") == 3  # lymphocytes, CD8, NK: no results
+
+
+def test_the_analysis_carries_the_result(lab_report: tuple[Report, str, Cohort]) -> None:
+    _, _, cohort = lab_report
+    analysis = analyse_cohort(
+        dataclasses.replace(cohort), definitions=["halt_ms_efs"], compare_treatments=False
+    )
+    assert analysis.reconstitution is not None
+    assert analysis.reconstitution.available
+    assert "Immune reconstitution of 180 transplanted patients" in analysis.summary()
