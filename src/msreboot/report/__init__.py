@@ -11,6 +11,7 @@ saved as SVG and PNG beside the report.
 """
 
 from msreboot.report._content import ReportSection
+from msreboot.report._patient_sheet import patient_sheet_html, write_patient_sheet
 from msreboot.report._report import Report, build_report
 
-__all__ = ["Report", "ReportSection", "build_report"]
+__all__ = ["Report", "ReportSection", "build_report", "patient_sheet_html", "write_patient_sheet"]
