@@ -274,3 +274,33 @@ def test_bad_concept_map_names_the_key(tmp_path: Path) -> None:
     assert "dmt.natalizumabb" in p.problem
     with pytest.raises(FileNotFoundError, match="concept map must be an existing TOML file"):
         read_omop(folder, concepts=tmp_path / "none.toml")
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "row", "value"),
+    [
+        ("drug_exposure", "drug_exposure_start_date", 1, "2015-02-30"),
+        ("drug_exposure", "drug_exposure_start_date", 2, ""),
+        ("condition_occurrence", "condition_start_date", 2, ""),
+        ("drug_exposure", "person_id", 3, ""),
+    ],
+    ids=["impossible-date", "missing-start", "missing-diagnosis-date", "missing-person"],
+)
+def test_rows_are_never_dropped_silently(
+    tmp_path: Path, table: str, column: str, row: int, value: str
+) -> None:
+    tables = tiny()
+    tables[table] = tables[table].astype(object)
+    tables[table].loc[row - 1, column] = value
+    problems = errors_of(lambda: read_omop(write_csv(tables, tmp_path)))
+    assert any((p.table, p.row, p.column) == (table, row, column) for p in problems), problems
+
+
+def test_phenotype_of_an_unknown_person(tmp_path: Path) -> None:
+    tables = tiny()
+    tables["condition_occurrence"].loc[2, "person_id"] = 7
+    problems = errors_of(lambda: read_omop(write_csv(tables, tmp_path)))
+    assert any(
+        (p.table, p.row, p.patient_id, p.column) == ("condition_occurrence", 3, "7", "person_id")
+        for p in problems
+    ), problems

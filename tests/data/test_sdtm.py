@@ -288,3 +288,18 @@ def test_broken_xpt_is_located(domains: Domains, tmp_path: Path) -> None:
     [p] = errors_of(lambda: read_sdtm(folder))
     assert p.table == "AE"
     assert "must be a SAS XPORT file" in p.problem
+
+
+def test_phenotype_of_a_subject_not_in_dm(domains: Domains, tmp_path: Path) -> None:
+    domains["MH"].loc[0, "USUBJID"] = "NOBODY"
+    problems = errors_of(lambda: read_sdtm(write(domains, tmp_path)))
+    assert any((p.table, p.row, p.patient_id) == ("MH", 1, "NOBODY") for p in problems)
+
+
+def test_subject_without_phenotype_is_located_at_dm(domains: Domains, tmp_path: Path) -> None:
+    subject = domains["MH"].loc[2, "USUBJID"]
+    domains["MH"] = domains["MH"].drop(index=2)
+    problems = errors_of(lambda: read_sdtm(write(domains, tmp_path)))
+    [p] = [p for p in problems if p.column == "MHDECOD"]
+    assert (p.table, p.patient_id) == ("DM", subject)
+    assert "patients.phenotype" in p.problem

@@ -134,21 +134,32 @@ class _Reader:
             return frame[column]
         return pd.Series(None, index=frame.index, dtype=object)
 
-    def dates(self, table: str, column: str, rows: pd.Index) -> pd.Series:
+    def dates(
+        self, table: str, column: str, rows: pd.Index, *, required: bool = False
+    ) -> pd.Series:
+        """``YYYY-MM-DD`` texts of ``column``; a malformed, partial or impossible date (and a
+        missing one when ``required``) is a located error and gives no date."""
         values = self.col(table, column).loc[rows]
         parts = parse_iso_dates(values, None)
+        calendar = pd.to_datetime(parts.text, format="%Y-%m-%d", errors="coerce")
+        impossible = parts.text.notna() & calendar.isna()
+        bad = parts.kind.isin(["bad", "month", "year"]) | impossible
+        if required:
+            bad |= values.isna()
         ids = self.col(table, "person_id")
-        for row in rows[parts.kind.isin(["bad", "month", "year"]).to_numpy()]:
+        for row in rows[bad.to_numpy()]:
             self.out.error(
                 table,
                 int(row),
                 ids[row],
                 column,
                 values[row],
-                f"{column} must be a date (YYYY-MM-DD); got {values[row]!r}. Correct it in "
-                "the source",
+                f"{column} must be a calendar date (YYYY-MM-DD); got {values[row]!r}. Correct "
+                "it in the source",
             )
-        return parts.text
+        text = parts.text.copy()
+        text[bad.to_numpy()] = None
+        return text
 
     def whole(self, table: str, column: str, rows: pd.Index) -> dict[object, int | None]:
         """Whole numbers of ``column`` (``11`` or ``11.0``); anything else a located error."""
@@ -224,16 +235,20 @@ class _Reader:
             )
 
     def read_all(self) -> None:
-        ids = self.col("person", "person_id")
-        for row in ids.index[ids.isna().to_numpy()]:
-            self.out.error(
-                "person",
-                int(row),
-                None,
-                "person_id",
-                None,
-                "person_id must be filled on every row; got an empty id",
-            )
+        for table in self.tables:
+            if table in ("concept", "concept_ancestor"):
+                continue
+            ids = self.col(table, "person_id")
+            for row in ids.index[ids.isna().to_numpy()]:
+                self.out.error(
+                    table,
+                    int(row),
+                    None,
+                    "person_id",
+                    None,
+                    "person_id must be filled on every row; got an empty id. Fill it or "
+                    "delete the row",
+                )
         self.sets = resolve(self.concepts, dict(self.tables), self.out.problems)
         empty = sorted(k for k, v in self.sets.items() if not v)
         if empty:
@@ -354,7 +369,7 @@ class _Reader:
             }
         key = self.classify("condition_occurrence")
         rows = key.index[key.fillna("").str.startswith("phenotypes.").to_numpy()]
-        dates = self.dates("condition_occurrence", "condition_start_date", rows)
+        dates = self.dates("condition_occurrence", "condition_start_date", rows, required=True)
         frame = (
             pd.DataFrame(
                 {
@@ -370,7 +385,17 @@ class _Reader:
         for person, group in frame.groupby("person", sort=False):
             at = position.get(str(person))
             if at is None:
-                continue  # an unknown person: reported by validation of the rows below
+                row = int(group.index[0])
+                self.out.error(
+                    "condition_occurrence",
+                    row,
+                    person,
+                    "person_id",
+                    person,
+                    f"person_id must be a person of the person table; got {person!r}, which "
+                    "is not in it. Add the person or correct the id",
+                )
+                continue
             first = group.iloc[0]
             phenotype[at], diagnosis[at] = first["phenotype"], first["date"]
             if first["phenotype"] == "RRMS":
@@ -409,7 +434,7 @@ class _Reader:
             return
         key = self.classify(table)
         rows = key.index[key.notna().to_numpy()]
-        start = self.dates(table, "drug_exposure_start_date", rows)
+        start = self.dates(table, "drug_exposure_start_date", rows, required=True)
         end = self.dates(table, "drug_exposure_end_date", rows)
         frame = (
             pd.DataFrame(

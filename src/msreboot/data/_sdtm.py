@@ -210,6 +210,16 @@ class _Reader(SdtmRecords):
             if subject in position:
                 phenotype[position[subject]] = matched[row]
                 onset[position[subject]] = dates[row]
+            elif ids[row] is not None:
+                self.out.error(
+                    domain,
+                    int(row),
+                    subject,
+                    "USUBJID",
+                    subject,
+                    f"USUBJID must be a subject of DM; got {subject!r}, which is not in DM. "
+                    "Add the subject to DM or correct the id",
+                )
         self.use(domain, rows)
         return phenotype, onset, f"{domain}STDTC"
 
