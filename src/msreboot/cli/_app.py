@@ -286,6 +286,15 @@ def _register_compare() -> None:
 _register_compare()
 
 
+def _register_patient() -> None:
+    from msreboot.cli._patient import patient_command
+
+    app.command("patient")(patient_command)
+
+
+_register_patient()
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
