@@ -303,3 +303,21 @@ def test_subject_without_phenotype_is_located_at_dm(domains: Domains, tmp_path: 
     [p] = [p for p in problems if p.column == "MHDECOD"]
     assert (p.table, p.patient_id) == ("DM", subject)
     assert "patients.phenotype" in p.problem
+
+
+def test_two_death_records_or_causes(domains: Domains, tmp_path: Path) -> None:
+    twice = dict(domains)
+    twice["DM"] = domains["DM"].assign(DTHDTC="")
+    twice["DS"] = pd.concat([domains["DS"], domains["DS"].iloc[:1]], ignore_index=True)
+    problems = errors_of(lambda: read_sdtm(write(twice, tmp_path / "a")))
+    assert [(p.table, p.row, p.column) for p in problems] == [
+        ("DS", len(domains["DS"]) + 1, "DSDECOD")
+    ]
+    causes = dict(domains)
+    cause = "ACCIDENT" if domains["DD"].iloc[0]["DDSTRESC"] != "ACCIDENT" else "SUICIDE"
+    other = domains["DD"].iloc[:1].assign(DDSTRESC=cause, DDORRES=cause)
+    causes["DD"] = pd.concat([domains["DD"], other], ignore_index=True)
+    problems = errors_of(lambda: read_sdtm(write(causes, tmp_path / "b")))
+    assert [(p.table, p.row, p.column) for p in problems] == [
+        ("DD", len(domains["DD"]) + 1, "DDSTRESC")
+    ]

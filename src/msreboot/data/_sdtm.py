@@ -445,6 +445,16 @@ class _Reader(SdtmRecords):
                         f"DSSTDTC of the death must equal DM.DTHDTC ({known[2]}); got "
                         f"{ds_dates[row]}. Correct one of them",
                     )
+                elif known[0] == "DS":
+                    self.out.error(
+                        "DS",
+                        int(row),
+                        subject,
+                        "DSDECOD",
+                        self.col("DS", "DSDECOD")[row],
+                        f"a subject must have one death record in DS; got another after record "
+                        f"{known[1]}. Keep one",
+                    )
             self.use("DS", rows)
         flagged = dm.index[(self.upper("DM", "DTHFL") == "Y").to_numpy()]
         for row in flagged:
@@ -500,6 +510,16 @@ class _Reader(SdtmRecords):
                     value,
                 )
             else:
+                if subject in out and out[subject] != cause:
+                    self.out.error(
+                        "DD",
+                        int(row),
+                        subject,
+                        "DDSTRESC",
+                        value,
+                        f"a subject must have one primary cause of death ({rules.cause_test}); "
+                        f"got {out[subject]!r} and {cause!r}. Keep one",
+                    )
                 out[subject] = cause
         return out
 
