@@ -23,8 +23,11 @@ before the transplant; it starts at the surviving fraction (times the extra depl
 activated cells) plus what the graft returns, re-expands with the memory pool, is
 removed by regulation from the new thymic repertoire (``k``) and is primed again mostly
 from the surviving old naive cells (the new repertoire is more tolerant, ``f``). It
-scales the inflammatory rate after the transplant. A late reactivation cuts the
-regulation.
+scales the inflammatory rate after the transplant. A late reactivation (hazard from
+the end of year 1, scaled by ``(a(0) / 3 x 10^-4)^e``: fewer surviving autoreactive cells,
+fewer reactivations) cuts the regulation, and the pool then regrows slowly towards
+``reactivation_level_ratio`` of its pre-transplant size,
+``a' += (level - a) / reactivation_regrowth_years``: late relapses and MRI activity.
 """
 
 from __future__ import annotations
@@ -73,6 +76,9 @@ from msreboot.simulate._kernel_common import (
     NAIVE_K,
     NEW_REPERTOIRE,
     PRIMING,
+    REACT_LEVEL,
+    REACT_POOL_EXP,
+    REACT_REGROWTH,
     REACT_REGULATION,
     REACTIVATION,
     REGULATION,
@@ -178,7 +184,10 @@ def immune_course(
     graft = fp[GRAFT_RETURN] * cd34 / 5.0
     if tv[TR_SELECTED] > 0.5:
         graft *= 10.0 ** (-fp[CD34_SELECTION])
-    react_rate = fp[REACTIVATION] / DAYS_PER_YEAR
+    a = surv * fp[AUTO_DEPLETION] + graft
+    # more surviving autoreactive cells, more late reactivations (3e-4: Cy 200 + ATG with an
+    # unmanipulated graft of 5 x 10^6 CD34+/kg)
+    react_rate = fp[REACTIVATION] / DAYS_PER_YEAR * (max(a, 1e-12) / 3e-4) ** fp[REACT_POOL_EXP]
     react_day = np.inf
     if react_rate > 0.0:
         react_day = d0 + 365.0 - math.log(uniform(st)) / react_rate
@@ -197,7 +206,7 @@ def immune_course(
     n_old = n_star * (surv + graft)
     n_new = 0.0
     mem = m_star * (surv + graft)
-    a = surv * fp[AUTO_DEPLETION] + graft
+    regrowth = 1.0 / (fp[REACT_REGROWTH] * DAYS_PER_YEAR)
     t = d0
     marks = (182.625, 365.25, 730.5, 1826.25)
     slots = (T_AUTO_6M, T_AUTO_12M, T_AUTO_24M, T_AUTO_60M)
@@ -220,6 +229,8 @@ def immune_course(
         d_a = (
             a * (pm - dm - kappa * n_new / n_star) + (dm - pm_star) * (n_old + phi * n_new) / n_star
         )
+        if t >= react_day:  # after a late reactivation the pool regrows slowly
+            d_a += (fp[REACT_LEVEL] - a) * regrowth
         m = int(t / DT_DAYS)
         if m < n_months:
             mult[m] += a * h / DT_DAYS

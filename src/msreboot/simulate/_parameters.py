@@ -700,24 +700,27 @@ class SimulationParameters(BaseModel):
         "Log10 lymphocyte depletion of a CD34-selected graft.",
     )
     late_reactivation_per_year: float = _p(
-        0.01,
+        0.15,
         "1/year",
-        "assumed",
-        "small chance of late reactivation (simulator.md)",
-        "Hazard, from the end of year 1, that regulation fails again.",
+        "calibrated",
+        "small chance of late reactivation (simulator.md); hand-tuned with the regrowth below "
+        "to Burt 2015 relapse-free survival 80% at 4 years (evidence.md), checked against "
+        "HALT-MS and Atkins 2016",
+        "Hazard, from the end of year 1, that regulation fails again, for an autoreactive "
+        "pool of 3 x 10^-4 just after reinfusion (scaled by reactivation_pool_exponent_ratio).",
     )
     reactivation_regulation_ratio: float = _rr(
         0.1, "assumed", "assumed", "Regulation left after a late reactivation."
     )
     reactivation_level_ratio: float = _prob(
-        0.3,
+        0.5,
         "assumed",
         "late relapses after AHSCT (HALT-MS, Burt 2015, evidence.md; assumed)",
         "Level, relative to before the transplant, towards which the autoreactive pool "
         "regrows after a late reactivation.",
     )
     reactivation_regrowth_years: float = _p(
-        1.5,
+        1.0,
         "years",
         "assumed",
         "the autoreactive pool regrows slowly (issue 20; assumed)",
