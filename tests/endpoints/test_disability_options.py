@@ -267,3 +267,59 @@ def test_unconfirmed_worsening_moves_the_roving_reference_to_the_candidate() -> 
 def test_unconfirmed_improvement_is_still_not_an_event() -> None:
     data = visits((0, 4.0), (100, 3.0), (150, 4.0))
     assert found(data, None, SENSITIVITY.with_(event="first_cdi")).empty
+
+
+# --- 6. post-event reference: the lowest confirmed score, dated at the event ---------------
+
+
+def roving(**rules: object) -> DisabilityDefinition:
+    return DisabilityDefinition(event="all", baseline=BaselineRule(kind="roving", **rules))  # type: ignore[arg-type]
+
+
+def test_lowest_confirmed_reference_against_the_other_post_event_references() -> None:
+    # Event 4.0 on day 100 (+2.0 from 2.0), confirmed on day 190 (3.0, still +1.0).
+    # confirmation (default): reference 3.0 dated day 190; day 300 (4.0, +1.0) is a second
+    #   event, confirmed on day 400.
+    # event: reference 4.0 dated day 100; day 300 is no change: one event.
+    # lowest_confirmed: reference min(4.0, 3.0) = 3.0 dated day 100; day 300 is a second
+    #   event against 3.0, its baseline dated day 100.
+    data = visits((0, 2.0), (100, 4.0), (190, 3.0), (300, 4.0), (400, 4.0))
+    default = found(data, None, roving())
+    assert default["date"].tolist() == [100.0, 300.0]
+    assert default["baseline_date"].tolist() == [0.0, 190.0]
+    assert found(data, None, roving(proceed_from="event"))["date"].tolist() == [100.0]
+    lowest = found(data, None, roving(post_event_reference="lowest_confirmed"))
+    assert lowest["date"].tolist() == [100.0, 300.0]
+    assert lowest["baseline_date"].tolist() == [0.0, 100.0]
+    assert lowest["baseline_value"].tolist() == [2.0, 3.0]
+    assert lowest["value"].tolist() == [4.0, 4.0]  # the event keeps its own score
+
+
+def test_lowest_confirmed_reference_includes_intermediate_visits_only_when_checked() -> None:
+    # Event 3.5 (day 100); day 150 (3.0) lies before the window (lag 50) and day 190 (4.0)
+    # confirms. With intermediate checks the span is 3.5, 3.0, 4.0: reference 3.0 dated
+    # day 100, so day 190 (4.0, +1.0) is a new candidate, confirmed by day 300 (4.5):
+    # events on days 100 and 190. Without them the span is 3.5 and 4.0: reference 3.5;
+    # day 190 is +0.5 only, day 300 (4.5) is +1.0 and confirmed by day 400 (4.5).
+    data = visits((0, 2.0), (100, 3.5), (150, 3.0), (190, 4.0), (300, 4.5), (400, 4.5))
+    every = found(data, None, roving(post_event_reference="lowest_confirmed"))
+    assert every["date"].tolist() == [100.0, 190.0]
+    assert every["baseline_value"].tolist() == [2.0, 3.0]
+    loose = roving(post_event_reference="lowest_confirmed").with_(
+        confirmation=ConfirmationRule(check_intermediate=False)
+    )
+    out = found(data, None, loose)
+    assert out["date"].tolist() == [100.0, 300.0]
+    assert out["baseline_value"].tolist() == [2.0, 3.5]
+
+
+def test_lowest_confirmed_reference_of_an_improvement_is_the_highest_score() -> None:
+    # Improvement from 5.0 to 3.0 (day 100, -2.0), confirmed by 4.0 (day 190, -1.0): the
+    # reference becomes max(3.0, 4.0) = 4.0 dated day 100; day 300 (3.0, -1.0 from 4.0) is
+    # a second improvement, confirmed on day 400.
+    data = visits((0, 5.0), (100, 3.0), (190, 4.0), (300, 3.0), (400, 3.0))
+    out = found(data, None, roving(post_event_reference="lowest_confirmed"))
+    assert out["event_type"].tolist() == ["CDI", "CDI"]
+    assert out["baseline_date"].tolist() == [0.0, 100.0]
+    assert out["baseline_value"].tolist() == [5.0, 4.0]
+    assert "least changed" in roving(post_event_reference="lowest_confirmed").methods_text()

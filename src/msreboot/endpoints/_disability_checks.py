@@ -92,6 +92,29 @@ def monotone(x: np.ndarray, change: int, hi: int, worse: bool, every: bool) -> b
 
 
 @njit(cache=True)
+def least_change_reference(
+    x: np.ndarray,
+    dw: np.ndarray,
+    di: np.ndarray,
+    change: int,
+    conf: int,
+    worse: bool,
+    every: bool,
+) -> int:
+    """Make the event visit the new reference with the least changed score of the span
+    that confirmed it (the event, the confirmation visit and, with ``every``, the visits in
+    between); returns the event visit. Its thresholds become those of that score."""
+    best = change
+    for k in range(change + 1 if every else conf, conf + 1):
+        if (x[k] < x[best]) if worse else (x[k] > x[best]):
+            best = k
+    x[change] = x[best]
+    dw[change] = dw[best]
+    di[change] = di[best]
+    return change
+
+
+@njit(cache=True)
 def last_delta(
     x: np.ndarray,
     dw: np.ndarray,

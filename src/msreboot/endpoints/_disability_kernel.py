@@ -28,6 +28,7 @@ from msreboot.endpoints._disability_checks import (
     holds,
     impr,
     last_delta,
+    least_change_reference,
     local_extremum,
     monotone,
     note_unconfirmed,
@@ -61,6 +62,7 @@ from msreboot.endpoints._disability_layout import (
     IP_BASELINE,
     IP_CHECK_INTERMEDIATE,
     IP_IMPUTE,
+    IP_LOWEST_CONFIRMED,
     IP_MODE,
     IP_MONOTONIC,
     IP_NOT_LOWER,
@@ -149,6 +151,7 @@ def scan_patient(
     split_conf_relapse = ip[IP_RELAPSE_IN_CONFIRMATION] == 1
     mono = ip[IP_MONOTONIC] == 1
     unconf_mode = ip[IP_UNCONFIRMED] == 1
+    lowest_ref = ip[IP_LOWEST_CONFIRMED] == 1
     sub = st_kind != ST_NONE
     raw_last = fp[FP_RAW_LAST]
     rebl_lag = 0.0 if mode == MODE_FIRST_PIRA else raw_last
@@ -296,6 +299,8 @@ def scan_patient(
                 conf0 = first_confirmation(cu, bits, nf, nw)
                 target = conf0 if not from_event else change
                 if bl_kind == BL_ROVING or bl_kind == BL_ROVING_IMPR:
+                    if lowest_ref:
+                        target = least_change_reference(x, dw, di, change, conf0, False, every)
                     bl = target
                     newref = target
                 elif ok:
@@ -421,6 +426,8 @@ def scan_patient(
                 if conf0 >= 0:
                     target = conf0 if not from_event else change
                     if bl_kind == BL_ROVING or bl_kind == BL_ROVING_WORS:
+                        if lowest_ref:
+                            target = least_change_reference(x, dw, di, change, conf0, True, every)
                         bl = target
                         newref = target
                     elif not include:

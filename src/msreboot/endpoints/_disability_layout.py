@@ -79,7 +79,8 @@ IP_USE_END_DATES = 11
 IP_RELAPSE_IN_CONFIRMATION = 12
 IP_MONOTONIC = 13
 IP_UNCONFIRMED = 14
-N_IP = 15
+IP_LOWEST_CONFIRMED = 15
+N_IP = 16
 
 # Float options (``fp``); NaN stands for "no bound"
 FP_BL_LAST, FP_BL_NEXT, FP_EV_LAST, FP_EV_NEXT, FP_CF_LAST, FP_CF_NEXT = 0, 1, 2, 3, 4, 5
@@ -130,6 +131,7 @@ def kernel_options(
     ip[IP_RELAPSE_IN_CONFIRMATION] = int(d.pira.report_relapse_during_confirmation)
     ip[IP_MONOTONIC] = int(d.confirmation.monotonic)
     ip[IP_UNCONFIRMED] = int(d.unconfirmed_worsening)
+    ip[IP_LOWEST_CONFIRMED] = int(d.baseline.post_event_reference == "lowest_confirmed")
     fp = np.zeros(N_FP)
     rb = d.relapse_buffer
     fp[FP_BL_LAST], fp[FP_BL_NEXT] = rb.baseline

@@ -66,6 +66,11 @@ def methods_text(definition: DisabilityDefinition) -> str:
         f"{base}" + (f" (to the {target})" if bl.kind != "fixed" else "") + "; "
         f"the search continued after the {target}."
     )
+    if bl.post_event_reference == "lowest_confirmed" and bl.kind != "fixed":
+        sentences.append(
+            "After an event the reference was dated at the event, with the least changed"
+            " score of the visits that confirmed it, and the search continued after the event."
+        )
     if bl.sub_threshold != "none" and bl.kind != "fixed":
         sentences.append(
             f"Confirmed sub-threshold changes ({bl.sub_threshold}) also moved the baseline."

@@ -32,6 +32,7 @@ __all__ = [
 EventMode = Literal["first_cdw", "first_cdi", "first", "first_pira", "first_raw", "all"]
 BaselineKind = Literal["fixed", "roving", "roving_improvement", "roving_worsening"]
 ProceedFrom = Literal["confirmation", "event"]
+PostEventReference = Literal["visit", "lowest_confirmed"]
 SubThreshold = Literal["none", "event", "improvement", "worsening"]
 LocalExtrema = Literal["none", "strict", "all"]
 PrecedingVisit = Literal["baseline", "last", "last_delta"]
@@ -42,6 +43,7 @@ Direction = Literal["increase", "decrease"]
 EVENT_MODES: tuple[EventMode, ...] = get_args(EventMode)
 BASELINE_KINDS: tuple[BaselineKind, ...] = get_args(BaselineKind)
 PROCEED_FROM: tuple[ProceedFrom, ...] = get_args(ProceedFrom)
+POST_EVENT_REFERENCES: tuple[PostEventReference, ...] = get_args(PostEventReference)
 SUB_THRESHOLDS: tuple[SubThreshold, ...] = get_args(SubThreshold)
 LOCAL_EXTREMA: tuple[LocalExtrema, ...] = get_args(LocalExtrema)
 PRECEDING_VISITS: tuple[PrecedingVisit, ...] = get_args(PrecedingVisit)
@@ -165,6 +167,14 @@ class BaselineRule:
         The baseline is never placed at a local extremum (``all``) or at one that differs
         from both neighbours by at least the threshold (``strict``); a visit equal to the one
         two visits earlier is not an extremum.
+    post_event_reference
+        ``visit`` (default): a roving baseline moves to the visit ``proceed_from`` names,
+        with that visit's score. ``lowest_confirmed``: it moves to the event visit, dated
+        at the event, with the least changed score of the span that confirmed the event
+        (for worsening the lowest of the event, the confirmation visit and, with
+        ``check_intermediate``, the visits between; for improvement the highest), and the
+        search continues after the event (Bsteh et al. 2025, the Bern engine's
+        "confirmed event score").
     """
 
     kind: BaselineKind = "fixed"
@@ -173,12 +183,14 @@ class BaselineRule:
     after_relapse: bool = False
     not_lower: bool = False
     skip_local_extrema: LocalExtrema = "none"
+    post_event_reference: PostEventReference = "visit"
 
     def __post_init__(self) -> None:
         _choice("kind", self.kind, BASELINE_KINDS)
         _choice("proceed_from", self.proceed_from, PROCEED_FROM)
         _choice("sub_threshold", self.sub_threshold, SUB_THRESHOLDS)
         _choice("skip_local_extrema", self.skip_local_extrema, LOCAL_EXTREMA)
+        _choice("post_event_reference", self.post_event_reference, POST_EVENT_REFERENCES)
         if self.not_lower and not self.after_relapse:
             raise ValueError(
                 "not_lower applies to post-relapse re-baselining; got not_lower=True with "
