@@ -16,6 +16,7 @@ from msreboot.data import Cohort
 from msreboot.datasets import load_example
 from msreboot.report import Report, build_report
 from msreboot.report._figures import inline_svg
+from msreboot.trials import TrialSpec
 
 SECTIONS = [
     "cohort",
@@ -252,6 +253,7 @@ def test_the_example_report_keeps_its_pages(example_report: Report) -> None:
         "forest_trm",
         "published_landmarks",
         "trial_halt_ms",
+        *(f"trial_halt_ms_{e}" for e in TrialSpec.preset("halt_ms").analysis.endpoints),
     ]
     assert [p.name for p in example_report.figures] == [
         f"{stem}.{suffix}" for stem in stems for suffix in ("svg", "png")

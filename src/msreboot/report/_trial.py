@@ -59,8 +59,120 @@ def _figure(compare: pd.DataFrame, title: str) -> Figure:
     return fig
 
 
+def _curves_figure(bands: pd.DataFrame, endpoint: str, level: float) -> Figure:
+    fig = new_figure(6.4, 3.4)
+    ax = fig.add_subplot()
+    measure = str(bands["measure"].iloc[0])
+    for i, (arm, rows) in enumerate(bands.groupby("arm", sort=False)):
+        colour = PALETTE[i % len(PALETTE)]
+        t = rows["time_years"].to_numpy(dtype=float)
+        ax.fill_between(
+            t,
+            rows["low"].to_numpy(dtype=float),
+            rows["high"].to_numpy(dtype=float),
+            step="post",
+            color=colour,
+            alpha=0.18,
+            linewidth=0,
+        )
+        ax.step(t, rows["median"].to_numpy(dtype=float), where="post", color=colour, label=arm)
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")
+    ax.set_xlabel("Years from time zero")
+    ax.set_ylabel("Event-free" if measure == "event_free" else "Cumulative incidence")
+    ax.set_title(
+        f"{endpoint}: median over replicates, {100 * level:.0f}% band", loc="left", fontsize=10
+    )
+    fig.legend(loc="outside lower center", ncols=max(1, bands["arm"].nunique()))
+    return fig
+
+
+def _ratio(value: float) -> str:
+    return "not estimable" if not np.isfinite(value) else f"{value:.2f}"
+
+
+def _curves_blocks(trial: TrialResult, writer: FigureWriter) -> list[Block]:
+    """Per-arm curves of each endpoint (median and 90% band across replicates) and the
+    hazard ratios' distribution."""
+    blocks: list[Block] = []
+    level = 0.9
+    bands = trial.curve_bands(level)
+    spec = trial.spec
+    for endpoint, rows in bands.groupby("endpoint", sort=False):
+        name = f"trial_{spec.name}_{endpoint}"
+        with plot_context(name):
+            fig = _curves_figure(rows, str(endpoint), level)
+        blocks.append(
+            FigureBlock(
+                writer.save(fig, name),
+                f"{endpoint} by arm: the median of the replicates' Kaplan-Meier (or cumulative "
+                f"incidence) curves, with the band holding the central {100 * level:.0f}% of "
+                "them at each time; each replicate's curve is read every 3 months.",
+            )
+        )
+    ratios = trial.hazard_ratio_summary(level)
+    if len(ratios):
+        blocks.append(
+            TableBlock(
+                "Hazard ratios across replicates",
+                ("Endpoint", "Arm vs reference", "Median HR", "5\u201395% of replicates", "Fits"),
+                tuple(
+                    (
+                        str(r["endpoint"]),
+                        str(r["arm"]),
+                        _ratio(float(r["median"])),
+                        "not estimable"
+                        if not np.isfinite(float(r["low"]))
+                        else f"{float(r['low']):.2f}\u2013{float(r['high']):.2f}",
+                        f"{int(r['reliable'])} of {int(r['replicates'])}",
+                    )
+                    for r in ratios.to_dict("records")
+                ),
+                notes=(
+                    "Only replicates whose Cox fit is reliable count (an arm without events "
+                    "has no finite hazard ratio: not estimable).",
+                ),
+            )
+        )
+    return blocks
+
+
+def _statistics_block(compare: pd.DataFrame) -> TableBlock:
+    """Published statistics other than landmarks and hazard ratios beside the simulated."""
+
+    def cell(value: object, low: object, high: object) -> str:
+        number = pd.to_numeric(pd.Series([value, low, high]), errors="coerce").to_numpy(float)
+        if not np.isfinite(number[0]):
+            return "not estimable"
+        text = f"{number[0]:.3g}"
+        if np.isfinite(number[1]) and np.isfinite(number[2]):
+            text += f" ({number[1]:.3g}\u2013{number[2]:.3g})"
+        return text
+
+    return TableBlock(
+        "Other published statistics, simulated beside them",
+        ("Statistic", "Arm", "Year", "Published (CI)", "Simulated (2.5\u201397.5%)", "Source"),
+        tuple(
+            (
+                str(r["statistic"]).replace("_", " "),
+                str(r["arm"]),
+                "" if pd.isna(r["time_years"]) else f"{float(r['time_years']):g}",
+                cell(r["published"], r["published_ci_low"], r["published_ci_high"]),
+                cell(r["simulated"], r["simulated_low"], r["simulated_high"]),
+                str(r["source"]),
+            )
+            for r in compare.to_dict("records")
+        ),
+        notes=(
+            "Ratios are summarised by their median over replicates, other statistics by "
+            "their mean (trials.arm_statistic documents each).",
+        ),
+    )
+
+
 def trial_section(trial: TrialResult, writer: FigureWriter) -> SectionContent:
-    """The simulated-versus-published table and figure, the per-arm estimates and power."""
+    """The simulated-versus-published table and figure, the per-arm curves, hazard ratios,
+    estimates and power."""
     spec = trial.spec
     blocks: list[Block] = [
         Paragraph(
@@ -71,8 +183,9 @@ def trial_section(trial: TrialResult, writer: FigureWriter) -> SectionContent:
             "endpoint code as the cohort. Virtual patients are model output, not data."
         )
     ]
-    compare = trial.compare_published()
-    compare = compare[compare["statistic"] == "landmark"]  # percentages at a time
+    published = trial.compare_published()
+    compare = published[published["statistic"] == "landmark"]  # percentages at a time
+    others = published[~published["statistic"].isin(["landmark", "hazard_ratio"])]
     if len(compare):
         with plot_context(f"trial_{spec.name}"):
             fig = _figure(compare, spec.title or spec.name)
@@ -112,6 +225,9 @@ def trial_section(trial: TrialResult, writer: FigureWriter) -> SectionContent:
                 rows,
             )
         )
+    if len(others):
+        blocks.append(_statistics_block(others))
+    blocks.extend(_curves_blocks(trial, writer))
     table = trial.table()
     blocks.append(
         TableBlock(

@@ -12,7 +12,8 @@ Trials use the parameter set calibrated to the published studies
 """
 
 from msreboot.trials._json_schema import spec_json_schema
-from msreboot.trials._run import TrialResult, run_trial, simulate_replicate, time_zero
+from msreboot.trials._result import TrialResult
+from msreboot.trials._run import run_trial, simulate_replicate, time_zero
 from msreboot.trials._sample_size import sample_size
 from msreboot.trials._spec import ArmSpec, TrialSpec, load_trial_spec
 from msreboot.trials._statistics import (

@@ -6,7 +6,6 @@ with power across replicates and the published values beside the simulated ones.
 
 from __future__ import annotations
 
-import html
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,17 +13,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
 from msreboot.data import Cohort
 from msreboot.endpoints import compare_endpoint, estimate_endpoint
 from msreboot.simulate import SimulationParameters, simulate_cohort
+from msreboot.trials._result import (
+    CURVE_COLUMNS,
+    CURVE_STEP_YEARS,
+    STATISTICS_COLUMNS,
+    TrialResult,
+)
 from msreboot.trials._spec import TrialSpec, load_trial_spec, split_counts, treatments_of_arm
-from msreboot.trials._statistics import RATIO_STATISTICS, arm_statistic
+from msreboot.trials._statistics import arm_statistic
 
 __all__ = [
-    "TrialResult",
     "analyse_replicate",
+    "curve_grid",
     "landmark_read_times",
     "published_statistics",
     "run_trial",
@@ -82,189 +86,6 @@ def simulate_replicate(
     return _combine(cohorts), pd.concat(arms)
 
 
-_STATISTICS_COLUMNS = ["replicate", "published", "statistic", "arm", "time_years", "value"]
-
-
-_PUBLISHED_COLUMNS = [
-    "trial",
-    "statistic",
-    "endpoint",
-    "arm",
-    "time_years",
-    "published",
-    "published_ci_low",
-    "published_ci_high",
-    "simulated",
-    "simulated_low",
-    "simulated_high",
-    "inside",
-    "replicates",
-    "n",
-    "subgroup",
-    "source",
-]
-
-
-class TrialResult(BaseModel):
-    """The replicates of a virtual trial, analysed.
-
-    Attributes
-    ----------
-    spec
-        The trial spec.
-    estimates
-        One row per replicate, endpoint, arm and landmark: ``n``, ``events``,
-        ``n_at_risk``, ``estimate``, ``ci_low``, ``ci_high``.
-    hazard_ratios
-        One row per replicate, endpoint and non-reference arm: ``hazard_ratio``, its
-        interval and Wald ``p_value``, the log-rank ``log_rank_p`` (two or more arms), and
-        ``hr_reliable`` (false when the Cox fit warned, e.g. an arm without events, whose
-        hazard ratio tends to 0 or infinity; the log-rank test stays valid).
-    statistics
-        One row per replicate and ``[[published]]`` value whose statistic is neither a
-        landmark nor a hazard ratio (:func:`published_statistics`): ``published`` (the
-        value's position in the spec), ``statistic``, ``arm``, ``time_years``, ``value``.
-    """
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
-
-    spec: TrialSpec
-    estimates: pd.DataFrame
-    hazard_ratios: pd.DataFrame
-    statistics: pd.DataFrame = Field(
-        default_factory=lambda: pd.DataFrame(columns=_STATISTICS_COLUMNS)
-    )
-
-    def power(self, endpoint: str | None = None) -> float:
-        """Share of replicates whose log-rank test is significant at ``analysis.alpha``
-        (primary endpoint by default); ``nan`` for single-arm trials."""
-        name = endpoint or self.spec.analysis.primary or self.spec.analysis.endpoints[0]
-        rows = self.hazard_ratios[self.hazard_ratios["endpoint"] == name]
-        if rows.empty:
-            return float("nan")
-        per_replicate = rows.groupby("replicate")["log_rank_p"].first()
-        return float((per_replicate < self.spec.analysis.alpha).mean())
-
-    def table(self) -> pd.DataFrame:
-        """Mean estimate across replicates per endpoint, arm and landmark, with the
-        Monte Carlo SD and the mean interval."""
-        keys = ["endpoint", "arm", "time_years"]
-        grouped = self.estimates.groupby(keys, sort=False)
-        return grouped.agg(
-            replicates=("estimate", "size"),
-            estimate=("estimate", "mean"),
-            mc_sd=("estimate", "std"),
-            ci_low=("ci_low", "mean"),
-            ci_high=("ci_high", "mean"),
-            n=("n", "mean"),
-            events=("events", "mean"),
-        ).reset_index()
-
-    def compare_published(self) -> pd.DataFrame:
-        """Each published value beside the simulated mean (ratios: median) and its
-        2.5-97.5% range over replicates, with ``inside``: whether the published value lies
-        in that range (``<NA>`` without simulated values).
-
-        Landmarks compare the arm's estimate at ``time_years``; hazard ratios the arm's
-        hazard ratio against the reference arm in the replicates whose Cox fit is reliable;
-        every other statistic its value in each replicate (:func:`published_statistics`;
-        replicates where it cannot be formed, e.g. a rate ratio over an arm without
-        relapses, are left out and counted in ``replicates``). A published value always
-        names its arm when the trial has several (never an average over arms).
-        """
-        rows = []
-        for i, value in enumerate(self.spec.published):
-            arm = value.arm or self.spec.arms[0].name  # one arm (else required)
-            if value.statistic not in ("landmark", "hazard_ratio"):
-                sel = self.statistics[self.statistics["published"] == i]
-                sims = sel["value"].to_numpy(dtype=float)
-                sims = sims[np.isfinite(sims)]
-                middle = np.median if value.statistic in RATIO_STATISTICS else np.mean
-                centre = float(middle(sims)) if len(sims) else np.nan
-            elif value.statistic == "hazard_ratio":
-                ratios = self.hazard_ratios
-                sel = ratios[
-                    (ratios["endpoint"] == value.endpoint)
-                    & (ratios["arm"] == arm)
-                    & ratios["hr_reliable"].astype(bool)
-                ]
-                sims = sel["hazard_ratio"].dropna().to_numpy(dtype=float)
-                centre = float(np.median(sims)) if len(sims) else np.nan
-            else:
-                sel = self.estimates[
-                    (self.estimates["endpoint"] == value.endpoint)
-                    & np.isclose(self.estimates["time_years"], float(value.time_years or 0.0))
-                    & (self.estimates["arm"] == arm)
-                ]
-                sims = sel["estimate"].dropna().to_numpy(dtype=float)
-                centre = float(np.mean(sims)) if len(sims) else np.nan
-            low = float(np.quantile(sims, 0.025)) if len(sims) else np.nan
-            high = float(np.quantile(sims, 0.975)) if len(sims) else np.nan
-            rows.append(
-                {
-                    "trial": self.spec.name,
-                    "statistic": value.statistic,
-                    "endpoint": value.endpoint or "",
-                    "arm": arm,
-                    "time_years": value.time_years if value.time_years is not None else np.nan,
-                    "published": value.value,
-                    "published_ci_low": value.ci_low,
-                    "published_ci_high": value.ci_high,
-                    "simulated": centre,
-                    "simulated_low": low,
-                    "simulated_high": high,
-                    "inside": bool(low <= value.value <= high) if len(sims) else pd.NA,
-                    "replicates": len(sims),
-                    "n": value.n,
-                    "subgroup": value.subgroup,
-                    "source": value.source,
-                }
-            )
-        return pd.DataFrame(rows, columns=_PUBLISHED_COLUMNS)
-
-    def to_frame(self) -> pd.DataFrame:
-        return self.table()
-
-    def summary(self) -> str:
-        spec = self.spec
-        lines = [
-            f"{spec.title or spec.name}: {spec.replicates} replicate(s), arms "
-            + ", ".join(f"{a.name} (n={a.n})" for a in spec.arms)
-            + f", {spec.follow_up_years:g} years, seed {spec.seed}"
-        ]
-        for row in self.table().to_dict("records"):
-            mc_sd = float(row["mc_sd"])
-            sd = "" if np.isnan(mc_sd) else f" (MC SD {100 * mc_sd:.1f})"
-            value = float(row["estimate"])
-            shown = "NA (beyond follow-up)" if np.isnan(value) else f"{100 * value:.1f}%{sd}"
-            lines.append(
-                f"  {row['endpoint']} [{row['arm']}] {float(row['time_years']):g} y: {shown}"
-            )
-        if len(spec.arms) > 1:
-            ratios = self.hazard_ratios.assign(
-                reliable_hr=self.hazard_ratios["hazard_ratio"].where(
-                    self.hazard_ratios["hr_reliable"].astype(bool)
-                )
-            )
-            hr = ratios.groupby(["endpoint", "arm"])["reliable_hr"].median().reset_index()
-            for row in hr.to_dict("records"):
-                value = float(row["reliable_hr"])
-                shown = (
-                    f"{value:.3g}"
-                    if np.isfinite(value)
-                    else "not estimable (no replicate with events in every arm)"
-                )
-                lines.append(f"  {row['endpoint']}: median HR {row['arm']} vs reference {shown}")
-            lines.append(
-                f"  power of the primary endpoint (log-rank, alpha "
-                f"{spec.analysis.alpha:g}): {100 * self.power():.0f}%"
-            )
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(self.summary())}</pre>"
-
-
 def time_zero(spec: TrialSpec, arms: pd.Series) -> str | pd.DataFrame:
     """The anchor of a replicate's analysis: each patient's reinfusion (``"ahsct"``) or
     enrolment (day 0 of every patient)."""
@@ -273,7 +94,9 @@ def time_zero(spec: TrialSpec, arms: pd.Series) -> str | pd.DataFrame:
     return pd.DataFrame({"patient_id": arms.index, "anchor_date": 0})
 
 
-def landmark_read_times(spec: TrialSpec) -> np.ndarray:
+def landmark_read_times(
+    spec: TrialSpec, times_years: Sequence[float] | np.ndarray | None = None
+) -> np.ndarray:
     """The years each landmark is read at: the landmark itself, or, for a landmark in the
     window of the last scheduled visit, the window's start.
 
@@ -285,7 +108,8 @@ def landmark_read_times(spec: TrialSpec) -> np.ndarray:
     Other landmarks, and every landmark with time zero at AHSCT (whose follow-up after
     reinfusion varies by patient), are read as given.
     """
-    times = np.asarray(spec.analysis.times_years, dtype=float)
+    asked = spec.analysis.times_years if times_years is None else times_years
+    times = np.asarray(asked, dtype=float)
     if spec.analysis.anchor != "enrolment":
         return times
     schedule = spec.visit_schedule()
@@ -297,11 +121,40 @@ def landmark_read_times(spec: TrialSpec) -> np.ndarray:
     return np.where(inside, (last - jitter) / 365.25, times)
 
 
+def curve_grid(spec: TrialSpec) -> np.ndarray:
+    """The years each replicate's curves are reported at: 0 to the follow-up in steps of
+    :data:`CURVE_STEP_YEARS` (each read as a landmark is, :func:`landmark_read_times`, so
+    the last is not lost to whole-day visit times)."""
+    steps = int(np.floor(spec.follow_up_years / CURVE_STEP_YEARS + 1e-9))
+    return np.arange(steps + 1) * CURVE_STEP_YEARS
+
+
+def _curve_rows(
+    estimate: Any, grid: np.ndarray, read_at: np.ndarray, **labels: Any
+) -> pd.DataFrame:
+    read = estimate.curve.at(read_at)
+    return pd.DataFrame(
+        {
+            **{k: [v] * len(grid) for k, v in labels.items()},
+            "measure": estimate.measure,
+            "time_years": grid,
+            "estimate": np.asarray(read.estimate, dtype=float),
+        }
+    )
+
+
 def analyse_replicate(
-    spec: TrialSpec, cohort: Cohort, arms: pd.Series, replicate: int
+    spec: TrialSpec,
+    cohort: Cohort,
+    arms: pd.Series,
+    replicate: int,
+    curves: list[pd.DataFrame] | None = None,
 ) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
     """Estimates (and comparisons) of every endpoint in one replicate (landmarks read at
-    :func:`landmark_read_times`)."""
+    :func:`landmark_read_times`); with ``curves``, each arm's curve read on
+    :func:`curve_grid` is appended to it."""
+    grid = curve_grid(spec)
+    grid_read = landmark_read_times(spec, grid)
     anchor = time_zero(spec, arms)
     asked = np.asarray(spec.analysis.times_years, dtype=float)
     read = landmark_read_times(spec)
@@ -318,6 +171,17 @@ def analyse_replicate(
             one = estimate_endpoint(cohort, definition, times_years=times, anchor=anchor)
             assert not isinstance(one, dict)
             frames.append(relabel(one.landmarks).assign(endpoint=name, arm=spec.arms[0].name))
+            if curves is not None:
+                curves.append(
+                    _curve_rows(
+                        one,
+                        grid,
+                        grid_read,
+                        replicate=replicate,
+                        endpoint=name,
+                        arm=spec.arms[0].name,
+                    )
+                )
             continue
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", RuntimeWarning)
@@ -332,6 +196,12 @@ def analyse_replicate(
         unreliable = any(issubclass(w.category, RuntimeWarning) for w in caught)
         for arm, estimate in result.estimates.items():
             frames.append(relabel(estimate.landmarks).assign(endpoint=name, arm=str(arm)))
+            if curves is not None:
+                curves.append(
+                    _curve_rows(
+                        estimate, grid, grid_read, replicate=replicate, endpoint=name, arm=str(arm)
+                    )
+                )
         for row in result.hazard_ratios.to_dict("records"):
             ratios.append(
                 {
@@ -429,12 +299,13 @@ def run_trial(
     frames: list[pd.DataFrame] = []
     ratios: list[dict[str, Any]] = []
     statistics: list[dict[str, Any]] = []
+    curves: list[pd.DataFrame] = []
     folder = Path(out_dir) if out_dir is not None else None
     for r in range(spec.replicates):
         cohort, arms = simulate_replicate(spec, r, parameters)
         if folder is not None:
             _write_replicate(folder / f"replicate_{r + 1:03d}", cohort, arms)
-        f, h = analyse_replicate(spec, cohort, arms, r + 1)
+        f, h = analyse_replicate(spec, cohort, arms, r + 1, curves)
         frames.extend(f)
         ratios.extend(h)
         statistics.extend(published_statistics(spec, cohort, arms, r + 1))
@@ -461,7 +332,12 @@ def run_trial(
         spec=spec,
         estimates=estimates,
         hazard_ratios=hazard,
-        statistics=pd.DataFrame(statistics, columns=_STATISTICS_COLUMNS),
+        statistics=pd.DataFrame(statistics, columns=STATISTICS_COLUMNS),
+        curves=(
+            pd.concat(curves, ignore_index=True)[CURVE_COLUMNS]
+            if curves
+            else pd.DataFrame(columns=CURVE_COLUMNS)
+        ),
     )
     if folder is not None:
         _write_results(folder, result)
@@ -487,6 +363,8 @@ def _write_results(folder: Path, result: TrialResult) -> None:
     write_frame(result.table(), folder / "summary.csv")
     if len(result.statistics):
         write_frame(result.statistics, folder / "statistics.csv")
+    if len(result.curves):
+        write_frame(result.curves, folder / "curves.csv")
     if result.spec.published:
         write_frame(result.compare_published(), folder / "published.csv")
     meta = {

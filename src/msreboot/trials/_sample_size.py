@@ -17,7 +17,8 @@ import pandas as pd
 
 from msreboot.simulate import SimulationParameters
 from msreboot.stats import exact_binomial_ci
-from msreboot.trials._run import TrialResult, run_trial
+from msreboot.trials._result import TrialResult
+from msreboot.trials._run import run_trial
 from msreboot.trials._spec import TrialSpec, load_trial_spec
 
 __all__ = ["PowerCurveFit", "fit_power_curve", "sample_size", "schoenfeld_n_per_arm"]
