@@ -41,6 +41,7 @@ from msreboot.simulate._kernel_common import (
     B_HCT_CI,
     B_NEURO,
     B_PHENOTYPE,
+    B_PRIOR_DMTS,
     B_RECENT,
     B_REMYELINATION,
     B_SP_CLASS,
@@ -102,6 +103,8 @@ from msreboot.simulate._kernel_common import (
     T_LAST_DAY,
     T_OBS_END,
     T_RELAPSES,
+    T_SHARE_PROG,
+    T_SHARE_RR,
     T_SPMS_DAY,
     T_TRM,
     TRM_INFECTION,
@@ -110,7 +113,12 @@ from msreboot.simulate._kernel_common import (
     observe_edss,
     untreated_rate,
 )
-from msreboot.simulate._kernel_course import dmt_response, recent_factor
+from msreboot.simulate._kernel_course import (
+    dmt_response,
+    recent_factor,
+    share_shift,
+    shifted_share,
+)
 from msreboot.simulate._kernel_population import draw_patient
 from msreboot.simulate._kernel_transplant import (
     discharge_day,
@@ -236,6 +244,16 @@ def simulate_patient(
     z_perm = base[B_EDSS_LATENT] - z_raw
     sp_class = int(base[B_SP_CLASS])
     sp_rate = fp[SP_SLOW] if sp_class == 0 else (fp[SP_MEDIUM] if sp_class == 1 else fp[SP_FAST])
+    # the patient's inflammation-driven shares of progression (the rest is neurodegenerative)
+    activity = g * base[B_RECENT]
+    z0 = base[B_EDSS_LATENT]
+    n_dmts = base[B_PRIOR_DMTS]
+    share_rr = shifted_share(fp[SHARE_RR], share_shift(fp, activity, age0, phen, n_dmts, z0, False))
+    share_prog = shifted_share(
+        fp[SHARE_PROG], share_shift(fp, activity, age0, phen, n_dmts, z0, True)
+    )
+    truth[T_SHARE_RR] = share_rr
+    truth[T_SHARE_PROG] = share_prog
     # observation: schedule with jitter, loss to follow-up
     n_vis = _jittered(so, edss_sched, jitter, fu_days, edss_day)
     n_scan = _jittered(so, mri_sched, jitter, fu_days, mri_day)
@@ -427,10 +445,10 @@ def simulate_patient(
                 * math.exp(fp[PIRA_AGE] * (age - 40.0) + fp[PIRA_EDSS] * (z_start - 3.0))
             )
             prate = min(prate, sp_rate)  # never faster than the patient's progressive phase
-            share = fp[SHARE_RR]
+            share = share_rr
         else:
             prate = sp_rate
-            share = fp[SHARE_PROG]
+            share = share_prog
         infl = min(mult, 1.0)
         if kind == KIND_AHSCT and tv[TR_BUSULFAN] > 0.5 and t0 >= cond_day:
             infl *= 1.0 - fp[BUSULFAN_CNS]

@@ -58,6 +58,8 @@ from msreboot.simulate._kernel_common import (
     T_OBS_END,
     T_REACTIVATION_DAY,
     T_RELAPSES,
+    T_SHARE_PROG,
+    T_SHARE_RR,
     T_SPMS_DAY,
     T_TRM,
 )
@@ -449,5 +451,7 @@ def _truth_frame(chunks: list[ChunkOutput], ids: np.ndarray) -> pd.DataFrame:
         "reactivation_day": truth[:, T_REACTIVATION_DAY],
         "dmt_response": _response_names(truth[:, T_DMT_RESPONSE]),
         "dmt_stop_day": truth[:, T_DMT_STOP_DAY],
+        "inflammatory_share_relapsing_ratio": truth[:, T_SHARE_RR],
+        "inflammatory_share_progressive_ratio": truth[:, T_SHARE_PROG],
     }
     return pd.DataFrame(columns)
