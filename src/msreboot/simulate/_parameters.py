@@ -388,13 +388,21 @@ class SimulationParameters(BaseModel):
         ge=None,
     )
     reversible_edss_share_rrms_ratio: float = _prob(
-        0.3,
-        "assumed",
-        "assumed",
+        0.45,
+        "calibrated",
+        "hand-tuned between MIST year-1 mean EDSS after AHSCT (3.38 -> 2.36) and Burt 2015 "
+        "EDSS improvement >= 1.0 (41 patients at 2 years) (evidence.md); a prior for the "
+        "refit",
         "Share of baseline EDSS in RRMS that is inflammatory damage "
         "(recoverable, by the patient's remyelination capacity).",
     )
-    reversible_edss_share_spms_ratio: float = _prob(0.1, "assumed", "assumed", "As above, SPMS.")
+    reversible_edss_share_spms_ratio: float = _prob(
+        0.15,
+        "calibrated",
+        "a third of the RRMS share (assumed ratio); Atkins 2016 sustained improvement 35% "
+        "(half SPMS, evidence.md)",
+        "As above, SPMS.",
+    )
     reversible_edss_share_ppms_ratio: float = _prob(0.05, "assumed", "assumed", "As above, PPMS.")
     recovery_rate_per_year: float = _p(
         1.5,
