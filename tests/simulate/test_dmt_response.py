@@ -8,7 +8,7 @@ before on a platform DMT, 600 patients) under the calibrated set: before this ch
 0.321 on alemtuzumab and 0.707 on interferon; with the recent-activity factor (CV 0.5,
 regressing with a time constant of 0.75 years) and response classes, 0.312 and 0.672.
 Interferon stays above the published interval: the relapse-rate parameters need the
-refit with the DMT-trial targets (docs/model.md).
+refit with the DMT-trial targets (docs/reference/simulation-model.md).
 """
 
 from __future__ import annotations

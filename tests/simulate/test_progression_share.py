@@ -7,7 +7,7 @@ of 400 patients under the shipped calibrated set: before this change 50.0% at 5 
 with the patient-level share (activity, age, PPMS, prior DMTs and EDSS moving it on the
 log-odds scale) 46.5%. In 1,000 virtual patients the Cox hazard ratios are 1.19 per decade
 of age and 2.61 for progressive MS (published directions); prior DMTs (1.02) and EDSS (0.94)
-do not reproduce theirs (see docs/model.md).
+do not reproduce theirs (see docs/reference/simulation-model.md).
 """
 
 from __future__ import annotations
