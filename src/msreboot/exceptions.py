@@ -19,6 +19,7 @@ __all__ = [
     "MissingDependencyError",
     "MsrebootError",
     "Problem",
+    "RedcapApiError",
     "Severity",
     "SpecFileError",
     "StoreError",
@@ -142,6 +143,11 @@ class SpecFileError(MsrebootError, ValueError):
 
 class StoreError(MsrebootError, OSError):
     """The embedded DuckDB store could not be read or written."""
+
+
+class RedcapApiError(MsrebootError, OSError):
+    """The REDCap API could not be reached, or refused the request; the message says why
+    (never with the token)."""
 
 
 class MissingDependencyError(MsrebootError, ImportError):

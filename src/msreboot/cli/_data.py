@@ -551,7 +551,7 @@ def example_command(
 
 def add_data_commands(app: typer.Typer) -> None:
     """Register the data commands on the root app (in this order in its help)."""
-    from msreboot.cli._redcap import redcap_mapping_command
+    from msreboot.cli._redcap import redcap_fetch_command, redcap_mapping_command
 
     app.command("validate")(validate_command)
     app.command("import")(import_command)
@@ -560,4 +560,5 @@ def add_data_commands(app: typer.Typer) -> None:
     app.command("deidentify")(deidentify_command)
     app.command("schema")(schema_command)
     app.command("redcap-mapping")(redcap_mapping_command)
+    app.command("redcap-fetch")(redcap_fetch_command)
     app.command("example")(example_command)

@@ -1,7 +1,8 @@
-"""Command-line piece: ``msreboot redcap-mapping``, a mapping draft from a data dictionary.
+"""Command-line pieces: ``msreboot redcap-mapping``, a mapping draft from a data dictionary
+(to ``--out`` or stdout, the summary of matched and unmatched fields to stderr), and
+``msreboot redcap-fetch``, a project's records and dictionary downloaded through its API.
 
-Registered by :func:`msreboot.cli._data.add_data_commands`. The draft goes to ``--out`` or
-stdout; the summary (matched and unmatched fields) to stderr.
+Registered by :func:`msreboot.cli._data.add_data_commands`.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from msreboot.cli._common import EXIT_USAGE, err, fail
+from msreboot.cli._common import EXIT_DATA, EXIT_USAGE, err, fail
 
-__all__ = ["redcap_mapping_command"]
+__all__ = ["redcap_fetch_command", "redcap_mapping_command"]
 
 
 def redcap_mapping_command(
@@ -72,3 +73,48 @@ def redcap_mapping_command(
             ) from exc
         err.print(f"wrote the mapping draft to {escape(str(out_file))}")
     err.print(escape(draft.summary()))
+
+
+def redcap_fetch_command(
+    url: Annotated[
+        str,
+        typer.Argument(
+            help="The project's API address (https://.../api/), from its API page.",
+            show_default=False,
+        ),
+    ],
+    out_file: Annotated[
+        Path,
+        typer.Option("--out", help="The records file to write (flat CSV, raw coded values)."),
+    ],
+    dictionary: Annotated[
+        Path | None,
+        typer.Option(help="Also write the data dictionary (CSV) here, for redcap-mapping."),
+    ] = None,
+    token_env: Annotated[
+        str,
+        typer.Option(
+            help="Environment variable holding the API token (never on the command line)."
+        ),
+    ] = "REDCAP_API_TOKEN",
+    force: Annotated[bool, typer.Option("--force", help="Replace files that exist.")] = False,
+) -> None:
+    """Download a REDCap project's records (and data dictionary) through its API, as the
+    files a hand export gives: then `msreboot import --redcap-mapping`."""
+    from msreboot.data import download_redcap
+    from msreboot.exceptions import RedcapApiError
+
+    for path in (out_file, dictionary):
+        if path is not None and path.exists() and not force:
+            raise fail(
+                f"--out and --dictionary must be new files; got {path}, which exists. Choose "
+                "another name, or pass --force to replace it.",
+                EXIT_USAGE,
+            )
+    try:
+        result = download_redcap(url, out_file, dictionary=dictionary, token_env=token_env)
+    except ValueError as exc:
+        raise fail(str(exc), EXIT_USAGE) from exc
+    except RedcapApiError as exc:
+        raise fail(str(exc), EXIT_DATA) from exc
+    err.print(escape(result.summary() + " (patient data: readable by you only)"))

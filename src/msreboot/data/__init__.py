@@ -23,6 +23,7 @@ from msreboot.data._labs import ANALYTES, Analyte
 from msreboot.data._omop import read_omop
 from msreboot.data._omop_files import OMOP_CONCEPT_FILE
 from msreboot.data._redcap import read_redcap
+from msreboot.data._redcap_api import REDCAP_TOKEN_ENV, RedcapDownload, download_redcap
 from msreboot.data._redcap_dictionary import (
     DictionaryField,
     RedcapMappingDraft,
@@ -70,6 +71,7 @@ __all__ = [
     "MAX_TOML_BYTES",
     "MAX_TOML_DEPTH",
     "OMOP_CONCEPT_FILE",
+    "REDCAP_TOKEN_ENV",
     "SCHEMA",
     "SDTM_MAPPING_FILE",
     "TABLE_NAMES",
@@ -85,6 +87,7 @@ __all__ = [
     "ImportResult",
     "PartialDates",
     "Problem",
+    "RedcapDownload",
     "RedcapMappingDraft",
     "SpecFileError",
     "TableSpec",
@@ -101,6 +104,7 @@ __all__ = [
     "deidentify",
     "describe_cohort",
     "describe_validation_errors",
+    "download_redcap",
     "import_cohort",
     "load_or_create_key",
     "load_vocabulary",
