@@ -10,7 +10,8 @@ assessment at least the confirmation time later is ``check_intermediate`` with a
 (0, inf) after the period; monotonic confirmation and unconfirmed worsening map one to
 one. The Bern engine annotates worsening only, so msreboot runs with an improvement
 threshold no change can reach. Every patient's events (day, score, reference score) must
-agree exactly.
+agree exactly. The engine's roving reference (a running minimum, confirmed over its own
+period or not at all) is ``BaselineRule(kind="running_minimum", reference_confirmation_days=...)``.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def reference() -> dict[str, Any]:
 
 
 def definition_for(config: dict[str, Any]) -> DisabilityDefinition:
-    """The msreboot definition of one Bern configuration (fixed reference, no relapses)."""
+    """The msreboot definition of one Bern configuration (no relapses)."""
+    config = {**reference()["common_kwargs"], **config}
     if not config["opt_require_confirmation"]:
         # every candidate is an event and the reference moves to the event score
         return DisabilityDefinition(
@@ -53,10 +55,21 @@ def definition_for(config: dict[str, Any]) -> DisabilityDefinition:
             confirmation=ConfirmationRule(180, (0, math.inf)),
             unconfirmed_worsening=True,
         )
+    if config.get("opt_baseline_type") == "roving":
+        days = config.get("opt_roving_reference_confirmation_time", 0)
+        baseline = BaselineRule(
+            kind="running_minimum",
+            post_event_reference="lowest_confirmed",
+            reference_confirmation_days=days
+            if config["opt_roving_reference_require_confirmation"]
+            else 0,
+        )
+    else:
+        baseline = BaselineRule(kind="roving_worsening", post_event_reference="lowest_confirmed")
     return DisabilityDefinition(
         event="all",
         improvement_threshold=NO_IMPROVEMENT,
-        baseline=BaselineRule(kind="roving_worsening", post_event_reference="lowest_confirmed"),
+        baseline=baseline,
         confirmation=ConfirmationRule(
             config["opt_confirmation_time"],
             (0, math.inf),
@@ -65,7 +78,18 @@ def definition_for(config: dict[str, Any]) -> DisabilityDefinition:
     )
 
 
-@pytest.mark.parametrize("name", ["minimum_180", "minimum_90", "monotonic_180", "unconfirmed"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "minimum_180",
+        "minimum_90",
+        "monotonic_180",
+        "unconfirmed",
+        "roving_30_minimum_180",
+        "roving_90_monotonic_90",
+        "roving_unconfirmed_minimum_180",
+    ],
+)
 def test_events_agree_with_the_bern_engine(name: str) -> None:
     ref = reference()
     rows = [(pid, day, edss) for pid, vs in ref["patients"].items() for day, edss in vs]

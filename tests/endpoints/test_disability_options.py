@@ -323,3 +323,59 @@ def test_lowest_confirmed_reference_of_an_improvement_is_the_highest_score() -> 
     assert out["baseline_date"].tolist() == [0.0, 100.0]
     assert out["baseline_value"].tolist() == [5.0, 4.0]
     assert "least changed" in roving(post_event_reference="lowest_confirmed").methods_text()
+
+
+# --- 5. a running-minimum roving reference with its own confirmation ------------------------
+
+
+def running(days: float = 0.0) -> DisabilityDefinition:
+    rule = BaselineRule(kind="running_minimum", reference_confirmation_days=days)
+    return DisabilityDefinition(event="all", baseline=rule)
+
+
+def test_running_minimum_moves_the_reference_to_any_lower_score() -> None:
+    # 3.0 -> 2.5 (day 100) is below the reference: it becomes the reference at once
+    # (no confirmation asked); day 200 (3.5, +1.0 from 2.5) is a worsening confirmed on
+    # day 300. A fixed baseline (3.0) sees +0.5 only.
+    data = visits((0, 3.0), (100, 2.5), (200, 3.5), (300, 3.5))
+    out = found(data, None, running())
+    assert out["date"].tolist() == [200.0]
+    assert out["baseline_date"].tolist() == [100.0]
+    assert out["baseline_value"].tolist() == [2.5]
+    assert found(data, None, DisabilityDefinition(event="all")).empty
+    # the improvement of 0.5 is not an event, it only moved the reference
+    assert (out["event_type"] == "CDW").all()
+
+
+@pytest.mark.parametrize(("lag", "moved"), [(29, False), (30, True)])
+def test_running_minimum_confirmation_reaches_the_first_visit_at_least_days_later(
+    lag: float, moved: bool
+) -> None:
+    # 2.5 on day 100 needs every score up to the first visit 30 or more days later below
+    # 3.0. With one visit 29 days later (2.5) and the next on day 300 (4.0, not below),
+    # it is not confirmed; with the visit exactly 30 days later it is, and day 300 (4.0,
+    # +1.5 from 2.5) is a worsening confirmed on day 400; from 3.0 it is +1.0, also one,
+    # so the reference date tells them apart.
+    data = visits((0, 3.0), (100, 2.5), (100 + lag, 2.5), (300, 4.0), (400, 4.0))
+    out = found(data, None, running(30))
+    assert out["date"].tolist() == [300.0]
+    assert out["baseline_date"].tolist() == ([100.0] if moved else [0.0])
+    assert out["baseline_value"].tolist() == ([2.5] if moved else [3.0])
+
+
+def test_running_minimum_reference_is_the_highest_score_of_its_confirmation() -> None:
+    # 2.0 on day 100, then 2.5 on day 140 (40 days later, below 3.0): confirmed over 30
+    # days, and the reference is the higher of the two, 2.5, dated day 100. Day 300 (3.5)
+    # is +1.0 from 2.5: a worsening, confirmed on day 400 (+1.5 from 2.0 would not tell).
+    data = visits((0, 3.0), (100, 2.0), (140, 2.5), (300, 3.5), (400, 3.5))
+    out = found(data, None, running(30))
+    assert out["baseline_date"].tolist() == [100.0]
+    assert out["baseline_value"].tolist() == [2.5]
+    assert "running minimum" in running(30).methods_text()
+
+
+def test_running_minimum_rejects_sub_threshold_rebaselining() -> None:
+    with pytest.raises(ValueError, match="running-minimum"):
+        BaselineRule(kind="running_minimum", sub_threshold="event")
+    with pytest.raises(ValueError, match="reference_confirmation_days"):
+        BaselineRule(kind="running_minimum", reference_confirmation_days=-1)

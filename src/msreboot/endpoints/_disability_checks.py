@@ -92,6 +92,24 @@ def monotone(x: np.ndarray, change: int, hi: int, worse: bool, every: bool) -> b
 
 
 @njit(cache=True)
+def confirmed_minimum(t: np.ndarray, x: np.ndarray, i: int, bv: float, days: float) -> int:
+    """The visit whose score a lower score at ``i`` confirms as the new running-minimum
+    reference (the highest score from ``i`` up to the first visit ``days`` later, all below
+    ``bv``), or -1 when it is not confirmed. ``days`` 0: ``i`` itself."""
+    if days == 0:
+        return i
+    best = i
+    for k in range(i + 1, t.shape[0]):
+        if not x[k] < bv:
+            return -1
+        if x[k] > x[best]:
+            best = k
+        if t[k] - t[i] >= days:
+            return best
+    return -1
+
+
+@njit(cache=True)
 def least_change_reference(
     x: np.ndarray,
     dw: np.ndarray,

@@ -1,4 +1,4 @@
-# ruff: noqa: SIM108, SIM109  (explicit comparisons compile to the simplest code)
+# ruff: noqa: SIM109  (explicit comparisons compile to the simplest code)
 """Compiled per-patient scan for confirmed disability events.
 
 One patient's visits (sorted by day) and relapses (sorted by onset) are scanned
@@ -22,6 +22,7 @@ from numba import njit
 
 from msreboot.endpoints._disability_checks import (
     change_lost,
+    confirmed_minimum,
     first_confirmation,
     first_of_window,
     free_before_event,
@@ -42,6 +43,7 @@ from msreboot.endpoints._disability_layout import (
     BL_ROVING,
     BL_ROVING_IMPR,
     BL_ROVING_WORS,
+    BL_RUNNING_MIN,
     EV_CDI,
     EV_CDW,
     EV_PIRA,
@@ -58,6 +60,7 @@ from msreboot.endpoints._disability_layout import (
     FP_IMPUTE_MAX_FU,
     FP_RAW_LAST,
     FP_RAW_NEXT,
+    FP_REF_CONF_DAYS,
     FP_SUST_DAYS,
     IP_BASELINE,
     IP_CHECK_INTERMEDIATE,
@@ -152,6 +155,7 @@ def scan_patient(
     mono = ip[IP_MONOTONIC] == 1
     unconf_mode = ip[IP_UNCONFIRMED] == 1
     lowest_ref = ip[IP_LOWEST_CONFIRMED] == 1
+    running_min = bl_kind == BL_RUNNING_MIN
     sub = st_kind != ST_NONE
     raw_last = fp[FP_RAW_LAST]
     rebl_lag = 0.0 if mode == MODE_FIRST_PIRA else raw_last
@@ -238,16 +242,33 @@ def scan_patient(
 
         # 2. first candidate change from the baseline, outside the event buffer
         change = -1
+        lower = -1
         for i in range(search, n):
             if fp[FP_EV_LAST] > dprev[i] or fp[FP_EV_NEXT] > dnext[i]:
                 continue
-            if sub:
+            if running_min:
+                # a confirmed lower score moves the reference; only worsening is a candidate
+                if x[i] < bv:
+                    k = confirmed_minimum(t, x, i, bv, fp[FP_REF_CONF_DAYS])
+                    if k >= 0:
+                        x[i] = x[k]
+                        dw[i] = dw[k]
+                        di[i] = di[k]
+                        lower = i
+                        break
+                    continue
+                hit = wors(x[i], bv, bdw, False)
+            elif sub:
                 hit = x[i] != bv
             else:
                 hit = wors(x[i], bv, bdw, False) or impr(x[i], bv, bdi, False)
             if hit:
                 change = i
                 break
+        if lower >= 0:
+            bl = lower
+            search = lower + 1
+            continue
         if change < 0:
             break
 
@@ -425,7 +446,7 @@ def scan_patient(
                     conf0 = change
                 if conf0 >= 0:
                     target = conf0 if not from_event else change
-                    if bl_kind == BL_ROVING or bl_kind == BL_ROVING_WORS:
+                    if bl_kind == BL_ROVING or bl_kind == BL_ROVING_WORS or running_min:
                         if lowest_ref:
                             target = least_change_reference(x, dw, di, change, conf0, True, every)
                         bl = target

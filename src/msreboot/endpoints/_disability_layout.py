@@ -52,6 +52,7 @@ BL_FIXED = BASELINE_CODES["fixed"]
 BL_ROVING = BASELINE_CODES["roving"]
 BL_ROVING_IMPR = BASELINE_CODES["roving_improvement"]
 BL_ROVING_WORS = BASELINE_CODES["roving_worsening"]
+BL_RUNNING_MIN = BASELINE_CODES["running_minimum"]
 ST_NONE = SUB_THRESHOLD_CODES["none"]
 ST_EVENT = SUB_THRESHOLD_CODES["event"]
 ST_IMPROVEMENT = SUB_THRESHOLD_CODES["improvement"]
@@ -86,7 +87,8 @@ N_IP = 16
 FP_BL_LAST, FP_BL_NEXT, FP_EV_LAST, FP_EV_NEXT, FP_CF_LAST, FP_CF_NEXT = 0, 1, 2, 3, 4, 5
 FP_RAW_LAST, FP_RAW_NEXT, FP_SUST_DAYS, FP_IMPUTE_MAX_FU = 6, 7, 8, 9
 FP_P0, FP_P1, FP_E0, FP_E1, FP_C0, FP_C1 = 10, 11, 12, 13, 14, 15
-N_FP = 16
+FP_REF_CONF_DAYS = 16
+N_FP = 17
 
 # Event type codes (CDW: a worsening not classified, or "undefined" when classified;
 # EV_PIRA_RELAPSE: "PIRA with relapse during confirmation", reported on request)
@@ -140,6 +142,7 @@ def kernel_options(
     fp[FP_RAW_LAST], fp[FP_RAW_NEXT] = d.pira.raw_days
     fp[FP_SUST_DAYS] = d.confirmation.sustained_days
     fp[FP_IMPUTE_MAX_FU] = d.impute_within_days
+    fp[FP_REF_CONF_DAYS] = d.baseline.reference_confirmation_days
     for (lo_i, hi_i), pair in (
         ((FP_P0, FP_P1), d.pira.preceding),
         ((FP_E0, FP_E1), d.pira.event),

@@ -60,6 +60,15 @@ def methods_text(definition: DisabilityDefinition) -> str:
         "roving": "A roving baseline moved after each confirmed event",
         "roving_improvement": "A roving baseline moved after each confirmed improvement",
         "roving_worsening": "A roving baseline moved after each confirmed worsening",
+        "running_minimum": (
+            "A roving reference moved as a running minimum"
+            + (
+                f" (a lower score confirmed over {bl.reference_confirmation_days:g} days)"
+                if bl.reference_confirmation_days > 0
+                else " (any lower score)"
+            )
+            + " and after each confirmed worsening"
+        ),
     }[bl.kind]
     target = "first confirmation visit" if bl.proceed_from == "confirmation" else "event visit"
     sentences.append(

@@ -30,7 +30,9 @@ __all__ = [
 ]
 
 EventMode = Literal["first_cdw", "first_cdi", "first", "first_pira", "first_raw", "all"]
-BaselineKind = Literal["fixed", "roving", "roving_improvement", "roving_worsening"]
+BaselineKind = Literal[
+    "fixed", "roving", "roving_improvement", "roving_worsening", "running_minimum"
+]
 ProceedFrom = Literal["confirmation", "event"]
 PostEventReference = Literal["visit", "lowest_confirmed"]
 SubThreshold = Literal["none", "event", "improvement", "worsening"]
@@ -149,6 +151,11 @@ class BaselineRule:
     kind
         ``fixed``: the first valid visit. ``roving``: moves after every confirmed event;
         ``roving_improvement`` / ``roving_worsening``: only after improvements / worsening.
+        ``running_minimum``: a roving reference that moves as a running minimum (Bsteh et
+        al. 2025, the Bern engine): any later score below the reference becomes the new
+        reference once confirmed (``reference_confirmation_days``), and after a confirmed
+        worsening the reference moves as with ``roving_worsening``; improvements are not
+        events, they only move the reference.
     proceed_from
         After an event, the baseline moves to (and the search continues after) the first
         confirmation visit (``confirmation``, default) or the event visit (``event``).
@@ -167,6 +174,13 @@ class BaselineRule:
         The baseline is never placed at a local extremum (``all``) or at one that differs
         from both neighbours by at least the threshold (``strict``); a visit equal to the one
         two visits earlier is not an extremum.
+    reference_confirmation_days
+        With ``running_minimum``: a lower score becomes the reference only when every
+        score after it, up to and including the first visit at least this many days later,
+        is also below the current reference; the new reference, dated at the lower score,
+        is the highest of these scores (its own confirmation period, shorter than that of
+        events; Bsteh 2025 use 30 days). No visit that late: no move. 0 (default): every
+        lower score moves the reference at once. Visits not valid for confirmation count.
     post_event_reference
         ``visit`` (default): a roving baseline moves to the visit ``proceed_from`` names,
         with that visit's score. ``lowest_confirmed``: it moves to the event visit, dated
@@ -184,6 +198,7 @@ class BaselineRule:
     not_lower: bool = False
     skip_local_extrema: LocalExtrema = "none"
     post_event_reference: PostEventReference = "visit"
+    reference_confirmation_days: float = 0.0
 
     def __post_init__(self) -> None:
         _choice("kind", self.kind, BASELINE_KINDS)
@@ -191,6 +206,18 @@ class BaselineRule:
         _choice("sub_threshold", self.sub_threshold, SUB_THRESHOLDS)
         _choice("skip_local_extrema", self.skip_local_extrema, LOCAL_EXTREMA)
         _choice("post_event_reference", self.post_event_reference, POST_EVENT_REFERENCES)
+        if not (
+            self.reference_confirmation_days >= 0 and self.reference_confirmation_days < math.inf
+        ):
+            raise ValueError(
+                f"reference_confirmation_days must be >= 0 and finite; got "
+                f"{self.reference_confirmation_days}. Use 0 for an unconfirmed running minimum."
+            )
+        if self.kind == "running_minimum" and self.sub_threshold != "none":
+            raise ValueError(
+                f"sub_threshold must be 'none' with a running-minimum reference (every lower "
+                f"score may move it); got {self.sub_threshold!r}."
+            )
         if self.not_lower and not self.after_relapse:
             raise ValueError(
                 "not_lower applies to post-relapse re-baselining; got not_lower=True with "

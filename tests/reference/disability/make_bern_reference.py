@@ -57,6 +57,29 @@ CONFIGS = {
         "opt_confirmation_type": "monotonic",
     },
     "unconfirmed": {"opt_require_confirmation": False},
+    "roving_30_minimum_180": {
+        "opt_baseline_type": "roving",
+        "opt_roving_reference_require_confirmation": True,
+        "opt_roving_reference_confirmation_time": 30,
+        "opt_require_confirmation": True,
+        "opt_confirmation_time": 180,
+        "opt_confirmation_type": "minimum",
+    },
+    "roving_90_monotonic_90": {
+        "opt_baseline_type": "roving",
+        "opt_roving_reference_require_confirmation": True,
+        "opt_roving_reference_confirmation_time": 90,
+        "opt_require_confirmation": True,
+        "opt_confirmation_time": 90,
+        "opt_confirmation_type": "monotonic",
+    },
+    "roving_unconfirmed_minimum_180": {
+        "opt_baseline_type": "roving",
+        "opt_roving_reference_require_confirmation": False,
+        "opt_require_confirmation": True,
+        "opt_confirmation_time": 180,
+        "opt_confirmation_type": "minimum",
+    },
 }
 
 
