@@ -69,6 +69,14 @@ def test_outside_the_studies_is_flagged() -> None:
     assert older.summary().count("!") == len(older.flags)
 
 
+def test_studies_say_how_far_they_are_from_the_person() -> None:
+    prediction = predict_trm(PatientProfile(age_years=40, edss=6.0, phenotype="RRMS"))
+    studies = prediction.studies
+    np.testing.assert_allclose(studies["edss_minus_person"], studies["edss"] - 6.0)
+    np.testing.assert_allclose(studies["age_minus_person"], studies["age"] - 40.0)
+    assert studies["age_minus_person"].isna().sum() == studies["age"].isna().sum()
+
+
 def test_the_fit_states_its_edge_cases() -> None:
     prediction = predict_trm(PatientProfile(age_years=35, edss=4.5, phenotype="RRMS"))
     # tau^2 is 0 on these studies (metafor agrees), so the two intervals coincide

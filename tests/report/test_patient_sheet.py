@@ -60,6 +60,8 @@ def test_sheet_holds_every_part_and_nothing_external() -> None:
     for citation in projection.sources["citation"]:
         assert html.escape(citation) in page
     assert "<polyline" in page
+    assert "The TRM studies, beside you" in page
+    assert "EDSS minus yours" in page
 
 
 def test_sheet_of_an_incomplete_profile_says_the_options_are_unknown(tmp_path: Path) -> None:

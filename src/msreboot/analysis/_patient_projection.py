@@ -7,8 +7,9 @@ recommendation.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -91,7 +92,7 @@ class PatientProjection:
     simulation_unknown: str | None
     flags: tuple[str, ...]
     notes: tuple[str, ...]
-    settings: dict[str, int] = field(default_factory=dict)
+    settings: Mapping[str, int] = field(default_factory=dict)
     disclaimer: str = PROJECTION_DISCLAIMER
 
     def to_frame(self) -> pd.DataFrame:
@@ -525,5 +526,7 @@ def project_patient(
         simulation_unknown=unknown,
         flags=tuple(flags),
         notes=tuple(notes),
-        settings={"draws": draws, "patients_per_draw": patients_per_draw, "seed": seed},
+        settings=MappingProxyType(
+            {"draws": draws, "patients_per_draw": patients_per_draw, "seed": seed}
+        ),
     )

@@ -166,7 +166,9 @@ class TRMPrediction:
     regression
         The fitted :class:`~msreboot.evidence.MetaRegression`.
     studies
-        The studies the fit rests on (rows of :func:`trm_studies`).
+        The studies the fit rests on (rows of :func:`trm_studies`), with how far each
+        population's median or mean EDSS and age lie from the person's
+        (``edss_minus_person``, ``age_minus_person``; NaN where not reported).
     flags
         One sentence per way the person lies outside the studies' populations.
     notes
@@ -282,7 +284,10 @@ def predict_trm(
         moderators=tuple(chosen),
         values=values,
         regression=fit,
-        studies=used,
+        studies=used.assign(
+            edss_minus_person=used["edss"] - profile.edss,
+            age_minus_person=used["age"] - profile.age_years,
+        ),
         flags=flags,
         notes=notes,
     )

@@ -279,6 +279,20 @@ def patient_sheet_html(projection: PatientProjection) -> str:
         body.append("<h2>Notes</h2><ul>")
         body += [f'<li class="note">{_e(note)}</li>' for note in p.notes]
         body.append("</ul>")
+    if p.trm is not None:
+        similar = p.trm.studies[
+            ["label", "events", "n", "edss", "edss_minus_person", "age", "age_minus_person"]
+        ].rename(
+            columns={
+                "label": "TRM study",
+                "edss": "median or mean EDSS",
+                "edss_minus_person": "EDSS minus yours",
+                "age": "median or mean age",
+                "age_minus_person": "age minus yours",
+            }
+        )
+        body.append("<h2>The TRM studies, beside you</h2>")
+        body.append(_table(similar.astype(object).where(similar.notna(), "not reported")))
     body.append("<h2>Sources</h2><ol>")
     body += [
         f"<li>{_e(r['citation'])} <span class='muted'>({_e(r['kind'])}: {_e(r['key'])})</span></li>"
