@@ -96,6 +96,16 @@ def test_curves_start_at_one_and_never_rise() -> None:
         assert np.all(np.diff(values) <= 1e-12)
 
 
+def test_outside_the_calibrated_populations_is_flagged() -> None:
+    inside = _projection()
+    assert not any("simulator is calibrated to" in flag for flag in inside.flags)
+    older = PatientProfile(**{**FULL, "age_years": 62, "edss": 7.0})  # type: ignore[arg-type]
+    projection = project_patient(older, ["stay"], **SMALL)
+    text = " ".join(projection.flags)
+    assert "median or mean EDSS above 6.5" in text
+    assert "median or mean age above" in text
+
+
 def test_risks_say_what_is_not_available() -> None:
     risks = _projection().risks
     evidence = risks[(risks["source"] == "evidence") & (risks["option"] == "ahsct_cy_atg")]

@@ -26,7 +26,7 @@ from msreboot.analysis._patient_options import (
 )
 from msreboot.analysis._patient_profile import PatientProfile
 from msreboot.analysis._patient_trm import TRMModerator, TRMPrediction, predict_trm
-from msreboot.evidence import load_outcomes
+from msreboot.evidence import load_outcomes, load_studies
 from msreboot.protocols import EligibilityResult, check_eligibility, load_protocols
 
 __all__ = ["PROJECTION_DISCLAIMER", "PatientProjection", "project_patient"]
@@ -245,6 +245,37 @@ def _resolve_options(
     if not chosen:
         raise ValueError("options must name at least one option; got none. Leave it as None.")
     return tuple(chosen)
+
+
+def _calibration_flags(profile: PatientProfile) -> list[str]:
+    """Where the person lies outside the AHSCT study populations the simulator was
+    calibrated to (their median or mean age and EDSS, from the evidence base)."""
+    from msreboot.calibration import load_targets
+
+    studies = load_studies()
+    ids = {t.outcome_id.split(":")[0] for t in load_targets() if t.outcome_id}
+    arms = studies[studies["study_id"].isin(ids) & (studies["therapy"] == "ahsct")]
+    arms = arms[arms["arm"] != "pooled"]
+    flags = []
+    for column, value, word in (("edss", profile.edss, "EDSS"), ("age", profile.age_years, "age")):
+        recorded = arms[column].dropna()
+        if recorded.empty:
+            continue
+        low, high = float(recorded.min()), float(recorded.max())
+        if not low <= value <= high:
+            side = "above" if value > high else "below"
+            bound = high if value > high else low
+            flags.append(
+                f"No AHSCT study the simulator is calibrated to had a median or mean {word} "
+                f"{side} {bound:g} ({', '.join(sorted(arms['study_id']))}); this person's "
+                f"{value:g} makes the simulated options an extrapolation."
+            )
+    if profile.phenotype == "PPMS":
+        flags.append(
+            "The AHSCT studies the simulator is calibrated to enrolled relapsing and secondary "
+            "progressive MS; the simulated options for PPMS are an extrapolation."
+        )
+    return flags
 
 
 def _simulation_unknown(profile: PatientProfile) -> str | None:
@@ -506,10 +537,7 @@ def project_patient(
         runs = simulate_options(
             profile, chosen, draws=draws, patients_per_draw=patients_per_draw, seed=seed
         )
-        notes.append(
-            "The simulator's calibration rests on published cohorts with median EDSS 3.4-6.5 "
-            "and ages in the 30s; outcomes for people unlike them are extrapolations."
-        )
+        flags += _calibration_flags(profile)
     if profile.current_dmt is None:
         notes.append("The current DMT is unknown, so 'stay on the current DMT' is not shown.")
     outcomes, curves = _summarise_draws(runs)
