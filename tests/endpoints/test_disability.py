@@ -372,6 +372,7 @@ def test_presets_build_and_describe_themselves() -> None:
         "kalincik_2015",
         "muraro_2017",
         "mist_2019",
+        "bern_2025",
     ):
         definition = getattr(DisabilityDefinition, preset)()
         assert definition.name in definition.methods_text()

@@ -12,6 +12,7 @@ one. The Bern engine annotates worsening only, so msreboot runs with an improvem
 threshold no change can reach. Every patient's events (day, score, reference score) must
 agree exactly. The engine's roving reference (a running minimum, confirmed over its own
 period or not at all) is ``BaselineRule(kind="running_minimum", reference_confirmation_days=...)``.
+``defaults`` runs the engine with its own defaults against ``DisabilityDefinition.bern_2025()``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def reference() -> dict[str, Any]:
 
 def definition_for(config: dict[str, Any]) -> DisabilityDefinition:
     """The msreboot definition of one Bern configuration (no relapses)."""
+    if not config:  # the engine's defaults
+        return DisabilityDefinition.bern_2025()
     config = {**reference()["common_kwargs"], **config}
     if not config["opt_require_confirmation"]:
         # every candidate is an event and the reference moves to the event score
@@ -88,6 +91,7 @@ def definition_for(config: dict[str, Any]) -> DisabilityDefinition:
         "roving_30_minimum_180",
         "roving_90_monotonic_90",
         "roving_unconfirmed_minimum_180",
+        "defaults",
     ],
 )
 def test_events_agree_with_the_bern_engine(name: str) -> None:
@@ -98,6 +102,10 @@ def test_events_agree_with_the_bern_engine(name: str) -> None:
     out = detect_disability_events(visits, None, definition_for(ref["configs"][name])).events
     out = out[out["event"]]
     assert (out["event_type"] == "CDW").all()
+    if name == "defaults":  # no relapses: every worsening is PIRA in both engines
+        assert (out["cdw_type"] == "PIRA").all()
+        labels = {e[4] for events in ref["results"][name].values() for e in events}
+        assert labels == {"PIRA"}
     got = {
         pid: [(int(r.date), r.value, r.baseline_value) for r in group.itertuples()]
         for pid, group in out.groupby("patient_id", sort=False)

@@ -379,3 +379,28 @@ def test_running_minimum_rejects_sub_threshold_rebaselining() -> None:
         BaselineRule(kind="running_minimum", sub_threshold="event")
     with pytest.raises(ValueError, match="reference_confirmation_days"):
         BaselineRule(kind="running_minimum", reference_confirmation_days=-1)
+
+
+# --- 9. the Bern preset ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("relapse_day", "kind"),
+    [
+        (110, "RAW"),  # 90 days before the event (day 200): inside the RAW window
+        (109, "PIRA"),  # 91 days before: outside, and before the event's interval
+        (230, "RAW"),  # 30 days after the event: inside the RAW window
+        (231, PIRA_R),  # 31 days after: between the event and 30 days after confirmation
+        (430, PIRA_R),  # confirmation on day 400 + 30 days: the end, included
+        (431, "PIRA"),  # one day later: outside
+    ],
+)
+def test_bern_2025_raw_window_and_relapse_during_confirmation(
+    relapse_day: float, kind: str
+) -> None:
+    # Baseline 2.0; event 3.0 on day 200 (+1.0), confirmed by day 400 (lag 200 >= 180)
+    # with no relapse buffers; nothing falls below the reference.
+    data = visits((0, 2.0), (200, 3.0), (400, 3.0), (600, 3.0))
+    out = found(data, relapses(relapse_day), DisabilityDefinition.bern_2025())
+    assert out["date"].tolist() == [200.0]
+    assert out["cdw_type"].tolist() == [kind]

@@ -52,6 +52,7 @@ PRECEDING_VISITS: tuple[PrecedingVisit, ...] = get_args(PrecedingVisit)
 DIRECTIONS: tuple[Direction, ...] = get_args(Direction)
 Bound = float | None
 
+BERN_2025 = "Bsteh G et al. Mult Scler Relat Disord 2025;93:106215. doi:10.1016/j.msard.2024.106215"
 MURARO_2017 = "Muraro PA et al. JAMA Neurol 2017;74:459-69. doi:10.1001/jamaneurol.2016.5867"
 MIST_2019 = "Burt RK et al. JAMA 2019;321:165-74. doi:10.1001/jama.2018.18743"
 
@@ -512,6 +513,46 @@ class DisabilityDefinition:
             threshold=ThresholdRule("mist_2019", ((math.inf, 1.0),)),
             confirmation=ConfirmationRule(days=182, tolerance_days=(30, 30)),
             citation=MIST_2019,
+        )
+
+    @classmethod
+    @published
+    def bern_2025(cls) -> DisabilityDefinition:
+        """The defaults of the Bern engine (Bsteh et al. 2025), as far as msreboot expresses them.
+
+        All worsening events; msprog thresholds (+1.5 from 0, +1.0 up to 5.0, +0.5 above);
+        confirmation at the first assessment at least 180 days later with every score in
+        between (no upper limit); a running-minimum roving reference confirmed over 30
+        days; after an event the reference is the lowest confirmed score, dated at the
+        event; RAW when the event lies within 90 days after or 30 days before a relapse;
+        PIRA with relapse during confirmation reported separately (a relapse from the event
+        to 30 days after the confirmation); no relapse buffers. Checked against the engine
+        on relapse-free data (``tests/reference/disability/``). Not expressed: its separate
+        RAW/PIRA reference and post-relapse re-baselining with residual disability, and
+        its "re-baselining only" policy for undefined worsening, so with relapses the
+        results can differ.
+        """
+        return cls(
+            "bern_2025",
+            event="all",
+            classify_raw_pira=True,
+            confirmation=ConfirmationRule(180, (0, math.inf)),
+            baseline=BaselineRule(
+                kind="running_minimum",
+                reference_confirmation_days=30,
+                post_event_reference="lowest_confirmed",
+            ),
+            relapse_buffer=RelapseBuffer(baseline=0, event=0, confirmation=0),
+            pira=PIRARule(
+                "bern_2025",
+                raw_days=(90.0, 30.0),
+                preceding=(0.0, 0.0),
+                event=(0.0, None),
+                confirmation=(None, 30.0),
+                report_relapse_during_confirmation=True,
+                citation=BERN_2025,
+            ),
+            citation=BERN_2025,
         )
 
     def methods_text(self) -> str:

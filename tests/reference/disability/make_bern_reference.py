@@ -73,6 +73,7 @@ CONFIGS = {
         "opt_confirmation_time": 90,
         "opt_confirmation_type": "monotonic",
     },
+    "defaults": {},
     "roving_unconfirmed_minimum_180": {
         "opt_baseline_type": "roving",
         "opt_roving_reference_require_confirmation": False,
@@ -97,6 +98,8 @@ def cohort() -> dict[str, list[list[float]]]:
 
 
 def kwargs_for(name: str) -> dict[str, object]:
+    if name == "defaults":  # the engine's own defaults, nothing from COMMON
+        return {}
     merged = {**COMMON, **CONFIGS[name]}
     return {k: (np.inf if v == "inf" else v) for k, v in merged.items()}
 
