@@ -98,3 +98,13 @@ def test_profile_from_a_persons_follow_up() -> None:
 def test_profile_from_cohort_refuses_an_unknown_patient() -> None:
     with pytest.raises(ValueError, match="patient_id must be a patient of the cohort"):
         PatientProfile.from_cohort(load_example(), "NOPE")
+
+
+def test_sex_x_in_a_cohort_is_read_as_unknown() -> None:
+    from msreboot.data import Cohort
+
+    tables = load_example().tables
+    patients = tables["patients"].copy()
+    patients.loc[patients["patient_id"] == "P001", "sex"] = "X"
+    cohort = Cohort.from_canonical({**tables, "patients": patients}, "date")
+    assert PatientProfile.from_cohort(cohort, "P001").sex is None

@@ -415,7 +415,7 @@ class PatientProfile:
             age_years=round(min(max(age, 0.0), 120.0), 2),
             edss=float(edss["edss"].iloc[-1]),
             phenotype=str(phenotype),  # type: ignore[arg-type]
-            sex=None if sex is None or pd.isna(sex) else str(sex),  # type: ignore[arg-type]
+            sex=None if sex is None or pd.isna(sex) else _SEX_CODES.get(str(sex).lower()),  # type: ignore[arg-type]
             disease_duration_years=None if duration is None else round(duration, 2),
             relapses_last_12_months=count_since(_DAYS_PER_YEAR),
             relapses_last_24_months=count_since(2 * _DAYS_PER_YEAR),
