@@ -73,6 +73,22 @@ def test_cis_is_not_simulated() -> None:
     assert any("CIS" in flag for flag in projection.flags)
 
 
+def test_a_profile_the_simulator_cannot_draw_is_unknown() -> None:
+    profile = PatientProfile(**{**FULL, "gd_lesions": 15})  # type: ignore[arg-type]
+    projection = project_patient(profile, ["stay"], **SMALL)
+    assert projection.outcomes.empty
+    assert "could not draw virtual patients" in str(projection.simulation_unknown)
+
+
+def test_a_recent_onset_counts_relapses_since_onset() -> None:
+    profile = PatientProfile(
+        **{**FULL, "age_years": 18, "disease_duration_years": 0.5}  # type: ignore[arg-type]
+    )
+    projection = project_patient(profile, ["stay"], **SMALL)
+    assert projection.simulation_unknown is None
+    assert not projection.outcomes.empty
+
+
 def test_outcomes_are_well_formed() -> None:
     projection = _projection()
     frame = projection.to_frame()

@@ -176,7 +176,8 @@ def population_for(profile: PatientProfile, base: SimulationParameters) -> Popul
         edss_mean=edss,
         edss_sd=0.0,
         edss_range=(max(0.0, edss - 0.25), min(9.5, edss + 0.25)),
-        prior_relapse_window_years=2.0,
+        # the 24-month count covers the whole disease when it began less than 2 years ago
+        prior_relapse_window_years=min(2.0, max(duration, 0.25)),
         min_prior_relapses=int(profile.relapses_last_24_months or 0),
         max_prior_relapses=int(profile.relapses_last_24_months or 0),
         prior_relapse_rate_ratio=rate_ratio,

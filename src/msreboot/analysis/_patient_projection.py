@@ -534,9 +534,17 @@ def project_patient(
     unknown = _simulation_unknown(profile)
     runs: list[OptionRuns] = []
     if unknown is None:
-        runs = simulate_options(
-            profile, chosen, draws=draws, patients_per_draw=patients_per_draw, seed=seed
-        )
+        try:
+            runs = simulate_options(
+                profile, chosen, draws=draws, patients_per_draw=patients_per_draw, seed=seed
+            )
+        except ValueError as error:
+            if "too strict" not in str(error):
+                raise
+            unknown = (
+                "unknown because the simulator could not draw virtual patients with this "
+                f"combination of characteristics ({error})."
+            )
         flags += _calibration_flags(profile)
     if profile.current_dmt is None:
         notes.append("The current DMT is unknown, so 'stay on the current DMT' is not shown.")
