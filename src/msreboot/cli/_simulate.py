@@ -145,7 +145,17 @@ def size_command(
         int | None, typer.Option(help="Replicates per size (default: the spec's).", min=2)
     ] = None,
     alpha: Annotated[
-        float | None, typer.Option(help="Two-sided significance level (default: the spec's).")
+        float | None, typer.Option(help="Significance level (default: the spec's).")
+    ] = None,
+    method: Annotated[
+        str | None,
+        typer.Option(
+            help="Test counted: log_rank, cox, rmst, rate_ratio or neda (default: the "
+            "spec's analysis.method, log_rank)."
+        ),
+    ] = None,
+    sides: Annotated[
+        int | None, typer.Option(help="1 or 2-sided test (default: the spec's, 2).")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed (default: the spec's).")] = None,
     dropout: Annotated[
@@ -174,6 +184,8 @@ def size_command(
                 n_range=(low, high),
                 replicates=replicates,
                 alpha=alpha,
+                method=method,
+                sides=sides,
                 seed=seed,
                 dropout=dropout,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),

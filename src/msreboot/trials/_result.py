@@ -10,13 +10,21 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from msreboot.trials._power_tests import significant
 from msreboot.trials._spec import TrialSpec
 from msreboot.trials._statistics import RATIO_STATISTICS
 
-__all__ = ["CURVE_COLUMNS", "CURVE_STEP_YEARS", "STATISTICS_COLUMNS", "TrialResult"]
+__all__ = [
+    "CURVE_COLUMNS",
+    "CURVE_STEP_YEARS",
+    "STATISTICS_COLUMNS",
+    "TEST_COLUMNS",
+    "TrialResult",
+]
 
 STATISTICS_COLUMNS = ["replicate", "published", "statistic", "arm", "time_years", "value"]
 CURVE_COLUMNS = ["replicate", "endpoint", "arm", "measure", "time_years", "estimate"]
+TEST_COLUMNS = ["replicate", "method", "arm", "effect", "p_value", "favours_arm"]
 CURVE_STEP_YEARS = 0.25
 """Spacing of the grid each replicate's curves are read on (:attr:`TrialResult.curves`)."""
 
@@ -60,6 +68,10 @@ class TrialResult(BaseModel):
         One row per replicate and ``[[published]]`` value whose statistic is neither a
         landmark nor a hazard ratio (:func:`published_statistics`): ``published`` (the
         value's position in the spec), ``statistic``, ``arm``, ``time_years``, ``value``.
+    tests
+        One row per replicate and non-reference arm: the test of ``analysis.method`` on
+        the primary endpoint (``method``, ``effect``, two-sided ``p_value``,
+        ``favours_arm``), which :meth:`power` counts.
     curves
         Each replicate's curve per endpoint and arm read on a grid of
         :data:`CURVE_STEP_YEARS` from time zero to the follow-up: ``replicate``,
@@ -76,6 +88,7 @@ class TrialResult(BaseModel):
         default_factory=lambda: pd.DataFrame(columns=STATISTICS_COLUMNS)
     )
     curves: pd.DataFrame = Field(default_factory=lambda: pd.DataFrame(columns=CURVE_COLUMNS))
+    tests: pd.DataFrame = Field(default_factory=lambda: pd.DataFrame(columns=TEST_COLUMNS))
 
     def curve_bands(self, level: float = 0.9) -> pd.DataFrame:
         """The replicates' curves summarised per endpoint, arm and time: ``median``,
@@ -115,15 +128,37 @@ class TrialResult(BaseModel):
         columns = ["endpoint", "arm", "median", "low", "high", "reliable", "replicates"]
         return pd.DataFrame(rows, columns=columns)
 
-    def power(self, endpoint: str | None = None) -> float:
-        """Share of replicates whose log-rank test is significant at ``analysis.alpha``
-        (primary endpoint by default); ``nan`` for single-arm trials."""
-        name = endpoint or self.spec.analysis.primary or self.spec.analysis.endpoints[0]
-        rows = self.hazard_ratios[self.hazard_ratios["endpoint"] == name]
-        if rows.empty:
+    def power(self, endpoint: str | None = None, arm: str | None = None) -> float:
+        """Share of replicates whose test is significant at ``analysis.alpha``; ``nan``
+        for single-arm trials.
+
+        With the default method (two-sided log-rank) and no ``arm``, the test is the
+        log-rank test of all arms on ``endpoint`` (the primary endpoint by default). With
+        ``analysis.method`` or ``analysis.sides`` set otherwise, or an ``arm`` named, it is
+        that method's test of the arm (default: the first non-reference arm) against the
+        reference arm on the primary endpoint (:attr:`tests`).
+        """
+        analysis = self.spec.analysis
+        primary = analysis.primary or analysis.endpoints[0]
+        name = endpoint or primary
+        if analysis.method == "log_rank" and analysis.sides == 2 and arm is None:
+            rows = self.hazard_ratios[self.hazard_ratios["endpoint"] == name]
+            if rows.empty:
+                return float("nan")
+            per_replicate = rows.groupby("replicate")["log_rank_p"].first()
+            return float((per_replicate < analysis.alpha).mean())
+        if name != primary:
+            raise ValueError(
+                f"endpoint must be the primary endpoint {primary!r} for the power of "
+                f"analysis.method {analysis.method!r} (sides {analysis.sides}); got {name!r}."
+            )
+        if self.tests.empty:
             return float("nan")
-        per_replicate = rows.groupby("replicate")["log_rank_p"].first()
-        return float((per_replicate < self.spec.analysis.alpha).mean())
+        chosen = arm if arm is not None else str(self.tests["arm"].iloc[0])
+        rows = self.tests[self.tests["arm"] == chosen]
+        if rows.empty:
+            raise ValueError(f"arm must be a non-reference arm; got {arm!r}.")
+        return float(significant(rows, analysis.alpha, analysis.sides).mean())
 
     def table(self) -> pd.DataFrame:
         """Mean estimate across replicates per endpoint, arm and landmark, with the

@@ -17,10 +17,12 @@ import pandas as pd
 from msreboot.data import Cohort
 from msreboot.endpoints import compare_endpoint, estimate_endpoint
 from msreboot.simulate import SimulationParameters, simulate_cohort
+from msreboot.trials._power_tests import method_tests
 from msreboot.trials._result import (
     CURVE_COLUMNS,
     CURVE_STEP_YEARS,
     STATISTICS_COLUMNS,
+    TEST_COLUMNS,
     TrialResult,
 )
 from msreboot.trials._spec import TrialSpec, load_trial_spec, split_counts, treatments_of_arm
@@ -149,10 +151,12 @@ def analyse_replicate(
     arms: pd.Series,
     replicate: int,
     curves: list[pd.DataFrame] | None = None,
+    tests: list[dict[str, Any]] | None = None,
 ) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
     """Estimates (and comparisons) of every endpoint in one replicate (landmarks read at
     :func:`landmark_read_times`); with ``curves``, each arm's curve read on
-    :func:`curve_grid` is appended to it."""
+    :func:`curve_grid` is appended to it; with ``tests`` (and two or more arms), the test
+    of ``analysis.method`` on the primary endpoint, per non-reference arm."""
     grid = curve_grid(spec)
     grid_read = landmark_read_times(spec, grid)
     anchor = time_zero(spec, arms)
@@ -166,6 +170,8 @@ def analyse_replicate(
 
     frames: list[pd.DataFrame] = []
     ratios: list[dict[str, Any]] = []
+    primary = spec.analysis.primary or spec.analysis.endpoints[0]
+    reference = spec.analysis.reference_arm or spec.arms[0].name
     for name, definition in spec.definitions().items():
         if len(spec.arms) == 1:
             one = estimate_endpoint(cohort, definition, times_years=times, anchor=anchor)
@@ -189,11 +195,25 @@ def analyse_replicate(
                 cohort,
                 definition,
                 arms,
-                reference=spec.analysis.reference_arm or spec.arms[0].name,
+                reference=reference,
                 times_years=times,
                 anchor=anchor,
             )
         unreliable = any(issubclass(w.category, RuntimeWarning) for w in caught)
+        if tests is not None and name == primary:
+            rows = method_tests(
+                spec.analysis.method,
+                cohort,
+                arms,
+                reference=reference,
+                anchor=anchor,
+                comparison=result,
+                reliable=not unreliable,
+                tau_years=float(max(read)),
+            )
+            tests.extend(
+                {"replicate": replicate, "method": spec.analysis.method, **r} for r in rows
+            )
         for arm, estimate in result.estimates.items():
             frames.append(relabel(estimate.landmarks).assign(endpoint=name, arm=str(arm)))
             if curves is not None:
@@ -300,12 +320,13 @@ def run_trial(
     ratios: list[dict[str, Any]] = []
     statistics: list[dict[str, Any]] = []
     curves: list[pd.DataFrame] = []
+    tests: list[dict[str, Any]] = []
     folder = Path(out_dir) if out_dir is not None else None
     for r in range(spec.replicates):
         cohort, arms = simulate_replicate(spec, r, parameters)
         if folder is not None:
             _write_replicate(folder / f"replicate_{r + 1:03d}", cohort, arms)
-        f, h = analyse_replicate(spec, cohort, arms, r + 1, curves)
+        f, h = analyse_replicate(spec, cohort, arms, r + 1, curves, tests)
         frames.extend(f)
         ratios.extend(h)
         statistics.extend(published_statistics(spec, cohort, arms, r + 1))
@@ -338,6 +359,7 @@ def run_trial(
             if curves
             else pd.DataFrame(columns=CURVE_COLUMNS)
         ),
+        tests=pd.DataFrame(tests, columns=TEST_COLUMNS),
     )
     if folder is not None:
         _write_results(folder, result)

@@ -112,12 +112,17 @@ def fit_power_curve(
 
 
 def schoenfeld_n_per_arm(
-    hazard_ratio: float, event_share: float, *, alpha: float = 0.05, power: float = 0.8
+    hazard_ratio: float,
+    event_share: float,
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    sides: int = 2,
 ) -> float:
     """Patients per arm of a 1:1 log-rank trial by Schoenfeld's formula.
 
-    Events ``D = (z_{1-alpha/2} + z_power)^2 / (0.25 * log(HR)^2)`` (two-sided), patients
-    per arm ``D / (2 * event_share)``. ``nan`` for HR 1, not finite or <= 0, or no events.
+    Events ``D = (z_{1-alpha/sides} + z_power)^2 / (0.25 * log(HR)^2)``, patients per arm
+    ``D / (2 * event_share)``. ``nan`` for HR 1, not finite or <= 0, or no events.
 
     References
     ----------
@@ -129,7 +134,9 @@ def schoenfeld_n_per_arm(
         return math.nan
     if not 0 < event_share <= 1:
         return math.nan
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    if sides not in (1, 2):
+        raise ValueError(f"sides must be 1 or 2; got {sides}.")
+    z = stats.norm.ppf(1 - alpha / sides) + stats.norm.ppf(power)
     events = z**2 / (0.25 * math.log(hazard_ratio) ** 2)
     return float(events / (2 * event_share))
 
@@ -144,6 +151,8 @@ def sample_size(
     alpha: float | None = None,
     seed: int | None = None,
     dropout: float | None = None,
+    method: str | None = None,
+    sides: int | None = None,
     conf_level: float = 0.95,
     progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
@@ -168,8 +177,11 @@ def sample_size(
     parameters
         Simulation parameters (default: the spec's).
     alpha
-        Two-sided significance level of the log-rank test (default: the spec's
-        ``analysis.alpha``).
+        Significance level of the test (default: the spec's ``analysis.alpha``).
+    method, sides
+        The test counted (default: the spec's ``analysis.method``, log-rank, and
+        ``analysis.sides``, 2; see :attr:`TrialResult.tests`): ``log_rank``, ``cox``,
+        ``rmst``, ``rate_ratio`` or ``neda``; one- or two-sided.
     seed
         Overrides the spec's seed.
     dropout
@@ -190,7 +202,8 @@ def sample_size(
         within 5% of n; ``nan`` when even the largest falls short), ``n_per_arm_fitted``,
         ``n_per_arm_low`` and ``n_per_arm_high`` (the fitted curve's size and its
         interval), ``n_per_arm_schoenfeld`` (Schoenfeld's formula with the median
-        simulated hazard ratio and event share at the largest size), ``hazard_ratio``,
+        simulated hazard ratio and event share at the largest size; ``nan`` unless the
+        method is ``log_rank`` or ``cox``), ``hazard_ratio``, ``method``, ``sides``,
         ``event_share``, ``target_power``, ``alpha``, ``conf_level``, ``replicates``.
     """
     if not isinstance(spec, TrialSpec):
@@ -209,8 +222,13 @@ def sample_size(
     if dropout is not None and not 0 <= dropout < 1:
         raise ValueError(f"dropout must be in [0, 1); got {dropout}. Give a share, e.g. 0.1.")
     changes: dict[str, object] = {}
-    if alpha is not None:
-        changes["analysis"] = spec.analysis.model_copy(update={"alpha": alpha})
+    analysis = {
+        k: v for k, v in (("alpha", alpha), ("method", method), ("sides", sides)) if v is not None
+    }
+    if analysis:
+        changes["analysis"] = spec.analysis.model_validate(
+            {**spec.analysis.model_dump(), **analysis}
+        )
     if seed is not None:
         changes["seed"] = seed
     if dropout is not None:
@@ -286,9 +304,19 @@ def _table(
             "n_per_arm_high": n_high,
             "hazard_ratio": hr,
             "event_share": share,
-            "n_per_arm_schoenfeld": schoenfeld_n_per_arm(
-                hr, share, alpha=spec.analysis.alpha, power=target_power
+            "n_per_arm_schoenfeld": (
+                schoenfeld_n_per_arm(
+                    hr,
+                    share,
+                    alpha=spec.analysis.alpha,
+                    power=target_power,
+                    sides=spec.analysis.sides,
+                )
+                if spec.analysis.method in ("log_rank", "cox")
+                else math.nan
             ),
+            "method": spec.analysis.method,
+            "sides": spec.analysis.sides,
             "target_power": target_power,
             "alpha": spec.analysis.alpha,
             "conf_level": conf_level,

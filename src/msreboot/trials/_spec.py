@@ -41,6 +41,7 @@ from msreboot.simulate import (
     VisitSchedule,
 )
 from msreboot.trials._enrolled import ENROLLED_ONLY_KEYS
+from msreboot.trials._power_tests import PowerMethod
 from msreboot.trials._published import PublishedValue
 from msreboot.trials._spec_errors import closest, describe_spec_errors, unknown_keys_message
 from msreboot.trials._statistics import RATIO_STATISTICS
@@ -106,7 +107,8 @@ class SubPopulation(BaseModel):
 
 
 class AnalysisSpec(BaseModel):
-    """Endpoints, landmarks, time zero and the comparison."""
+    """Endpoints, landmarks, time zero and the comparison (``method`` and ``sides``: the
+    test a replicate's power counts, :mod:`msreboot.trials._power_tests`)."""
 
     model_config = _STRICT
 
@@ -117,6 +119,8 @@ class AnalysisSpec(BaseModel):
     anchor: Literal["ahsct", "enrolment"] = "enrolment"
     reference_arm: str | None = None
     alpha: float = Field(0.05, gt=0, lt=1)
+    method: PowerMethod = "log_rank"
+    sides: Literal[1, 2] = 2
 
     @field_validator("times_years")
     @classmethod

@@ -65,6 +65,7 @@ __all__ = [
     "TIMED_STATISTICS",
     "ArmStatistic",
     "arm_statistic",
+    "follow_up_and_relapses",
 ]
 
 ArmStatistic = Literal[
@@ -200,9 +201,15 @@ def _from_time_zero(
     return rows[column].astype(float) - rows["patient_id"].map(zero).to_numpy(dtype=float)
 
 
-def _relapse_rate(
-    cohort: Cohort, members: list[str], anchor: str | pd.DataFrame, years: float | None
-) -> float:
+def follow_up_and_relapses(
+    cohort: Cohort,
+    members: list[str],
+    anchor: str | pd.DataFrame,
+    years: float | None = None,
+) -> pd.DataFrame:
+    """Per patient of ``members`` (the index): ``years`` of follow-up from time zero to the
+    last EDSS assessment or death (or to ``years``, when given and earlier; 0 without any)
+    and ``relapses``, the onsets after time zero up to that end."""
     edss = cohort.edss[cohort.edss["patient_id"].isin(members)]
     deaths = cohort.deaths[cohort.deaths["patient_id"].isin(members)]
     ends = pd.concat(
@@ -214,15 +221,26 @@ def _relapse_rate(
     end = ends.groupby(level=0).max().reindex(members)
     if years is not None:
         end = end.clip(upper=years * 365.25)
-    end = end.where(end > 0)
-    person_years = float(end.sum()) / 365.25
+    end = end.where(end > 0).fillna(0.0)
+    rel = cohort.relapses[cohort.relapses["patient_id"].isin(members)]
+    days = _from_time_zero(rel, "onset_date", cohort, anchor).to_numpy(dtype=float)
+    limit = rel["patient_id"].map(end).to_numpy(dtype=float)
+    inside = (days > 0) & (days <= limit)
+    counts = rel["patient_id"][inside].value_counts().reindex(members, fill_value=0)
+    return pd.DataFrame(
+        {"years": end.to_numpy(dtype=float) / 365.25, "relapses": counts.to_numpy(dtype=int)},
+        index=pd.Index(members, name="patient_id"),
+    )
+
+
+def _relapse_rate(
+    cohort: Cohort, members: list[str], anchor: str | pd.DataFrame, years: float | None
+) -> float:
+    frame = follow_up_and_relapses(cohort, members, anchor, years)
+    person_years = float(frame["years"].sum())
     if not person_years > 0:
         return float("nan")
-    rel = cohort.relapses[cohort.relapses["patient_id"].isin(members)]
-    days = _from_time_zero(rel, "onset_date", cohort, anchor)
-    limit = rel["patient_id"].map(end).to_numpy(dtype=float)
-    count = int(((days.to_numpy(dtype=float) > 0) & (days.to_numpy(dtype=float) <= limit)).sum())
-    return count / person_years
+    return int(frame["relapses"].sum()) / person_years
 
 
 def _edss_at(
