@@ -10,6 +10,11 @@ Run on demand::
    event counts of the two are compared as a sanity check.
 2. One million patients (about 17 million visits) with the same rules, in a child process
    so that its peak memory (max RSS) is its own.
+3. With ``--options``: the cost of each option of issue 19 when on (on top of the rules
+   above), at ``--options-patients`` patients (default 100,000), best of ``--repeats``; with
+   ``--before-src DIR`` (a ``src`` folder of the engine before the options, e.g. from ``git
+   archive``) the same rules timed there too, to show that the options cost nothing when
+   off. Written to ``benchmarks/results/disability_options.json``; parts 1-2 are skipped.
 
 Figures are printed and written to ``benchmarks/results/disability.json``; nothing is
 asserted.
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import resource
@@ -34,6 +40,7 @@ import pandas as pd
 from msreboot.endpoints import BaselineRule, DisabilityDefinition, detect_disability_events
 
 RESULTS = Path(__file__).parent / "results" / "disability.json"
+OPTIONS_RESULTS = Path(__file__).parent / "results" / "disability_options.json"
 DEFINITION = DisabilityDefinition(
     "benchmark", event="all", classify_raw_pira=True, baseline=BaselineRule(kind="roving")
 )
@@ -139,13 +146,130 @@ def compare_with_pymsprog(python: str | None, n_patients: int = 2000) -> dict[st
     return out
 
 
+def option_definitions() -> dict[str, DisabilityDefinition]:
+    """The benchmark rules with one option of issue 19 switched on at a time."""
+    from dataclasses import replace
+
+    from msreboot.endpoints import ConfirmationRule, PIRARule
+
+    base = DEFINITION
+    return {
+        "off": base,
+        "relapse_during_confirmation": base.with_(
+            pira=replace(PIRARule.mueller_2023(), report_relapse_during_confirmation=True)
+        ),
+        "monotonic": base.with_(confirmation=ConfirmationRule(monotonic=True)),
+        "unconfirmed_worsening": base.with_(unconfirmed_worsening=True),
+        "lowest_confirmed": base.with_(
+            baseline=BaselineRule(kind="roving", post_event_reference="lowest_confirmed")
+        ),
+        "running_minimum": base.with_(baseline=BaselineRule(kind="running_minimum")),
+        "running_minimum_30": base.with_(
+            baseline=BaselineRule(kind="running_minimum", reference_confirmation_days=30)
+        ),
+        "not_lower_kappos_2020": DisabilityDefinition.kappos_2020(),
+        "bern_2025": DisabilityDefinition.bern_2025(),
+    }
+
+
+def time_options(n_patients: int, repeats: int, names: list[str]) -> dict[str, object]:
+    """Best-of-``repeats`` seconds of each named definition (``off`` only, before the
+    options existed)."""
+    visits, relapses = synthetic(n_patients)
+    if names == ["off"]:
+        definitions = {"off": DEFINITION}
+    else:
+        definitions = {k: v for k, v in option_definitions().items() if k in names}
+    out: dict[str, object] = {}
+    # warm-up at full size: the first large call pays one-off costs (thread pool, memory)
+    detect_disability_events(visits, relapses, DEFINITION)
+    for name, definition in definitions.items():
+        detect_disability_events(*synthetic(2000, seed=1), definition)  # compile / load
+        best = cpu = math.inf
+        for _ in range(repeats):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            result = detect_disability_events(visits, relapses, definition)
+            best = min(best, time.perf_counter() - start)
+            cpu = min(cpu, time.process_time() - start_cpu)
+        out[name] = {
+            "seconds": round(best, 3),
+            "cpu_seconds": round(cpu, 3),
+            "events": int(result.events["event"].sum()),
+        }
+    return out
+
+
+def run_options(args: argparse.Namespace) -> None:
+    names = list(option_definitions())
+    command = [sys.executable, __file__, "--child-options", "--options-patients"]
+    command += [str(args.options_patients), "--repeats", str(args.repeats)]
+    now = json.loads(
+        subprocess.run(
+            [*command, "--names", ",".join(names)], capture_output=True, text=True, check=True
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    record: dict[str, object] = {
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+        "patients": args.options_patients,
+        "repeats": args.repeats,
+        "rules": "all events, roving baseline, RAW/PIRA (Mueller 2023 intervals); each option "
+        "on top (the two presets as they are)",
+        "seconds": now,
+        "ratio_to_off": {k: round(v["seconds"] / now["off"]["seconds"], 2) for k, v in now.items()},
+        "cpu_ratio_to_off": {
+            k: round(v["cpu_seconds"] / now["off"]["cpu_seconds"], 2) for k, v in now.items()
+        },
+    }
+    if args.before_src:
+        # interleaved runs of the same rules, before and after, on a shared machine
+        env = {**os.environ, "PYTHONPATH": str(args.before_src)}
+        pairs = []
+        for _ in range(3):
+            row = {}
+            for label, environment in (("before", env), ("after", None)):
+                proc = subprocess.run(
+                    [*command, "--names", "off"],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    env=environment,
+                )
+                row[label] = json.loads(proc.stdout.strip().splitlines()[-1])["off"]
+            pairs.append(row)
+        record["options_off_before_and_after"] = {"before": str(args.before_label), "runs": pairs}
+    print(json.dumps(record, indent=2))
+    OPTIONS_RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    OPTIONS_RESULTS.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"written to {OPTIONS_RESULTS}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=1_000_000)
     parser.add_argument("--pymsprog-python", default=None)
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--options", action="store_true", help="time each option when on")
+    parser.add_argument("--options-patients", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--before-src", type=Path, default=None)
+    parser.add_argument("--before-label", default="", help="what --before-src is (a commit)")
+    parser.add_argument("--child-options", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--names", default="off", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child_options:
+        names = args.names.split(",")
+        print(json.dumps(time_options(args.options_patients, args.repeats, names)))
+        return
+    if args.options:
+        run_options(args)
+        return
     if args.child:  # the large run, in its own process for an honest peak RSS
         detect_disability_events(*synthetic(5, seed=1), DEFINITION)
         print(json.dumps(run_ours(args.patients)))
