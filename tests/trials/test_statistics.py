@@ -186,3 +186,44 @@ def test_run_trial_sets_each_statistic_beside_its_published_value(tmp_path: Path
     by = stats.pivot(index="replicate", columns="published", values="value")
     assert by[1].to_numpy() == pytest.approx((by[0] / by[4]).to_numpy())
     assert table.iloc[1]["simulated"] == pytest.approx(by[1].median())
+
+
+def test_transplant_mortality_counts_the_arms_transplanted_only() -> None:
+    # x1, x2 transplanted in arm X (x1 dies on day 100 after reinfusion: counted, inclusive);
+    # y1 transplanted in arm Y dies on day 101 (outside 100 days); y2 has a DMT only
+    patients = pd.DataFrame(
+        {"patient_id": ["x1", "x2", "y1", "y2"], "sex": "F", "phenotype": "RRMS"}
+    )
+    treatments = pd.DataFrame(
+        {
+            "patient_id": ["x1", "x2", "y1", "y2"],
+            "kind": ["ahsct", "ahsct", "ahsct", "dmt"],
+            "start_date": [10, 20, 30, 0],
+            "drug": [None, None, None, "natalizumab"],
+        }
+    )
+    deaths = pd.DataFrame({"patient_id": ["x1", "y1"], "date": [110, 131]})
+    edss = pd.DataFrame(
+        {"patient_id": ["x1", "x2", "y1", "y2"], "date": [0, 0, 0, 0], "edss": [3.0] * 4}
+    )
+    cohort = Cohort.from_frames(
+        {"patients": patients, "treatments": treatments, "deaths": deaths, "edss": edss},
+        time_unit="day",
+    )
+    arms = pd.Series(["X", "X", "Y", "Y"], index=["x1", "x2", "y1", "y2"])
+    anchor = pd.DataFrame({"patient_id": list(arms.index), "anchor_date": 0})
+
+    def trm(arm: str, window: int | None = None) -> float:
+        return arm_statistic(
+            "transplant_mortality",
+            cohort,
+            arms,
+            arm=arm,
+            reference="X",
+            anchor=anchor,
+            window_days=window,
+        )
+
+    assert trm("X") == 0.5
+    assert trm("Y") == 0.0  # y1 died on day 101; y2 was not transplanted
+    assert trm("Y", window=101) == 1.0

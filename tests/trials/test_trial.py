@@ -64,7 +64,10 @@ def test_bundled_studies_load_with_published_values() -> None:
         # MESEMS' published figure is a Gd+ rate ratio: a calibration target, not an endpoint
         assert spec.published or name == "mesems_2021", name
         assert spec.citation, name
-        assert {p.endpoint for p in spec.published} <= set(spec.definitions()), name
+        # landmarks and hazard ratios name an endpoint; other statistics need none
+        named = {p.endpoint for p in spec.published if p.statistic in ("landmark", "hazard_ratio")}
+        assert named <= set(spec.definitions()), name
+        assert all(p.endpoint is None for p in spec.published if p.endpoint not in named)
         assert spec.analysis.primary in spec.definitions(), name
 
 
@@ -116,7 +119,11 @@ def test_bundled_studies_in_the_right_direction_and_order_of_magnitude() -> None
     for name in TrialSpec.presets():
         table = run_trial(name, replicates=3).compare_published()
         assert table["simulated"].notna().all(), name
-        ratio = table["simulated"] / table["published"]
+        # a published 0 (no transplant-related death) has no ratio: the simulated value
+        # must then be small in absolute terms
+        zero = table["published"] == 0
+        assert (table.loc[zero, "simulated"] < 0.05).all(), (name, table)
+        ratio = table.loc[~zero, "simulated"] / table.loc[~zero, "published"]
         assert (np.abs(np.log10(ratio)) < 1).all(), (name, table)
     mist = run_trial("mist_2019", replicates=3)
     means = mist.table().set_index(["endpoint", "arm", "time_years"])["estimate"]

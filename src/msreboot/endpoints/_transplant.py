@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -132,7 +133,11 @@ def _last_contact(cohort: Cohort) -> pd.Series:
 
 
 def transplant_mortality(
-    cohort: Cohort, *, window_days: int = 100, conf_level: float = 0.95
+    cohort: Cohort,
+    *,
+    window_days: int = 100,
+    conf_level: float = 0.95,
+    patients: Iterable[str] | None = None,
 ) -> TransplantMortality:
     """Transplant-related mortality of a cohort: deaths within ``window_days`` of AHSCT.
 
@@ -145,6 +150,8 @@ def transplant_mortality(
         counts; 100 is the convention of the AHSCT literature (e.g. Muraro 2017: 8/281).
     conf_level
         Level of the exact binomial interval.
+    patients
+        Count only these patients (e.g. one arm of a trial); default: every patient.
 
     Returns
     -------
@@ -171,6 +178,12 @@ def transplant_mortality(
     if window_days < 0:
         raise ValueError(f"window_days must be >= 0; got {window_days}")
     day0 = first_course_start(cohort, "ahsct")
+    if patients is not None:
+        day0 = day0[day0.index.isin(list(patients))]
+        if day0.empty:
+            raise ValueError(
+                "patients must include at least one patient with an AHSCT course; got none."
+            )
     deaths = cohort.deaths.set_index("patient_id")
     death_day = days_between(deaths["date"].reindex(day0.index), day0)
     within = int(((death_day >= 0) & (death_day <= window_days)).sum())

@@ -8,8 +8,8 @@ Time zero is the trial's (reinfusion or enrolment, :func:`msreboot.trials.time_z
 ``hazard_ratio``
     The Cox hazard ratio of an endpoint, arm against the reference arm.
 ``transplant_mortality``
-    Deaths within ``window_days`` (100 by default) of AHSCT among the transplanted, as
-    :func:`msreboot.endpoints.transplant_mortality` counts them.
+    Deaths within ``window_days`` (100 by default) of AHSCT among the arm's transplanted
+    patients, as :func:`msreboot.endpoints.transplant_mortality` counts them.
 ``relapse_proportion``
     Share of the arm's patients with a relapse onset in days ``(0, T]``.
 ``relapse_rate``
@@ -153,7 +153,11 @@ def arm_statistic(
         rows = rows[rows["group"] == arm]
         return float(rows["hazard_ratio"].iloc[0]) if len(rows) else float("nan")
     if statistic == "transplant_mortality":
-        return transplant_mortality(cohort, window_days=window_days or 100).proportion
+        window = window_days or 100
+        try:
+            return transplant_mortality(cohort, window_days=window, patients=members).proportion
+        except ValueError:  # no transplanted patient among them
+            return float("nan")
     if statistic == "relapse_proportion":
         assert years is not None
         onsets = cohort.relapses[cohort.relapses["patient_id"].isin(members)]
