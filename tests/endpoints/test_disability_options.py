@@ -404,3 +404,41 @@ def test_bern_2025_raw_window_and_relapse_during_confirmation(
     out = found(data, relapses(relapse_day), DisabilityDefinition.bern_2025())
     assert out["date"].tolist() == [200.0]
     assert out["cdw_type"].tolist() == [kind]
+
+
+# --- 8. minimal distance to the reference or the previous visit ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("to", "gap", "event"),
+    [
+        ("reference", 119, False),
+        ("reference", 120, True),
+        ("previous", 119, False),
+        ("previous", 120, True),
+    ],
+)
+def test_minimal_distance_edges(to: str, gap: float, event: bool) -> None:
+    # reference: the worsening (3.0, +1.0 from 2.0 on day 0) on day `gap` must lie 120 or
+    # more days after the reference; at 119 it is no candidate, and the next visit (100
+    # days later, 3.0) is one but has no visit to confirm it. At 120 the worsening is
+    # confirmed by that visit (lag 100, inside 77 to 814.5 days).
+    # previous: after visits on days 0 and 50 (2.0), the worsening comes `gap` days after
+    # day 50; at 119 it is too close to day 50, and the next visit is 100 days after it.
+    rows = [(0.0, 2.0)] if to == "reference" else [(0.0, 2.0), (50.0, 2.0)]
+    start = rows[-1][0] if to == "previous" else 0.0
+    data = visits(*rows, (start + gap, 3.0), (start + gap + 100, 3.0))
+    rule = ConfirmationRule(minimal_distance_days=120, minimal_distance_to=to)  # type: ignore[arg-type]
+    out = found(data, None, DisabilityDefinition(confirmation=rule))
+    assert out["date"].tolist() == ([start + gap] if event else [])
+    assert len(found(data, None, DisabilityDefinition())) == 1  # no distance: always one
+
+
+def test_minimal_distance_is_in_the_methods_and_checked() -> None:
+    rule = ConfirmationRule(minimal_distance_days=120)
+    assert (
+        "at least 120 days after its reference"
+        in DisabilityDefinition(confirmation=rule).methods_text()
+    )
+    with pytest.raises(ValueError, match="minimal_distance_to"):
+        ConfirmationRule(minimal_distance_days=1, minimal_distance_to="baseline")  # type: ignore[arg-type]

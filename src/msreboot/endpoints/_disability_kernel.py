@@ -58,12 +58,14 @@ from msreboot.endpoints._disability_layout import (
     FP_EV_LAST,
     FP_EV_NEXT,
     FP_IMPUTE_MAX_FU,
+    FP_MIN_DISTANCE,
     FP_RAW_LAST,
     FP_RAW_NEXT,
     FP_REF_CONF_DAYS,
     FP_SUST_DAYS,
     IP_BASELINE,
     IP_CHECK_INTERMEDIATE,
+    IP_DISTANCE_PREVIOUS,
     IP_IMPUTE,
     IP_LOWEST_CONFIRMED,
     IP_MODE,
@@ -156,6 +158,8 @@ def scan_patient(
     unconf_mode = ip[IP_UNCONFIRMED] == 1
     lowest_ref = ip[IP_LOWEST_CONFIRMED] == 1
     running_min = bl_kind == BL_RUNNING_MIN
+    min_distance = fp[FP_MIN_DISTANCE]
+    distance_previous = ip[IP_DISTANCE_PREVIOUS] == 1
     sub = st_kind != ST_NONE
     raw_last = fp[FP_RAW_LAST]
     rebl_lag = 0.0 if mode == MODE_FIRST_PIRA else raw_last
@@ -246,6 +250,11 @@ def scan_patient(
         for i in range(search, n):
             if fp[FP_EV_LAST] > dprev[i] or fp[FP_EV_NEXT] > dnext[i]:
                 continue
+            if min_distance > 0 and x[i] > bv:
+                # a worsening candidate must lie far enough from its reference / the last visit
+                since = t[i] - t[i - 1] if distance_previous else t[i] - t[bl]
+                if since < min_distance:
+                    continue
             if running_min:
                 # a confirmed lower score moves the reference; only worsening is a candidate
                 if x[i] < bv:

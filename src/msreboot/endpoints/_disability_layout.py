@@ -81,14 +81,16 @@ IP_RELAPSE_IN_CONFIRMATION = 12
 IP_MONOTONIC = 13
 IP_UNCONFIRMED = 14
 IP_LOWEST_CONFIRMED = 15
-N_IP = 16
+IP_DISTANCE_PREVIOUS = 16
+N_IP = 17
 
 # Float options (``fp``); NaN stands for "no bound"
 FP_BL_LAST, FP_BL_NEXT, FP_EV_LAST, FP_EV_NEXT, FP_CF_LAST, FP_CF_NEXT = 0, 1, 2, 3, 4, 5
 FP_RAW_LAST, FP_RAW_NEXT, FP_SUST_DAYS, FP_IMPUTE_MAX_FU = 6, 7, 8, 9
 FP_P0, FP_P1, FP_E0, FP_E1, FP_C0, FP_C1 = 10, 11, 12, 13, 14, 15
 FP_REF_CONF_DAYS = 16
-N_FP = 17
+FP_MIN_DISTANCE = 17
+N_FP = 18
 
 # Event type codes (CDW: a worsening not classified, or "undefined" when classified;
 # EV_PIRA_RELAPSE: "PIRA with relapse during confirmation", reported on request)
@@ -134,6 +136,7 @@ def kernel_options(
     ip[IP_MONOTONIC] = int(d.confirmation.monotonic)
     ip[IP_UNCONFIRMED] = int(d.unconfirmed_worsening)
     ip[IP_LOWEST_CONFIRMED] = int(d.baseline.post_event_reference == "lowest_confirmed")
+    ip[IP_DISTANCE_PREVIOUS] = int(d.confirmation.minimal_distance_to == "previous")
     fp = np.zeros(N_FP)
     rb = d.relapse_buffer
     fp[FP_BL_LAST], fp[FP_BL_NEXT] = rb.baseline
@@ -143,6 +146,7 @@ def kernel_options(
     fp[FP_SUST_DAYS] = d.confirmation.sustained_days
     fp[FP_IMPUTE_MAX_FU] = d.impute_within_days
     fp[FP_REF_CONF_DAYS] = d.baseline.reference_confirmation_days
+    fp[FP_MIN_DISTANCE] = d.confirmation.minimal_distance_days
     for (lo_i, hi_i), pair in (
         ((FP_P0, FP_P1), d.pira.preceding),
         ((FP_E0, FP_E1), d.pira.event),

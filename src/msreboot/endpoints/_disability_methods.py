@@ -45,6 +45,15 @@ def methods_text(definition: DisabilityDefinition) -> str:
             else "; intermediate visits were not checked."
         ),
     ]
+    if conf.minimal_distance_days > 0:
+        sentences.append(
+            f"A worsening had to lie at least {conf.minimal_distance_days:g} days after "
+            + (
+                "its reference."
+                if conf.minimal_distance_to == "reference"
+                else "the previous visit."
+            )
+        )
     if conf.monotonic:
         sentences.append(
             "Confirmation was monotonic: confirming scores could not be better than the"

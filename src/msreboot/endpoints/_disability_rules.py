@@ -39,6 +39,7 @@ SubThreshold = Literal["none", "event", "improvement", "worsening"]
 LocalExtrema = Literal["none", "strict", "all"]
 PrecedingVisit = Literal["baseline", "last", "last_delta"]
 Direction = Literal["increase", "decrease"]
+DistanceTo = Literal["reference", "previous"]
 
 # The allowed values, read from the types (one list each: the checks, the compiled scan's
 # codes and the CLI choices all come from these).
@@ -50,6 +51,7 @@ SUB_THRESHOLDS: tuple[SubThreshold, ...] = get_args(SubThreshold)
 LOCAL_EXTREMA: tuple[LocalExtrema, ...] = get_args(LocalExtrema)
 PRECEDING_VISITS: tuple[PrecedingVisit, ...] = get_args(PrecedingVisit)
 DIRECTIONS: tuple[Direction, ...] = get_args(Direction)
+DISTANCES_TO: tuple[DistanceTo, ...] = get_args(DistanceTo)
 Bound = float | None
 
 BERN_2025 = "Bsteh G et al. Mult Scler Relat Disord 2025;93:106215. doi:10.1016/j.msard.2024.106215"
@@ -100,6 +102,11 @@ class ConfirmationRule:
         event visit, not only beyond the threshold from the reference (the "monotonic"
         confirmation type of Bsteh et al., Mult Scler Relat Disord 2025;93:106215,
         doi:10.1016/j.msard.2024.106215).
+    minimal_distance_days, minimal_distance_to
+        A worsening candidate must lie at least ``minimal_distance_days`` days after its
+        reference (``reference``, default) or after the previous visit (``previous``);
+        closer visits are not candidates (default 0: no requirement; Bsteh 2025, without
+        the Bern engine's backtracking to an earlier reference).
 
     Notes
     -----
@@ -112,6 +119,8 @@ class ConfirmationRule:
     check_intermediate: bool = True
     sustained_days: float = 0.0
     monotonic: bool = False
+    minimal_distance_days: float = 0.0
+    minimal_distance_to: DistanceTo = "reference"
 
     def __init__(
         self,
@@ -120,6 +129,8 @@ class ConfirmationRule:
         check_intermediate: bool = True,
         sustained_days: float = 0.0,
         monotonic: bool = False,
+        minimal_distance_days: float = 0.0,
+        minimal_distance_to: DistanceTo = "reference",
     ) -> None:
         periods = (float(days),) if isinstance(days, (int, float)) else tuple(map(float, days))
         if not periods or any(not (p > 0 and math.isfinite(p)) for p in periods):
@@ -136,6 +147,13 @@ class ConfirmationRule:
         object.__setattr__(self, "check_intermediate", bool(check_intermediate))
         object.__setattr__(self, "sustained_days", float(sustained_days))
         object.__setattr__(self, "monotonic", bool(monotonic))
+        if not (minimal_distance_days >= 0 and math.isfinite(minimal_distance_days)):
+            raise ValueError(
+                f"minimal_distance_days must be >= 0 and finite; got {minimal_distance_days}."
+            )
+        _choice("minimal_distance_to", minimal_distance_to, DISTANCES_TO)
+        object.__setattr__(self, "minimal_distance_days", float(minimal_distance_days))
+        object.__setattr__(self, "minimal_distance_to", minimal_distance_to)
 
     def windows(self) -> tuple[np.ndarray, np.ndarray]:
         lo = np.array([int(d) - t[0] for d, t in zip(self.days, self.tolerance_days, strict=True)])
