@@ -1,0 +1,279 @@
+"""The gate in front of the dashboard: login form, signed session cookie, logout, rate
+limiting of failed logins, role checks on patient-level downloads, upload size limits.
+
+Every request (HTTP and websocket) passes through :class:`AuthGate`; only ``/login`` is
+served without a valid session. The cookie holds the user name, an expiry time and a random
+nonce, signed with HMAC-SHA256 under the configuration's secret; the role is read from the
+configuration on every request, so removing a user ends their sessions.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from msreboot.app._config import AppConfig, AppUser
+
+__all__ = ["COOKIE", "PATIENT_DOWNLOADS", "AuthGate", "RateLimiter", "sign_session"]
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+COOKIE = "msreboot_session"
+#: Downloads of patient-level data: refused to viewers at the gate (and in the app).
+PATIENT_DOWNLOADS = frozenset({"patients_csv", "patient_timeline_csv", "problems_csv"})
+_DOWNLOAD = re.compile(r"^/session/[^/]+/download/([A-Za-z0-9_]+)")
+_UPLOAD = re.compile(r"^/session/[^/]+/upload/")
+_LOG = logging.getLogger("msreboot.app")
+_HEADERS = [
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),
+]
+
+
+def sign_session(secret: str, name: str, minutes: int, *, now: float | None = None) -> str:
+    """A session cookie value for ``name`` that expires after ``minutes``."""
+    expires = int((time.time() if now is None else now) + 60 * minutes)
+    body = json.dumps({"u": name, "exp": expires, "n": secrets.token_hex(8)}).encode()
+    payload = base64.urlsafe_b64encode(body).decode().rstrip("=")
+    mac = hmac.new(bytes.fromhex(secret), payload.encode(), hashlib.sha256).hexdigest()
+    return f"{payload}.{mac}"
+
+
+def _verify(secret: str, value: str, *, now: float | None = None) -> str | None:
+    payload, _, mac = value.partition(".")
+    good = hmac.new(bytes.fromhex(secret), payload.encode(), hashlib.sha256).hexdigest()
+    if not mac or not hmac.compare_digest(good, mac):
+        return None
+    try:
+        body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except ValueError:
+        return None
+    if float(body.get("exp", 0)) < (time.time() if now is None else now):
+        return None
+    name = body.get("u")
+    return name if isinstance(name, str) else None
+
+
+@dataclass
+class RateLimiter:
+    """Failed logins allowed per user and per client within a sliding window.
+
+    Attributes
+    ----------
+    per_user, per_client
+        Failures allowed in the window before further attempts are refused (HTTP 429).
+    window_seconds
+        The window's length.
+    """
+
+    per_user: int = 5
+    per_client: int = 20
+    window_seconds: float = 900.0
+    _failures: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+
+    def _recent(self, key: str, now: float) -> int:
+        times = self._failures[key]
+        while times and times[0] <= now - self.window_seconds:
+            times.popleft()
+        return len(times)
+
+    def blocked(self, user: str, client: str, *, now: float | None = None) -> bool:
+        """Whether a login for ``user`` from ``client`` is refused now."""
+        now = time.monotonic() if now is None else now
+        return (
+            self._recent(f"u:{user}", now) >= self.per_user
+            or self._recent(f"c:{client}", now) >= self.per_client
+        )
+
+    def fail(self, user: str, client: str, *, now: float | None = None) -> None:
+        """Record a failed login."""
+        now = time.monotonic() if now is None else now
+        self._failures[f"u:{user}"].append(now)
+        self._failures[f"c:{client}"].append(now)
+
+
+_FORM = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>msreboot: log in</title>
+<style>body{{font-family:sans-serif;max-width:22rem;margin:4rem auto}}
+label,input,button{{display:block;width:100%;margin:.3rem 0}}.msg{{color:#b00}}</style></head>
+<body><h1>msreboot</h1><p>Log in to the dashboard.</p>{message}
+<form method="post" action="/login"><label for="username">User</label>
+<input id="username" name="username" autocomplete="username" required>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button id="login" type="submit">Log in</button></form></body></html>"""
+
+
+def _cookies(scope: Scope) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in scope.get("headers", []):
+        if key == b"cookie":
+            for part in value.decode("latin-1").split(";"):
+                name, _, val = part.strip().partition("=")
+                out[name] = val
+    return out
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+class AuthGate:
+    """An ASGI wrapper that lets only logged-in users through to the dashboard.
+
+    Parameters
+    ----------
+    app
+        The ASGI application behind the gate (the Shiny app).
+    config
+        Users, secret, session length and upload limit.
+    limiter
+        Failed-login limits (default :class:`RateLimiter`).
+    """
+
+    def __init__(self, app: ASGIApp, config: AppConfig, limiter: RateLimiter | None = None) -> None:
+        self.app = app
+        self.config = config
+        self.limiter = limiter or RateLimiter()
+
+    def user(self, scope: Scope) -> AppUser | None:
+        """The logged-in user of a request, or ``None``."""
+        value = _cookies(scope).get(COOKIE)
+        if not value:
+            return None
+        name = _verify(self.config.secret, value)
+        return self.config.users.get(name) if name else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve ``/login`` and ``/logout``; pass logged-in requests on, refuse the rest."""
+        kind = scope["type"]
+        if kind not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if kind == "http" and path == "/login":
+            await self._login(scope, receive, send)
+            return
+        if kind == "http" and path == "/logout":
+            await _respond(send, 303, b"", [(b"location", b"/login"), self._clear()])
+            return
+        user = self.user(scope)
+        if user is None:
+            if kind == "websocket":
+                await send({"type": "websocket.close", "code": 4401})
+            elif scope.get("method") == "GET" and path == "/":
+                await _respond(send, 303, b"", [(b"location", b"/login")])
+            else:
+                await _respond(send, 401, b"log in first: /login", [])
+            return
+        if kind == "http":
+            match = _DOWNLOAD.match(path)
+            if match and user.role != "analyst" and match.group(1) in PATIENT_DOWNLOADS:
+                _LOG.warning("patient-level download refused to a viewer (%s)", user.name)
+                await _respond(send, 403, b"patient-level data: analysts only", [])
+                return
+            if _UPLOAD.match(path):
+                if user.role != "analyst":
+                    await _respond(send, 403, b"uploads: analysts only", [])
+                    return
+                length = _header(scope, b"content-length")
+                if not length.isdigit() or int(length) > self.config.max_upload_mb * 2**20:
+                    await _respond(send, 413, b"upload too large or without a length", [])
+                    return
+        scope["msreboot.user"] = (user.name, user.role)
+        await self.app(scope, receive, _with_headers(send) if kind == "http" else send)
+
+    def _clear(self) -> tuple[bytes, bytes]:
+        return (
+            b"set-cookie",
+            f"{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict".encode(),
+        )
+
+    async def _login(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("method") != "POST":
+            await _respond(send, 200, _FORM.format(message="").encode(), _html())
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if len(body) > 8192:
+                await _respond(send, 413, b"login form too large", [])
+                return
+            if not message.get("more_body"):
+                break
+        form = parse_qs(body.decode("utf-8", "replace"))
+        name = form.get("username", [""])[0][:64]
+        password = form.get("password", [""])[0]
+        client = (scope.get("client") or ("unknown", 0))[0]
+        if self.limiter.blocked(name, client):
+            _LOG.warning("login refused (too many failures) for %r from %s", name, client)
+            page = _FORM.format(
+                message='<p class="msg">Too many failed logins; try again later.</p>'
+            )
+            await _respond(send, 429, page.encode(), _html())
+            return
+        user = self.config.users.get(name)
+        if user is None or not user.check_password(password):
+            self.limiter.fail(name, client)
+            _LOG.warning("login failed for %r from %s", name, client)
+            page = _FORM.format(message='<p class="msg">Wrong user or password.</p>')
+            await _respond(send, 401, page.encode(), _html())
+            return
+        _LOG.info("login: %s (%s) from %s", user.name, user.role, client)
+        value = sign_session(self.config.secret, user.name, self.config.session_minutes)
+        secure = "; Secure" if _header(scope, b"x-forwarded-proto") == "https" else ""
+        if scope.get("scheme") == "https":
+            secure = "; Secure"
+        cookie = (
+            f"{COOKIE}={value}; Path=/; Max-Age={60 * self.config.session_minutes}; "
+            f"HttpOnly; SameSite=Strict{secure}"
+        )
+        await _respond(send, 303, b"", [(b"location", b"/"), (b"set-cookie", cookie.encode())])
+
+
+def _html() -> list[tuple[bytes, bytes]]:
+    return [(b"content-type", b"text/html; charset=utf-8")]
+
+
+async def _respond(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    if not any(k == b"content-type" for k, _ in headers):
+        headers = [*headers, (b"content-type", b"text/plain; charset=utf-8")]
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, *_HEADERS, (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _with_headers(send: Send) -> Send:
+    async def wrapped(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *_HEADERS[:3]]}
+        await send(message)
+
+    return wrapped

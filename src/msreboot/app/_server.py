@@ -1,0 +1,413 @@
+"""The dashboard's server logic: every output is a result of the lower layers
+(:mod:`msreboot.analysis`, :mod:`msreboot.endpoints`, :mod:`msreboot.evidence`,
+:mod:`msreboot.trials`, :mod:`msreboot.data`), rendered."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from msreboot.app._config import AppConfig
+from msreboot.app._figures import curve_figure, figure_bytes, love_figure, timeline_figure
+from msreboot.app._state import Cancelled, Cohorts, TrialRun
+from msreboot.app._uploads import UploadFolder
+
+__all__ = ["make_server"]
+
+_LOG = logging.getLogger("msreboot.app")
+
+
+def _landmarks(text: str) -> list[float]:
+    try:
+        values = sorted({float(v) for v in text.replace(";", ",").split(",") if v.strip()})
+    except ValueError:
+        return [2.0, 3.0, 4.0, 5.0]
+    return [v for v in values if v >= 0] or [2.0, 3.0, 4.0, 5.0]
+
+
+def _edited(name: str, death: str, censor: str, days: float, min_gd: float, level: float) -> Any:
+    """The preset with the fields the user changed (validated by the definition itself)."""
+    from msreboot.endpoints import ConfirmationRule, EndpointDefinition
+
+    definition = EndpointDefinition.preset(name)
+    changes: dict[str, Any] = {}
+    if death in ("event", "censor", "competing"):
+        changes["death"] = death
+        changes["measure"] = "cumulative_incidence" if death == "competing" else definition.measure
+    if censor in ("all_components", "last_contact"):
+        changes["censor"] = censor
+    if level and 0 < level < 1:
+        changes["conf_level"] = float(level)
+    components = []
+    for component in definition.components:
+        if component.kind == "disability" and days and days > 0:
+            rule = component.definition.confirmation
+            dis = component.definition.with_(
+                confirmation=ConfirmationRule(
+                    days=(float(days),),
+                    tolerance_days=rule.tolerance_days[:1],
+                    check_intermediate=rule.check_intermediate,
+                    sustained_days=rule.sustained_days,
+                )
+            )
+            component = type(component).model_validate({**dict(component), "definition": dis})
+        if component.kind == "mri" and min_gd and min_gd >= 1:
+            component = type(component).model_validate({**dict(component), "min_gd": int(min_gd)})
+        components.append(component)
+    changes["components"] = tuple(components)
+    return definition.with_(**changes)
+
+
+def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
+    """The Shiny server function over ``cohorts``."""
+    from shiny import reactive, render
+
+    def server(input: Any, output: Any, session: Any) -> None:
+        _, role = session.http_conn.scope.get("msreboot.user", ("", "viewer"))
+        analyst = role == "analyst"
+        uploads = UploadFolder(config.data_dir, config.max_upload_mb * 2**20)
+        session.on_ended(uploads.clean)
+        opened = reactive.value(next(iter(cohorts.sources())))
+
+        @reactive.effect
+        @reactive.event(input.open)
+        def _open() -> None:
+            opened.set(input.source())
+
+        @reactive.calc
+        def analysis() -> Any:
+            return cohorts.analysis(opened())
+
+        # Data -------------------------------------------------------------------------
+        @render.code
+        def description() -> str:
+            a = analysis()
+            return f"{cohorts.sources()[opened()]}\n{a.description.summary()}"
+
+        @render.data_frame
+        def table_one() -> Any:
+            return render.DataGrid(analysis().description.table_one.reset_index())
+
+        @render.data_frame
+        def completeness() -> Any:
+            frame = analysis().description.completeness.copy()
+            return render.DataGrid(frame.astype(str))
+
+        @reactive.calc
+        def validation() -> Any:
+            files = input.upload() if analyst else None
+            if not files:
+                return None
+            from msreboot.data import validate
+
+            saved = []
+            try:
+                for item in files:
+                    saved.append(uploads.save(str(item["name"]), Path(item["datapath"])))
+            except ValueError as exc:
+                _LOG.warning("upload refused: %s", exc)
+                return str(exc)
+            finally:
+                for item in files:
+                    Path(item["datapath"]).unlink(missing_ok=True)
+            source = saved[0] if saved[0].suffix == ".xlsx" else uploads.root
+            return validate(source)
+
+        if analyst:
+
+            @render.code
+            def validation_summary() -> str:
+                report = validation()
+                if report is None:
+                    return "No files uploaded."
+                return report if isinstance(report, str) else report.summary()
+
+            @render.data_frame
+            def problems() -> Any:
+                report = validation()
+                if report is None or isinstance(report, str):
+                    return render.DataGrid(pd.DataFrame())
+                return render.DataGrid(report.to_frame().astype(str))
+
+            @render.download(filename="problems.csv")
+            def problems_csv() -> Any:
+                report = validation()
+                if report is not None and not isinstance(report, str):
+                    yield report.to_frame().to_csv(index=False)
+
+        # Endpoints --------------------------------------------------------------------
+        @reactive.calc
+        def definition() -> Any:
+            return _edited(
+                input.preset(),
+                input.death(),
+                input.censor(),
+                input.confirmation_days() or 0,
+                input.min_gd() or 0,
+                input.conf_level() or 0.95,
+            )
+
+        @reactive.calc
+        def estimates() -> dict[str, Any]:
+            from msreboot.analysis import treatment_groups
+            from msreboot.endpoints import estimate_endpoint
+
+            cohort = cohorts.cohort(opened())
+            group = input.group()
+            by: Any = None
+            if group == "treatment":
+                by = treatment_groups(cohort)
+            elif group != "none" and group in cohort.patients:
+                by = group
+            result = estimate_endpoint(
+                cohort, definition(), times_years=_landmarks(input.landmarks()), by=by
+            )
+            if by is None:
+                return {"All patients": result}
+            if not isinstance(result, dict):  # pragma: no cover - by= always gives a dict
+                return {"All patients": result}
+            return {str(k): v for k, v in result.items()}
+
+        @render.code
+        def methods() -> str:
+            return str(definition().methods_text())
+
+        def figure() -> Any:
+            return curve_figure(estimates(), analysis().x_max_years)
+
+        @render.plot
+        def curves() -> Any:
+            return figure()
+
+        @render.data_frame
+        def landmark_table() -> Any:
+            return render.DataGrid(_landmark_frame(estimates()).round(4))
+
+        @render.download(filename="endpoint_landmarks.csv")
+        def endpoint_csv() -> Any:
+            yield _landmark_frame(estimates()).to_csv(index=False)
+
+        @render.download(filename="endpoint_curves.svg")
+        def endpoint_svg() -> Any:
+            yield figure_bytes(figure(), "svg")
+
+        @render.download(filename="endpoint_curves.png")
+        def endpoint_png() -> Any:
+            yield figure_bytes(figure(), "png")
+
+        # Patients (analysts only) -----------------------------------------------------
+        if analyst:
+            _patients(cohorts, opened, input, session)
+
+        # Evidence ---------------------------------------------------------------------
+        @render.plot
+        def forest() -> Any:
+            from msreboot.evidence import CohortRow, forest_plot
+
+            trm = analysis().evidence.trm
+            if trm is None:
+                return None
+            c = trm.cohort
+            row = CohortRow(
+                label=f"This cohort ({c.label})",
+                estimate=c.estimate,
+                ci_low=c.ci_low,
+                ci_high=c.ci_high,
+                counts=f"{c.events}/{c.n}",
+            )
+            return forest_plot(trm.pooled, cohorts=[row])
+
+        @render.data_frame
+        def evidence_landmarks() -> Any:
+            return render.DataGrid(analysis().evidence.to_frame().round(3))
+
+        @render.data_frame
+        def studies() -> Any:
+            from msreboot.evidence import load_studies
+
+            frame = load_studies()
+            text = (input.study_filter() or "").strip().lower()
+            if text:
+                keep = frame.astype(str).apply(
+                    lambda s: s.str.lower().str.contains(text, regex=False)
+                )
+                frame = frame[keep.any(axis=1)]
+            return render.DataGrid(frame.astype(str), filters=True)
+
+        # Comparison -------------------------------------------------------------------
+        @render.code
+        def emulation_summary() -> str:
+            a = analysis()
+            return str(a.emulation.summary()) if a.emulation is not None else str(a.emulation_note)
+
+        @render.plot
+        def love() -> Any:
+            e = analysis().emulation
+            return None if e is None else love_figure(e.balance.to_frame())
+
+        @render.plot
+        def emulation_curves() -> Any:
+            e = analysis().emulation
+            if e is None or not e.contrasts:
+                return None
+            return _arm_curves(next(iter(e.contrasts.values())))
+
+        @render.data_frame
+        def hazard_ratios() -> Any:
+            e = analysis().emulation
+            frame = pd.DataFrame() if e is None else e.outcomes
+            return render.DataGrid(frame.round(4))
+
+        # Trial designer ---------------------------------------------------------------
+        run = TrialRun()
+
+        @reactive.extended_task
+        async def trial_task(spec: Any, state: TrialRun) -> Any:
+            from msreboot.trials import run_trial
+
+            def work() -> Any:
+                try:
+                    return run_trial(spec, progress=state.progress)
+                except Cancelled:
+                    return "Cancelled."
+
+            return await asyncio.to_thread(work)
+
+        @reactive.effect
+        @reactive.event(input.run_trial)
+        def _run() -> None:
+            from msreboot.trials import TrialSpec
+
+            nonlocal run
+            spec = TrialSpec.preset(input.trial())
+            changes: dict[str, Any] = {"replicates": int(input.replicates() or 1)}
+            if input.seed():
+                changes["seed"] = int(input.seed())
+            if input.follow_up():
+                changes["follow_up_years"] = float(input.follow_up())
+            spec = spec.with_(**changes)
+            run = TrialRun(total=spec.replicates)
+            trial_task(spec, run)
+
+        @reactive.effect
+        @reactive.event(input.cancel_trial)
+        def _cancel() -> None:
+            run.cancel.set()
+
+        @render.text
+        def trial_progress() -> str:
+            status = trial_task.status()
+            if status == "running":
+                reactive.invalidate_later(0.5)
+                return f"Running: {run.done} of {run.total} replicates"
+            return {"initial": "Not run yet.", "success": "Done.", "error": "Failed."}.get(
+                status, status
+            )
+
+        @render.code
+        def trial_summary() -> str:
+            result = trial_task.result()
+            if isinstance(result, str):
+                return result
+            power = result.power()
+            return f"{result.summary()}\npower: {power:.2f}" if power == power else result.summary()
+
+        @render.data_frame
+        def trial_published() -> Any:
+            result = trial_task.result()
+            if isinstance(result, str):
+                return render.DataGrid(pd.DataFrame())
+            return render.DataGrid(result.compare_published().round(3).astype(str))
+
+    return server
+
+
+def _landmark_frame(estimates: dict[str, Any]) -> pd.DataFrame:
+    frame: pd.DataFrame = pd.concat([e.to_frame() for e in estimates.values()], ignore_index=True)
+    return frame
+
+
+def _arm_curves(contrast: Any) -> Any:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 5), layout="constrained")
+    ax = fig.add_subplot()
+    frame = contrast.curves.to_frame()
+    group = "group" if "group" in frame else frame.columns[0]
+    for label, part in frame.groupby(group, sort=False):
+        ax.step(part["time"], part["survival"], where="post", label=str(label))
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("Years from time zero")
+    ax.set_ylabel("Probability event-free (adjusted)")
+    ax.set_title(contrast.definition.title or contrast.definition.name)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def _patients(cohorts: Cohorts, opened: Any, input: Any, session: Any) -> None:
+    from shiny import reactive, render, ui
+
+    @reactive.calc
+    def listing() -> pd.DataFrame:
+        cohort = cohorts.cohort(opened())
+        frame: pd.DataFrame = cohort.patients[["patient_id", "sex", "phenotype"]].copy()
+        for table in ("treatments", "edss", "relapses", "mri", "adverse_events"):
+            counts = cohort.tables[table]["patient_id"].value_counts()
+            frame[table] = frame["patient_id"].map(counts).fillna(0).astype(int)
+        return frame
+
+    @reactive.calc
+    def found() -> pd.DataFrame:
+        frame = listing()
+        text = (input.search() or "").strip().lower()
+        if text:
+            frame = frame[
+                frame["patient_id"].astype(str).str.lower().str.contains(text, regex=False)
+            ]
+        return frame
+
+    @reactive.effect
+    def _choices() -> None:
+        ids = found()["patient_id"].astype(str).tolist()[:500]
+        ui.update_select("patient", choices=ids, selected=ids[0] if ids else None, session=session)
+
+    @reactive.calc
+    def events() -> pd.DataFrame:
+        frame = cohorts.disability_events(opened())
+        mine: pd.DataFrame = frame[frame["patient_id"].astype(str) == input.patient()]
+        return mine
+
+    @render.plot
+    def timeline() -> Any:
+        pid = input.patient()
+        if not pid:
+            return None
+        return timeline_figure(pid, cohorts.cohort(opened()).tables, events(), show_dates=True)
+
+    @render.data_frame
+    def patient_events() -> Any:
+        return render.DataGrid(events().astype(str))
+
+    @render.data_frame
+    def patient_list() -> Any:
+        return render.DataGrid(found())
+
+    @render.download(filename="patients.csv")
+    def patients_csv() -> Any:
+        yield found().to_csv(index=False)
+
+    @render.download(filename="patient_timeline.csv")
+    def patient_timeline_csv() -> Any:
+        pid = input.patient()
+        tables = cohorts.cohort(opened()).tables
+        parts = []
+        for table in ("treatments", "edss", "relapses", "mri", "adverse_events", "deaths"):
+            part = tables[table][tables[table]["patient_id"].astype(str) == pid].copy()
+            part.insert(0, "table", table)
+            parts.append(part)
+        yield pd.concat(parts, ignore_index=True).to_csv(index=False)

@@ -1,0 +1,178 @@
+"""The dashboard's pages (Shiny user interface), built per request for the user's role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["build_ui"]
+
+_GROUPS = {
+    "none": "No grouping",
+    "treatment": "Treatment group",
+    "sex": "Sex",
+    "phenotype": "Phenotype",
+    "centre": "Centre",
+}
+
+
+def build_ui(sources: dict[str, str], presets: list[str], trials: list[str], role: str) -> Any:
+    """The navbar page of every page the role may see."""
+    from shiny import ui
+
+    analyst = role == "analyst"
+    data_page = ui.nav_panel(
+        "Data",
+        ui.layout_sidebar(
+            ui.sidebar(
+                ui.input_select("source", "Cohort", sources),
+                ui.input_action_button("open", "Open", class_="btn-primary"),
+                *(
+                    [
+                        ui.hr(),
+                        ui.input_file(
+                            "upload",
+                            "Validate files (CSV, Parquet, Excel)",
+                            multiple=True,
+                            accept=[".csv", ".parquet", ".xlsx"],
+                        ),
+                    ]
+                    if analyst
+                    else []
+                ),
+                width=320,
+            ),
+            ui.h4("Cohort"),
+            ui.output_code("description"),
+            ui.h4("Table 1"),
+            ui.output_data_frame("table_one"),
+            ui.h4("Completeness"),
+            ui.output_data_frame("completeness"),
+            *(
+                [
+                    ui.h4("Validation of the uploaded files"),
+                    ui.output_code("validation_summary"),
+                    ui.output_data_frame("problems"),
+                    ui.download_button("problems_csv", "Download problems (CSV)"),
+                ]
+                if analyst
+                else []
+            ),
+        ),
+        value="data",
+    )
+    endpoints_page = ui.nav_panel(
+        "Endpoints",
+        ui.layout_sidebar(
+            ui.sidebar(
+                ui.input_select("preset", "Endpoint preset", presets),
+                ui.input_select(
+                    "death",
+                    "Deaths",
+                    {
+                        "preset": "as the preset",
+                        "event": "are events",
+                        "censor": "censor",
+                        "competing": "compete",
+                    },
+                ),
+                ui.input_select(
+                    "censor",
+                    "Censoring",
+                    {
+                        "preset": "as the preset",
+                        "all_components": "all components assessed",
+                        "last_contact": "last contact",
+                    },
+                ),
+                ui.input_numeric(
+                    "confirmation_days", "Disability confirmation (days; 0: preset)", 0, min=0
+                ),
+                ui.input_numeric("min_gd", "MRI: Gd+ lesions counted from (0: preset)", 0, min=0),
+                ui.input_numeric("conf_level", "Interval level", 0.95, min=0.5, max=0.999),
+                ui.input_select("group", "Group by", _GROUPS),
+                ui.input_text("landmarks", "Landmark years", "2, 3, 4, 5"),
+                width=320,
+            ),
+            ui.output_code("methods"),
+            ui.output_plot("curves", height="520px"),
+            ui.div(
+                ui.download_button("endpoint_csv", "CSV"),
+                ui.download_button("endpoint_svg", "SVG"),
+                ui.download_button("endpoint_png", "PNG"),
+            ),
+            ui.h4("Landmarks"),
+            ui.output_data_frame("landmark_table"),
+        ),
+        value="endpoints",
+    )
+    patients_page = ui.nav_panel(
+        "Patients",
+        ui.layout_sidebar(
+            ui.sidebar(
+                ui.input_text("search", "Search patient ID", ""),
+                ui.input_select("patient", "Patient", []),
+                ui.download_button("patient_timeline_csv", "Download the timeline (CSV)"),
+                ui.download_button("patients_csv", "Download the list (CSV)"),
+                width=320,
+            ),
+            ui.output_plot("timeline", height="560px"),
+            ui.h4("Disability events (msprog rules)"),
+            ui.output_data_frame("patient_events"),
+            ui.h4("Patients"),
+            ui.output_data_frame("patient_list"),
+        ),
+        value="patients",
+    )
+    evidence_page = ui.nav_panel(
+        "Evidence",
+        ui.layout_sidebar(
+            ui.sidebar(ui.input_text("study_filter", "Filter studies", ""), width=320),
+            ui.h4("Transplant-related mortality: the cohort beside the published studies"),
+            ui.output_plot("forest", height="640px"),
+            ui.h4("Landmarks beside the published ones"),
+            ui.output_data_frame("evidence_landmarks"),
+            ui.h4("Studies"),
+            ui.output_data_frame("studies"),
+        ),
+        value="evidence",
+    )
+    comparison_page = ui.nav_panel(
+        "Comparison",
+        ui.output_code("emulation_summary"),
+        ui.layout_columns(
+            ui.output_plot("love", height="520px"),
+            ui.output_plot("emulation_curves", height="520px"),
+        ),
+        ui.output_data_frame("hazard_ratios"),
+        value="comparison",
+    )
+    trial_page = ui.nav_panel(
+        "Trial designer",
+        ui.layout_sidebar(
+            ui.sidebar(
+                ui.input_select("trial", "Trial", trials),
+                ui.input_numeric("replicates", "Replicates", 2, min=1, max=200),
+                ui.input_numeric("seed", "Seed (0: the spec's)", 0, min=0),
+                ui.input_numeric("follow_up", "Follow-up years (0: the spec's)", 0, min=0),
+                ui.input_action_button("run_trial", "Run", class_="btn-primary"),
+                ui.input_action_button("cancel_trial", "Cancel"),
+                ui.output_text("trial_progress"),
+                width=320,
+            ),
+            ui.output_code("trial_summary"),
+            ui.h4("Published vs simulated"),
+            ui.output_data_frame("trial_published"),
+        ),
+        value="trial",
+    )
+    pages = [data_page, endpoints_page]
+    if analyst:
+        pages.append(patients_page)
+    pages += [evidence_page, comparison_page, trial_page]
+    return ui.page_navbar(
+        *pages,
+        ui.nav_spacer(),
+        ui.nav_control(ui.a(f"Log out ({role})", href="/logout", id="logout")),
+        title="msreboot",
+        id="page",
+    )

@@ -1,0 +1,80 @@
+"""Uploaded files: names checked, sizes limited, written only inside the app's data folder
+(one subfolder per browser session, removed when the session ends)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+from pathlib import Path
+
+__all__ = ["UPLOAD_SUFFIXES", "UploadFolder", "safe_upload_name"]
+
+#: File types the Data page validates.
+UPLOAD_SUFFIXES = frozenset({".csv", ".parquet", ".xlsx", ".toml", ".json"})
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,127}$")
+
+
+def safe_upload_name(name: str) -> str:
+    """The upload's file name if it is a plain, allowed file name.
+
+    Raises
+    ------
+    ValueError
+        A name with a folder part (``/`` or a backslash), ``..``, a leading dot, a control
+        character, more than 128 characters or a suffix outside :data:`UPLOAD_SUFFIXES`.
+    """
+    if (
+        "/" in name
+        or "\\" in name
+        or ".." in name
+        or not _SAFE.match(name)
+        or Path(name).suffix.lower() not in UPLOAD_SUFFIXES
+    ):
+        raise ValueError(
+            f"upload name must be a plain file name ending in "
+            f"{', '.join(sorted(UPLOAD_SUFFIXES))}; got {name!r}. Rename the file."
+        )
+    return name
+
+
+class UploadFolder:
+    """One browser session's upload folder inside the app's data folder.
+
+    Parameters
+    ----------
+    data_dir
+        The app's data folder.
+    max_bytes
+        The largest file accepted.
+    """
+
+    def __init__(self, data_dir: Path, max_bytes: int) -> None:
+        self.root = Path(data_dir).resolve() / "uploads" / secrets.token_hex(8)
+        self.max_bytes = max_bytes
+
+    def save(self, name: str, source: Path) -> Path:
+        """Copy an uploaded file into the folder under its checked name.
+
+        Raises
+        ------
+        ValueError
+            A bad name (:func:`safe_upload_name`) or a file over ``max_bytes``.
+        """
+        name = safe_upload_name(name)
+        size = Path(source).stat().st_size
+        if size > self.max_bytes:
+            raise ValueError(
+                f"upload must be at most {self.max_bytes} bytes; got {size} ({name}). "
+                "Split the file or raise max_upload_mb in the app configuration."
+            )
+        self.root.mkdir(parents=True, exist_ok=True)
+        target = (self.root / name).resolve()
+        if target.parent != self.root:
+            raise ValueError(f"upload name must stay in the upload folder; got {name!r}.")
+        shutil.copyfile(source, target)
+        return target
+
+    def clean(self) -> None:
+        """Remove the folder and everything in it."""
+        shutil.rmtree(self.root, ignore_errors=True)
