@@ -286,6 +286,15 @@ def _register_compare() -> None:
 _register_compare()
 
 
+def _register_app() -> None:
+    from msreboot.cli._app_command import app_group
+
+    app.add_typer(app_group, name="app")
+
+
+_register_app()
+
+
 def _register_patient() -> None:
     from msreboot.cli._patient import patient_command
 
