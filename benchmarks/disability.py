@@ -159,6 +159,12 @@ def option_definitions() -> dict[str, DisabilityDefinition]:
             pira=replace(PIRARule.mueller_2023(), report_relapse_during_confirmation=True)
         ),
         "monotonic": base.with_(confirmation=ConfirmationRule(monotonic=True)),
+        "minimal_distance_reference_120": base.with_(
+            confirmation=ConfirmationRule(minimal_distance_days=120)
+        ),
+        "minimal_distance_previous_120": base.with_(
+            confirmation=ConfirmationRule(minimal_distance_days=120, minimal_distance_to="previous")
+        ),
         "unconfirmed_worsening": base.with_(unconfirmed_worsening=True),
         "lowest_confirmed": base.with_(
             baseline=BaselineRule(kind="roving", post_event_reference="lowest_confirmed")
