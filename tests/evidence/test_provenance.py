@@ -204,8 +204,15 @@ def test_mist_targets_and_spec_use_the_corrected_rows() -> None:
     )
     assert targets["mist_2019_progression_hr"].value == 0.07
     published = TrialSpec.preset("mist_2019").published
-    assert [p.outcome_id for p in published] == ["burt2019_mist:dmt:progression:059"]
-    assert published[0].value == 0.5
+    landmarks = [p for p in published if p.statistic == "landmark"]
+    assert [p.outcome_id for p in landmarks] == ["burt2019_mist:dmt:progression:059"]
+    assert landmarks[0].value == 0.5
+    # the other figures set beside the trial are sourced rows (TRM, mean EDSS at 1 year)
+    assert [p.outcome_id for p in published if p.statistic != "landmark"] == [
+        "burt2019_mist:ahsct:trm:024",
+        "burt2019_mist:ahsct:edss_mean:025",
+        "burt2019_mist:dmt:edss_mean:026",
+    ]
 
 
 def test_lyon_rows_are_confavreux_2000_relapsing_onset_irreversible_dss() -> None:
