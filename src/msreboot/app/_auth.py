@@ -109,7 +109,7 @@ class RateLimiter:
 
 
 _FORM = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>msreboot: log in</title>
+<title>msreboot: log in</title><link rel="icon" href="data:,">
 <style>body{{font-family:sans-serif;max-width:22rem;margin:4rem auto}}
 label,input,button{{display:block;width:100%;margin:.3rem 0}}.msg{{color:#b00}}</style></head>
 <body><h1>msreboot</h1><p>Log in to the dashboard.</p>{message}

@@ -23,13 +23,13 @@ _COLOURS = ("#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#66477a", "#00798c")
 def _figure(width: float, height: float) -> Figure:
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), layout="constrained")
+    return Figure(figsize=(width, height))
 
 
 def figure_bytes(figure: Figure, kind: str) -> bytes:
     """The figure as ``"svg"`` or ``"png"`` bytes."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format=kind, dpi=150)
+    figure.savefig(buffer, format=kind, dpi=150, bbox_inches="tight")
     return buffer.getvalue()
 
 
@@ -141,7 +141,7 @@ def timeline_figure(
         colour = "#d1495b" if row["kind"] == "ahsct" else "#66477a"
         lanes.plot([start, end], [3, 3], lw=6, color=colour, solid_capstyle="butt")
         lanes.annotate(
-            str(row.get("drug") or row["kind"]),
+            str(row["kind"] if pd.isna(row.get("drug")) else row["drug"]),
             (start, 3),
             xytext=(0, 6 + 6 * (i % 2)),
             textcoords="offset points",

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,7 @@ def _edited(name: str, death: str, censor: str, days: float, min_gd: float, leve
 
 def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
     """The Shiny server function over ``cohorts``."""
-    from shiny import reactive, render
+    from shiny import reactive, render, ui
 
     def server(input: Any, output: Any, session: Any) -> None:
         _, role = session.http_conn.scope.get("msreboot.user", ("", "viewer"))
@@ -133,7 +134,7 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
                     return render.DataGrid(pd.DataFrame())
                 return render.DataGrid(report.to_frame().astype(str))
 
-            @render.download(filename="problems.csv")
+            @render.download_button(filename="problems.csv")
             def problems_csv() -> Any:
                 report = validation()
                 if report is not None and not isinstance(report, str):
@@ -187,15 +188,15 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
         def landmark_table() -> Any:
             return render.DataGrid(_landmark_frame(estimates()).round(4))
 
-        @render.download(filename="endpoint_landmarks.csv")
+        @render.download_button(filename="endpoint_landmarks.csv")
         def endpoint_csv() -> Any:
             yield _landmark_frame(estimates()).to_csv(index=False)
 
-        @render.download(filename="endpoint_curves.svg")
+        @render.download_button(filename="endpoint_curves.svg")
         def endpoint_svg() -> Any:
             yield figure_bytes(figure(), "svg")
 
-        @render.download(filename="endpoint_curves.png")
+        @render.download_button(filename="endpoint_curves.png")
         def endpoint_png() -> Any:
             yield figure_bytes(figure(), "png")
 
@@ -204,7 +205,7 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
             _patients(cohorts, opened, input, session)
 
         # Evidence ---------------------------------------------------------------------
-        @render.plot
+        @render.ui
         def forest() -> Any:
             from msreboot.evidence import CohortRow, forest_plot
 
@@ -219,7 +220,12 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
                 ci_high=c.ci_high,
                 counts=f"{c.events}/{c.n}",
             )
-            return forest_plot(trm.pooled, cohorts=[row])
+            png = base64.b64encode(figure_bytes(forest_plot(trm.pooled, cohorts=[row]), "png"))
+            return ui.img(
+                src="data:image/png;base64," + png.decode(),
+                alt="Forest plot of transplant-related mortality",
+                style="max-width: 100%",
+            )
 
         @render.data_frame
         def evidence_landmarks() -> Any:
@@ -334,7 +340,7 @@ def _landmark_frame(estimates: dict[str, Any]) -> pd.DataFrame:
 def _arm_curves(contrast: Any) -> Any:
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7, 5), layout="constrained")
+    fig = Figure(figsize=(7, 5))
     ax = fig.add_subplot()
     frame = contrast.curves.to_frame()
     group = "group" if "group" in frame else frame.columns[0]
@@ -397,11 +403,11 @@ def _patients(cohorts: Cohorts, opened: Any, input: Any, session: Any) -> None:
     def patient_list() -> Any:
         return render.DataGrid(found())
 
-    @render.download(filename="patients.csv")
+    @render.download_button(filename="patients.csv")
     def patients_csv() -> Any:
         yield found().to_csv(index=False)
 
-    @render.download(filename="patient_timeline.csv")
+    @render.download_button(filename="patient_timeline.csv")
     def patient_timeline_csv() -> Any:
         pid = input.patient()
         tables = cohorts.cohort(opened()).tables

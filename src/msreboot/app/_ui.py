@@ -128,7 +128,7 @@ def build_ui(sources: dict[str, str], presets: list[str], trials: list[str], rol
         ui.layout_sidebar(
             ui.sidebar(ui.input_text("study_filter", "Filter studies", ""), width=320),
             ui.h4("Transplant-related mortality: the cohort beside the published studies"),
-            ui.output_plot("forest", height="640px"),
+            ui.output_ui("forest"),
             ui.h4("Landmarks beside the published ones"),
             ui.output_data_frame("evidence_landmarks"),
             ui.h4("Studies"),
@@ -172,6 +172,7 @@ def build_ui(sources: dict[str, str], presets: list[str], trials: list[str], rol
     return ui.page_navbar(
         *pages,
         ui.nav_spacer(),
+        ui.head_content(ui.tags.link(rel="icon", href="data:,")),
         ui.nav_control(ui.a(f"Log out ({role})", href="/logout", id="logout")),
         title="msreboot",
         id="page",
