@@ -8,25 +8,16 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 
 from msreboot.cli._common import EXIT_DATA, EXIT_USAGE, fail
-from msreboot.evidence import (
-    CohortEstimate,
-    EvidenceError,
-    PooledEstimate,
-    compare_with_evidence,
-    effect_sizes,
-    load_outcomes,
-    load_studies,
-    pool,
-    pool_proportions,
-    select_outcomes,
-    study_label,
-)
+
+if TYPE_CHECKING:  # the library is imported by the commands that run (fast --help)
+    import pandas as pd
+
+    from msreboot.evidence import CohortEstimate, PooledEstimate
 
 __all__ = ["evidence_app", "meta_command"]
 
@@ -47,6 +38,8 @@ def list_command(
     csv: Annotated[bool, typer.Option("--csv", help="Write CSV instead of a table.")] = False,
 ) -> None:
     """List the study arms in the bundled evidence dataset."""
+    from msreboot.evidence import load_studies
+
     studies = load_studies()
     if therapy is not None:
         studies = studies[studies["therapy"] == therapy]
@@ -70,6 +63,10 @@ def show_command(
     """Show one study (its citation, arms and every reported outcome) or one outcome, with
     every provenance field: status, source, locator, where it was read, the published
     definition, how it was read and the endpoint definition."""
+    import pandas as pd
+
+    from msreboot.evidence import load_outcomes, load_studies
+
     outcomes = load_outcomes(include_unsourced=True)
     if ident in set(outcomes["outcome_id"]):
         _show_outcome(outcomes[outcomes["outcome_id"] == ident].iloc[0])
@@ -111,6 +108,8 @@ def show_command(
 
 def _show_outcome(row: pd.Series) -> None:
     """Every field of one outcome row, provenance first, then its endpoint definition."""
+    import pandas as pd
+
     from msreboot.evidence import load_definitions
 
     first = ["status", "source", "locator", "read_from", "published_definition", "reading"]
@@ -128,6 +127,8 @@ def _pool_rows(
     rows: pd.DataFrame, method: str, test: str, conf_level: float
 ) -> tuple[PooledEstimate, pd.DataFrame, list[str]]:
     """Pool selected rows; return the result, the rows used and notes on skipped rows."""
+    from msreboot.evidence import EvidenceError, effect_sizes, pool, pool_proportions, study_label
+
     notes: list[str] = []
     usable = []
     for i in range(len(rows)):
@@ -209,7 +210,15 @@ def meta_command(
     meta-analyses are not re-pooled.
     """
     mine = None if cohort is None else _cohort_estimate(cohort, outcome, conf_level)
-    from msreboot.evidence import bubble_plot, forest_plot, meta_regression, subgroup_analysis
+    from msreboot.evidence import (
+        EvidenceError,
+        bubble_plot,
+        compare_with_evidence,
+        forest_plot,
+        meta_regression,
+        select_outcomes,
+        subgroup_analysis,
+    )
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -306,6 +315,7 @@ def _cohort_estimate(source: Path, outcome: str, conf_level: float) -> CohortEst
     """The cohort's own estimate of ``outcome`` (exit 1 on data problems, 2 on usage)."""
     from msreboot.data import read_cohort
     from msreboot.endpoints import transplant_mortality
+    from msreboot.evidence import CohortEstimate
     from msreboot.exceptions import DataValidationError, StoreError
 
     if outcome != "trm":
@@ -336,6 +346,8 @@ def _cohort_estimate(source: Path, outcome: str, conf_level: float) -> CohortEst
 
 
 def _check_column(rows: pd.DataFrame, name: str) -> None:
+    from msreboot.evidence import EvidenceError
+
     if name not in rows.columns:
         raise EvidenceError(
             f"column must be a study or outcome column; got {name!r}. "

@@ -9,23 +9,16 @@ an unknown name, 2 usage errors.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
-from pydantic import ValidationError
 
 from msreboot.cli._common import EXIT_DATA, EXIT_USAGE, fail
-from msreboot.data import describe_validation_errors
-from msreboot.exceptions import DataValidationError
-from msreboot.protocols import (
-    DISCLAIMER,
-    EligibilityResult,
-    PatientProfile,
-    ProtocolCatalogue,
-    check_eligibility,
-    load_protocols,
-)
+
+if TYPE_CHECKING:  # the library is imported by the commands that run (fast --help)
+    import pandas as pd
+
+    from msreboot.protocols import EligibilityResult, ProtocolCatalogue
 
 __all__ = ["eligibility_command", "protocols_app"]
 
@@ -45,6 +38,8 @@ CsvOpt = Annotated[bool, typer.Option("--csv", help="Write CSV instead of a tabl
 
 
 def _catalogue(file: Path | None) -> ProtocolCatalogue:
+    from msreboot.protocols import load_protocols
+
     try:
         return load_protocols(file)
     except (ValueError, FileNotFoundError) as error:
@@ -67,6 +62,8 @@ def list_command(
     file: FileOpt = None,
 ) -> None:
     """List the protocols (or, with --criteria, the eligibility criteria sets)."""
+    import pandas as pd
+
     catalogue = _catalogue(file)
     if criteria:
         frame = pd.DataFrame(
@@ -178,6 +175,11 @@ def eligibility_command(
     Information for a discussion with a neurologist, not a medical decision. A criterion
     whose field is not given is "unknown" and the verdict "undetermined".
     """
+    from pydantic import ValidationError
+
+    from msreboot.data import describe_validation_errors
+    from msreboot.protocols import DISCLAIMER, PatientProfile, check_eligibility
+
     fields: dict[str, Any] = {
         "patient_id": patient_id,
         "age_years": age,
@@ -239,6 +241,11 @@ def eligibility_command(
 
 
 def _check_file(path: Path, sets: list[Any]) -> EligibilityResult:
+    import pandas as pd
+
+    from msreboot.exceptions import DataValidationError
+    from msreboot.protocols import check_eligibility
+
     if not path.is_file():
         raise fail(f"--profiles must be an existing file; got {str(path)!r}.", EXIT_USAGE)
     try:

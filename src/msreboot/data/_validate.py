@@ -14,11 +14,10 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
 
 from msreboot.data._coerce import (
     CELL_BLANKS,
@@ -38,6 +37,9 @@ from msreboot.data._msfc import check_timed_tests
 from msreboot.data._plausibility import plausibility_warnings
 from msreboot.data._schema import SCHEMA, ColumnSpec, TableSpec, TimeUnit
 from msreboot.exceptions import Problem
+
+if TYPE_CHECKING:  # pandera (which may import pyspark) is imported when a table is checked
+    import pandera.pandas as pa
 
 __all__ = ["MAX_CELL_CHARS", "Prepared", "infer_time_unit", "prepare_tables"]
 
@@ -536,6 +538,8 @@ def _value_text(value: object) -> str:
 def _pandera_schema(spec: TableSpec, present: Iterable[str]) -> pa.DataFrameSchema:
     """The pandera contract for the columns present in the input (absent ones are reported
     once, as missing columns, not once per row)."""
+    import pandera.pandas as pa
+
     columns: dict[str, pa.Column] = {}
     for name in present:
         col = spec[name]
@@ -546,6 +550,8 @@ def _pandera_schema(spec: TableSpec, present: Iterable[str]) -> pa.DataFrameSche
 
 
 def _checks(col: ColumnSpec) -> list[pa.Check]:
+    import pandera.pandas as pa
+
     message = f"{col.name} must be {col.constraint()}"
     checks: list[pa.Check] = []
     if col.allowed is not None:
@@ -581,6 +587,8 @@ def _check_contract(
     found: list[Problem],
 ) -> None:
     """Run the pandera contract; report each failure with the value as given in the input."""
+    from pandera.errors import SchemaErrors
+
     try:
         _pandera_schema(spec, table.columns).validate(table, lazy=True)
     except SchemaErrors as err:
