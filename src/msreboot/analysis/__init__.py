@@ -60,6 +60,7 @@ from msreboot.analysis._evidence import (
     published_landmarks,
     set_beside_evidence,
 )
+from msreboot.analysis._explorer import EXPLORER_GROUPS, PATIENT_TABLES, CohortExplorer
 from msreboot.analysis._patient_options import TreatmentOption, treatment_options
 from msreboot.analysis._patient_profile import PatientProfile
 from msreboot.analysis._patient_projection import (
@@ -81,9 +82,11 @@ __all__ = [
     "DEFAULT_ENDPOINTS",
     "DMT_CLASSES",
     "EMULATION_COVARIATES",
+    "EXPLORER_GROUPS",
     "GROUP_ORDER",
     "MAX_AXIS_YEARS",
     "MIN_PATIENTS_PER_BIN",
+    "PATIENT_TABLES",
     "PROJECTION_DISCLAIMER",
     "RECONSTITUTION_ANALYTES",
     "RECONSTITUTION_MONTHS",
@@ -91,6 +94,7 @@ __all__ = [
     "AdjustmentSpec",
     "CohortAnalysis",
     "CohortDescription",
+    "CohortExplorer",
     "DiseaseCourse",
     "EDSSTrajectories",
     "EValue",

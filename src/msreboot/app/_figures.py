@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from msreboot.endpoints import EndpointEstimate
 
-__all__ = ["curve_figure", "figure_bytes", "love_figure", "timeline_figure"]
+__all__ = ["curve_figure", "figure_bytes", "forest_figure", "love_figure", "timeline_figure"]
 
 _COLOURS = ("#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#66477a", "#00798c")
 
@@ -194,5 +194,48 @@ def love_figure(balance: pd.DataFrame) -> Figure:
     return fig
 
 
-def _unused(_: Any) -> None:  # pragma: no cover - keeps the Any import for typing
-    return None
+def forest_figure(pooled: pd.DataFrame, cohort: Any) -> Figure:
+    """A forest plot drawn from a pool's rows (:meth:`PooledEstimate.to_frame`: studies and
+    the pooled estimate, natural scale) with the cohort's estimate as its own row."""
+    fig = _figure(8, 1.6 + 0.4 * (len(pooled) + 1))
+    ax = fig.add_subplot()
+    rows = [
+        (
+            str(r["label"]),
+            r["estimate_natural"],
+            r["ci_low_natural"],
+            r["ci_high_natural"],
+            str(r["row_type"]),
+        )
+        for _, r in pooled.iterrows()
+    ]
+    rows.append(
+        (
+            f"This cohort ({cohort.events}/{cohort.n})",
+            cohort.estimate,
+            cohort.ci_low,
+            cohort.ci_high,
+            "cohort",
+        )
+    )
+    for i, (_, est, lo, hi, kind) in enumerate(rows):
+        y = len(rows) - 1 - i
+        colour = {"study": "#333", "cohort": "#2e933c"}.get(kind, "#1b6ca8")
+        marker = {"study": "s", "cohort": "o"}.get(kind, "D")
+        ax.plot([lo, hi], [y, y], color=colour, lw=1.5)
+        ax.plot([est], [y], marker, color=colour, markersize=8)
+        ax.annotate(
+            f"{est:.3f} [{lo:.3f}, {hi:.3f}]",
+            (1.0, y),
+            xycoords=("axes fraction", "data"),
+            xytext=(6, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
+    ax.set_yticks(range(len(rows))[::-1], [r[0] for r in rows], fontsize=8)
+    ax.set_xlabel("Proportion (natural scale)")
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.grid(alpha=0.3, axis="x")
+    fig.subplots_adjust(left=0.3, right=0.78)
+    return fig

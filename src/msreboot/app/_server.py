@@ -13,7 +13,13 @@ from typing import Any
 import pandas as pd
 
 from msreboot.app._config import AppConfig
-from msreboot.app._figures import curve_figure, figure_bytes, love_figure, timeline_figure
+from msreboot.app._figures import (
+    curve_figure,
+    figure_bytes,
+    forest_figure,
+    love_figure,
+    timeline_figure,
+)
 from msreboot.app._state import Cancelled, Cohorts, TrialRun
 from msreboot.app._uploads import UploadFolder
 
@@ -81,7 +87,7 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
 
         @reactive.calc
         def analysis() -> Any:
-            return cohorts.analysis(opened())
+            return cohorts.explorer(opened()).analysis()
 
         # Data -------------------------------------------------------------------------
         @render.code
@@ -154,24 +160,10 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
 
         @reactive.calc
         def estimates() -> dict[str, Any]:
-            from msreboot.analysis import treatment_groups
-            from msreboot.endpoints import estimate_endpoint
-
-            cohort = cohorts.cohort(opened())
+            explorer = cohorts.explorer(opened())
             group = input.group()
-            by: Any = None
-            if group == "treatment":
-                by = treatment_groups(cohort)
-            elif group != "none" and group in cohort.patients:
-                by = group
-            result = estimate_endpoint(
-                cohort, definition(), times_years=_landmarks(input.landmarks()), by=by
-            )
-            if by is None:
-                return {"All patients": result}
-            if not isinstance(result, dict):  # pragma: no cover - by= always gives a dict
-                return {"All patients": result}
-            return {str(k): v for k, v in result.items()}
+            by = group if group == "treatment" or group in explorer.cohort.patients else None
+            return explorer.endpoint(definition(), by=by, times_years=_landmarks(input.landmarks()))
 
         @render.code
         def methods() -> str:
@@ -207,20 +199,11 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
         # Evidence ---------------------------------------------------------------------
         @render.ui
         def forest() -> Any:
-            from msreboot.evidence import CohortRow, forest_plot
-
             trm = analysis().evidence.trm
             if trm is None:
                 return None
-            c = trm.cohort
-            row = CohortRow(
-                label=f"This cohort ({c.label})",
-                estimate=c.estimate,
-                ci_low=c.ci_low,
-                ci_high=c.ci_high,
-                counts=f"{c.events}/{c.n}",
-            )
-            png = base64.b64encode(figure_bytes(forest_plot(trm.pooled, cohorts=[row]), "png"))
+            figure = forest_figure(trm.pooled.to_frame(), trm.cohort)
+            png = base64.b64encode(figure_bytes(figure, "png"))
             return ui.img(
                 src="data:image/png;base64," + png.decode(),
                 alt="Forest plot of transplant-related mortality",
@@ -233,9 +216,7 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
 
         @render.data_frame
         def studies() -> Any:
-            from msreboot.evidence import load_studies
-
-            frame = load_studies()
+            frame = cohorts.explorer(opened()).studies()
             text = (input.study_filter() or "").strip().lower()
             if text:
                 keep = frame.astype(str).apply(
@@ -273,11 +254,11 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
 
         @reactive.extended_task
         async def trial_task(spec: Any, state: TrialRun) -> Any:
-            from msreboot.trials import run_trial
+            explorer = cohorts.explorer(opened())
 
             def work() -> Any:
                 try:
-                    return run_trial(spec, progress=state.progress)
+                    return explorer.virtual_trial(spec, state.progress)
                 except Cancelled:
                     return "Cancelled."
 
@@ -360,12 +341,7 @@ def _patients(cohorts: Cohorts, opened: Any, input: Any, session: Any) -> None:
 
     @reactive.calc
     def listing() -> pd.DataFrame:
-        cohort = cohorts.cohort(opened())
-        frame: pd.DataFrame = cohort.patients[["patient_id", "sex", "phenotype"]].copy()
-        for table in ("treatments", "edss", "relapses", "mri", "adverse_events"):
-            counts = cohort.tables[table]["patient_id"].value_counts()
-            frame[table] = frame["patient_id"].map(counts).fillna(0).astype(int)
-        return frame
+        return cohorts.explorer(opened()).patient_list()
 
     @reactive.calc
     def found() -> pd.DataFrame:
@@ -384,7 +360,7 @@ def _patients(cohorts: Cohorts, opened: Any, input: Any, session: Any) -> None:
 
     @reactive.calc
     def events() -> pd.DataFrame:
-        frame = cohorts.disability_events(opened())
+        frame = cohorts.explorer(opened()).disability_events()
         mine: pd.DataFrame = frame[frame["patient_id"].astype(str) == input.patient()]
         return mine
 
@@ -393,7 +369,9 @@ def _patients(cohorts: Cohorts, opened: Any, input: Any, session: Any) -> None:
         pid = input.patient()
         if not pid:
             return None
-        return timeline_figure(pid, cohorts.cohort(opened()).tables, events(), show_dates=True)
+        return timeline_figure(
+            pid, cohorts.explorer(opened()).cohort.tables, events(), show_dates=True
+        )
 
     @render.data_frame
     def patient_events() -> Any:
@@ -409,11 +387,4 @@ def _patients(cohorts: Cohorts, opened: Any, input: Any, session: Any) -> None:
 
     @render.download_button(filename="patient_timeline.csv")
     def patient_timeline_csv() -> Any:
-        pid = input.patient()
-        tables = cohorts.cohort(opened()).tables
-        parts = []
-        for table in ("treatments", "edss", "relapses", "mri", "adverse_events", "deaths"):
-            part = tables[table][tables[table]["patient_id"].astype(str) == pid].copy()
-            part.insert(0, "table", table)
-            parts.append(part)
-        yield pd.concat(parts, ignore_index=True).to_csv(index=False)
+        yield cohorts.explorer(opened()).patient_records(input.patient()).to_csv(index=False)

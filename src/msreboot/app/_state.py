@@ -9,10 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import pandas as pd
-
-    from msreboot.analysis import CohortAnalysis
-    from msreboot.data import Cohort
+    from msreboot.analysis import CohortExplorer
 
 __all__ = ["EXAMPLE", "Cancelled", "Cohorts", "TrialRun"]
 
@@ -28,14 +25,13 @@ class Cancelled(Exception):
 class Cohorts:
     """The cohorts the dashboard can open: the given store and the bundled example.
 
-    Each is read and analysed once (:func:`msreboot.analysis.analyse_cohort`) and shared by
-    every session; the results are frozen, so sessions never change each other's view.
+    Each is read once and explored through :class:`msreboot.analysis.CohortExplorer`
+    (which computes and keeps the results); they are shared by every session and the
+    results are frozen, so sessions never change each other's view.
     """
 
     store: Path | None = None
-    _cohorts: dict[str, Cohort] = field(default_factory=dict)
-    _analyses: dict[str, CohortAnalysis] = field(default_factory=dict)
-    _events: dict[str, pd.DataFrame] = field(default_factory=dict)
+    _explorers: dict[str, CohortExplorer] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def sources(self) -> dict[str, str]:
@@ -46,43 +42,26 @@ class Cohorts:
         out[EXAMPLE] = "The bundled synthetic example cohort"
         return out
 
-    def cohort(self, source: str) -> Cohort:
-        """The cohort of a source, read once."""
+    def explorer(self, source: str) -> CohortExplorer:
+        """The explorer of a source's cohort, read once."""
+        from msreboot.analysis import CohortExplorer
+
         with self._lock:
-            if source not in self._cohorts:
+            if source not in self._explorers:
                 if source == "store" and self.store is not None:
                     from msreboot.data import read_store
 
-                    self._cohorts[source] = read_store(self.store)
+                    cohort = read_store(self.store)
                 elif source == EXAMPLE:
                     from msreboot.datasets import load_example
 
-                    self._cohorts[source] = load_example()
+                    cohort = load_example()
                 else:
                     raise ValueError(
                         f"source must be one of {', '.join(self.sources())}; got {source!r}."
                     )
-            return self._cohorts[source]
-
-    def analysis(self, source: str) -> CohortAnalysis:
-        """The cohort's analysis (description, evidence, emulated trial), computed once."""
-        cohort = self.cohort(source)
-        with self._lock:
-            if source not in self._analyses:
-                from msreboot.analysis import analyse_cohort
-
-                self._analyses[source] = analyse_cohort(cohort, definitions=["halt_ms_efs"])
-            return self._analyses[source]
-
-    def disability_events(self, source: str) -> pd.DataFrame:
-        """Every patient's disability events under the default (msprog) rules."""
-        cohort = self.cohort(source)
-        with self._lock:
-            if source not in self._events:
-                from msreboot.endpoints import detect_disability_events
-
-                self._events[source] = detect_disability_events(cohort).to_frame()
-            return self._events[source]
+                self._explorers[source] = CohortExplorer(cohort)
+            return self._explorers[source]
 
 
 @dataclass

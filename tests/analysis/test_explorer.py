@@ -1,0 +1,52 @@
+"""CohortExplorer: the dashboard's on-demand results are the lower layers' results."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from msreboot.analysis import CohortExplorer, treatment_groups
+from msreboot.datasets import load_example
+from msreboot.endpoints import estimate_endpoint
+
+
+@pytest.fixture(scope="module")
+def explorer() -> CohortExplorer:
+    return CohortExplorer(load_example())
+
+
+def test_endpoint_by_treatment_is_estimate_endpoint(explorer: CohortExplorer) -> None:
+    got = explorer.endpoint("halt_ms_efs", by="treatment", times_years=[2, 5])
+    want = estimate_endpoint(
+        explorer.cohort, "halt_ms_efs", times_years=[2, 5], by=treatment_groups(explorer.cohort)
+    )
+    assert isinstance(want, dict)
+    assert list(got) == [str(k) for k in want]
+    for key, estimate in want.items():
+        pd.testing.assert_frame_equal(got[str(key)].to_frame(), estimate.to_frame())
+
+
+def test_endpoint_without_grouping_and_a_bad_grouping(explorer: CohortExplorer) -> None:
+    got = explorer.endpoint("overall_survival")
+    assert list(got) == ["All patients"]
+    with pytest.raises(ValueError, match="by must be one of"):
+        explorer.endpoint("overall_survival", by="shoe_size")
+
+
+def test_patient_list_counts_every_record(explorer: CohortExplorer) -> None:
+    frame = explorer.patient_list()
+    assert len(frame) == len(explorer.cohort.patients)
+    for table in ("edss", "relapses", "mri", "treatments", "adverse_events", "deaths"):
+        assert frame[table].sum() == len(explorer.cohort.tables[table])
+    pid = frame["patient_id"].iloc[4]
+    records = explorer.patient_records(pid)
+    counts = records["table"].value_counts()
+    row = frame[frame["patient_id"] == pid].iloc[0]
+    assert counts.get("edss", 0) == row["edss"]
+    assert explorer.patient_records("no such patient").empty
+
+
+def test_results_are_kept(explorer: CohortExplorer) -> None:
+    assert explorer.analysis() is explorer.analysis()
+    assert explorer.disability_events() is explorer.disability_events()
+    assert "analysis" in explorer.summary()
