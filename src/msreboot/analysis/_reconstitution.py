@@ -165,13 +165,13 @@ def immune_reconstitution(
     --------
     >>> from msreboot.datasets import load_example
     >>> result = immune_reconstitution(load_example())
-    >>> result.available  # the example cohort has no laboratory results
-    False
+    >>> result.available  # the example's synthetic panels of its transplanted patients
+    True
     >>> result.to_frame()[["analyte", "month", "n_patients"]].head(3)
            analyte  month  n_patients
-    0  lymphocytes    0.0           0
-    1  lymphocytes    1.0           0
-    2  lymphocytes    3.0           0
+    0  lymphocytes    0.0         158
+    1  lymphocytes    1.0         136
+    2  lymphocytes    3.0         125
     """
     points = _check_months(months)
     courses = cohort.treatments[cohort.treatments["kind"] == "ahsct"]

@@ -27,6 +27,7 @@ import pandas as pd
 
 from msreboot.data import Cohort, read_cohort, write_cohort
 from msreboot.datasets._functional import functional_tests
+from msreboot.datasets._immune import immune_reconstitution_labs, platelet_engraftment
 
 __all__ = ["EXAMPLE_SEED", "example_path", "generate_example", "load_example", "write_example"]
 
@@ -122,7 +123,10 @@ def generate_example(
         for table, row in patient:
             rows[table].append(row)
     tables = {name: pd.DataFrame(r) for name, r in rows.items()}
-    return tables | functional_tests(tables["edss"], seed)  # a stream of its own
+    # streams of their own: the values drawn above stay as they were
+    tables["treatments"]["platelet_engraftment_date"] = platelet_engraftment(tables, seed)
+    tables["labs"] = immune_reconstitution_labs(tables, seed)
+    return tables | functional_tests(tables["edss"], seed)
 
 
 def _patient(
