@@ -184,7 +184,7 @@ def test_posterior_copy_matches_the_calibration_docs() -> None:
     docs = Path(__file__).parents[2] / "docs" / "calibration" / "posterior.csv"
     if not docs.is_file():
         pytest.skip("docs/calibration/posterior.csv is not in this checkout")
-    shipped = Path(__file__).parents[2] / "src/msreboot/analysis/data/calibration_posterior.csv"
+    shipped = Path(__file__).parents[2] / "src/msreboot/simulate/data/calibration_posterior.csv"
     assert shipped.read_bytes() == docs.read_bytes()
     draws = load_posterior_draws(50, 1)
     assert len(draws) == 50

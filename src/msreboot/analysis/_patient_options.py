@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import resources
 from typing import Literal
 
 import numpy as np
@@ -144,15 +143,10 @@ def treatment_options(profile: PatientProfile) -> tuple[TreatmentOption, ...]:
 
 def load_posterior_draws(draws: int, seed: int) -> pd.DataFrame:
     """``draws`` parameter rows drawn by weight (with replacement) from the shipped
-    calibration posterior (``analysis/data/calibration_posterior.csv``, a copy of
-    ``docs/calibration/posterior.csv``)."""
-    path = resources.files("msreboot.analysis") / "data" / "calibration_posterior.csv"
-    with resources.as_file(path) as file:
-        population = pd.read_csv(file)
-    weights = population["weight"].to_numpy(dtype=float)
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
-    rows = rng.choice(len(population), size=draws, replace=True, p=weights / weights.sum())
-    return population.iloc[rows].drop(columns=["weight", "distance"]).reset_index(drop=True)
+    calibration posterior (:meth:`SimulationParameters.posterior_draws`, every parameter
+    of the posterior, from ``SeedSequence(seed, spawn_key=(1,))``)."""
+    sequence = np.random.SeedSequence(seed, spawn_key=(1,))
+    return SimulationParameters.posterior_draws(draws, sequence).drop(columns="particle")
 
 
 def population_for(profile: PatientProfile, base: SimulationParameters) -> PopulationSpec:

@@ -909,6 +909,62 @@ class SimulationParameters(BaseModel):
         return cls.default().replace(**sets[name])
 
     @classmethod
+    def posterior(cls) -> pd.DataFrame:
+        """The shipped calibration posterior: one row per ABC-SMC particle (its position is
+        its ``particle`` number), a column per calibrated parameter, ``weight`` and
+        ``distance`` (``simulate/data/calibration_posterior.csv``, the calibration report's
+        ``docs/calibration/posterior.csv``)."""
+        from msreboot.simulate._posterior import posterior_particles
+
+        return posterior_particles()
+
+    @classmethod
+    def posterior_draws(
+        cls,
+        draws: int,
+        seed: int | np.random.SeedSequence,
+        *,
+        calibrated_only: bool = False,
+    ) -> pd.DataFrame:
+        """Parameter values drawn by weight from the shipped calibration posterior.
+
+        Parameters
+        ----------
+        draws
+            Number of draws (>= 0), with replacement.
+        seed
+            An integer or a ``numpy.random.SeedSequence``; the same seed gives the same
+            draws, and the first ``k`` of ``n`` draws are the ``k`` draws of the same seed.
+        calibrated_only
+            Keep only the parameters the shipped calibrated set takes from the fit (the
+            ``[values]`` of ``simulate/data/calibrated.toml``): ``late_reactivation_per_year``
+            is left out, as the calibrated set leaves it out (its meaning changed after the
+            fit). False: every parameter of the posterior.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per draw: ``particle`` (the row of :meth:`posterior`) and the
+            parameter values, for :meth:`replace` on the calibrated set.
+
+        Notes
+        -----
+        Particle ``i`` is drawn with probability ``w_i / sum(w)`` by
+        ``numpy.random.Generator.choice`` on ``default_rng(seed)``.
+
+        Examples
+        --------
+        >>> draws = SimulationParameters.posterior_draws(3, seed=1, calibrated_only=True)
+        >>> base = SimulationParameters.preset("calibrated")
+        >>> first = base.replace(**draws.drop(columns="particle").iloc[0].to_dict())
+        >>> len(draws), "late_reactivation_per_year" in draws
+        (3, False)
+        """
+        from msreboot.simulate._posterior import posterior_draws
+
+        return posterior_draws(draws, seed, calibrated_only=calibrated_only)
+
+    @classmethod
     def from_file(cls, path: str | Path) -> SimulationParameters:
         """A user's parameter set: a TOML file with a ``[values]`` table of parameter names
         and values (the format of the shipped ``simulate/data/calibrated.toml``; an optional
