@@ -455,6 +455,8 @@ PRESET_ANSWERS = {
     "burt_2015_pfs": ((200, 1, "disability"), (800, 0, "")),
     "burt_2015_rfs": ((800, 0, ""), (100, 1, "relapse")),
     "burt_2015_improvement": ((800, 0, ""), (800, 0, "")),
+    "kappos_2020_cda": ((200, 1, "disability_1"), (800, 0, "")),  # no T25FW, no 9HPT
+    "cadavid_2017_edss_plus": ((200, 1, "disability_1"), (800, 0, "")),
     "neda_3": ((200, 1, "disability"), (100, 1, "relapse")),
     "relapse_free": ((800, 0, ""), (100, 1, "relapse")),
     "mri_activity_free": ((800, 0, ""), (365, 1, "mri")),

@@ -28,6 +28,7 @@ from msreboot.endpoints._definitions import (
 )
 from msreboot.endpoints._disability import run_detection
 from msreboot.endpoints._disability_input import Visits, anchor_table, input_key, prepare
+from msreboot.endpoints._disability_measures import measure_frame
 from msreboot.endpoints._mri_scans import scan_activity
 from msreboot.endpoints._patients import patient_codes, patient_index
 from msreboot.endpoints._transplant import _last_contact, first_course_start
@@ -130,9 +131,13 @@ def _relapse_days_uncached(ctx: _Context, component: RelapseComponent) -> Compon
 
 
 def _disability_days_uncached(ctx: _Context, component: DisabilityComponent) -> ComponentDays:
-    edss = ctx.cohort.edss
-    day = ctx.table_days("edss", "date")
     definition = component.engine_definition()
+    if definition.measure == "edss":
+        edss = ctx.cohort.edss
+        day = ctx.table_days("edss", "date")
+    else:  # T25FW, 9HPT, SDMT: the measure's series, shaped as the edss table
+        edss = measure_frame(ctx.cohort, definition.measure, definition.hand)
+        day = ctx.days(edss, "date")
 
     def inputs() -> tuple[Visits, pd.DataFrame, bool, pd.DataFrame, list[str]]:
         used = edss[~((day > 0) & (day < component.from_days))]
@@ -147,7 +152,11 @@ def _disability_days_uncached(ctx: _Context, component: DisabilityComponent) -> 
     first = ctx.per_patient(
         events["time_from_anchor_days"].astype(float).set_axis(events["patient_id"]), "min"
     )
-    until = ctx.per_patient_rows("edss", day, (day >= 0).to_numpy(dtype=bool), "max")
+    if definition.measure == "edss":
+        until = ctx.per_patient_rows("edss", day, (day >= 0).to_numpy(dtype=bool), "max")
+    else:
+        after = day[(day >= 0).to_numpy(dtype=bool)]
+        until = ctx.per_patient(after.set_axis(edss["patient_id"][after.index].to_numpy()), "max")
     excluded = result.excluded[result.excluded["patient_id"].isin(ctx.day0.index)]
     return ComponentDays(first, until, excluded.reset_index(drop=True))
 

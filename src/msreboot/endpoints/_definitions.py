@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, InstanceOf, ValidationError, field_validator
 
 from msreboot.data import describe_validation_errors, read_toml
+from msreboot.endpoints._disability_measures import measure_label
 from msreboot.endpoints._disability_rules import (
     MIST_2019,
     MURARO_2017,
@@ -26,6 +27,7 @@ from msreboot.endpoints._disability_rules import (
     DisabilityDefinition,
     ThresholdRule,
 )
+from msreboot.endpoints._disability_thresholds import KAPPOS_2020
 from msreboot.endpoints._presets import preset_names, published
 
 __all__ = [
@@ -42,6 +44,12 @@ HALT_MS = (
 ATKINS_2016 = "Atkins HL et al. Lancet 2016;388:576. NCT01099930"
 BURT_2015 = "Burt RK et al. JAMA 2015;313:275-84"
 NEDA_3 = "Giovannoni G et al. Mult Scler Relat Disord 2015;4:329-33"
+CADAVID_2017 = "Cadavid D et al. Mult Scler 2017;23:94-105 (EDSS-Plus; DOI not checked)"
+_CDA_ASSUMPTIONS = (
+    "each measure is confirmed by its own rule and the first confirmed worsening of any "
+    "counts; a test not completed counts as worse than any time; patients are censored "
+    "at their last contact (a patient without T25FW or 9HPT results has EDSS only)."
+)
 
 _FLAT_1 = ThresholdRule("increase >= 1.0", ((math.inf, 1.0),))
 
@@ -106,7 +114,9 @@ class DisabilityComponent(_Component):
             "pira": "PIRA",
             "raw": "RAW",
         }[self.event]
-        return f"{what} ({self.definition.name} rules){_from(self.from_days)}"
+        d = self.definition
+        on = "" if d.measure == "edss" else f" of the {measure_label(d.measure, d.hand)}"
+        return f"{what}{on} ({d.name} rules){_from(self.from_days)}"
 
 
 class MRIComponent(_Component):
@@ -424,6 +434,58 @@ class EndpointDefinition(BaseModel):
             measure="cumulative_incidence",
             citation=BURT_2015,
             assumptions=_BURT_ASSUMPTIONS,
+        )
+
+    @classmethod
+    @published
+    def kappos_2020_cda(cls) -> EndpointDefinition:
+        """Composite confirmed disability accumulation of Kappos 2020's PIRA analysis: the
+        first confirmed worsening of the EDSS (+1.0 up to 5.5, +0.5 above), the T25FW or the
+        9HPT (each >= 20% longer), 12-week confirmation. Deaths censor."""
+        return cls(
+            name="kappos_2020_cda",
+            title="Kappos 2020 composite confirmed disability accumulation",
+            components=(
+                DisabilityComponent(definition=DisabilityDefinition.kappos_2020()),
+                DisabilityComponent(definition=DisabilityDefinition.kappos_2020_t25fw()),
+                DisabilityComponent(definition=DisabilityDefinition.kappos_2020_9hpt()),
+            ),
+            death="censor",
+            censor="last_contact",
+            citation=KAPPOS_2020,
+            assumptions="the 9HPT of the worse hand and the Kappos 2020 reference and "
+            "relapse rules for the T25FW and 9HPT components; " + _CDA_ASSUMPTIONS,
+        )
+
+    @classmethod
+    @published
+    def cadavid_2017_edss_plus(cls) -> EndpointDefinition:
+        """EDSS-Plus (Cadavid 2017): the first confirmed worsening of the EDSS (+1.0 up to
+        5.5, +0.5 above), the T25FW (>= 20%) or the 9HPT of either hand (>= 20%, each hand
+        against its own reference), from the fixed baseline, confirmed 6 months later.
+        Deaths censor."""
+        rules = DisabilityDefinition(
+            name="cadavid_2017",
+            threshold=ThresholdRule.kappos_2020(),
+            confirmation=ConfirmationRule(days=182, tolerance_days=(30, 730.5)),
+            citation=CADAVID_2017,
+        )
+        timed = rules.with_(threshold=ThresholdRule.relative_20_percent())
+        return cls(
+            name="cadavid_2017_edss_plus",
+            title="EDSS-Plus (EDSS, T25FW or 9HPT)",
+            components=(
+                DisabilityComponent(definition=rules),
+                DisabilityComponent(definition=timed.with_(measure="t25fw")),
+                DisabilityComponent(definition=timed.with_(measure="9hpt", hand="dominant")),
+                DisabilityComponent(definition=timed.with_(measure="9hpt", hand="non_dominant")),
+            ),
+            death="censor",
+            censor="last_contact",
+            citation=CADAVID_2017,
+            assumptions="confirmation 182 days later with -30 / +730.5 days tolerance, the "
+            "msprog relapse buffers, the either-hand 9HPT rule (as recalled, not checked "
+            "against the paper's text); " + _CDA_ASSUMPTIONS,
         )
 
     @classmethod

@@ -351,7 +351,7 @@ def _confirmed(E: np.ndarray, n_periods: int) -> np.ndarray:
 
 def _thresholds(rule: ThresholdRule, value: np.ndarray) -> np.ndarray:
     """``rule.delta(value)``, compiled for a table of steps."""
-    if rule.function is None:
+    if rule.function is None and rule.relative == 0:
         bounds = np.array([b for b, _ in rule.steps], dtype=float)
         if bool(np.all(np.diff(bounds) > 0)) and bounds[-1] == np.inf:
             deltas = np.array([delta for _, delta in rule.steps], dtype=float)

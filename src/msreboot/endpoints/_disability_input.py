@@ -16,6 +16,7 @@ import pandas as pd
 
 from msreboot.data import Cohort, Problem
 from msreboot.endpoints._disability_cache import ensure_fresh
+from msreboot.endpoints._disability_measures import measure_frame
 from msreboot.endpoints._disability_order import group_rows
 from msreboot.endpoints._disability_rules import DisabilityDefinition
 from msreboot.endpoints._transplant import first_course_start
@@ -358,7 +359,7 @@ def prepare(
     """
     patient_col, date_col, value_col, valid_col, relapse_date_col, relapse_end_col = columns
     if isinstance(data, Cohort):
-        edss_frame = data.edss
+        edss_frame = measure_frame(data, definition.measure, definition.hand)
         relapse_frame: pd.DataFrame | None = data.relapses
         patient_col, date_col, value_col = "patient_id", "date", "edss"
         valid_col = "valid_for_confirmation"
@@ -373,7 +374,7 @@ def prepare(
         relapse_patient_col = patient_col
     else:
         raise TypeError(f"data must be a Cohort or a DataFrame; got {type(data).__name__}.")
-    (edss_range,) = input_key(definition)
+    edss_range = input_key(definition)[0]
     relapse_ids = None  # ids of both tables numbered together when they are alike
     if relapse_frame is not None and len(relapse_frame) and relapse_patient_col in relapse_frame:
         ids_v = column(edss_frame, patient_col, "edss")
@@ -398,10 +399,18 @@ def prepare(
     return visits, rel, calendar, excluded, notes
 
 
-def input_key(definition: DisabilityDefinition) -> tuple[bool]:
+def input_key(definition: DisabilityDefinition) -> tuple[bool, str, str]:
     """What :func:`prepare` reads of a definition: whether values are checked as EDSS
-    scores in [0, 10] (an increase with a step threshold, not a custom function)."""
-    return (definition.threshold.function is None and definition.direction == "increase",)
+    scores in [0, 10] (EDSS, an increase with a step threshold, not a custom function or
+    a relative threshold), and, with a Cohort, the measure (and the 9HPT hand) read."""
+    threshold = definition.threshold
+    edss_range = (
+        definition.measure == "edss"
+        and threshold.function is None
+        and threshold.relative == 0
+        and definition.direction == "increase"
+    )
+    return (edss_range, definition.measure, definition.hand)
 
 
 def apply_anchor(visits: Visits, anchors: pd.Series) -> tuple[Visits, pd.DataFrame]:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from msreboot.endpoints._disability_measures import measure_label
+
 if TYPE_CHECKING:  # the rules call this module; it only reads their fields
     from msreboot.endpoints._disability_rules import Bound, DisabilityDefinition
 
 __all__ = ["methods_text"]
+
+_UNABLE = "A test the patient could not complete counted as worse than any completed time."
 
 
 def methods_text(definition: DisabilityDefinition) -> str:
@@ -27,11 +31,12 @@ def methods_text(definition: DisabilityDefinition) -> str:
         f"-{lo:g}/+{'unbounded' if hi == math.inf else f'{hi:g}'} days"
         for lo, hi in conf.tolerance_days
     )
+    label = measure_label(definition.measure, definition.hand)
     sentences = [
-        f"Disability events were identified from EDSS assessments as {what}, "
+        f"Disability events were identified from {label} assessments as {what}, "
         f"with the {definition.name} definition.",
         f"A change counted when it reached the threshold of {definition.threshold.describe()} "
-        f"from the reference EDSS"
+        f"from the reference {label if definition.measure == 'edss' else 'score'}"
         + (
             f" (improvement: {definition.improvement_threshold.describe()})."
             if definition.improvement_threshold is not None
@@ -138,6 +143,8 @@ def methods_text(definition: DisabilityDefinition) -> str:
             f"An unconfirmed worsening at the last visit{limit} was counted as an event."
         )
     sentences.append(f"Reference: {definition.citation}.")
+    if definition.measure in ("t25fw", "9hpt"):
+        sentences.append(_UNABLE)
     return " ".join(sentences)
 
 

@@ -15,6 +15,7 @@ from typing import Literal, get_args
 
 import numpy as np
 
+from msreboot.endpoints._disability_measures import HANDS, MEASURES, Hand, Measure
 from msreboot.endpoints._disability_methods import methods_text
 from msreboot.endpoints._disability_thresholds import KAPPOS_2020, ThresholdRule
 from msreboot.endpoints._presets import preset_names, published
@@ -57,6 +58,7 @@ Bound = float | None
 BERN_2025 = "Bsteh G et al. Mult Scler Relat Disord 2025;93:106215. doi:10.1016/j.msard.2024.106215"
 MURARO_2017 = "Muraro PA et al. JAMA Neurol 2017;74:459-69. doi:10.1001/jamaneurol.2016.5867"
 MIST_2019 = "Burt RK et al. JAMA 2019;321:165-74. doi:10.1001/jama.2018.18743"
+_WORSE_WHEN = {"t25fw": "increase", "9hpt": "increase", "sdmt": "decrease"}
 
 
 def _pair(value: float | Sequence[float], what: str, second: float = 0.0) -> tuple[float, float]:
@@ -399,6 +401,13 @@ class DisabilityDefinition:
     table then has a ``confirmed`` column and the patients table a ``cdw_unconfirmed``
     count (Bsteh et al. 2025 report such unconfirmed worsening beside confirmed events).
     Improvements still need confirmation.
+
+    ``measure`` (default ``edss``) is the score scanned: with a Cohort, ``t25fw`` reads
+    ``timed_walk``, ``9hpt`` reads ``peg_test`` (``hand``: the worse hand of the day, or one
+    hand) and ``sdmt`` reads ``sdmt`` (:func:`~._disability_measures.measure_frame`; a
+    test not completed counts as worse than any time). Each measure runs through the same
+    scan with its own threshold (relative thresholds: :class:`ThresholdRule` ``relative``)
+    and direction: ``increase`` for the times, ``decrease`` for the SDMT.
     """
 
     name: str = "msprog"
@@ -415,10 +424,21 @@ class DisabilityDefinition:
     unconfirmed_worsening: bool = False
     direction: Direction = "increase"
     citation: str = "Montobbio N et al. Mult Scler 2024. doi:10.1177/13524585241243157"
+    measure: Measure = "edss"
+    hand: Hand = "worse"
 
     def __post_init__(self) -> None:
         _choice("event", self.event, EVENT_MODES)
         _choice("direction", self.direction, DIRECTIONS)
+        _choice("measure", self.measure, MEASURES)
+        _choice("hand", self.hand, HANDS)
+        worse = _WORSE_WHEN.get(self.measure)
+        if worse is not None and self.direction != worse:
+            raise ValueError(
+                f"direction must be {worse!r} for measure {self.measure!r} (a "
+                f"{'longer time' if worse == 'increase' else 'lower score'} is worse); got "
+                f"{self.direction!r}. Set direction={worse!r}."
+            )
         if not self.impute_within_days > 0:
             raise ValueError(
                 f"impute_within_days must be > 0 (inf: no limit); got {self.impute_within_days}."
@@ -571,6 +591,43 @@ class DisabilityDefinition:
                 citation=BERN_2025,
             ),
             citation=BERN_2025,
+        )
+
+    @classmethod
+    @published
+    def kappos_2020_t25fw(cls) -> DisabilityDefinition:
+        """Kappos 2020 rules over the T25FW: a 20% longer time, confirmed as the EDSS
+        (12 weeks), with the same reference and PIRA rules (assumed for this component; the
+        paper's composite used the T25FW with the 20% rule)."""
+        return cls.kappos_2020().with_(
+            name="kappos_2020_t25fw",
+            measure="t25fw",
+            threshold=ThresholdRule.relative_20_percent(),
+        )
+
+    @classmethod
+    @published
+    def kappos_2020_9hpt(cls) -> DisabilityDefinition:
+        """Kappos 2020 rules over the 9HPT of the worse hand: a 20% longer time (the hand
+        rule, and the reference and PIRA rules for this component, are assumed)."""
+        return cls.kappos_2020().with_(
+            name="kappos_2020_9hpt",
+            measure="9hpt",
+            threshold=ThresholdRule.relative_20_percent(),
+        )
+
+    @classmethod
+    @published
+    def sdmt_4_points(cls) -> DisabilityDefinition:
+        """SDMT worsening: a drop of 4 points or 10% (whichever is reached first) from a
+        roving reference, confirmed at 12 weeks, RAW/PIRA by the Mueller 2023 intervals
+        (the thresholds: Benedict 2017; the other rules are msreboot's choice, assumed)."""
+        return cls.mueller_2023().with_(
+            name="sdmt_4_points",
+            measure="sdmt",
+            direction="decrease",
+            threshold=ThresholdRule.sdmt_4_points_or_10_percent(),
+            citation=ThresholdRule.sdmt_4_points_or_10_percent().citation,
         )
 
     def methods_text(self) -> str:
