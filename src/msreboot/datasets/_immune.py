@@ -60,7 +60,8 @@ Platelet engraftment
 --------------------
 The first day of platelets >= 20 x 10^9/L without transfusion, drawn 1 to 6 days
 after the course's neutrophil engraftment (which the example places 8-13 days after
-reinfusion), most often 2-3 days after: about days 10-16. Published ranges: neutrophils
+reinfusion), most often 2-3 days after: days 9-18 after reinfusion in the example
+(median 13). Published ranges: neutrophils
 recover in about 8-13 days after AHSCT (the project's simulator notes); after an
 outpatient cyclophosphamide-rituximab regimen, granulocytes > 0.5 x 10^9/L by a median
 day 8 and platelets > 20 x 10^9/L by a median day 4 (PMC6857075, abstract checked), so
