@@ -215,10 +215,13 @@ def simulate_patient(
     rel_end: np.ndarray,
     ae: np.ndarray,
     tx: np.ndarray,
+    lab_days: np.ndarray,
+    lab: np.ndarray,
 ) -> tuple[int, int, int, int, int]:
     """One patient from baseline to the end of follow-up.
 
-    Returns ``(n_edss, n_mri, n_relapses, n_adverse_events, status)``.
+    Returns ``(n_edss, n_mri, n_relapses, n_adverse_events, status)``. A transplanted
+    patient's CD4 counts ``lab_days`` after the reinfusion go to ``lab`` (NaN otherwise).
     """
     sp = st[STREAM_POPULATION]
     sc = st[STREAM_COURSE]
@@ -292,7 +295,19 @@ def simulate_patient(
         cd34 = math.floor(cd34 * 100.0 + 0.5) / 100.0
         engraft = engraftment_day(fp, tv, stx, cd34)
         immune_course(
-            fp, tv, stx, cd34, base[B_THYMIC], cond_day, d0, fu_days, mult_m, cd4_m, truth
+            fp,
+            tv,
+            stx,
+            cd34,
+            base[B_THYMIC],
+            cond_day,
+            d0,
+            fu_days,
+            mult_m,
+            cd4_m,
+            truth,
+            lab_days,
+            lab,
         )
         age_tx = age0 + d0 / DAYS_PER_YEAR
         lp = transplant_log_hazard(

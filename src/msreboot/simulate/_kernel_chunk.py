@@ -34,7 +34,9 @@ def simulate_chunk(
     fu_days: float,
     cap_rel: int,
     cap_ae: int,
+    lab_days: np.ndarray,
 ) -> tuple[
+    np.ndarray,
     np.ndarray,
     np.ndarray,
     np.ndarray,
@@ -51,8 +53,9 @@ def simulate_chunk(
     """Simulate patients ``first .. first + n - 1`` (their indices key their streams).
 
     Returns ``(base, truth, counts, status, edss_day, edss_val, mri_day, mri_val,
-    rel_day, rel_end, ae, tx)``; ``counts`` holds per patient the numbers of EDSS visits,
-    scans, relapses and adverse events written to the slots.
+    rel_day, rel_end, ae, tx, lab)``; ``counts`` holds per patient the numbers of EDSS
+    visits, scans, relapses and adverse events written to the slots; ``lab`` the total and
+    naive CD4 counts ``lab_days`` after a reinfusion (NaN without one).
     """
     nv = edss_sched.shape[0]
     ns = mri_sched.shape[0]
@@ -68,6 +71,7 @@ def simulate_chunk(
     rel_end = np.zeros((n, cap_rel), dtype=np.int64)
     ae = np.zeros((n, cap_ae, N_AE_COLS), dtype=np.int64)
     tx = np.zeros((n, N_TX), dtype=np.int64)
+    lab = np.full((n, lab_days.shape[0], 2), np.nan)
     for i in prange(n):
         st = np.empty((N_STREAMS, 4), dtype=np.uint64)
         for s in range(N_STREAMS):
@@ -92,6 +96,8 @@ def simulate_chunk(
             rel_end[i],
             ae[i],
             tx[i],
+            lab_days,
+            lab[i],
         )
         counts[i, 0] = ne
         counts[i, 1] = nm
@@ -111,6 +117,7 @@ def simulate_chunk(
         rel_end,
         ae,
         tx,
+        lab,
     )
 
 

@@ -164,11 +164,16 @@ def immune_course(
     mult: np.ndarray,
     cd4: np.ndarray,
     truth: np.ndarray,
+    lab_days: np.ndarray,
+    lab: np.ndarray,
 ) -> None:
     """Monthly inflammatory multiplier (``mult``) and CD4 count (``cd4``) from enrolment.
 
     ``mult`` is 1 before conditioning, 0 during it, and the autoreactive pool ``a`` after
     reinfusion (monthly means); ``cd4`` is the month-end CD4 count (NaN before day 0).
+    ``lab[k]`` receives the total and naive CD4 counts ``lab_days[k]`` days after the
+    reinfusion (linear between the two steps around it; NaN after ``end_day``): recording
+    them changes no step and no draw.
     """
     n_months = mult.shape[0]
     for m in range(n_months):
@@ -216,7 +221,15 @@ def immune_course(
         truth[slots[k]] = np.nan
         if cd4_slots[k] >= 0:
             truth[cd4_slots[k]] = np.nan
+    n_lab = lab_days.shape[0]
+    for k in range(n_lab):
+        lab[k, 0] = np.nan
+        lab[k, 1] = np.nan
+    next_lab = 0
     while t < end_day:
+        prev_t = t
+        prev_cd4 = n_old + n_new + mem
+        prev_naive = n_old + n_new
         h = 1.0 if t - d0 < 730.5 else 7.0
         h = min(h, end_day - t)
         kappa = fp[REGULATION] * (fp[REACT_REGULATION] if t >= react_day else 1.0)
@@ -242,6 +255,12 @@ def immune_course(
         m_end = int((t - 1e-9) / DT_DAYS)
         if m_end < n_months:
             cd4[m_end] = n_old + n_new + mem
+        while next_lab < n_lab and t - d0 >= lab_days[next_lab]:
+            w = (lab_days[next_lab] - (prev_t - d0)) / (t - prev_t)
+            w = min(max(w, 0.0), 1.0)
+            lab[next_lab, 0] = prev_cd4 + w * (n_old + n_new + mem - prev_cd4)
+            lab[next_lab, 1] = prev_naive + w * (n_old + n_new - prev_naive)
+            next_lab += 1
         while next_mark < 4 and t - d0 >= marks[next_mark]:
             truth[slots[next_mark]] = a
             if cd4_slots[next_mark] >= 0:

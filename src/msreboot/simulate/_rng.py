@@ -38,6 +38,7 @@ __all__ = [
 
 STREAM_POPULATION, STREAM_COURSE, STREAM_OBSERVATION, STREAM_TRANSPLANT = 0, 1, 2, 3
 N_STREAMS = 4
+STREAM_LABS = 4  # drawn after the kernel, from the laboratory results' own stream
 
 _MASK32 = 0xFFFFFFFF
 _INIT_A = 0x43B0D7E5
@@ -290,3 +291,16 @@ def truncated_normal(s: np.ndarray, mean: float, sd: float, low: float, high: fl
         if low <= x <= high:
             return x
     return min(max(mean, low), high)
+
+
+@njit(cache=True)
+def lab_normals(pool: np.ndarray, hc: np.uint64, first: int, n: int, k: int) -> np.ndarray:
+    """``k`` standard normals for each of patients ``first .. first + n - 1``, from each
+    patient's own labs stream (independent of chunking, thread count and the kernel)."""
+    out = np.empty((n, k))
+    st = np.empty(4, dtype=np.uint64)
+    for i in range(n):
+        seed_stream(pool, hc, first + i, STREAM_LABS, st)
+        for j in range(k):
+            out[i, j] = normal(st)
+    return out

@@ -43,6 +43,15 @@ class VisitSchedule:
         (as on the enrolment scan) and later scans count new lesions from it. The regular
         scans after enrolment run every ``mri_every_months`` from it; none is taken
         between enrolment and it (extra scans still are).
+    lab_months
+        Blood draws of an AHSCT course's patients for immune reconstitution, in months
+        after the reinfusion (increasing, > 0; ``LAB_MONTHS`` holds the usual 1, 3, 6, 12,
+        24, 36 and 48), with a baseline draw at enrolment: the ``labs`` table gets CD4,
+        naive CD4, CD8, CD19, NK and lymphocyte counts at each draw within follow-up while
+        the patient is observed and alive (the model is described in
+        ``docs/reference/simulation-model.md``). ``None`` (the default): no labs. Draws
+        are not jittered and come from a random stream of their own, so turning them on
+        changes no other table.
 
     Examples
     --------
@@ -59,8 +68,26 @@ class VisitSchedule:
     extra_mri_days: tuple[int, ...] = ()
     rebaseline_mri_months: float | None = None
     rebaseline_months: float | None = None
+    lab_months: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.lab_months is not None:
+            months = tuple(self.lab_months)
+            ok = (
+                len(months) > 0
+                and all(
+                    isinstance(m, int | float) and not isinstance(m, bool) and 0 < m <= 1200
+                    for m in months
+                )
+                and list(months) == sorted(set(months))
+            )
+            if not ok:
+                raise ValueError(
+                    "lab_months must be increasing months in (0, 1200] after the reinfusion; "
+                    f"got {list(months)}. The baseline draw (enrolment) is always taken; "
+                    "LAB_MONTHS holds the usual 1, 3, 6, 12, 24, 36 and 48."
+                )
+            object.__setattr__(self, "lab_months", tuple(float(m) for m in months))
         for key in ("extra_edss_days", "extra_mri_days"):
             days = tuple(getattr(self, key))
             if any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in days):
@@ -141,7 +168,12 @@ class VisitSchedule:
         return int(days.max())
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        """The fields as a dict (``lab_months`` only when set, so that schedules without
+        labs keep their earlier form)."""
+        out = asdict(self)
+        if out["lab_months"] is None:
+            del out["lab_months"]
+        return out
 
 
 def _days(every_months: int, follow_up_years: float) -> np.ndarray:

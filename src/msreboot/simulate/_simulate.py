@@ -13,7 +13,12 @@ import pandas as pd
 from msreboot._version import __version__
 from msreboot.data import Cohort
 from msreboot.simulate._cache import ensure_fresh
-from msreboot.simulate._kernel import FAILED_POPULATION, OVERFLOW_EVENTS, OVERFLOW_RELAPSES
+from msreboot.simulate._kernel import (
+    FAILED_POPULATION,
+    OVERFLOW_EVENTS,
+    OVERFLOW_RELAPSES,
+    TX_PRESENT,
+)
 from msreboot.simulate._kernel_chunk import simulate_chunk
 from msreboot.simulate._kernel_common import (
     B_AGE,
@@ -63,9 +68,10 @@ from msreboot.simulate._kernel_common import (
     T_SPMS_DAY,
     T_TRM,
 )
+from msreboot.simulate._labs import DAYS_PER_MONTH, labs_table, normals_per_patient
 from msreboot.simulate._parameters import SimulationParameters
 from msreboot.simulate._population import PHENOTYPE_CODES, PopulationSpec
-from msreboot.simulate._rng import seed_prefix
+from msreboot.simulate._rng import lab_normals, seed_prefix
 from msreboot.simulate._schedule import VisitSchedule
 from msreboot.simulate._tables import ChunkOutput, build_tables, compact, patient_ids
 from msreboot.simulate._treatment import (
@@ -73,7 +79,9 @@ from msreboot.simulate._treatment import (
     KIND_NONE,
     TR_D0,
     TR_KIND,
+    TR_MOB_DAY,
     TR_START,
+    AHSCTCourse,
     Treatment,
     treatment_dict,
     treatment_vector,
@@ -92,7 +100,9 @@ class SimulatedCohort:
     Attributes
     ----------
     cohort
-        The seven canonical tables as a validated :class:`~msreboot.data.Cohort`
+        The seven canonical tables (and, for an AHSCT course with
+        ``VisitSchedule(lab_months=...)``, the ``labs`` table of immune reconstitution) as
+        a validated :class:`~msreboot.data.Cohort`
         (``time_unit="day"``: day 0 is each patient's enrolment; birth and onset are
         negative days). Every endpoint function accepts it as it accepts real data.
     truth
@@ -201,7 +211,8 @@ def simulate_cohort(
         One course from enrolment: :class:`DMTCourse`, :class:`AHSCTCourse`,
         :class:`MSCCourse`, or ``None`` (untreated natural history).
     schedule
-        EDSS visits and MRI scans (default every 6 and 12 months).
+        EDSS visits and MRI scans (default every 6 and 12 months), and for an AHSCT course
+        the blood draws of immune reconstitution (``lab_months``; none by default).
     follow_up_years
         Years from enrolment.
     parameters
@@ -269,6 +280,8 @@ def simulate_cohort(
     day0 = course_day(tv)
     mri_sched = schedule.mri_days(follow_up_years, day0)
     reference = schedule.reference_mri_day(day0)
+    lab_months = schedule.lab_months if isinstance(treatment, AHSCTCourse) else None
+    lab_days = np.array([m * DAYS_PER_MONTH for m in lab_months or ()], dtype=np.float64)
     chunks = [
         _run_chunk(
             first,
@@ -283,11 +296,25 @@ def simulate_cohort(
             schedule,
             fu_days,
             reference,
+            lab_days,
         )
         for first in range(0, int(n), chunk_size or DEFAULT_CHUNK)
     ]
     ids = patient_ids(id_prefix, int(n))
     tables = build_tables(chunks, ids, treatment)
+    if lab_months is not None:
+        tables["labs"] = labs_table(
+            ids,
+            np.concatenate([c.tx[:, TX_PRESENT] == 1 for c in chunks]),
+            np.concatenate([c.truth for c in chunks]),
+            np.concatenate([c.lab for c in chunks]),
+            lab_normals(pool, np.uint64(hc), 0, int(n), normals_per_patient(len(lab_months))),
+            lab_months,
+            day0,
+            int(tv[TR_MOB_DAY]),
+            params.naive_cd4_per_ul,
+            params.memory_cd4_per_ul,
+        )
     if validate:
         cohort = Cohort.from_frames(tables, time_unit="day")
     else:
@@ -323,6 +350,7 @@ def _run_chunk(
     schedule: VisitSchedule,
     fu_days: float,
     reference: int | None = None,
+    lab_days: np.ndarray | None = None,
 ) -> ChunkOutput:
     years = fu_days / 365.25
     cap_rel = 24 + math.ceil(years * 3)
@@ -343,6 +371,7 @@ def _run_chunk(
             fu_days,
             cap_rel,
             cap_ae,
+            np.zeros(0) if lab_days is None else lab_days,
         )
         status = raw[3]
         if (status == FAILED_POPULATION).any():

@@ -68,13 +68,25 @@ class ChunkOutput:
     relapses: tuple[np.ndarray, np.ndarray, np.ndarray]  # patient, onset, end
     events: tuple[np.ndarray, np.ndarray]  # patient, columns
     tx: np.ndarray
+    lab: np.ndarray  # patient, draw after the reinfusion, (total, naive) CD4
 
 
 def compact(first: int, raw: tuple[np.ndarray, ...]) -> ChunkOutput:
     """Keep only the written slots of each patient (row order: patient, then slot)."""
-    base, truth, counts, _status, edss_day, edss_val, mri_day, mri_val, rel_day, rel_end, ae, tx = (
-        raw
-    )
+    (
+        base,
+        truth,
+        counts,
+        _status,
+        edss_day,
+        edss_val,
+        mri_day,
+        mri_val,
+        rel_day,
+        rel_end,
+        ae,
+        tx,
+    ) = raw[:12]
     n = base.shape[0]
     local = np.arange(n)
 
@@ -91,7 +103,7 @@ def compact(first: int, raw: tuple[np.ndarray, ...]) -> ChunkOutput:
     relapses = (p + first, rel_day[mask], rel_end[mask])
     p, mask = take(counts[:, 3], ae.shape[1])
     events = (p + first, ae[mask])
-    return ChunkOutput(first, base, truth, edss, mri, relapses, events, tx)
+    return ChunkOutput(first, base, truth, edss, mri, relapses, events, tx, raw[12])
 
 
 def patient_ids(prefix: str, n: int) -> np.ndarray:
