@@ -165,7 +165,7 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
             by = group if group == "treatment" or group in explorer.cohort.patients else None
             return explorer.endpoint(definition(), by=by, times_years=_landmarks(input.landmarks()))
 
-        @render.code
+        @render.text
         def methods() -> str:
             return str(definition().methods_text())
 
@@ -254,11 +254,11 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
 
         @reactive.extended_task
         async def trial_task(spec: Any, state: TrialRun) -> Any:
-            explorer = cohorts.explorer(opened())
+            from msreboot.analysis import CohortExplorer
 
             def work() -> Any:
                 try:
-                    return explorer.virtual_trial(spec, state.progress)
+                    return CohortExplorer.virtual_trial(spec, state.progress)
                 except Cancelled:
                     return "Cancelled."
 

@@ -93,7 +93,7 @@ def build_ui(sources: dict[str, str], presets: list[str], trials: list[str], rol
                 ui.input_text("landmarks", "Landmark years", "2, 3, 4, 5"),
                 width=320,
             ),
-            ui.output_code("methods"),
+            ui.output_text("methods"),
             ui.output_plot("curves", height="520px"),
             ui.div(
                 ui.download_button("endpoint_csv", "CSV"),

@@ -1,0 +1,238 @@
+"""The dashboard end to end in headless Chromium (Debian's, through Playwright): log in, fail
+to log in, open the example, change a definition and see the curve change, open a patient,
+run a tiny virtual trial, download a figure; no console errors, no request outside the app.
+
+Screenshots of each page go to the test's temporary folder; page render times are written to
+``benchmarks/results/app.json`` (measured, not asserted)."""
+
+from __future__ import annotations
+
+import json
+import platform
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("shiny")
+uvicorn = pytest.importorskip("uvicorn")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (pip install 'msreboot[dev]')"
+)
+
+from msreboot.app import AppConfig, add_user, create_app  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+PASSWORD = "browser test password"
+RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "app.json"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not CHROMIUM.is_file():
+        pytest.skip(f"no Chromium at {CHROMIUM} (Debian package `chromium`); browser test skipped")
+    folder = tmp_path_factory.mktemp("app")
+    config: AppConfig = add_user(folder / "app.toml", "ana", PASSWORD, "analyst")
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config=config),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            ws="websockets-sansio",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+class _Watch:
+    """Console errors and requests outside the app's origin of one page."""
+
+    def __init__(self, page: Any, origin: str) -> None:
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+        def route(r: Any) -> None:
+            url = r.request.url
+            if url.startswith((origin, origin.replace("http", "ws"))):
+                r.continue_()
+            else:
+                self.outside.append(url)
+                r.abort()
+
+        page.route("**/*", route)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        b = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+def _login(page: Any, base_url: str, password: str) -> None:
+    page.goto(base_url + "/")
+    page.fill("#username", "ana")
+    page.fill("#password", password)
+    page.click("#login")
+
+
+def _idle(page: Any) -> None:
+    page.wait_for_function(
+        "() => window.Shiny && !document.documentElement.classList.contains('shiny-busy')"
+        " && [...document.querySelectorAll('.recalculating')]"
+        ".filter(e => e.offsetParent !== null).length === 0",
+        timeout=30_000,
+    )
+
+
+def test_a_wrong_password_does_not_log_in(browser: Any, base_url: str) -> None:
+    page = browser.new_page()
+    watch = _Watch(page, base_url)
+    _login(page, base_url, "not the password")
+    assert page.url.endswith("/login")
+    assert "Wrong user or password" in page.content()
+    page.goto(base_url + "/")
+    assert page.url.endswith("/login")
+    page.close()
+    assert watch.outside == []
+
+
+def test_every_page_end_to_end(browser: Any, base_url: str, tmp_path: Path) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    watch = _Watch(page, base_url)
+    times: dict[str, float] = {}
+
+    start = time.perf_counter()
+    _login(page, base_url, PASSWORD)
+    page.wait_for_selector("#description")
+    page.select_option("#source", "example")
+    page.click("#open")
+    page.wait_for_function(
+        "() => document.querySelector('#description').innerText.includes('300 patients')",
+        timeout=30_000,
+    )
+    _idle(page)
+    times["data"] = time.perf_counter() - start
+    page.screenshot(path=str(tmp_path / "data.png"), full_page=True)
+
+    def visit(value: str, ready: str) -> None:
+        start = time.perf_counter()
+        page.click(f"a[data-value='{value}']")
+        page.wait_for_selector(ready, timeout=30_000)
+        _idle(page)
+        times[value] = time.perf_counter() - start
+        page.screenshot(path=str(tmp_path / f"{value}.png"), full_page=True)
+
+    visit("endpoints", "#curves img")
+    before = page.get_attribute("#curves img", "src")
+    methods = page.inner_text("#methods")
+    page.select_option("#preset", "halt_ms_pfs")
+    page.wait_for_function("(m) => document.querySelector('#methods').innerText !== m", arg=methods)
+    _idle(page)
+    page.select_option("#group", "treatment")
+    _idle(page)
+    after = page.get_attribute("#curves img", "src")
+    assert after != before
+    assert "progression" in page.inner_text("#methods").lower()
+    with page.expect_download() as download:
+        page.click("#endpoint_svg")
+    svg = Path(download.value.path()).read_text()
+    assert svg.lstrip().startswith("<?xml")
+    assert "<svg" in svg
+    assert download.value.suggested_filename == "endpoint_curves.svg"
+
+    visit("patients", "#timeline img")
+    page.fill("#search", "P00")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#patient option').length === 9"
+        " && document.querySelector('#patient_list').innerText.includes('P009')"
+        " && !document.querySelector('#patient_list').innerText.includes('P010')"
+    )
+    page.select_option("#patient", "P005")
+    page.wait_for_function(
+        "() => document.querySelector('#patient_events').innerText.includes('P005')"
+    )
+    _idle(page)
+    assert "CDW" in page.inner_text("#patient_events")
+    page.screenshot(path=str(tmp_path / "patient_P005.png"), full_page=True)
+
+    visit("evidence", "#forest img")
+    visit("comparison", "#love img")
+
+    visit("trial", "#run_trial")
+    context.close()
+    assert watch.errors == []
+    assert watch.outside == []
+    for name in ("data", "endpoints", "patients", "evidence", "comparison", "trial"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "what": "seconds from a click to the page rendered (example cohort, one user, "
+                "headless Chromium; data: login + opening the cohort, analysed once)",
+                "machine": platform.platform(),
+                "pages_seconds": {k: round(v, 3) for k, v in times.items()},
+                "screenshots": str(tmp_path),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+
+
+@pytest.mark.slow
+def test_a_tiny_virtual_trial_runs_in_the_background(
+    browser: Any, base_url: str, tmp_path: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    watch = _Watch(page, base_url)
+    _login(page, base_url, PASSWORD)
+    page.wait_for_selector("#description")
+    page.click("a[data-value='trial']")
+    page.select_option("#trial", "halt_ms")
+    page.fill("#replicates", "1")
+    page.click("#run_trial")
+    page.wait_for_function(
+        "() => document.querySelector('#trial_summary').innerText.includes('replicate')",
+        timeout=180_000,
+    )
+    assert "Done." in page.inner_text("#trial_progress")
+    assert "halt_ms_efs" in page.inner_text("#trial_published")
+    page.screenshot(path=str(tmp_path / "trial_run.png"), full_page=True)
+    page.close()
+    assert watch.errors == []
+    assert watch.outside == []
