@@ -325,6 +325,9 @@ def _normalise_ids(table: str, pid: pd.Series, found: list[Problem]) -> pd.Serie
             return v
         return _INVISIBLE.sub("", unicodedata.normalize("NFC", v)).strip(CELL_BLANKS)
 
+    distinct = pd.unique(pid.dropna().to_numpy(dtype=object))
+    if all(isinstance(v, str) and v.isascii() and v.isprintable() for v in distinct):
+        return pid  # clean() leaves every id as it is
     cleaned = map_distinct(pid, clean).where(pid.notna().to_numpy(), pid).astype(pid.dtype)
     changed = (cleaned != pid).fillna(False).astype(bool)
     if not changed.any():
@@ -717,6 +720,9 @@ def _check_cross_table(
         if table.empty:
             continue
         pid = table["patient_id"]
+        # each row's patient located once, shared by every comparison below
+        where = by_patient.index.get_indexer(pd.Index(pid))
+        dead = death.index.get_indexer(pd.Index(pid))
         if name != "patients":
             unknown = pid.notna() & ~pid.isin(known)
             found.extend(
@@ -732,18 +738,32 @@ def _check_cross_table(
         for col in spec.date_columns:
             if not (name == "patients" and col == "birth_date"):
                 _compare_to_patient(
-                    name, table, col, birth, "before", "birth_date", "the patient's birth", found
+                    name,
+                    table,
+                    col,
+                    (birth, where),
+                    "before",
+                    "birth_date",
+                    "the patient's birth",
+                    found,
                 )
             if name in {"edss", "relapses", "treatments"} and col == spec.event_date:
                 _compare_to_patient(
-                    name, table, col, onset, "before", "onset_date", "MS onset", found
+                    name, table, col, (onset, where), "before", "onset_date", "MS onset", found
                 )
             if name != "deaths":
                 _compare_to_patient(
-                    name, table, col, death, "after", "deaths.date", "the patient's death", found
+                    name,
+                    table,
+                    col,
+                    (death, dead),
+                    "after",
+                    "deaths.date",
+                    "the patient's death",
+                    found,
                 )
         if unit == "date" and name != "patients" and by_patient["birth_year"].notna().any():
-            year = pid.map(by_patient["birth_year"])
+            year = _per_row(by_patient["birth_year"], where, pid)
             for col in spec.date_columns:
                 early = (table[col].dt.year < year).fillna(False).astype(bool)
                 found.extend(
@@ -762,16 +782,17 @@ def _compare_to_patient(
     name: str,
     table: pd.DataFrame,
     col: str,
-    reference: pd.Series,
+    located: tuple[pd.Series, np.ndarray],
     direction: str,
     reference_name: str,
     what: str,
     found: list[Problem],
 ) -> None:
+    reference, where = located
     if reference.notna().sum() == 0:
         return
     pid = table["patient_id"]
-    ref = pid.map(reference)
+    ref = _per_row(reference, where, pid)
     values = table[col]
     compared = (values < ref) if direction == "before" else (values > ref)
     wrong = compared.fillna(False).astype(bool).to_numpy()
@@ -790,6 +811,38 @@ def _compare_to_patient(
     )
 
 
+def _per_row(reference: pd.Series, where: np.ndarray, pid: pd.Series) -> pd.Series:
+    """``pid.map(reference)`` from ``where = reference.index.get_indexer(pid)`` (computed
+    once per table): each row's value of its patient, missing where the patient has none."""
+    rows = pd.Series(where, index=pid.index, name=pid.name)
+    return rows.map(reference.reset_index(drop=True))  # the same take as pid.map(reference)
+
+
+def _in_order(table: pd.DataFrame, sort_by: list[str]) -> bool:
+    """True when the rows are already sorted by ``sort_by`` with no missing key, i.e. when
+    a stable sort would leave them where they are (one vectorised pass, no sort)."""
+    if len(table) < 2:
+        return True
+    ordered = np.zeros(len(table) - 1, dtype=bool)
+    tied = np.ones(len(table) - 1, dtype=bool)
+    for name in sort_by:
+        column = table[name]
+        if column.isna().any():
+            return False
+        if pd.api.types.is_string_dtype(column.dtype):  # text: code point order, as sorted
+            values = column.to_numpy(dtype=object)
+        elif column.dtype == "Int64":
+            values = column.to_numpy(dtype="int64")
+        elif pd.api.types.is_datetime64_ns_dtype(column.dtype):
+            values = column.to_numpy()
+        else:
+            return False  # any other key: sorted as before
+        before, after = values[:-1], values[1:]
+        ordered |= tied & (before < after)
+        tied &= before == after
+    return bool((ordered | tied).all())
+
+
 def canonical_order(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Rows sorted by patient and key (stable), fresh 0-based index: order-free results."""
     out: dict[str, pd.DataFrame] = {}
@@ -798,6 +851,7 @@ def canonical_order(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFram
         sort_by = ["patient_id", *[c for c in spec.key if c != "patient_id"]]
         if spec.event_date is not None and spec.event_date not in sort_by:
             sort_by.append(spec.event_date)
-        table = table.sort_values(sort_by, kind="stable", na_position="last")
+        if not _in_order(table, sort_by):
+            table = table.sort_values(sort_by, kind="stable", na_position="last")
         out[name] = table.reset_index(drop=True)
     return out

@@ -1,0 +1,118 @@
+"""The fast paths of validation give what the plain pandas operations give: the
+already-in-order check of canonical_order, per-row patient values from one lookup per
+table, and patient ids left alone when none needs normalising."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from msreboot.data._schema import SCHEMA
+from msreboot.data._validate import _in_order, _normalise_ids, _per_row, canonical_order
+from msreboot.exceptions import Problem
+
+IDS = st.sampled_from(["P1", "P10", "P2", "p1", "Z", "É1", "P1 "])
+DAYS = st.one_of(st.none(), st.integers(-3, 3))
+
+
+def _sorted(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    return table.sort_values(by, kind="stable", na_position="last").reset_index(drop=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), IDS), DAYS), max_size=12), st.booleans())
+def test_in_order_agrees_with_a_stable_sort(
+    rows: list[tuple[str | None, int | None]], pre: bool
+) -> None:
+    table = pd.DataFrame(
+        {
+            "patient_id": pd.array([r[0] for r in rows], dtype="string"),
+            "day": pd.array([r[1] for r in rows], dtype="Int64"),
+        }
+    )
+    if pre:  # half the examples start sorted, so the fast path is taken
+        table = _sorted(table, ["patient_id", "day"])
+    by = ["patient_id", "day"]
+    if _in_order(table, by):  # then the stable sort would not move a row
+        expected = _sorted(table, by)
+        pd.testing.assert_frame_equal(table.reset_index(drop=True), expected)
+    if pre and not table.isna().any().any():
+        assert _in_order(table, by)
+
+
+def test_in_order_boundaries() -> None:
+    one = pd.DataFrame({"patient_id": pd.array(["P2"], dtype="string")})
+    assert _in_order(one, ["patient_id"])
+    assert _in_order(one.iloc[:0], ["patient_id"])
+    ties = pd.DataFrame(
+        {
+            "patient_id": pd.array(["P1", "P1", "P2"], dtype="string"),
+            "date": pd.to_datetime(["2020-01-02", "2020-01-02", "2019-01-01"]),
+        }
+    )
+    assert _in_order(ties, ["patient_id", "date"])  # equal keys keep their order
+    assert not _in_order(ties.iloc[::-1], ["patient_id", "date"])
+    missing = ties.assign(date=pd.to_datetime(["2020-01-01", None, "2019-01-01"]))
+    assert not _in_order(missing, ["patient_id", "date"])  # missing keys: sorted as before
+    floats = pd.DataFrame({"x": [1.0, 2.0]})
+    assert not _in_order(floats, ["x"])  # another key type: sorted as before
+    # code point order, as the sort: "P10" < "P2", upper case before lower case
+    text = pd.DataFrame({"patient_id": pd.array(["P1", "P10", "P2", "p1"], dtype="string")})
+    assert _in_order(text, ["patient_id"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(IDS, DAYS), max_size=10), st.booleans())
+def test_canonical_order_is_the_stable_sort(rows: list[tuple[str, int | None]], pre: bool) -> None:
+    edss = pd.DataFrame(
+        {
+            "patient_id": pd.array([r[0] for r in rows], dtype="string"),
+            "date": pd.array([r[1] for r in rows], dtype="Int64"),
+        }
+    )
+    if pre:
+        edss = _sorted(edss, ["patient_id", "date"])
+    tables = {name: spec.empty_frame("day") for name, spec in SCHEMA.items()}
+    tables["edss"] = edss.reindex(columns=list(SCHEMA["edss"].empty_frame("day").columns))
+    ordered = canonical_order(tables)["edss"]
+    expected = _sorted(tables["edss"], ["patient_id", "date"])
+    pd.testing.assert_frame_equal(ordered, expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), IDS), max_size=10),
+    st.lists(
+        st.tuples(IDS, st.one_of(st.none(), st.integers(0, 9))),
+        max_size=6,
+        unique_by=lambda r: r[0],
+    ),
+    st.sampled_from(["Int64", "datetime64[ns]", "float64"]),
+)
+def test_per_row_is_map(
+    ids: list[str | None], ref: list[tuple[str, int | None]], dtype: str
+) -> None:
+    pid = pd.Series(pd.array(ids, dtype="string"), name="patient_id", index=np.arange(len(ids)) + 1)
+    values = [r[1] for r in ref]
+    if dtype == "datetime64[ns]":
+        data = pd.to_datetime([None if v is None else f"2020-01-{v + 1:02d}" for v in values])
+        reference = pd.Series(data, dtype=dtype)
+    else:
+        reference = pd.Series(pd.array(values, dtype="Int64"), dtype=dtype)
+    reference.index = pd.Index(pd.array([r[0] for r in ref], dtype="string"), name="patient_id")
+    where = reference.index.get_indexer(pd.Index(pid))
+    pd.testing.assert_series_equal(_per_row(reference, where, pid), pid.map(reference))
+
+
+def test_ascii_ids_are_returned_as_they_are() -> None:
+    found: list[Problem] = []
+    pid = pd.Series(pd.array(["P1", None, "P2"], dtype="string"))
+    assert _normalise_ids("edss", pid, found) is pid
+    assert found == []
+    odd = pd.Series(pd.array(["P1\u200b", None, "P2"], dtype="string"))
+    cleaned = _normalise_ids("edss", odd, found)
+    assert list(cleaned) == ["P1", pd.NA, "P2"]
+    assert len(found) == 1
+    assert found[0].severity == "warning"
