@@ -11,20 +11,30 @@ import pandas as pd
 import pytest
 
 from msreboot.analysis import analyse_cohort, immune_reconstitution
-from msreboot.data import Cohort
+from msreboot.data import Cohort, days_between
 from msreboot.datasets import load_example
 from msreboot.report import Report, build_report
 
 
-def test_the_example_report_says_there_is_no_data(
+def test_the_example_report_shows_the_example_panels(
     example_report: Report, example_html: str
 ) -> None:
     section = next(s for s in example_report.sections if s.id == "reconstitution")
-    assert section.figures == ()
-    assert any("No lymphocyte-subset results" in n for n in section.notes)
-    assert "for the 180 patients with an AHSCT course" in example_html
+    assert [p.name for p in section.figures] == [
+        "immune_reconstitution.svg",
+        "immune_reconstitution.png",
+    ]
+    assert not any("No lymphocyte-subset results" in n for n in section.notes)
     body = example_html.split('id="reconstitution"', 1)[1].split("</section>", 1)[0]
-    assert "<table" not in body
+    assert "180 patients with an AHSCT course" in body
+    for time in ("Baseline", "Month 1", "Month 6", "Month 12", "Month 48"):
+        assert f"<td>{time}</td>" in body, time
+    assert "<td>Month 60</td>" not in body  # no draw that late in the example
+    table = immune_reconstitution(load_example()).to_frame().set_index(["analyte", "month"])
+    for analyte in ("cd4", "nk"):
+        row = table.loc[(analyte, 12.0)]
+        cell = f"{row['median']:.0f} [{row['q1']:.0f}, {row['q3']:.0f}] ({int(row['n_patients'])})"
+        assert cell in body, analyte  # the analysis's numbers, computed once
 
 
 def test_platelet_engraftment_is_beside_neutrophil_engraftment(example_html: str) -> None:
@@ -32,9 +42,14 @@ def test_platelet_engraftment_is_beside_neutrophil_engraftment(example_html: str
     neutrophil = body.index("Days to neutrophil engraftment")
     platelet = body.index("Days to platelet engraftment")
     assert neutrophil < platelet
+    example = load_example()
+    ahsct = example.treatments[example.treatments["kind"] == "ahsct"]
+    days = days_between(ahsct["platelet_engraftment_date"], ahsct["start_date"]).dropna()
     row = body[platelet:].split("</tr>", 1)[0]
-    assert "<td>0</td>" in row  # the example records no platelet engraftment date
-    assert "<td>180</td>" in row  # all 180 transplanted patients missing
+    assert f"<td>{len(days)}</td>" in row  # the example's courses with a platelet date
+    assert f"<td>{180 - len(days)}</td>" in row  # and without
+    assert f"<td>{days.median():.0f} [" in row
+    assert f"<td>{days.min():.0f}\u2013{days.max():.0f}</td>" in row
 
 
 def with_labs(cohort: Cohort) -> Cohort:

@@ -250,6 +250,7 @@ def test_the_example_report_keeps_its_pages(example_report: Report) -> None:
         "edss_trajectories",
         "relapses_mri",
         "adverse_events",
+        "immune_reconstitution",  # the example has lymphocyte-subset panels
         "forest_trm",
         "published_landmarks",
         "trial_halt_ms",
