@@ -95,6 +95,17 @@ def render_schema_markdown() -> str:
         "(`msreboot.simulate`) does not write them: virtual cohorts have no T25FW, 9HPT or "
         "SDMT results.",
         "",
+        "## Laboratory results of virtual cohorts",
+        "",
+        "Virtual cohorts write `labs` for AHSCT courses when their schedule asks for it "
+        "(`VisitSchedule(lab_months=LAB_MONTHS)` of `msreboot.simulate`; off by default): a "
+        "baseline draw at enrolment and draws 1, 3, 6, 12, 24, 36 and 48 months after the "
+        "reinfusion within follow-up, while the patient is observed and alive. `cd4` and "
+        "`cd4_naive` come from the model's T-cell pools, `cd8`, `cd19`, `nk` and "
+        "`lymphocytes` from kinetic rules with cited or assumed anchors (Reference: the "
+        "virtual-patient model). The simulator writes no `recent_thymic_emigrants`, "
+        "`neutrophils`, `platelets` or `nfl_serum` results.",
+        "",
         "## Checks across tables",
         "",
         "- every `patient_id` outside `patients` must be in `patients`;",
