@@ -50,3 +50,13 @@ def test_results_are_kept(explorer: CohortExplorer) -> None:
     assert explorer.analysis() is explorer.analysis()
     assert explorer.disability_events() is explorer.disability_events()
     assert "analysis" in explorer.summary()
+
+
+def test_patient_projection_is_project_patient() -> None:
+    from msreboot.analysis import PatientProfile, project_patient
+
+    profile = PatientProfile(age_years=35, edss=4.0, phenotype="RRMS", sex="female", hct_ci=0)
+    got = CohortExplorer.patient_projection(profile, draws=2, patients_per_draw=20)
+    want = project_patient(profile, draws=2, patients_per_draw=20)
+    pd.testing.assert_frame_equal(got.to_frame(), want.to_frame())
+    assert got.summary() == want.summary()

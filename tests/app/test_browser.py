@@ -215,7 +215,7 @@ def test_every_page_end_to_end(browser: Any, base_url: str, tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_a_tiny_virtual_trial_runs_in_the_background(
+def test_a_tiny_virtual_trial_and_a_projection_run_in_the_background(
     browser: Any, base_url: str, tmp_path: Path
 ) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -233,6 +233,17 @@ def test_a_tiny_virtual_trial_runs_in_the_background(
     assert "Done." in page.inner_text("#trial_progress")
     assert "halt_ms_efs" in page.inner_text("#trial_published")
     page.screenshot(path=str(tmp_path / "trial_run.png"), full_page=True)
+    page.click("a[data-value='benefit']")
+    page.fill("#pp_age", "38")
+    page.select_option("#pp_sex", "female")
+    page.click("#project")
+    page.wait_for_function(
+        "() => document.querySelector('#projection_summary').innerText.includes('Predicted TRM')",
+        timeout=180_000,
+    )
+    assert "38 years" in page.inner_text("#projection_summary")
+    assert "neurologist" in page.inner_text("#projection_disclaimer")
+    page.screenshot(path=str(tmp_path / "benefit.png"), full_page=True)
     page.close()
     assert watch.errors == []
     assert watch.outside == []

@@ -163,6 +163,7 @@ def test_a_viewer_sees_no_patient_page_nor_upload(config: AppConfig) -> None:
     assert _login(viewer, "vic", VIEWER_PW) == 303
     page = viewer.get("/").text
     assert 'data-value="patients"' not in page
+    assert 'data-value="benefit"' not in page
     assert "patients_csv" not in page
     assert 'id="upload"' not in page
     assert viewer.post("/session/abc/upload/j", content=b"x").status_code == 403

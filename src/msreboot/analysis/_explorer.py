@@ -17,6 +17,8 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from msreboot.analysis._analysis import CohortAnalysis
+    from msreboot.analysis._patient_profile import PatientProfile
+    from msreboot.analysis._patient_projection import PatientProjection
     from msreboot.data import Cohort
     from msreboot.endpoints import EndpointDefinition, EndpointEstimate
     from msreboot.trials import TrialResult, TrialSpec
@@ -46,8 +48,8 @@ class CohortExplorer:
     --------
     >>> from msreboot.datasets import load_example
     >>> explorer = CohortExplorer(load_example())
-    >>> sorted(explorer.endpoint("halt_ms_efs", by="treatment"))
-    ['AHSCT', 'DMT only']
+    >>> sorted(explorer.endpoint("halt_ms_efs", by="sex"))
+    ['F', 'M']
     """
 
     cohort: Cohort = field(repr=False)
@@ -164,6 +166,16 @@ class CohortExplorer:
         from msreboot.trials import run_trial
 
         return run_trial(spec, progress=progress)
+
+    @staticmethod
+    def patient_projection(
+        profile: PatientProfile, *, draws: int = 10, patients_per_draw: int = 200
+    ) -> PatientProjection:
+        """One person's benefit and risk (:func:`project_patient` with every option that
+        applies)."""
+        from msreboot.analysis._patient_projection import project_patient
+
+        return project_patient(profile, draws=draws, patients_per_draw=patients_per_draw)
 
     @staticmethod
     def studies() -> pd.DataFrame:

@@ -165,10 +165,35 @@ def build_ui(sources: dict[str, str], presets: list[str], trials: list[str], rol
         ),
         value="trial",
     )
+    benefit_page = ui.nav_panel(
+        "Patient benefit and risk",
+        ui.layout_sidebar(
+            ui.sidebar(
+                ui.input_numeric("pp_age", "Age (years)", 35, min=18, max=80),
+                ui.input_select(
+                    "pp_sex", "Sex", {"": "not given", "female": "female", "male": "male"}
+                ),
+                ui.input_select("pp_phenotype", "Phenotype", ["RRMS", "SPMS", "PPMS", "CIS"]),
+                ui.input_numeric("pp_edss", "EDSS", 4.0, min=0, max=9.5, step=0.5),
+                ui.input_numeric("pp_duration", "Years since onset", 6, min=0),
+                ui.input_numeric("pp_relapses", "Relapses in the last 24 months", 1, min=0),
+                ui.input_numeric("pp_failed", "DMTs failed", 1, min=0),
+                ui.input_numeric("pp_hct_ci", "HCT-CI", 0, min=0),
+                ui.input_action_button("project", "Project", class_="btn-primary"),
+                width=320,
+            ),
+            ui.output_text("projection_disclaimer"),
+            ui.output_code("projection_summary"),
+            ui.output_data_frame("projection_table"),
+        ),
+        value="benefit",
+    )
     pages = [data_page, endpoints_page]
     if analyst:
         pages.append(patients_page)
     pages += [evidence_page, comparison_page, trial_page]
+    if analyst:
+        pages.append(benefit_page)
     return ui.page_navbar(
         *pages,
         ui.nav_spacer(),
