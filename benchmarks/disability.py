@@ -150,7 +150,7 @@ def option_definitions() -> dict[str, DisabilityDefinition]:
     """The benchmark rules with one option of issue 19 switched on at a time."""
     from dataclasses import replace
 
-    from msreboot.endpoints import ConfirmationRule, PIRARule
+    from msreboot.endpoints import ConfirmationRule, PIRARule, ThresholdRule
 
     base = DEFINITION
     return {
@@ -173,6 +173,10 @@ def option_definitions() -> dict[str, DisabilityDefinition]:
         "running_minimum_30": base.with_(
             baseline=BaselineRule(kind="running_minimum", reference_confirmation_days=30)
         ),
+        "relative_threshold_20_percent": base.with_(
+            threshold=ThresholdRule("relative_20", relative=0.2)
+        ),
+        "relative_or_steps": base.with_(threshold=replace(ThresholdRule.msprog(), relative=0.2)),
         "not_lower_kappos_2020": DisabilityDefinition.kappos_2020(),
         "bern_2025": DisabilityDefinition.bern_2025(),
     }
