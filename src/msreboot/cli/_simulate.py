@@ -106,6 +106,9 @@ def trial_command(
         Path | None,
         typer.Option(help="Folder for each replicate's tables and the analysed results."),
     ] = None,
+    uncertainty: Annotated[
+        str | None, typer.Option(help=_UNCERTAINTY_HELP, show_default=False)
+    ] = None,
 ) -> None:
     """Simulate a virtual trial and analyse it: per-arm estimates, hazard ratios, power,
     and the published values beside the simulated ones."""
@@ -115,6 +118,12 @@ def trial_command(
         trial = load_trial_spec(spec)
         if replicates is not None:
             trial = trial.with_(replicates=replicates)
+        if uncertainty is not None:
+            if uncertainty not in ("monte_carlo", "posterior"):
+                raise ValueError(
+                    f"--uncertainty must be monte_carlo or posterior; got {uncertainty!r}."
+                )
+            trial = trial.with_(uncertainty=uncertainty)
     except ValueError as error:
         raise fail(str(error), EXIT_USAGE) from error
     with progress(ctx, transient=True) as bar:
@@ -132,6 +141,13 @@ def trial_command(
         typer.echo(result.compare_published().to_string(index=False, float_format="{:.3f}".format))
     if out is not None:
         typer.echo(f"wrote {trial.replicates} replicate(s) and the results to {out}", err=True)
+
+
+_UNCERTAINTY_HELP = (
+    "monte_carlo (one parameter set: Monte Carlo error only) or posterior (replicate r "
+    "under parameter draw r from the calibration posterior: parameter uncertainty too); "
+    "default: the spec's [trial] uncertainty."
+)
 
 
 @simulate_app.command("size")
@@ -165,6 +181,9 @@ def size_command(
     out: Annotated[
         Path | None, typer.Option(help="CSV file for the power table (with the attributes).")
     ] = None,
+    uncertainty: Annotated[
+        str | None, typer.Option(help=_UNCERTAINTY_HELP, show_default=False)
+    ] = None,
 ) -> None:
     """Patients per arm for a target power (bisection with common random numbers): the
     power of every size tried with its Monte Carlo interval, a fitted monotone power
@@ -188,6 +207,7 @@ def size_command(
                 sides=sides,
                 seed=seed,
                 dropout=dropout,
+                uncertainty=uncertainty,  # type: ignore[arg-type]  # checked by the spec
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
         except ValueError as error:
@@ -220,7 +240,7 @@ def _size_report(table: pd.DataFrame) -> str:
     )[["n_per_arm", "significant", "replicates", "power", "power_fitted"]]
     shown = shown.rename(columns={"power": f"power ({level} MC interval)"})
     target = f"{100 * attrs['target_power']:g}% power"
-    lines = [shown.to_string(index=False)]
+    lines = [shown.to_string(index=False), f"power intervals include: {attrs['ranges_include']}"]
     answer = attrs["n_per_arm"]
     if answer == answer:
         lines.append(f"{int(answer)} patients per arm reach {target} (smallest size found)")

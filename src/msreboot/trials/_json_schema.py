@@ -29,7 +29,16 @@ SCHEMA_ID = "https://msreboot.org/schemas/trial-spec.schema.json"
 """The schema's ``$id`` (a name, never fetched)."""
 
 # the [trial] keys of TrialSpec; the others are tables of their own in the file
-_TRIAL_KEYS = ("name", "title", "citation", "seed", "replicates", "follow_up_years", "parameters")
+_TRIAL_KEYS = (
+    "name",
+    "title",
+    "citation",
+    "seed",
+    "replicates",
+    "follow_up_years",
+    "parameters",
+    "uncertainty",
+)
 _ENROLLED_TYPES: dict[str, Any] = {
     "gd_positive_share": {"type": "number", "minimum": 0, "maximum": 1},
     "prior_relapses_mean": {"type": "number", "minimum": 0},

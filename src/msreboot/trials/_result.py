@@ -17,6 +17,7 @@ from msreboot.trials._statistics import RATIO_STATISTICS
 __all__ = [
     "CURVE_COLUMNS",
     "CURVE_STEP_YEARS",
+    "DRAW_COLUMNS",
     "STATISTICS_COLUMNS",
     "TEST_COLUMNS",
     "TrialResult",
@@ -25,6 +26,12 @@ __all__ = [
 STATISTICS_COLUMNS = ["replicate", "published", "statistic", "arm", "time_years", "value"]
 CURVE_COLUMNS = ["replicate", "endpoint", "arm", "measure", "time_years", "estimate"]
 TEST_COLUMNS = ["replicate", "method", "arm", "effect", "p_value", "favours_arm"]
+DRAW_COLUMNS = ["replicate", "particle"]
+RANGES_INCLUDE = {
+    "monte_carlo": "Monte Carlo error",
+    "posterior": "Monte Carlo error and parameter uncertainty (calibration posterior)",
+}
+"""What the ranges across replicates include, by the spec's ``uncertainty``."""
 CURVE_STEP_YEARS = 0.25
 """Spacing of the grid each replicate's curves are read on (:attr:`TrialResult.curves`)."""
 
@@ -46,6 +53,7 @@ _PUBLISHED_COLUMNS = [
     "n",
     "subgroup",
     "source",
+    "ranges_include",
 ]
 
 
@@ -77,6 +85,11 @@ class TrialResult(BaseModel):
         :data:`CURVE_STEP_YEARS` from time zero to the follow-up: ``replicate``,
         ``endpoint``, ``arm``, ``time_years``, ``estimate`` (event-free probability or
         cumulative incidence, as ``measure``); ``nan`` after an arm's last follow-up.
+    parameter_draws
+        With ``spec.uncertainty == "posterior"``, one row per replicate: ``replicate`` and
+        the ``particle`` of the calibration posterior it was simulated under
+        (:meth:`SimulationParameters.posterior`); empty otherwise (every replicate under
+        the one parameter set).
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -89,6 +102,16 @@ class TrialResult(BaseModel):
     )
     curves: pd.DataFrame = Field(default_factory=lambda: pd.DataFrame(columns=CURVE_COLUMNS))
     tests: pd.DataFrame = Field(default_factory=lambda: pd.DataFrame(columns=TEST_COLUMNS))
+    parameter_draws: pd.DataFrame = Field(
+        default_factory=lambda: pd.DataFrame(columns=DRAW_COLUMNS)
+    )
+
+    @property
+    def ranges_include(self) -> str:
+        """What the ranges across replicates include: ``"Monte Carlo error"``, or with
+        ``uncertainty = "posterior"`` parameter uncertainty as well (words of
+        :data:`RANGES_INCLUDE`)."""
+        return RANGES_INCLUDE[self.spec.uncertainty]
 
     def curve_bands(self, level: float = 0.9) -> pd.DataFrame:
         """The replicates' curves summarised per endpoint, arm and time: ``median``,
@@ -162,7 +185,8 @@ class TrialResult(BaseModel):
 
     def table(self) -> pd.DataFrame:
         """Mean estimate across replicates per endpoint, arm and landmark, with the
-        Monte Carlo SD and the mean interval."""
+        Monte Carlo SD and the mean interval (``mc_sd``: the SD across replicates, which
+        with ``uncertainty = "posterior"`` carries parameter uncertainty as well)."""
         keys = ["endpoint", "arm", "time_years"]
         grouped = self.estimates.groupby(keys, sort=False)
         return grouped.agg(
@@ -186,6 +210,8 @@ class TrialResult(BaseModel):
         replicates where it cannot be formed, e.g. a rate ratio over an arm without
         relapses, are left out and counted in ``replicates``). A published value always
         names its arm when the trial has several (never an average over arms).
+        ``ranges_include`` says whether the range carries parameter uncertainty
+        (:attr:`ranges_include`).
         """
         rows = []
         for i, value in enumerate(self.spec.published):
@@ -233,6 +259,7 @@ class TrialResult(BaseModel):
                     "n": value.n,
                     "subgroup": value.subgroup,
                     "source": value.source,
+                    "ranges_include": self.ranges_include,
                 }
             )
         return pd.DataFrame(rows, columns=_PUBLISHED_COLUMNS)
@@ -245,11 +272,18 @@ class TrialResult(BaseModel):
         lines = [
             f"{spec.title or spec.name}: {spec.replicates} replicate(s), arms "
             + ", ".join(f"{a.name} (n={a.n})" for a in spec.arms)
-            + f", {spec.follow_up_years:g} years, seed {spec.seed}"
+            + f", {spec.follow_up_years:g} years, seed {spec.seed}",
+            f"  ranges across replicates include: {self.ranges_include}"
+            + (
+                f" ({self.parameter_draws['particle'].nunique()} distinct particles)"
+                if spec.uncertainty == "posterior"
+                else " only (one parameter set)"
+            ),
         ]
+        sd_label = "MC SD" if spec.uncertainty == "monte_carlo" else "SD over draws"
         for row in self.table().to_dict("records"):
             mc_sd = float(row["mc_sd"])
-            sd = "" if np.isnan(mc_sd) else f" (MC SD {100 * mc_sd:.1f})"
+            sd = "" if np.isnan(mc_sd) else f" ({sd_label} {100 * mc_sd:.1f})"
             value = float(row["estimate"])
             shown = "NA (beyond follow-up)" if np.isnan(value) else f"{100 * value:.1f}%{sd}"
             lines.append(

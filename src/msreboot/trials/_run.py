@@ -9,7 +9,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -21,22 +21,50 @@ from msreboot.trials._power_tests import method_tests
 from msreboot.trials._result import (
     CURVE_COLUMNS,
     CURVE_STEP_YEARS,
+    DRAW_COLUMNS,
     STATISTICS_COLUMNS,
     TEST_COLUMNS,
     TrialResult,
 )
-from msreboot.trials._spec import TrialSpec, load_trial_spec, split_counts, treatments_of_arm
+from msreboot.trials._spec import (
+    TrialSpec,
+    checked_uncertainty,
+    load_trial_spec,
+    split_counts,
+    treatments_of_arm,
+)
 from msreboot.trials._statistics import arm_statistic
 
 __all__ = [
     "analyse_replicate",
     "curve_grid",
     "landmark_read_times",
+    "parameter_draws",
     "published_statistics",
     "run_trial",
     "simulate_replicate",
     "time_zero",
 ]
+
+
+POSTERIOR_SPAWN_KEY = (2**31 - 1,)
+"""Spawn key of a trial's posterior draws: ``SeedSequence(seed, spawn_key=(2**31 - 1,))``,
+apart from every replicate's patients (keys ``(r, a, k)``)."""
+
+
+def parameter_draws(spec: TrialSpec) -> pd.DataFrame:
+    """The posterior draw of every replicate: ``replicate`` (1-based) and ``particle`` (the
+    row of :meth:`SimulationParameters.posterior`), then the parameter values it sets.
+
+    Drawn by weight from the shipped calibration posterior, from
+    ``SeedSequence(spec.seed, spawn_key=POSTERIOR_SPAWN_KEY)``; only the parameters the
+    calibrated set takes from the fit (``calibrated_only=True``). Draw ``r`` depends on
+    the seed and ``r`` alone: the same at every size and whatever the number of replicates.
+    """
+    sequence = np.random.SeedSequence(spec.seed, spawn_key=POSTERIOR_SPAWN_KEY)
+    draws = SimulationParameters.posterior_draws(spec.replicates, sequence, calibrated_only=True)
+    draws.insert(0, "replicate", np.arange(1, spec.replicates + 1))
+    return draws
 
 
 def _combine(cohorts: Sequence[Cohort]) -> Cohort:
@@ -281,6 +309,7 @@ def run_trial(
     *,
     replicates: int | None = None,
     parameters: SimulationParameters | None = None,
+    uncertainty: Literal["monte_carlo", "posterior"] | None = None,
     out_dir: str | Path | None = None,
     progress: Any = None,
 ) -> TrialResult:
@@ -294,6 +323,13 @@ def run_trial(
         Overrides the spec's number of replicates.
     parameters
         Simulation parameters; default: the spec's named set.
+    uncertainty
+        Overrides the spec's ``uncertainty``. ``"monte_carlo"``: every replicate under the
+        one parameter set (the ranges across replicates are Monte Carlo error only).
+        ``"posterior"``: replicate ``r`` under draw ``r`` of :func:`parameter_draws` (the
+        draw's values set on ``parameters``, or on the calibrated set), so the ranges
+        carry the calibration's parameter uncertainty as well;
+        :attr:`TrialResult.parameter_draws` records each replicate's draw.
     out_dir
         When given, each replicate's canonical tables are written to
         ``out_dir/replicate_<r>/`` (CSV) with ``arms.csv``, and the analysed tables to
@@ -312,10 +348,15 @@ def run_trial(
     >>> sorted(result.estimates["endpoint"].unique())[:2]
     ['halt_ms_efs', 'halt_ms_mri_free']
     """
+    checked_uncertainty(uncertainty)
     if not isinstance(spec, TrialSpec):
         spec = load_trial_spec(spec)
     if replicates is not None:
         spec = spec.with_(replicates=replicates)
+    if uncertainty is not None and uncertainty != spec.uncertainty:
+        spec = spec.with_(uncertainty=uncertainty)
+    draws = parameter_draws(spec) if spec.uncertainty == "posterior" else None
+    base = parameters if parameters is not None else spec.simulation_parameters()
     frames: list[pd.DataFrame] = []
     ratios: list[dict[str, Any]] = []
     statistics: list[dict[str, Any]] = []
@@ -323,7 +364,12 @@ def run_trial(
     tests: list[dict[str, Any]] = []
     folder = Path(out_dir) if out_dir is not None else None
     for r in range(spec.replicates):
-        cohort, arms = simulate_replicate(spec, r, parameters)
+        if draws is not None:
+            values = draws.iloc[r].drop(["replicate", "particle"]).to_dict()
+            used = base.replace(**{str(k): float(v) for k, v in values.items()})
+        else:
+            used = base
+        cohort, arms = simulate_replicate(spec, r, used)
         if folder is not None:
             _write_replicate(folder / f"replicate_{r + 1:03d}", cohort, arms)
         f, h = analyse_replicate(spec, cohort, arms, r + 1, curves, tests)
@@ -360,6 +406,9 @@ def run_trial(
             else pd.DataFrame(columns=CURVE_COLUMNS)
         ),
         tests=pd.DataFrame(tests, columns=TEST_COLUMNS),
+        parameter_draws=(
+            draws[DRAW_COLUMNS].copy() if draws is not None else pd.DataFrame(columns=DRAW_COLUMNS)
+        ),
     )
     if folder is not None:
         _write_results(folder, result)
@@ -382,6 +431,8 @@ def _write_results(folder: Path, result: TrialResult) -> None:
 
     write_frame(result.estimates, folder / "estimates.csv")
     write_frame(result.hazard_ratios, folder / "hazard_ratios.csv")
+    if len(result.parameter_draws):
+        write_frame(result.parameter_draws, folder / "parameter_draws.csv")
     write_frame(result.table(), folder / "summary.csv")
     if len(result.statistics):
         write_frame(result.statistics, folder / "statistics.csv")
@@ -393,6 +444,7 @@ def _write_results(folder: Path, result: TrialResult) -> None:
         "msreboot_version": __version__,
         "seed": result.spec.seed,
         "replicates": result.spec.replicates,
+        "uncertainty": result.spec.uncertainty,
         "spec": result.spec.model_dump(mode="json"),
     }
     atomic_write_text(folder / "trial.json", json.dumps(meta, indent=2, sort_keys=True))

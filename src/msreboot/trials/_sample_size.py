@@ -11,15 +11,16 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from msreboot.simulate import SimulationParameters
 from msreboot.stats import exact_binomial_ci
-from msreboot.trials._result import TrialResult
+from msreboot.trials._result import RANGES_INCLUDE, TrialResult
 from msreboot.trials._run import run_trial
-from msreboot.trials._spec import TrialSpec, load_trial_spec
+from msreboot.trials._spec import TrialSpec, checked_uncertainty, load_trial_spec
 
 __all__ = ["PowerCurveFit", "fit_power_curve", "sample_size", "schoenfeld_n_per_arm"]
 
@@ -154,6 +155,7 @@ def sample_size(
     method: str | None = None,
     sides: int | None = None,
     conf_level: float = 0.95,
+    uncertainty: Literal["monte_carlo", "posterior"] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Patients per arm for a target power of the primary endpoint (bisection).
@@ -189,6 +191,11 @@ def sample_size(
         schedule's ``loss_to_follow_up_per_year`` to ``-log(1 - dropout) / years``.
     conf_level
         Level of the Monte Carlo intervals.
+    uncertainty
+        Overrides the spec's ``uncertainty``: ``"posterior"`` simulates replicate ``r`` of
+        every size under the same parameter draw ``r`` from the calibration posterior
+        (:func:`run_trial`), so the power of each size averages over parameter
+        uncertainty, and the random numbers stay common across sizes.
     progress
         Called with ``(replicates done, replicates planned)`` (the plan can grow by one
         size at the end of the search).
@@ -204,7 +211,8 @@ def sample_size(
         interval), ``n_per_arm_schoenfeld`` (Schoenfeld's formula with the median
         simulated hazard ratio and event share at the largest size; ``nan`` unless the
         method is ``log_rank`` or ``cox``), ``hazard_ratio``, ``method``, ``sides``,
-        ``event_share``, ``target_power``, ``alpha``, ``conf_level``, ``replicates``.
+        ``event_share``, ``target_power``, ``alpha``, ``conf_level``, ``replicates``,
+        ``uncertainty`` and ``ranges_include`` (what the power intervals include).
     """
     if not isinstance(spec, TrialSpec):
         spec = load_trial_spec(spec)
@@ -219,6 +227,7 @@ def sample_size(
         raise ValueError(f"n_range must be (low, high) with 2 <= low < high; got {n_range}.")
     if alpha is not None and not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1); got {alpha}. Did you mean {alpha / 100:g}?")
+    checked_uncertainty(uncertainty)
     if dropout is not None and not 0 <= dropout < 1:
         raise ValueError(f"dropout must be in [0, 1); got {dropout}. Give a share, e.g. 0.1.")
     changes: dict[str, object] = {}
@@ -236,6 +245,8 @@ def sample_size(
         changes["schedule"] = {**spec.schedule, "loss_to_follow_up_per_year": rate}
     if replicates is not None:
         changes["replicates"] = replicates
+    if uncertainty is not None:
+        changes["uncertainty"] = uncertainty
     if changes:
         spec = spec.with_(**changes)
     reps = spec.replicates
@@ -321,6 +332,8 @@ def _table(
             "alpha": spec.analysis.alpha,
             "conf_level": conf_level,
             "replicates": reps,
+            "uncertainty": spec.uncertainty,
+            "ranges_include": RANGES_INCLUDE[spec.uncertainty],
         }
     )
     return table

@@ -47,10 +47,12 @@ from msreboot.trials._spec_errors import closest, describe_spec_errors, unknown_
 from msreboot.trials._statistics import RATIO_STATISTICS
 
 __all__ = [
+    "UNCERTAINTIES",
     "AnalysisSpec",
     "ArmSpec",
     "SubPopulation",
     "TrialSpec",
+    "checked_uncertainty",
     "load_trial_spec",
     "split_counts",
     "treatments_of_arm",
@@ -163,6 +165,12 @@ class TrialSpec(BaseModel):
     parameters
         Name of the simulation parameter set (:meth:`SimulationParameters.preset`);
         default: the shipped calibrated set (``"default"`` gives the hand-set values).
+    uncertainty
+        What the ranges across replicates include: ``"monte_carlo"`` (default: every
+        replicate under the one parameter set, so only Monte Carlo error) or
+        ``"posterior"`` (replicate ``r`` under parameter draw ``r``, drawn by weight from
+        the shipped calibration posterior, so parameter uncertainty too; needs
+        ``parameters = "calibrated"``).
     """
 
     model_config = _STRICT
@@ -180,6 +188,7 @@ class TrialSpec(BaseModel):
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
     published: tuple[PublishedValue, ...] = ()
     parameters: str = DEFAULT_SET
+    uncertainty: Literal["monte_carlo", "posterior"] = "monte_carlo"
     base_dir: str | None = Field(None, exclude=True)
 
     @field_validator("population")
@@ -220,6 +229,12 @@ class TrialSpec(BaseModel):
         ref = self.analysis.reference_arm
         if ref is not None and ref not in names:
             raise ValueError(f"analysis.reference_arm must be one of {names}; got {ref!r}")
+        if self.uncertainty == "posterior" and self.parameters != "calibrated":
+            raise ValueError(
+                f"parameters must be 'calibrated' with uncertainty = 'posterior' (the shipped "
+                f"posterior belongs to the calibrated set); got {self.parameters!r}. Drop "
+                "parameters, or use uncertainty = 'monte_carlo'."
+            )
         subgroups = [p.name for p in self.subpopulations]
         if len(set(subgroups)) < len(subgroups):
             raise ValueError(f"subpopulations names must be unique; got {subgroups}. Rename one.")
@@ -349,6 +364,18 @@ class TrialSpec(BaseModel):
             raise ValueError(f"trial preset must be one of {', '.join(names)}; got {name!r}.")
         folder = resources.files("msreboot.trials") / "data"
         return load_trial_spec(Path(str(folder / f"{name}.toml")))
+
+
+UNCERTAINTIES = ("monte_carlo", "posterior")
+
+
+def checked_uncertainty(value: object) -> None:
+    """Raise unless ``value`` is ``None`` or one of :data:`UNCERTAINTIES`."""
+    if value is not None and value not in UNCERTAINTIES:
+        raise ValueError(
+            f"uncertainty must be 'monte_carlo' or 'posterior'; got {value!r}. 'posterior' "
+            "draws a parameter set per replicate from the calibration posterior."
+        )
 
 
 def _checked_population(value: dict[str, Any]) -> dict[str, Any]:

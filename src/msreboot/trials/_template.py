@@ -22,6 +22,7 @@ seed = 1                         # same seed, same patients
 replicates = 20                  # virtual trials; power is the share significant
 follow_up_years = 4.0            # years from randomisation (day 0)
 # parameters = "calibrated"      # or "default", or your own calibration file "mycal.toml"
+# uncertainty = "posterior"     # ranges with parameter uncertainty (default "monte_carlo")
 
 [population]                     # the enrolled patients (published summaries)
 age_median = 36                  # years; or age_mean
