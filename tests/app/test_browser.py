@@ -147,6 +147,22 @@ def test_every_page_end_to_end(browser: Any, base_url: str, tmp_path: Path) -> N
     _idle(page)
     times["data"] = time.perf_counter() - start
     page.screenshot(path=str(tmp_path / "data.png"), full_page=True)
+    bad = tmp_path / "patients.csv"
+    bad.write_text("patient_id,sex,birth_year,onset_date,phenotype\nP1,X,1980,2000-01-01,RRMS\n")
+    page.set_input_files("#upload", str(bad))
+    page.wait_for_function(
+        "() => document.querySelector('#validation_summary').textContent.includes('validated')",
+        timeout=30_000,
+    )
+    _idle(page)
+    summary = page.text_content("#validation_summary") or ""
+    assert "error(s)" in summary
+    with page.expect_download() as problems:
+        page.click("#problems_csv")
+    table = Path(problems.value.path()).read_text()
+    assert table.startswith("severity")
+    assert len(table.splitlines()) > 1
+    page.screenshot(path=str(tmp_path / "data_validation.png"), full_page=True)
 
     def visit(value: str, ready: str) -> None:
         start = time.perf_counter()
