@@ -307,3 +307,26 @@ def test_adduser_reads_the_password_from_stdin(tmp_path: Path) -> None:
         cli, ["app", "adduser", "eve", "--role", "root", "--config", str(path)], input="x" * 12
     )
     assert result.exit_code == 2
+
+
+def test_a_websocket_from_another_origin_is_refused(config: AppConfig) -> None:
+    client = _client(config)
+    assert _login(client, "ana", ANALYST_PW) == 303
+    with (
+        pytest.raises(WebSocketDisconnect) as info,
+        client.websocket_connect("/websocket/", headers={"origin": "https://evil.example"}),
+    ):
+        pass
+    assert info.value.code == 4403
+
+
+def test_a_cancelled_trial_run_stops_at_the_next_replicate() -> None:
+    from msreboot.app._state import Cancelled, TrialRun
+
+    run = TrialRun(total=5)
+    run.progress(1)
+    assert run.done == 1
+    run.cancel.set()
+    with pytest.raises(Cancelled):
+        run.progress(2)
+    assert run.done == 2

@@ -177,6 +177,10 @@ class AuthGate:
             await _respond(send, 303, b"", [(b"location", b"/login"), self._clear()])
             return
         user = self.user(scope)
+        if user is not None and kind == "websocket" and not _same_origin(scope):
+            _LOG.warning("websocket from another origin refused (%s)", user.name)
+            await send({"type": "websocket.close", "code": 4403})
+            return
         if user is None:
             if kind == "websocket":
                 await send({"type": "websocket.close", "code": 4401})
@@ -249,6 +253,15 @@ class AuthGate:
             f"HttpOnly; SameSite=Strict{secure}"
         )
         await _respond(send, 303, b"", [(b"location", b"/"), (b"set-cookie", cookie.encode())])
+
+
+def _same_origin(scope: Scope) -> bool:
+    """Whether a websocket's ``Origin`` (when sent) names the host it connects to."""
+    origin = _header(scope, b"origin")
+    if not origin:
+        return True
+    host = _header(scope, b"host")
+    return origin.split("://", 1)[-1].rstrip("/") == host
 
 
 def _html() -> list[tuple[bytes, bytes]]:
