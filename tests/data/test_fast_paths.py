@@ -9,8 +9,9 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from msreboot.data._order import in_order as _in_order
 from msreboot.data._schema import SCHEMA
-from msreboot.data._validate import _in_order, _normalise_ids, _per_row, canonical_order
+from msreboot.data._validate import _normalise_ids, _per_row, canonical_order
 from msreboot.exceptions import Problem
 
 IDS = st.sampled_from(["P1", "P10", "P2", "p1", "Z", "É1", "P1 "])
@@ -56,6 +57,8 @@ def test_in_order_boundaries() -> None:
     assert not _in_order(ties.iloc[::-1], ["patient_id", "date"])
     missing = ties.assign(date=pd.to_datetime(["2020-01-01", None, "2019-01-01"]))
     assert not _in_order(missing, ["patient_id", "date"])  # missing keys: sorted as before
+    mixed = pd.DataFrame({"x": pd.Series(["a", 1], dtype=object)})
+    assert not _in_order(mixed, ["x"])  # text mixed with numbers: sorted as before
     floats = pd.DataFrame({"x": [1.0, 2.0]})
     assert not _in_order(floats, ["x"])  # another key type: sorted as before
     # code point order, as the sort: "P10" < "P2", upper case before lower case

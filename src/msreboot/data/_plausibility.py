@@ -17,6 +17,7 @@ from dataclasses import replace
 
 import pandas as pd
 
+from msreboot.data._order import in_order
 from msreboot.data._schema import TimeUnit
 from msreboot.exceptions import Problem
 
@@ -56,38 +57,43 @@ def _warnings(
     return out
 
 
+def _by_patient_and_date(visits: pd.DataFrame) -> pd.DataFrame:
+    """Visits sorted by patient and date (stable); no sort when they already are."""
+    if in_order(visits, ["patient_id", "date"]):
+        return visits
+    return visits.sort_values(["patient_id", "date"], kind="stable")
+
+
 def _edss_jumps(edss: pd.DataFrame, unit: TimeUnit) -> list[Problem]:
-    visits = edss.dropna(subset=["patient_id", "date", "edss"]).sort_values(
-        ["patient_id", "date"], kind="stable"
-    )
+    visits = _by_patient_and_date(edss.dropna(subset=["patient_id", "date", "edss"]))
     same = visits["patient_id"].eq(visits["patient_id"].shift())
     change = visits["edss"].astype(float).diff()
     gap = _days(visits["date"], visits["date"].shift(), unit)
     jump = (same & (change.abs() >= EDSS_JUMP_POINTS) & (gap <= EDSS_JUMP_DAYS)).fillna(False)
     if not jump.any():
         return []
+    hit = jump.to_numpy(dtype=bool)  # messages for the rows warned about only
     message = (
         "EDSS changed by "
-        + change.abs().map("{:g}".format)
+        + change[hit].abs().map("{:g}".format)
         + " points within "
-        + gap.map(lambda d: f"{d:g}" if pd.notna(d) else "")
+        + gap[hit].map(lambda d: f"{d:g}" if pd.notna(d) else "")
         + f" days (>= {EDSS_JUMP_POINTS:g} points within {EDSS_JUMP_DAYS} days): please check"
     )
     return _warnings("edss", visits, jump, "edss", message)
 
 
 def _follow_up_gaps(edss: pd.DataFrame, unit: TimeUnit) -> list[Problem]:
-    visits = edss.dropna(subset=["patient_id", "date"]).sort_values(
-        ["patient_id", "date"], kind="stable"
-    )
+    visits = _by_patient_and_date(edss.dropna(subset=["patient_id", "date"]))
     same = visits["patient_id"].eq(visits["patient_id"].shift())
     gap = _days(visits["date"], visits["date"].shift(), unit)
     long = (same & (gap > FOLLOW_UP_GAP_DAYS)).fillna(False)
     if not long.any():
         return []
+    hit = long.to_numpy(dtype=bool)  # messages for the rows warned about only
     message = (
         "no EDSS assessment of this patient in the "
-        + (gap / 365.25).map(lambda y: f"{y:.1f}" if pd.notna(y) else "")
+        + (gap[hit] / 365.25).map(lambda y: f"{y:.1f}" if pd.notna(y) else "")
         + " years before (a follow-up gap of more than 2 years): please check for missing "
         "visits"
     )

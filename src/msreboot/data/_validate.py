@@ -34,6 +34,7 @@ from msreboot.data._coerce import (
 from msreboot.data._date_hint import FailedDates, date_format_hint
 from msreboot.data._labs import convert_lab_units
 from msreboot.data._msfc import check_timed_tests
+from msreboot.data._order import in_order
 from msreboot.data._plausibility import plausibility_warnings
 from msreboot.data._schema import SCHEMA, ColumnSpec, TableSpec, TimeUnit
 from msreboot.exceptions import Problem
@@ -818,31 +819,6 @@ def _per_row(reference: pd.Series, where: np.ndarray, pid: pd.Series) -> pd.Seri
     return rows.map(reference.reset_index(drop=True))  # the same take as pid.map(reference)
 
 
-def _in_order(table: pd.DataFrame, sort_by: list[str]) -> bool:
-    """True when the rows are already sorted by ``sort_by`` with no missing key, i.e. when
-    a stable sort would leave them where they are (one vectorised pass, no sort)."""
-    if len(table) < 2:
-        return True
-    ordered = np.zeros(len(table) - 1, dtype=bool)
-    tied = np.ones(len(table) - 1, dtype=bool)
-    for name in sort_by:
-        column = table[name]
-        if column.isna().any():
-            return False
-        if pd.api.types.is_string_dtype(column.dtype):  # text: code point order, as sorted
-            values = column.to_numpy(dtype=object)
-        elif column.dtype == "Int64":
-            values = column.to_numpy(dtype="int64")
-        elif pd.api.types.is_datetime64_ns_dtype(column.dtype):
-            values = column.to_numpy()
-        else:
-            return False  # any other key: sorted as before
-        before, after = values[:-1], values[1:]
-        ordered |= tied & (before < after)
-        tied &= before == after
-    return bool((ordered | tied).all())
-
-
 def canonical_order(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Rows sorted by patient and key (stable), fresh 0-based index: order-free results."""
     out: dict[str, pd.DataFrame] = {}
@@ -851,7 +827,7 @@ def canonical_order(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFram
         sort_by = ["patient_id", *[c for c in spec.key if c != "patient_id"]]
         if spec.event_date is not None and spec.event_date not in sort_by:
             sort_by.append(spec.event_date)
-        if not _in_order(table, sort_by):
+        if not in_order(table, sort_by):
             table = table.sort_values(sort_by, kind="stable", na_position="last")
         out[name] = table.reset_index(drop=True)
     return out
