@@ -10,6 +10,8 @@ import stat
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("shiny")
 pytest.importorskip("httpx2")
@@ -330,3 +332,32 @@ def test_a_cancelled_trial_run_stops_at_the_next_replicate() -> None:
     with pytest.raises(Cancelled):
         run.progress(2)
     assert run.done == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=0, max_size=40))
+def test_an_accepted_upload_name_stays_in_its_folder(name: str) -> None:
+    try:
+        safe = safe_upload_name(name)
+    except ValueError:
+        return
+    root = Path("/srv/data/uploads/abc")
+    assert (root / safe).resolve().parent == root
+    assert "/" not in safe
+    assert "\\" not in safe
+    assert not safe.startswith(".")
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_.-", min_size=1, max_size=20),
+    st.integers(min_value=1, max_value=10_000),
+)
+def test_a_signed_session_verifies_until_it_expires(name: str, minutes: int) -> None:
+    from msreboot.app._auth import _verify
+
+    secret = "ab" * 32
+    value = sign_session(secret, name, minutes, now=1_000_000.0)
+    assert _verify(secret, value, now=1_000_000.0) == name
+    assert _verify(secret, value, now=1_000_000.0 + 60 * minutes + 1) is None
+    assert _verify("cd" * 32, value, now=1_000_000.0) is None
