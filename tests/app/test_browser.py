@@ -37,6 +37,7 @@ ARGS = [
     "--disable-quic",
 ]
 PASSWORD = "browser test password"
+DATA_DIRS: list[Path] = []
 RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "app.json"
 
 
@@ -52,6 +53,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip(f"no Chromium at {CHROMIUM} (Debian package `chromium`); browser test skipped")
     folder = tmp_path_factory.mktemp("app")
     config: AppConfig = add_user(folder / "app.toml", "ana", PASSWORD, "analyst")
+    DATA_DIRS.append(config.data_dir)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(
@@ -113,7 +115,7 @@ def _idle(page: Any) -> None:
         "() => window.Shiny && !document.documentElement.classList.contains('shiny-busy')"
         " && [...document.querySelectorAll('.recalculating')]"
         ".filter(e => e.offsetParent !== null).length === 0",
-        timeout=30_000,
+        timeout=60_000,
     )
 
 
@@ -142,7 +144,7 @@ def test_every_page_end_to_end(browser: Any, base_url: str, tmp_path: Path) -> N
     page.click("#open")
     page.wait_for_function(
         "() => document.querySelector('#description').innerText.includes('300 patients')",
-        timeout=30_000,
+        timeout=120_000,  # a cold numba cache compiles the disability scans first
     )
     _idle(page)
     times["data"] = time.perf_counter() - start
@@ -209,7 +211,13 @@ def test_every_page_end_to_end(browser: Any, base_url: str, tmp_path: Path) -> N
     visit("comparison", "#love img")
 
     visit("trial", "#run_trial")
+    uploads = DATA_DIRS[-1] / "uploads"
+    assert any(uploads.rglob("patients.csv"))  # kept while the session lasts
     context.close()
+    deadline = time.monotonic() + 10
+    while any(uploads.rglob("*")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(uploads.rglob("*"))  # and removed when it ends
     assert watch.errors == []
     assert watch.outside == []
     for name in ("data", "endpoints", "patients", "evidence", "comparison", "trial"):
