@@ -962,7 +962,8 @@ class SimulationParameters(BaseModel):
         """
         from msreboot.simulate._posterior import posterior_draws
 
-        return posterior_draws(draws, seed, calibrated_only=calibrated_only)
+        keep = bundled_sets()[0].get("calibrated", {}) if calibrated_only else None
+        return posterior_draws(draws, seed, keep=keep)
 
     @classmethod
     def from_file(cls, path: str | Path) -> SimulationParameters:

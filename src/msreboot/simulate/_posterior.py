@@ -6,6 +6,7 @@ carrying parameter uncertainty into virtual trials and projections."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
 from importlib import resources
 
 import numpy as np
@@ -48,10 +49,10 @@ def posterior_draws(
     draws: int,
     seed: int | np.random.SeedSequence,
     *,
-    calibrated_only: bool = False,
+    keep: Collection[str] | None = None,
 ) -> pd.DataFrame:
-    """``draws`` particles drawn by weight, with replacement (see
-    :meth:`SimulationParameters.posterior_draws`)."""
+    """``draws`` particles drawn by weight, with replacement, with the parameters in
+    ``keep`` (default: all; see :meth:`SimulationParameters.posterior_draws`)."""
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 0:
         raise ValueError(f"draws must be an integer >= 0; got {draws!r}. Give a count, e.g. 10.")
     frame = _read()
@@ -60,11 +61,8 @@ def posterior_draws(
     rng = np.random.default_rng(sequence)
     rows = rng.choice(len(frame), size=int(draws), replace=True, p=weights / weights.sum())
     columns = [c for c in frame.columns if c not in _BOOKKEEPING]
-    if calibrated_only:
-        from msreboot.simulate._parameters import bundled_sets
-
-        taken = bundled_sets()[0].get("calibrated", {})
-        columns = [c for c in columns if c in taken]
+    if keep is not None:
+        columns = [c for c in columns if c in keep]
     out = frame.iloc[rows][columns].reset_index(drop=True)
     out.insert(0, "particle", rows.astype(int))
     return out
