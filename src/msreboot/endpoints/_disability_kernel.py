@@ -76,6 +76,7 @@ from msreboot.endpoints._disability_layout import (
     IP_RAW_PIRA,
     IP_RELAPSE_IN_CONFIRMATION,
     IP_RELAPSE_REBASELINE,
+    IP_RESIDUAL_ONLY,
     IP_SKIP_EXTREMA,
     IP_SUB_THRESHOLD,
     IP_UNCONFIRMED,
@@ -160,6 +161,7 @@ def scan_patient(
     running_min = bl_kind == BL_RUNNING_MIN
     min_distance = fp[FP_MIN_DISTANCE]
     distance_previous = ip[IP_DISTANCE_PREVIOUS] == 1
+    residual_only = ip[IP_RESIDUAL_ONLY] == 1 and rebl
     sub = st_kind != ST_NONE
     raw_last = fp[FP_RAW_LAST]
     rebl_lag = 0.0 if mode == MODE_FIRST_PIRA else raw_last
@@ -209,6 +211,9 @@ def scan_patient(
     irel = 0
     while irel < m and not r[irel] > t[bl]:
         irel += 1
+    handled = -np.inf  # relapses up to this day no longer move the reference
+    rebased = False  # the baseline has just moved after a relapse (residual_only)
+    prev_bl = 0
 
     guard = 0
     while True:
@@ -227,6 +232,15 @@ def scan_patient(
             ext = skip != EXT_NONE and local_extremum(x, dw, di, bl, skip)
         if ended:
             break
+        if rebased:
+            rebased = False
+            if not x[bl] > x[prev_bl]:
+                # no residual disability: the reference stays, the search goes on from here
+                handled = t[bl]
+                search = bl
+                bl = prev_bl
+                while irel < m and not r[irel] > handled:
+                    irel += 1
         if rebl and irel < m:
             while irel < m and not r[irel] > t[bl]:
                 irel += 1
@@ -498,7 +512,7 @@ def scan_patient(
         if rebl and search < n:
             crossed = False
             for q in range(m):
-                if t[bl] < r[q] and r[q] + rebl_lag < t[search]:
+                if t[bl] < r[q] and r[q] > handled and r[q] + rebl_lag < t[search]:
                     crossed = True
                     break
             if crossed:
@@ -509,6 +523,8 @@ def scan_patient(
                         break
                 if nb < 0:
                     break
+                rebased = residual_only
+                prev_bl = bl
                 bl = nb
                 search = bl + 1
                 if bl > n - 2:

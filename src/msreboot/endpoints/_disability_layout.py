@@ -82,7 +82,8 @@ IP_MONOTONIC = 13
 IP_UNCONFIRMED = 14
 IP_LOWEST_CONFIRMED = 15
 IP_DISTANCE_PREVIOUS = 16
-N_IP = 17
+IP_RESIDUAL_ONLY = 17
+N_IP = 18
 
 # Float options (``fp``); NaN stands for "no bound"
 FP_BL_LAST, FP_BL_NEXT, FP_EV_LAST, FP_EV_NEXT, FP_CF_LAST, FP_CF_NEXT = 0, 1, 2, 3, 4, 5
@@ -137,6 +138,7 @@ def kernel_options(
     ip[IP_UNCONFIRMED] = int(d.unconfirmed_worsening)
     ip[IP_LOWEST_CONFIRMED] = int(d.baseline.post_event_reference == "lowest_confirmed")
     ip[IP_DISTANCE_PREVIOUS] = int(d.confirmation.minimal_distance_to == "previous")
+    ip[IP_RESIDUAL_ONLY] = int(d.baseline.residual_only)
     fp = np.zeros(N_FP)
     rb = d.relapse_buffer
     fp[FP_BL_LAST], fp[FP_BL_NEXT] = rb.baseline

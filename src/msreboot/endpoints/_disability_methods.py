@@ -103,6 +103,11 @@ def methods_text(definition: DisabilityDefinition) -> str:
             "The baseline was reset after every relapse"
             + (" and never took a lower value than the previous one." if bl.not_lower else ".")
         )
+        if bl.residual_only:
+            sentences.append(
+                "A relapse reset the baseline only when it left residual disability (the first"
+                " visit after it was worse than the baseline); otherwise the baseline stayed."
+            )
     if bl.skip_local_extrema != "none":
         sentences.append(f"Local extrema ({bl.skip_local_extrema}) were not used as baselines.")
     rb = definition.relapse_buffer

@@ -210,6 +210,13 @@ class BaselineRule:
         ``check_intermediate``, the visits between; for improvement the highest), and the
         search continues after the event (Bsteh et al. 2025, the Bern engine's
         "confirmed event score").
+    residual_only
+        With ``after_relapse`` (default off): a relapse moves the reference only when it
+        leaves residual disability, i.e. when the first visit after it (outside the
+        baseline buffer) is worse than the current reference; otherwise the reference
+        stays and the search goes on from that visit. The rule of Müller et al. 2023 as
+        the Bern engine (Bsteh 2025) describes it; "worse" is any higher score, not a
+        change of the threshold (an assumed reading, not checked against the paper).
     """
 
     kind: BaselineKind = "fixed"
@@ -220,6 +227,7 @@ class BaselineRule:
     skip_local_extrema: LocalExtrema = "none"
     post_event_reference: PostEventReference = "visit"
     reference_confirmation_days: float = 0.0
+    residual_only: bool = False
 
     def __post_init__(self) -> None:
         _choice("kind", self.kind, BASELINE_KINDS)
@@ -238,6 +246,11 @@ class BaselineRule:
             raise ValueError(
                 f"sub_threshold must be 'none' with a running-minimum reference (every lower "
                 f"score may move it); got {self.sub_threshold!r}."
+            )
+        if self.residual_only and not self.after_relapse:
+            raise ValueError(
+                "residual_only applies to post-relapse re-baselining; got residual_only=True "
+                "with after_relapse=False. Set after_relapse=True as well."
             )
         if self.not_lower and not self.after_relapse:
             raise ValueError(
