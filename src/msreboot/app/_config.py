@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import pandas as pd
+
 from msreboot.data import parse_toml
 
 __all__ = [
@@ -116,10 +118,8 @@ class AppConfig:
     data_dir: Path = Path("msreboot-app-data")
     max_upload_mb: int = 50
 
-    def to_frame(self) -> object:
+    def to_frame(self) -> pd.DataFrame:
         """The users and roles as a table (no hashes)."""
-        import pandas as pd
-
         return pd.DataFrame(
             {"name": list(self.users), "role": [u.role for u in self.users.values()]}
         )
