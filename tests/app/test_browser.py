@@ -257,6 +257,16 @@ def test_a_tiny_virtual_trial_and_a_projection_run_in_the_background(
     assert "Done." in page.inner_text("#trial_progress")
     assert "halt_ms_efs" in page.inner_text("#trial_published")
     page.screenshot(path=str(tmp_path / "trial_run.png"), full_page=True)
+    page.fill("#replicates", "200")
+    page.click("#run_trial")
+    page.wait_for_function(
+        "() => document.querySelector('#trial_progress').innerText.includes('Running')"
+    )
+    page.click("#cancel_trial")
+    page.wait_for_function(
+        "() => document.querySelector('#trial_summary').innerText.includes('Cancelled')",
+        timeout=60_000,
+    )
     page.click("a[data-value='benefit']")
     page.fill("#pp_age", "38")
     page.select_option("#pp_sex", "female")
