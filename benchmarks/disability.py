@@ -177,6 +177,10 @@ def option_definitions() -> dict[str, DisabilityDefinition]:
             threshold=ThresholdRule("relative_20", relative=0.2)
         ),
         "relative_or_steps": base.with_(threshold=replace(ThresholdRule.msprog(), relative=0.2)),
+        "after_relapse": base.with_(baseline=BaselineRule(kind="roving", after_relapse=True)),
+        "after_relapse_residual_only": base.with_(
+            baseline=BaselineRule(kind="roving", after_relapse=True, residual_only=True)
+        ),
         "not_lower_kappos_2020": DisabilityDefinition.kappos_2020(),
         "bern_2025": DisabilityDefinition.bern_2025(),
     }
