@@ -579,9 +579,10 @@ class DisabilityDefinition:
         PIRA with relapse during confirmation reported separately (a relapse from the event
         to 30 days after the confirmation); no relapse buffers. Checked against the engine
         on relapse-free data (``tests/reference/disability/``). Not expressed: its separate
-        RAW/PIRA reference and post-relapse re-baselining with residual disability, and
-        its "re-baselining only" policy for undefined worsening, so with relapses the
-        results can differ.
+        RAW/PIRA reference, with which it combines post-relapse re-baselining with residual
+        disability (``BaselineRule(residual_only=True)``, not set here), and its
+        "re-baselining only" policy for undefined worsening, so with relapses the results
+        can differ.
         """
         return cls(
             "bern_2025",
