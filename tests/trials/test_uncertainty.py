@@ -182,3 +182,26 @@ def test_posterior_widens_the_spread_of_progression_on_mist() -> None:
     assert sd_drawn >= sd_plain
     assert width_drawn >= width_plain
     assert set(plain.groupby(keys).size()) == {10}
+
+
+def test_cli_size_says_what_the_power_intervals_include(tmp_path: object) -> None:
+    from pathlib import Path
+
+    folder = Path(str(tmp_path))
+    text = (
+        '[trial]\nname = "t"\nseed = 3\nreplicates = 2\nfollow_up_years = 1.0\n\n'
+        '[[arm]]\nname = "a"\nn = 8\n\n[[arm]]\nname = "b"\nn = 8\n'
+        'treatment = {kind = "dmt", drug = "natalizumab"}\n'
+    )
+    (folder / "t.toml").write_text(text, encoding="utf-8")
+    runner = CliRunner()
+    args = ["simulate", "size", str(folder / "t.toml"), "--low", "8", "--high", "12"]
+    out = runner.invoke(app, args)
+    assert out.exit_code == 0, out.output
+    assert "power intervals include: Monte Carlo error\n" in out.output
+    out = runner.invoke(app, [*args, "--uncertainty", "posterior"])
+    assert out.exit_code == 0, out.output
+    assert "power intervals include: Monte Carlo error and parameter uncertainty" in out.output
+    out = runner.invoke(app, [*args, "--uncertainty", "bayes"])
+    assert out.exit_code != 0
+    assert "uncertainty must be 'monte_carlo' or 'posterior'; got 'bayes'" in out.output
