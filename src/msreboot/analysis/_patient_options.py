@@ -143,10 +143,13 @@ def treatment_options(profile: PatientProfile) -> tuple[TreatmentOption, ...]:
 
 def load_posterior_draws(draws: int, seed: int) -> pd.DataFrame:
     """``draws`` parameter rows drawn by weight (with replacement) from the shipped
-    calibration posterior (:meth:`SimulationParameters.posterior_draws`, every parameter
-    of the posterior, from ``SeedSequence(seed, spawn_key=(1,))``)."""
+    calibration posterior (:meth:`SimulationParameters.posterior_draws`, from
+    ``SeedSequence(seed, spawn_key=(1,))``), with the parameters the calibrated set takes
+    from the fit only (``calibrated_only``): a parameter whose meaning changed since the
+    fit keeps its current value, as in the calibrated set, rather than a stale draw."""
     sequence = np.random.SeedSequence(seed, spawn_key=(1,))
-    return SimulationParameters.posterior_draws(draws, sequence).drop(columns="particle")
+    draws_frame = SimulationParameters.posterior_draws(draws, sequence, calibrated_only=True)
+    return draws_frame.drop(columns="particle")
 
 
 def population_for(profile: PatientProfile, base: SimulationParameters) -> PopulationSpec:
