@@ -1,6 +1,7 @@
-"""The fast paths of validation give what the plain pandas operations give: the
-already-in-order check of canonical_order, per-row patient values from one lookup per
-table, and patient ids left alone when none needs normalising."""
+"""The fast paths of validation give what the plain operations give: the already-in-order
+check of canonical_order, per-row patient values from one lookup per table, patient ids
+left alone when none needs normalising, and the contract pre-check that lets clean tables
+skip pandera."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from hypothesis import strategies as st
 
 from msreboot.data._order import in_order as _in_order
 from msreboot.data._schema import SCHEMA
-from msreboot.data._validate import _normalise_ids, _per_row, canonical_order
+from msreboot.data._validate import (
+    _contract_may_fail,
+    _normalise_ids,
+    _pandera_schema,
+    _per_row,
+    canonical_order,
+)
 from msreboot.exceptions import Problem
 
 IDS = st.sampled_from(["P1", "P10", "P2", "p1", "Z", "É1", "P1 "])
@@ -119,3 +126,63 @@ def test_ascii_ids_are_returned_as_they_are() -> None:
     assert list(cleaned) == ["P1", pd.NA, "P2"]
     assert len(found) == 1
     assert found[0].severity == "warning"
+
+
+EDSS = st.one_of(st.none(), st.sampled_from([-1.0, -0.5, 0.0, 0.5, 3.25, 4.0, 9.5, 10.0, 10.5]))
+SEX = st.one_of(st.none(), st.sampled_from(["F", "M", "X", "female", "f"]))
+YEAR = st.one_of(st.none(), st.integers(1890, 2110))
+
+
+def _pandera_fails(spec_name: str, table: pd.DataFrame) -> bool:
+    from pandera.errors import SchemaErrors
+
+    try:
+        _pandera_schema(SCHEMA[spec_name], table.columns).validate(table, lazy=True)
+    except SchemaErrors:
+        return True
+    return False
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(EDSS, min_size=1, max_size=6))
+def test_contract_precheck_agrees_with_pandera_on_edss(scores: list[float | None]) -> None:
+    n = len(scores)
+    table = pd.DataFrame(
+        {
+            "patient_id": pd.array(["P1"] * n, dtype="string"),
+            "date": pd.to_datetime(["2020-01-01"] * n),
+            "edss": np.array(scores, dtype="float64"),
+        },
+        index=pd.RangeIndex(1, n + 1),
+    )
+    assert _contract_may_fail(SCHEMA["edss"], table) is _pandera_fails("edss", table)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(SEX, YEAR), min_size=1, max_size=6))
+def test_contract_precheck_agrees_with_pandera_on_patients(
+    rows: list[tuple[str | None, int | None]],
+) -> None:
+    n = len(rows)
+    table = pd.DataFrame(
+        {
+            "patient_id": pd.array([f"P{i}" for i in range(n)], dtype="string"),
+            "sex": pd.array([r[0] for r in rows], dtype="string"),
+            "birth_year": pd.array([r[1] for r in rows], dtype="Int64"),
+        },
+        index=pd.RangeIndex(1, n + 1),
+    )
+    assert _contract_may_fail(SCHEMA["patients"], table) is _pandera_fails("patients", table)
+
+
+def test_contract_precheck_boundaries() -> None:
+    def edss(values: list[float | None]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"edss": np.array(values, dtype="float64")}, index=pd.RangeIndex(1, len(values) + 1)
+        )
+
+    assert not _contract_may_fail(SCHEMA["edss"], edss([0.0, 10.0, 4.5]))  # both ends allowed
+    assert _contract_may_fail(SCHEMA["edss"], edss([10.5]))
+    assert _contract_may_fail(SCHEMA["edss"], edss([3.25]))  # off the 0.5 grid
+    assert _contract_may_fail(SCHEMA["edss"], edss([None]))  # required
+    assert not _contract_may_fail(SCHEMA["edss"], edss([]))
