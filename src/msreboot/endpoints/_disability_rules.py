@@ -9,19 +9,41 @@ gives msprog's default first-CDW analysis.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal, get_args
-
-import numpy as np
 
 from msreboot.endpoints._disability_measures import HANDS, MEASURES, Hand, Measure
 from msreboot.endpoints._disability_methods import methods_text
-from msreboot.endpoints._disability_thresholds import KAPPOS_2020, ThresholdRule
+from msreboot.endpoints._disability_rule_parts import (
+    BASELINE_KINDS,
+    DIRECTIONS,
+    EVENT_MODES,
+    LOCAL_EXTREMA,
+    PRECEDING_VISITS,
+    SUB_THRESHOLDS,
+    BaselineKind,
+    BaselineRule,
+    Bound,
+    ConfirmationRule,
+    Direction,
+    EventMode,
+    PIRARule,
+    RelapseBuffer,
+    check_choice,
+)
+from msreboot.endpoints._disability_thresholds import ThresholdRule
 from msreboot.endpoints._presets import preset_names, published
 
-__all__ = [
+__all__ = [  # the parts are re-exported: one place to import a definition's rules from
+    "BASELINE_KINDS",
+    "EVENT_MODES",
+    "LOCAL_EXTREMA",
+    "MIST_2019",
+    "MURARO_2017",
+    "PRECEDING_VISITS",
+    "SUB_THRESHOLDS",
+    "BaselineKind",
     "BaselineRule",
+    "Bound",
     "ConfirmationRule",
     "DisabilityDefinition",
     "EventMode",
@@ -30,369 +52,10 @@ __all__ = [
     "ThresholdRule",
 ]
 
-EventMode = Literal["first_cdw", "first_cdi", "first", "first_pira", "first_raw", "all"]
-BaselineKind = Literal[
-    "fixed", "roving", "roving_improvement", "roving_worsening", "running_minimum"
-]
-ProceedFrom = Literal["confirmation", "event"]
-PostEventReference = Literal["visit", "lowest_confirmed"]
-SubThreshold = Literal["none", "event", "improvement", "worsening"]
-LocalExtrema = Literal["none", "strict", "all"]
-PrecedingVisit = Literal["baseline", "last", "last_delta"]
-Direction = Literal["increase", "decrease"]
-DistanceTo = Literal["reference", "previous"]
-
-# The allowed values, read from the types (one list each: the checks, the compiled scan's
-# codes and the CLI choices all come from these).
-EVENT_MODES: tuple[EventMode, ...] = get_args(EventMode)
-BASELINE_KINDS: tuple[BaselineKind, ...] = get_args(BaselineKind)
-PROCEED_FROM: tuple[ProceedFrom, ...] = get_args(ProceedFrom)
-POST_EVENT_REFERENCES: tuple[PostEventReference, ...] = get_args(PostEventReference)
-SUB_THRESHOLDS: tuple[SubThreshold, ...] = get_args(SubThreshold)
-LOCAL_EXTREMA: tuple[LocalExtrema, ...] = get_args(LocalExtrema)
-PRECEDING_VISITS: tuple[PrecedingVisit, ...] = get_args(PrecedingVisit)
-DIRECTIONS: tuple[Direction, ...] = get_args(Direction)
-DISTANCES_TO: tuple[DistanceTo, ...] = get_args(DistanceTo)
-Bound = float | None
-
 BERN_2025 = "Bsteh G et al. Mult Scler Relat Disord 2025;93:106215. doi:10.1016/j.msard.2024.106215"
 MURARO_2017 = "Muraro PA et al. JAMA Neurol 2017;74:459-69. doi:10.1001/jamaneurol.2016.5867"
 MIST_2019 = "Burt RK et al. JAMA 2019;321:165-74. doi:10.1001/jama.2018.18743"
 _WORSE_WHEN = {"t25fw": "increase", "9hpt": "increase", "sdmt": "decrease"}
-
-
-def _pair(value: float | Sequence[float], what: str, second: float = 0.0) -> tuple[float, float]:
-    """One number means (before, ``second``); two numbers are (before, after)."""
-    if isinstance(value, (int, float)):
-        out = (float(value), float(second))
-    else:
-        items = [float(v) for v in value]
-        if len(items) == 1:
-            out = (items[0], float(second))
-        elif len(items) == 2:
-            out = (items[0], items[1])
-        else:
-            raise ValueError(f"{what} must be one number or a pair; got {value!r}.")
-    if any(math.isnan(v) or v < 0 for v in out):
-        raise ValueError(f"{what} must be >= 0 days; got {value!r}.")
-    return out
-
-
-@dataclass(frozen=True)
-class ConfirmationRule:
-    """How a candidate change is confirmed.
-
-    Parameters
-    ----------
-    days
-        Confirmation period(s) in days (84 = 12 weeks). With several periods any may
-        confirm; periods are tried in the order given when the scan moves on.
-    tolerance_days
-        (before, after) tolerance around each period, inclusive: a visit confirms when its
-        lag from the event is in ``[int(days) - before, int(days) + after]``. Default (7,
-        730.5): from 77 days to 2 years after the period. ``after`` may be ``inf``. One pair
-        for all periods, or one pair per period.
-    check_intermediate
-        Every visit between the event and the confirmation visit must also show the
-        change (default); otherwise only the confirmation visit is tested.
-    sustained_days
-        The change must also hold for this many days after the event (0: no requirement;
-        ``inf``: to the last visit). Events sustained to the last visit always qualify.
-    monotonic
-        Monotonic confirmation (default off): the confirmation visit (and, with
-        ``check_intermediate``, every visit in between) must also be at least as bad as the
-        event visit, not only beyond the threshold from the reference (the "monotonic"
-        confirmation type of Bsteh et al., Mult Scler Relat Disord 2025;93:106215,
-        doi:10.1016/j.msard.2024.106215).
-    minimal_distance_days, minimal_distance_to
-        A worsening candidate must lie at least ``minimal_distance_days`` days after its
-        reference (``reference``, default) or after the previous visit (``previous``);
-        closer visits are not candidates (default 0: no requirement; Bsteh 2025, without
-        the Bern engine's backtracking to an earlier reference).
-
-    Notes
-    -----
-    Only the first eligible visit in the windows is tested: a later visit does not rescue
-    a failed first one.
-    """
-
-    days: tuple[float, ...] = (84.0,)
-    tolerance_days: tuple[tuple[float, float], ...] = ((7.0, 730.5),)
-    check_intermediate: bool = True
-    sustained_days: float = 0.0
-    monotonic: bool = False
-    minimal_distance_days: float = 0.0
-    minimal_distance_to: DistanceTo = "reference"
-
-    def __init__(
-        self,
-        days: float | Sequence[float] = 84.0,
-        tolerance_days: float | Sequence[float] | Sequence[Sequence[float]] = (7.0, 730.5),
-        check_intermediate: bool = True,
-        sustained_days: float = 0.0,
-        monotonic: bool = False,
-        minimal_distance_days: float = 0.0,
-        minimal_distance_to: DistanceTo = "reference",
-    ) -> None:
-        periods = (float(days),) if isinstance(days, (int, float)) else tuple(map(float, days))
-        if not periods or any(not (p > 0 and math.isfinite(p)) for p in periods):
-            raise ValueError(f"days must be positive finite numbers; got {days!r}.")
-        if len(periods) > 60:
-            raise ValueError(f"at most 60 confirmation periods; got {len(periods)}.")
-        tol = _tolerances(tolerance_days, len(periods))
-        if not sustained_days >= 0:
-            raise ValueError(
-                f"sustained_days must be >= 0 (inf: to the end); got {sustained_days}."
-            )
-        object.__setattr__(self, "days", periods)
-        object.__setattr__(self, "tolerance_days", tol)
-        object.__setattr__(self, "check_intermediate", bool(check_intermediate))
-        object.__setattr__(self, "sustained_days", float(sustained_days))
-        object.__setattr__(self, "monotonic", bool(monotonic))
-        if not (minimal_distance_days >= 0 and math.isfinite(minimal_distance_days)):
-            raise ValueError(
-                f"minimal_distance_days must be >= 0 and finite; got {minimal_distance_days}."
-            )
-        _choice("minimal_distance_to", minimal_distance_to, DISTANCES_TO)
-        object.__setattr__(self, "minimal_distance_days", float(minimal_distance_days))
-        object.__setattr__(self, "minimal_distance_to", minimal_distance_to)
-
-    def windows(self) -> tuple[np.ndarray, np.ndarray]:
-        lo = np.array([int(d) - t[0] for d, t in zip(self.days, self.tolerance_days, strict=True)])
-        hi = np.array([int(d) + t[1] for d, t in zip(self.days, self.tolerance_days, strict=True)])
-        return lo.astype(float), hi.astype(float)
-
-
-@dataclass(frozen=True)
-class BaselineRule:
-    """Which visit is the reference for the next event.
-
-    Parameters
-    ----------
-    kind
-        ``fixed``: the first valid visit. ``roving``: moves after every confirmed event;
-        ``roving_improvement`` / ``roving_worsening``: only after improvements / worsening.
-        ``running_minimum``: a roving reference that moves as a running minimum (Bsteh et
-        al. 2025, the Bern engine): any later score below the reference becomes the new
-        reference once confirmed (``reference_confirmation_days``), and after a confirmed
-        worsening the reference moves as with ``roving_worsening``; improvements are not
-        events, they only move the reference.
-    proceed_from
-        After an event, the baseline moves to (and the search continues after) the first
-        confirmation visit (``confirmation``, default) or the event visit (``event``).
-    sub_threshold
-        With a roving baseline, also re-baseline after confirmed changes below the
-        threshold (``event``: either direction; ``improvement``; ``worsening``).
-    after_relapse
-        Re-baseline after every relapse: the first visit on or after the relapse (subject
-        to the baseline buffer) becomes the new baseline (post-relapse re-baselining).
-    not_lower
-        With ``after_relapse``: a new baseline never has a better score than the previous
-        one; the previous value is carried forward (Kappos 2020). The previous value is the
-        level the baseline moved to after a confirmed change, even when the relapse buffer
-        then moves the baseline to a later, lower visit.
-    skip_local_extrema
-        The baseline is never placed at a local extremum (``all``) or at one that differs
-        from both neighbours by at least the threshold (``strict``); a visit equal to the one
-        two visits earlier is not an extremum.
-    reference_confirmation_days
-        With ``running_minimum``: a lower score becomes the reference only when every
-        score after it, up to and including the first visit at least this many days later,
-        is also below the current reference; the new reference, dated at the lower score,
-        is the highest of these scores (its own confirmation period, shorter than that of
-        events; Bsteh 2025 use 30 days). No visit that late: no move. 0 (default): every
-        lower score moves the reference at once. Visits not valid for confirmation count.
-    post_event_reference
-        ``visit`` (default): a roving baseline moves to the visit ``proceed_from`` names,
-        with that visit's score. ``lowest_confirmed``: it moves to the event visit, dated
-        at the event, with the least changed score of the span that confirmed the event
-        (for worsening the lowest of the event, the confirmation visit and, with
-        ``check_intermediate``, the visits between; for improvement the highest), and the
-        search continues after the event (Bsteh et al. 2025, the Bern engine's
-        "confirmed event score").
-    residual_only
-        With ``after_relapse`` (default off): a relapse moves the reference only when it
-        leaves residual disability, i.e. when the first visit after it (outside the
-        baseline buffer) is worse than the current reference; otherwise the reference
-        stays and the search goes on from that visit. The rule of Müller et al. 2023 as
-        the Bern engine (Bsteh 2025) describes it; "worse" is any higher score, not a
-        change of the threshold (an assumed reading, not checked against the paper).
-    """
-
-    kind: BaselineKind = "fixed"
-    proceed_from: ProceedFrom = "confirmation"
-    sub_threshold: SubThreshold = "none"
-    after_relapse: bool = False
-    not_lower: bool = False
-    skip_local_extrema: LocalExtrema = "none"
-    post_event_reference: PostEventReference = "visit"
-    reference_confirmation_days: float = 0.0
-    residual_only: bool = False
-
-    def __post_init__(self) -> None:
-        _choice("kind", self.kind, BASELINE_KINDS)
-        _choice("proceed_from", self.proceed_from, PROCEED_FROM)
-        _choice("sub_threshold", self.sub_threshold, SUB_THRESHOLDS)
-        _choice("skip_local_extrema", self.skip_local_extrema, LOCAL_EXTREMA)
-        _choice("post_event_reference", self.post_event_reference, POST_EVENT_REFERENCES)
-        if not (
-            self.reference_confirmation_days >= 0 and self.reference_confirmation_days < math.inf
-        ):
-            raise ValueError(
-                f"reference_confirmation_days must be >= 0 and finite; got "
-                f"{self.reference_confirmation_days}. Use 0 for an unconfirmed running minimum."
-            )
-        if self.kind == "running_minimum" and self.sub_threshold != "none":
-            raise ValueError(
-                f"sub_threshold must be 'none' with a running-minimum reference (every lower "
-                f"score may move it); got {self.sub_threshold!r}."
-            )
-        if self.residual_only and not self.after_relapse:
-            raise ValueError(
-                "residual_only applies to post-relapse re-baselining; got residual_only=True "
-                "with after_relapse=False. Set after_relapse=True as well."
-            )
-        if self.not_lower and not self.after_relapse:
-            raise ValueError(
-                "not_lower applies to post-relapse re-baselining; got not_lower=True with "
-                "after_relapse=False. Set after_relapse=True as well."
-            )
-
-
-@dataclass(frozen=True)
-class RelapseBuffer:
-    """Minimum distance (days) from relapse onsets, as (after the last, before the next).
-
-    ``baseline``: a baseline visit within the buffer moves to the next visit (default 30
-    days after the last relapse). ``event``: an event visit within the buffer is not a
-    candidate (default none). ``confirmation``: a visit within the buffer cannot confirm
-    (default 30 days). A single number means (that many days after the last relapse, 0).
-    Relapses earlier than the first visit minus the baseline buffer are ignored.
-    """
-
-    baseline: tuple[float, float] = (30.0, 0.0)
-    event: tuple[float, float] = (0.0, 0.0)
-    confirmation: tuple[float, float] = (30.0, 0.0)
-
-    def __init__(
-        self,
-        baseline: float | Sequence[float] = 30.0,
-        event: float | Sequence[float] = 0.0,
-        confirmation: float | Sequence[float] = 30.0,
-    ) -> None:
-        object.__setattr__(self, "baseline", _pair(baseline, "baseline"))
-        object.__setattr__(self, "event", _pair(event, "event"))
-        object.__setattr__(self, "confirmation", _pair(confirmation, "confirmation"))
-
-
-@dataclass(frozen=True)
-class PIRARule:
-    """Relapse-associated worsening (RAW) and progression independent of relapses (PIRA).
-
-    A confirmed worsening is RAW when a relapse onset lies within ``raw_days[0]`` days
-    before the event (same day included) or ``raw_days[1]`` days after it. Otherwise it is
-    PIRA when, for at least one confirmation visit, no relapse lies in the relapse-free
-    intervals around three checkpoints: a preceding visit (``preceding_visit``: the
-    baseline, the last visit before the event, or the last visit from which the change is
-    meaningful), the event and the confirmation visit. Each interval is (days before, days
-    after) its checkpoint; ``None`` as an end joins it to the neighbouring checkpoint's
-    interval (``preceding=(0, None), event=(None, None), confirmation=(None, 0)`` means "no
-    relapse from baseline to confirmation"); (0, 0) ignores the checkpoint. Otherwise the
-    worsening is "undefined". With ``use_end_dates`` a relapse occupies onset to end date.
-
-    ``report_relapse_during_confirmation`` (default off: such events stay "undefined"):
-    a worsening that is neither RAW nor PIRA, but whose intervals of the preceding visit
-    and of the event hold when each is cut at the event day, is reported as "PIRA with
-    relapse during confirmation": the only relapses that stop it from being PIRA came
-    after the event (during confirmation or around the confirmation visit). Papers report
-    this category separately (Bsteh et al. 2025, the Bern engine; Mueller et al. 2023).
-    """
-
-    name: str = "mueller_2023"
-    raw_days: tuple[float, float] = (90.0, 0.0)
-    preceding: tuple[Bound, Bound] = (0.0, 0.0)
-    event: tuple[Bound, Bound] = (90.0, 30.0)
-    confirmation: tuple[Bound, Bound] = (90.0, 30.0)
-    preceding_visit: PrecedingVisit = "baseline"
-    use_end_dates: bool = False
-    report_relapse_during_confirmation: bool = False
-    citation: str = "Mueller J et al. JAMA Neurol 2023;80:1232-45. doi:10.1001/jamaneurol.2023.3331"
-
-    def __post_init__(self) -> None:
-        _choice("preceding_visit", self.preceding_visit, PRECEDING_VISITS)
-        object.__setattr__(self, "raw_days", _pair(self.raw_days, "raw_days"))
-        for what in ("preceding", "event", "confirmation"):
-            pair = getattr(self, what)
-            if len(pair) != 2 or any(v is not None and not v >= 0 for v in pair):
-                raise ValueError(f"{what} must be (days before, days after), each >= 0 or None.")
-
-    @classmethod
-    def mueller_2023(cls) -> PIRARule:
-        """No relapse from 90 days before to 30 days after the event and the confirmation."""
-        return cls()
-
-    @classmethod
-    def kappos_2020(cls) -> PIRARule:
-        """No relapse from the baseline to 30 days after the event, nor within 30 days of
-        the confirmation. Use with post-relapse re-baselining (DisabilityDefinition.kappos_2020)."""
-        return cls(
-            "kappos_2020",
-            preceding=(0.0, None),
-            event=(None, 30.0),
-            confirmation=(30.0, 30.0),
-            citation=KAPPOS_2020,
-        )
-
-    @classmethod
-    def cagol_2022(cls) -> PIRARule:
-        """No relapse between the last visit before the event and the confirmation visit.
-
-        Assumed reading of the published definition (the relapse-free interval runs from
-        the last EDSS assessment before the worsening to its confirmation).
-        """
-        return cls(
-            "cagol_2022",
-            preceding=(0.0, None),
-            event=(None, None),
-            confirmation=(None, 0.0),
-            preceding_visit="last",
-            citation="Cagol A et al. JAMA Neurol 2022;79:682-92. doi:10.1001/jamaneurol.2022.1025",
-        )
-
-    @classmethod
-    def mueller_2025(cls) -> PIRARule:
-        """Mueller 2023 intervals with relapses as periods from onset to end date.
-
-        Assumed: a relapse with a recorded end date blocks PIRA while any part of it
-        overlaps an interval; without an end date it is a single day.
-        """
-        return cls(
-            "mueller_2025",
-            use_end_dates=True,
-            citation="Mueller J et al. 2025 (PIRA definition revision, relapse end dates); assumed",
-        )
-
-
-def _tolerances(value: object, n_periods: int) -> tuple[tuple[float, float], ...]:
-    """One tolerance (same both sides), one (before, after) pair, or one pair per period."""
-    if isinstance(value, (int, float)):
-        return ((float(value), float(value)),) * n_periods
-    items = list(value) if isinstance(value, Sequence) else [value]
-    if all(isinstance(v, (int, float)) for v in items):
-        numbers = [float(v) for v in items]  # type: ignore[arg-type]
-        if len(numbers) == 1:
-            numbers = numbers * 2
-        return (_pair(numbers, "tolerance_days"),) * n_periods
-    if len(items) != n_periods or not all(isinstance(v, Sequence) for v in items):
-        raise ValueError(
-            f"tolerance_days must be one pair or one pair per period ({n_periods}); got {value!r}."
-        )
-    return tuple(_tolerances(v, 1)[0] for v in items)
-
-
-def _choice(what: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{what} must be one of {', '.join(allowed)}; got {value!r}.")
 
 
 @dataclass(frozen=True)
@@ -441,10 +104,10 @@ class DisabilityDefinition:
     hand: Hand = "worse"
 
     def __post_init__(self) -> None:
-        _choice("event", self.event, EVENT_MODES)
-        _choice("direction", self.direction, DIRECTIONS)
-        _choice("measure", self.measure, MEASURES)
-        _choice("hand", self.hand, HANDS)
+        check_choice("event", self.event, EVENT_MODES)
+        check_choice("direction", self.direction, DIRECTIONS)
+        check_choice("measure", self.measure, MEASURES)
+        check_choice("hand", self.hand, HANDS)
         worse = _WORSE_WHEN.get(self.measure)
         if worse is not None and self.direction != worse:
             raise ValueError(
