@@ -192,6 +192,7 @@ def test_export_is_coded_and_flat(export_csv: Path) -> None:
         "timed_25_foot_walk",
         "nine_hole_peg_test",
         "sdmt",
+        "laboratory",
     }
 
 
@@ -439,6 +440,7 @@ def test_example_mapping_names_every_instrument(mapping_doc: dict[str, Any]) -> 
         "timed_25_foot_walk",
         "nine_hole_peg_test",
         "sdmt",
+        "laboratory",
     }
     for table, source in _sources(mapping_doc):
         mapped = {

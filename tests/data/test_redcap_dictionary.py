@@ -202,6 +202,15 @@ FIELDS: list[tuple[str, str, str, str, str, tuple[str, str] | None, list[Choice]
         [],
     ),
     (
+        "plt_dt",
+        "hsct_procedure",
+        "text",
+        "Platelet engraftment date",
+        "date_dmy",
+        ("treatments", "platelet_engraftment_date"),
+        [],
+    ),
+    (
         "dc_dt",
         "hsct_procedure",
         "text",
@@ -495,6 +504,10 @@ FIELDS: list[tuple[str, str, str, str, str, tuple[str, str] | None, list[Choice]
         ("peg_test", "unable_to_complete"),
         [],
     ),
+    ("lab_dt", "lymphocyte_panel", "text", "Date of blood draw", "date_ymd", ("labs", "date"), []),
+    ("lab_test", "lymphocyte_panel", "text", "Analyte", "", ("labs", "analyte"), []),
+    ("lab_result", "lymphocyte_panel", "text", "Result value", "number", ("labs", "value"), []),
+    ("lab_units", "lymphocyte_panel", "text", "Unit of the result", "", ("labs", "unit"), []),
     ("sdmt_dt", "sdmt", "text", "SDMT date", "date_ymd", ("sdmt", "date"), []),
     (
         "sdmt_correct",

@@ -88,6 +88,9 @@ TOKEN_SYNONYMS: Mapping[str, str] = MappingProxyType(
 _FormKey = tuple[str, TreatmentKind | None]
 
 FORM_PHRASES: tuple[tuple[str, _FormKey], ...] = (
+    ("laboratory", ("labs", None)),
+    ("lab", ("labs", None)),
+    ("lymphocyte", ("labs", None)),
     ("t25fw", ("timed_walk", None)),
     ("walk", ("timed_walk", None)),
     ("9hpt", ("peg_test", None)),
@@ -228,9 +231,15 @@ COLUMN_PHRASES: Mapping[str, Mapping[str, tuple[frozenset[str], ...]]] = Mapping
             "transplant_related": _p("transplant related", "trm", "related transplant")
             + _p("transplant", "treatment related"),
         },
-        # one row per result: a REDCap form with a field per analyte or item does not map
-        # field by field, so these tables are left for the user to map
-        "labs": {},
+        # one row per result: a repeating instrument with an analyte field and a value
+        # field maps (a form with a field per analyte does not, and is left to the user)
+        "labs": {
+            "date": _p("draw date", "blood draw", "lab date", "sample date", "date"),
+            "analyte": _p("analyte", "lab test", "test name", "test"),
+            "value": _p("result value", "result", "value"),
+            "unit": _p("unit", "units", "unit result"),
+        },
+        # a form with a field per item: left for the user to map
         "proms": {},
         "timed_walk": {
             "date": _p("t25fw date", "walk date"),
