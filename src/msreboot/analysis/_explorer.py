@@ -169,13 +169,20 @@ class CohortExplorer:
 
     @staticmethod
     def patient_projection(
-        profile: PatientProfile, *, draws: int = 10, patients_per_draw: int = 200
+        profile: PatientProfile,
+        *,
+        draws: int = 10,
+        patients_per_draw: int = 200,
+        progress: Callable[[int, int], None] | None = None,
     ) -> PatientProjection:
         """One person's benefit and risk (:func:`project_patient` with every option that
-        applies)."""
+        applies); ``progress`` gets ``(simulations done, planned)`` and may raise to stop
+        the run."""
         from msreboot.analysis._patient_projection import project_patient
 
-        return project_patient(profile, draws=draws, patients_per_draw=patients_per_draw)
+        return project_patient(
+            profile, draws=draws, patients_per_draw=patients_per_draw, progress=progress
+        )
 
     @staticmethod
     def studies() -> pd.DataFrame:

@@ -10,7 +10,7 @@ real cohorts get.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
@@ -242,14 +242,17 @@ def simulate_options(
     draws: int = 10,
     patients_per_draw: int = 200,
     seed: int = 2026,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[OptionRuns]:
     """Simulate every option under ``draws`` posterior parameter sets.
 
     The same patients (seed ``SeedSequence(seed, spawn_key=(0, d))`` for draw ``d``) are
     given every option, so differences between options carry less Monte Carlo noise.
+    ``progress`` is called with ``(simulations done, simulations planned)`` after each
+    option's draw (``len(options) * draws`` in all); an exception it raises stops the run.
     """
     with _one_thread():
-        return _simulate_options(profile, options, draws, patients_per_draw, seed)
+        return _simulate_options(profile, options, draws, patients_per_draw, seed, progress)
 
 
 @contextmanager
@@ -277,12 +280,13 @@ def _simulate_options(
     draws: int,
     patients_per_draw: int,
     seed: int,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[OptionRuns]:
     base = SimulationParameters.preset("calibrated")
     posterior = load_posterior_draws(draws, seed)
     population = population_for(profile, base)
     definitions = _definitions()
-    runs = []
+    runs: list[OptionRuns] = []
     for option in options:
         treatment = option.treatment()
         cohorts = []
@@ -304,6 +308,8 @@ def _simulate_options(
             truth = sim.truth
             keep = truth["hct_ci"] == (profile.hct_ci or 0)
             kept.append(pd.Series(d, index=truth.loc[keep, "patient_id"].astype(str)))
+            if progress is not None:
+                progress(len(runs) * len(posterior) + d + 1, len(options) * len(posterior))
         draw_of = pd.concat(kept)
         tables = {
             name: pd.concat([c.tables[name] for c in cohorts], ignore_index=True)

@@ -7,7 +7,7 @@ recommendation.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -471,6 +471,7 @@ def project_patient(
     patients_per_draw: int = 200,
     seed: int = 2026,
     trm_moderators: Sequence[TRMModerator] = ("edss",),
+    progress: Callable[[int, int], None] | None = None,
 ) -> PatientProjection:
     """Eligibility, predicted TRM and every option compared for one person.
 
@@ -491,6 +492,10 @@ def project_patient(
         Seed of the draws and the virtual patients.
     trm_moderators
         Moderators of the TRM meta-regression (see :func:`predict_trm`).
+    progress
+        Called with ``(simulations done, simulations planned)`` after each option's
+        posterior draw (``options x draws`` in all; not called when the options cannot be
+        simulated); an exception it raises stops the projection and propagates.
 
     Returns
     -------
@@ -536,7 +541,12 @@ def project_patient(
     if unknown is None:
         try:
             runs = simulate_options(
-                profile, chosen, draws=draws, patients_per_draw=patients_per_draw, seed=seed
+                profile,
+                chosen,
+                draws=draws,
+                patients_per_draw=patients_per_draw,
+                seed=seed,
+                progress=progress,
             )
         except ValueError as error:
             if "too strict" not in str(error):
