@@ -19,7 +19,13 @@ import pandas as pd
 from msreboot.data import Cohort
 from msreboot.endpoints._composite import Anchor, EndpointTimes, anchor_days, endpoint_times
 from msreboot.endpoints._definitions import EndpointDefinition
-from msreboot.endpoints._partitions import anchor_parts, cohort_parts, count_parts, run_on_spark
+from msreboot.endpoints._partitions import (
+    anchor_parts,
+    cohort_parts,
+    count_parts,
+    run_on_spark,
+    stack_parts,
+)
 
 __all__ = ["partitioned_endpoint_times"]
 
@@ -59,10 +65,10 @@ def partitioned_endpoint_times(
     label = anchor if isinstance(anchor, str) else "table"
     out = []
     for i, definition in enumerate(definitions):
-        patients = pd.concat([r[i][0] for r in results], ignore_index=True)
+        patients = stack_parts([r[i][0] for r in results])
         keys = day0.get_indexer(pd.Index(patients["patient_id"]))
         patients = patients.iloc[np.argsort(keys, kind="stable")].reset_index(drop=True)
-        excluded = _endpoint_excluded(pd.concat([r[i][1] for r in results]), day0)
+        excluded = _endpoint_excluded(stack_parts([r[i][1] for r in results]), day0)
         out.append(EndpointTimes(definition, patients, excluded, label))
     return out
 

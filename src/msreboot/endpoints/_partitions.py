@@ -40,6 +40,7 @@ __all__ = [
     "partitioned_disability_events",
     "run_on_spark",
     "spark_session",
+    "stack_parts",
 ]
 
 _SCHEMA = "partition int, payload binary"
@@ -201,10 +202,17 @@ def partitioned_disability_events(
     return _merge_disability(results)
 
 
+def stack_parts(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The partitions' rows in one frame. Partitions without rows are left out (pandas
+    deprecates letting an empty frame take part in the result's dtypes); when every one is
+    empty, the first gives the columns."""
+    full = [f for f in frames if len(f)]
+    return pd.concat(full, ignore_index=True) if full else frames[0].iloc[:0]
+
+
 def _merge_disability(results: list[DisabilityEvents]) -> DisabilityEvents:
     def cat(name: str) -> pd.DataFrame:
-        frames: list[pd.DataFrame] = [getattr(r, name) for r in results]
-        return pd.concat(frames, ignore_index=True)
+        return stack_parts([getattr(r, name) for r in results])
 
     excluded = cat("excluded")
     rank = [
