@@ -185,6 +185,38 @@ class ForeignTables:
             (source, np.asarray(rows, dtype="int64"), np.asarray(subjects, dtype=object), variables)
         )
 
+    def add_selected(
+        self,
+        table: str,
+        source: str,
+        rows: pd.Index,
+        data: Mapping[str, object],
+        ids: pd.Series,
+        id_variable: str,
+        variables: Mapping[str, str],
+    ) -> None:
+        """:meth:`add` the records ``rows`` (index labels of the source frame, which are its
+        1-based record numbers) of ``table``: each ``data`` value is a source column (a
+        Series, read at ``rows``) or one value for every row; ``ids`` (the source's subject
+        column, read at ``rows``) becomes ``patient_id``, located as ``id_variable``."""
+        frame = pd.DataFrame(
+            {
+                k: (v.loc[rows].to_numpy() if isinstance(v, pd.Series) else v)
+                for k, v in data.items()
+            },
+            index=rows,
+        )
+        subjects = ids.loc[rows].to_numpy()
+        frame.insert(0, "patient_id", subjects)
+        self.add(
+            table,
+            frame,
+            source,
+            rows.to_numpy(),
+            subjects,
+            {"patient_id": id_variable, **variables},
+        )
+
     def error(
         self,
         source: str,

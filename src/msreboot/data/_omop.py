@@ -196,23 +196,8 @@ class _Reader:
         data: dict[str, object],
         variables: dict[str, str],
     ) -> None:
-        frame = pd.DataFrame(
-            {
-                k: (v.loc[rows].to_numpy() if isinstance(v, pd.Series) else v)
-                for k, v in data.items()
-            },
-            index=rows,
-        )
-        ids = self.col(source, "person_id").loc[rows]
-        frame.insert(0, "patient_id", ids.to_numpy())
-        self.out.add(
-            table,
-            frame,
-            source,
-            rows.to_numpy(),
-            ids.to_numpy(),
-            {"patient_id": "person_id", **variables},
-        )
+        ids = self.col(source, "person_id")
+        self.out.add_selected(table, source, rows, data, ids, "person_id", variables)
 
     def classify(self, table: str) -> pd.Series:
         """The set key of each row's concept (missing where it is in no set)."""

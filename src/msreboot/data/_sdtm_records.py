@@ -110,23 +110,8 @@ class SdtmRecords:
         data: dict[str, object],
         variables: dict[str, str],
     ) -> None:
-        frame = pd.DataFrame(
-            {
-                k: (v.loc[rows].to_numpy() if isinstance(v, pd.Series) else v)
-                for k, v in data.items()
-            },
-            index=rows,
-        )
-        ids = self.col(domain, "USUBJID").loc[rows]
-        frame.insert(0, "patient_id", ids.to_numpy())
-        self.out.add(
-            table,
-            frame,
-            domain,
-            rows.to_numpy(),
-            ids.to_numpy(),
-            {"patient_id": "USUBJID", **variables},
-        )
+        ids = self.col(domain, "USUBJID")
+        self.out.add_selected(table, domain, rows, data, ids, "USUBJID", variables)
         self.use(domain, rows)
 
     def present(self, names: list[str]) -> list[str]:
