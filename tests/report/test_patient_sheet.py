@@ -8,21 +8,10 @@ import re
 from functools import cache
 from pathlib import Path
 
-import pytest
-
 from msreboot.analysis import PatientProfile, PatientProjection, project_patient
 from msreboot.report import patient_sheet_html, write_patient_sheet
+from tests.browser import offline_page
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 PROFILE = PatientProfile(
     age_years=38,
     edss=4.5,
@@ -74,51 +63,18 @@ def test_sheet_of_an_incomplete_profile_says_the_options_are_unknown(tmp_path: P
 
 
 def test_sheet_renders_offline_in_chromium(tmp_path: Path) -> None:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"no Chromium at {CHROMIUM} (Debian package `chromium`); browser test skipped")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is not installed (pip install 'msreboot[dev]')"
-    )
     path = write_patient_sheet(_projection(), tmp_path / "sheet.html")
-    page_url = path.resolve().as_uri()
-    console_errors: list[str] = []
-    outside: list[str] = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=ARGS
+    with offline_page(path, width=1100, height=900) as (page, log):
+        assert page.title() == "Benefit and risk sheet"
+        assert page.locator("p.disclaimer").first.is_visible()
+        widths = page.eval_on_selector_all(
+            "svg", "els => els.map(e => e.getBoundingClientRect().width)"
         )
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            page.on(
-                "console",
-                lambda message: (
-                    console_errors.append(message.text) if message.type == "error" else None
-                ),
-            )
-            page.on("pageerror", lambda error: console_errors.append(str(error)))
-
-            def only_the_page(route: object) -> None:
-                request = route.request  # type: ignore[attr-defined]
-                if request.url == page_url:
-                    route.continue_()  # type: ignore[attr-defined]
-                else:
-                    outside.append(request.url)
-                    route.abort()  # type: ignore[attr-defined]
-
-            page.route("**/*", only_the_page)
-            page.goto(page_url, wait_until="load")
-            assert page.title() == "Benefit and risk sheet"
-            assert page.locator("p.disclaimer").first.is_visible()
-            widths = page.eval_on_selector_all(
-                "svg", "els => els.map(e => e.getBoundingClientRect().width)"
-            )
-            assert len(widths) == len(_projection().options) + 1
-            assert min(widths) >= 100
-            pdf = page.pdf(format="A4")
-        finally:
-            browser.close()
-    assert console_errors == []
-    assert outside == []
+        assert len(widths) == len(_projection().options) + 1
+        assert min(widths) >= 100
+        pdf = page.pdf(format="A4")
+    assert log.console_errors == []
+    assert log.outside == []
     assert pdf[:5] == b"%PDF-"
     # the footer disclaimer is printed on every page of the PDF
     pages = pdf.count(b"/Type /Page\n") or pdf.count(b"/Type /Page")
