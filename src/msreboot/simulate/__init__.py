@@ -20,6 +20,7 @@ from msreboot.simulate._parameters import DEFAULT_SET, ParameterBasis, Simulatio
 from msreboot.simulate._population import Phenotype, PopulationSpec
 from msreboot.simulate._schedule import VisitSchedule
 from msreboot.simulate._simulate import SimulatedCohort, simulate_cohort
+from msreboot.simulate._switch import FailureKind, SwitchRule
 from msreboot.simulate._treatment import (
     AHSCTCourse,
     ConditioningIntensity,
@@ -39,12 +40,14 @@ __all__ = [
     "ConditioningRegimen",
     "DMTCourse",
     "DMTDrug",
+    "FailureKind",
     "MSCCourse",
     "ParameterBasis",
     "Phenotype",
     "PopulationSpec",
     "SimulatedCohort",
     "SimulationParameters",
+    "SwitchRule",
     "Treatment",
     "VisitSchedule",
     "simulate_cohort",

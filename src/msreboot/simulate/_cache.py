@@ -19,6 +19,7 @@ from msreboot.simulate import (
     _kernel_common,
     _kernel_course,
     _kernel_population,
+    _kernel_switch,
     _kernel_transplant,
 )
 
@@ -30,6 +31,7 @@ CACHE = _compiled.CompiledCache(
         _kernel_course,
         _kernel_population,
         _kernel_transplant,
+        _kernel_switch,
         _kernel,
         _kernel_chunk,
     ),

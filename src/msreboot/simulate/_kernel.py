@@ -38,7 +38,6 @@ from msreboot.simulate._kernel_common import (
     B_GAMMA,
     B_GD,
     B_GD_LAG,
-    B_HCT_CI,
     B_NEURO,
     B_PHENOTYPE,
     B_PRIOR_DMTS,
@@ -46,12 +45,9 @@ from msreboot.simulate._kernel_common import (
     B_REMYELINATION,
     B_SP_CLASS,
     B_T2,
-    B_THYMIC,
     BUSULFAN_CNS,
-    CAUSE_INFECTION,
     CAUSE_MS,
     CAUSE_OTHER,
-    CAUSE_TOXICITY,
     DAYS_PER_YEAR,
     DT_DAYS,
     GD_AR1,
@@ -90,15 +86,12 @@ from msreboot.simulate._kernel_common import (
     SP_SHAPE,
     SP_SLOW,
     T2_PER_GD,
-    T_CD34,
     T_DEATH_CAUSE,
     T_DEATH_DAY,
     T_DMT_RESPONSE,
     T_DMT_STOP_DAY,
     T_EDSS3_DAY,
     T_EDSS_END,
-    T_ENGRAFT_DAY,
-    T_FEBRILE_NEUTROPENIA,
     T_GD_TOTAL,
     T_LAST_DAY,
     T_OBS_END,
@@ -107,7 +100,6 @@ from msreboot.simulate._kernel_common import (
     T_SHARE_RR,
     T_SPMS_DAY,
     T_TRM,
-    TRM_INFECTION,
     gd_baseline_rate,
     mortality_rate,
     observe_edss,
@@ -120,13 +112,19 @@ from msreboot.simulate._kernel_course import (
     shifted_share,
 )
 from msreboot.simulate._kernel_population import draw_patient
-from msreboot.simulate._kernel_transplant import (
-    discharge_day,
-    engraftment_day,
-    immune_course,
-    transplant_events,
-    transplant_log_hazard,
-    trm_death_event,
+from msreboot.simulate._kernel_switch import (
+    ON_EDSS,
+    ON_RELAPSE,
+    SW_AFTER,
+    SW_ON,
+    TX_END,
+    TX_PRESENT,
+    TX_START,
+    close_row,
+    start_switch,
+    start_transplant,
+    switched_multiplier,
+    worsened_visit,
 )
 from msreboot.simulate._rng import (
     STREAM_COURSE,
@@ -135,7 +133,6 @@ from msreboot.simulate._rng import (
     STREAM_TRANSPLANT,
     binomial,
     negative_binomial,
-    normal,
     poisson,
     uniform,
 )
@@ -144,24 +141,15 @@ from msreboot.simulate._treatment import (
     KIND_DMT,
     KIND_MSC,
     TR_BUSULFAN,
-    TR_CD34_MEDIAN,
-    TR_CD34_SDLOG,
-    TR_COND_DAY,
-    TR_D0,
     TR_KIND,
-    TR_MOB_DAY,
-    TR_MOB_FLARE_P,
     TR_MSC_DOSE,
     TR_MSC_INFUSIONS,
     TR_MSC_INTERVAL,
     TR_MSC_NEURO,
     TR_MSC_POTENCY_SP,
     TR_START,
-    TR_TRM_P,
 )
 
-# treatment-row columns (days from enrolment; NA_DAY when absent)
-TX_PRESENT, TX_MOB, TX_COND, TX_ADMIT, TX_START, TX_ENGRAFT, TX_DISCHARGE, TX_END, N_TX = range(9)
 # status codes
 OK, FAILED_POPULATION, OVERFLOW_RELAPSES, OVERFLOW_EVENTS = 0, 1, 2, 3
 MAX_MONTH_RELAPSES = 8
@@ -199,6 +187,8 @@ def simulate_patient(
     pv: np.ndarray,
     fp: np.ndarray,
     tv: np.ndarray,
+    tv2: np.ndarray,
+    sw: np.ndarray,
     edss_sched: np.ndarray,
     mri_sched: np.ndarray,
     jitter: int,
@@ -215,6 +205,7 @@ def simulate_patient(
     rel_end: np.ndarray,
     ae: np.ndarray,
     tx: np.ndarray,
+    tx2: np.ndarray,
     lab_days: np.ndarray,
     lab: np.ndarray,
 ) -> tuple[int, int, int, int, int]:
@@ -222,6 +213,8 @@ def simulate_patient(
 
     Returns ``(n_edss, n_mri, n_relapses, n_adverse_events, status)``. A transplanted
     patient's CD4 counts ``lab_days`` after the reinfusion go to ``lab`` (NaN otherwise).
+    With a switch rule (``sw[SW_ON] > 0``), a failure on the first course starts the
+    course ``tv2`` (:mod:`msreboot.simulate._kernel_switch`), written to ``tx2``.
     """
     sp = st[STREAM_POPULATION]
     sc = st[STREAM_COURSE]
@@ -232,6 +225,9 @@ def simulate_patient(
     for k in range(tx.shape[0]):
         tx[k] = NA_DAY
     tx[TX_PRESENT] = 0
+    for k in range(tx2.shape[0]):
+        tx2[k] = NA_DAY
+    tx2[TX_PRESENT] = 0
     prior = np.empty(32)
     n_prior = draw_patient(pv, fp, sp, base, prior)
     if n_prior < 0:
@@ -288,51 +284,24 @@ def simulate_patient(
     flare_day = -1.0
     cond_day = np.inf
     if kind == KIND_AHSCT:
-        d0 = tv[TR_D0]
-        cond_day = tv[TR_COND_DAY]
-        cd34 = tv[TR_CD34_MEDIAN] * math.exp(tv[TR_CD34_SDLOG] * normal(stx))
-        cd34 = min(max(cd34, 0.5), 40.0)
-        cd34 = math.floor(cd34 * 100.0 + 0.5) / 100.0
-        engraft = engraftment_day(fp, tv, stx, cd34)
-        immune_course(
+        cond_day, death_day, cause, trm, n_ae, flare_day = start_transplant(
             fp,
             tv,
             stx,
-            cd34,
-            base[B_THYMIC],
-            cond_day,
-            d0,
+            0.0,
+            base,
+            age0,
+            base[B_EDSS_LATENT],
+            phen != PH_RR,
             fu_days,
             mult_m,
             cd4_m,
             truth,
             lab_days,
             lab,
+            ae,
+            tx,
         )
-        age_tx = age0 + d0 / DAYS_PER_YEAR
-        lp = transplant_log_hazard(
-            fp, tv, age_tx, base[B_EDSS_LATENT], base[B_HCT_CI], phen != PH_RR
-        )
-        n_ae, fn = transplant_events(fp, tv, stx, d0, engraft, lp, cd4_m, ae)
-        p_trm = 1.0 - (1.0 - tv[TR_TRM_P]) ** math.exp(lp)
-        if uniform(stx) < p_trm:
-            trm = True
-            death_day = d0 + 5.0 + math.floor(uniform(stx) * 95.0)
-            infection = uniform(stx) < fp[TRM_INFECTION]
-            cause = CAUSE_INFECTION if infection else CAUSE_TOXICITY
-            n_ae = trm_death_event(stx, d0, death_day, infection, ae, n_ae)
-        if uniform(stx) < tv[TR_MOB_FLARE_P]:
-            flare_day = tv[TR_MOB_DAY] + 3.0 + math.floor(uniform(stx) * 11.0)
-        tx[TX_PRESENT] = 1
-        tx[TX_MOB] = int(tv[TR_MOB_DAY])
-        tx[TX_COND] = int(cond_day)
-        tx[TX_ADMIT] = int(cond_day) - 1
-        tx[TX_START] = int(d0)
-        tx[TX_ENGRAFT] = int(d0) + engraft
-        tx[TX_DISCHARGE] = int(discharge_day(fp, stx, d0 + engraft))
-        truth[T_ENGRAFT_DAY] = engraft
-        truth[T_CD34] = cd34
-        truth[T_FEBRILE_NEUTROPENIA] = 1.0 if fn else 0.0
     elif kind in (KIND_DMT, KIND_MSC):
         tx[TX_PRESENT] = 1
         tx[TX_START] = int(tv[TR_START])
@@ -346,6 +315,14 @@ def simulate_patient(
             tx[TX_END] = int(tv[TR_START] + (tv[TR_MSC_INFUSIONS] - 1) * tv[TR_MSC_INTERVAL])
     if n_ae > ae.shape[0]:
         return 0, 0, 0, 0, OVERFLOW_EVENTS
+    # switch on failure: the failure test's state, and the second course once started
+    sw_on = int(sw[SW_ON])
+    start1 = tv[TR_START] if kind == KIND_DMT else 0.0
+    edss_test = np.array([-1.0, -1.0])
+    fail_day = -1.0
+    switched = False
+    end1 = start2 = stop2 = np.inf
+    ratio2 = 1.0
     # state
     n1 = base[B_GD]
     n2 = base[B_GD_LAG]
@@ -394,6 +371,8 @@ def simulate_patient(
             mult = 1.0 - frac * (1.0 - dmt_ratio)
         elif kind == KIND_AHSCT:
             mult = mult_m[m]
+        if switched:
+            mult = switched_multiplier(mult, tv2, t0, t1, start2, stop2, ratio2, mult_m[m], end1)
         neuro_factor = 1.0
         if kind == KIND_MSC:
             total = 0.0
@@ -439,6 +418,8 @@ def simulate_patient(
             month_res[n_month] = resid
             n_month += 1
             if day <= obs_end:
+                if (sw_on & ON_RELAPSE) != 0 and fail_day < 0.0 and day >= start1 + sw[SW_AFTER]:
+                    fail_day = day
                 if n_rel >= cap_rel:
                     return 0, 0, 0, 0, OVERFLOW_RELAPSES
                 rel_day[n_rel] = int(day)
@@ -465,7 +446,7 @@ def simulate_patient(
             prate = sp_rate
             share = share_prog
         infl = min(mult, 1.0)
-        if kind == KIND_AHSCT and tv[TR_BUSULFAN] > 0.5 and t0 >= cond_day:
+        if t0 >= cond_day and (tv[TR_BUSULFAN] > 0.5 or tv2[TR_BUSULFAN] > 0.5):
             infl *= 1.0 - fp[BUSULFAN_CNS]
         pmult = ((1.0 - share) + share * infl) * neuro_factor
         if z_start >= 7.0:
@@ -510,6 +491,9 @@ def simulate_patient(
                 zv += bump_peak * (1.0 - (day - bump_day) / (bump_end - bump_day + 1.0))
             edss_day[n_edss] = day
             edss_val[n_edss] = observe_edss(fp, so, min(zv, 9.5))
+            testing = (sw_on & ON_EDSS) != 0 and fail_day < 0.0
+            if testing and worsened_visit(sw, edss_test, day, edss_val[n_edss], start1):
+                fail_day = day
             n_edss += 1
         # scans of the month
         while isc < n_scan and (mri_day[isc] < t1 or (last_month and mri_day[isc] <= t1)):
@@ -529,6 +513,35 @@ def simulate_patient(
             pending_t2 = -month_t2 if late else 0
             n_mri += 1
         pending_t2 += month_t2
+        if fail_day >= 0.0 and not switched and alive:
+            switched = True
+            end1, start2, stop2, ratio2, cond_day, trm_day, trm_cause, trm, n_ae, flare_day = (
+                start_switch(
+                    fp,
+                    tv2,
+                    stx,
+                    fail_day,
+                    base,
+                    age0,
+                    z,
+                    phen != PH_RR,
+                    fu_days,
+                    mult_m,
+                    cd4_m,
+                    truth,
+                    lab_days,
+                    lab,
+                    ae,
+                    tx2,
+                )
+            )
+            if n_ae > ae.shape[0]:
+                return 0, 0, 0, 0, OVERFLOW_EVENTS
+            if trm_day < death_day:
+                death_day, cause = trm_day, trm_cause
+            dmt_stop = min(dmt_stop, end1)
+            if kind == KIND_DMT and end1 <= fu_days:
+                tx[TX_END] = int(min(tx[TX_END] if tx[TX_END] != NA_DAY else end1, end1))
         for k in range(4):
             if np.isnan(truth[T_EDSS3_DAY + k]) and z >= MILESTONES[k]:
                 truth[T_EDSS3_DAY + k] = mid
@@ -558,24 +571,11 @@ def simulate_patient(
             rel_end[kept_rel] = NA_DAY if not recorded_death else int(death_day)
         kept_rel += 1
     n_rel = kept_rel
-    if tx[TX_PRESENT] == 1:
-        start = tx[TX_START]
-        if start > cut or (kind == KIND_AHSCT and cond_day > last):
-            tx[TX_PRESENT] = 0
-        elif kind == KIND_AHSCT:
-            if tx[TX_ENGRAFT] > cut:
-                tx[TX_ENGRAFT] = NA_DAY
-            if tx[TX_DISCHARGE] > cut:
-                tx[TX_DISCHARGE] = int(death_day) if recorded_death else NA_DAY
-        elif kind == KIND_DMT and tx[TX_END] != NA_DAY and tx[TX_END] > cut:
-            tx[TX_END] = int(death_day) if recorded_death else NA_DAY
-        elif kind == KIND_DMT and recorded_death:
-            tx[TX_END] = int(death_day)
-        elif kind == KIND_MSC and tx[TX_END] > cut:
-            tx[TX_END] = NA_DAY
+    close_row(tx, kind, cond_day, last, cut, death_day, recorded_death, switched)
+    close_row(tx2, int(tv2[TR_KIND]), cond_day, last, cut, death_day, recorded_death, True)
     # adverse events: only those of a transplant that happened, up to the end of records
     kept = 0
-    if tx[TX_PRESENT] == 1:
+    if tx[TX_PRESENT] == 1 or tx2[TX_PRESENT] == 1:
         for k in range(n_ae):
             if ae[k, AE_DAY] > cut:
                 continue

@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from msreboot.simulate._kernel import N_TX, simulate_patient
+from msreboot.simulate._kernel import simulate_patient
 from msreboot.simulate._kernel_common import LAYOUT_FINGERPRINT, N_AE_COLS, N_BASE, N_TRUTH
+from msreboot.simulate._kernel_switch import N_TX, N_TX_SWITCH
 from msreboot.simulate._rng import N_STREAMS, seed_stream
 
 
@@ -27,6 +28,8 @@ def simulate_chunk(
     pv: np.ndarray,
     fp: np.ndarray,
     tv: np.ndarray,
+    tv2: np.ndarray,
+    sw: np.ndarray,
     edss_sched: np.ndarray,
     mri_sched: np.ndarray,
     jitter: int,
@@ -49,13 +52,15 @@ def simulate_chunk(
     np.ndarray,
     np.ndarray,
     np.ndarray,
+    np.ndarray,
 ]:
     """Simulate patients ``first .. first + n - 1`` (their indices key their streams).
 
     Returns ``(base, truth, counts, status, edss_day, edss_val, mri_day, mri_val,
-    rel_day, rel_end, ae, tx, lab)``; ``counts`` holds per patient the numbers of EDSS
+    rel_day, rel_end, ae, tx, lab, tx2)``; ``counts`` holds per patient the numbers of EDSS
     visits, scans, relapses and adverse events written to the slots; ``lab`` the total and
-    naive CD4 counts ``lab_days`` after a reinfusion (NaN without one).
+    naive CD4 counts ``lab_days`` after a reinfusion (NaN without one); ``tx2`` the course
+    a switch rule ``sw`` started on failure (``tv2``; not present without one).
     """
     nv = edss_sched.shape[0]
     ns = mri_sched.shape[0]
@@ -71,6 +76,7 @@ def simulate_chunk(
     rel_end = np.zeros((n, cap_rel), dtype=np.int64)
     ae = np.zeros((n, cap_ae, N_AE_COLS), dtype=np.int64)
     tx = np.zeros((n, N_TX), dtype=np.int64)
+    tx2 = np.zeros((n, N_TX_SWITCH), dtype=np.int64)
     lab = np.full((n, lab_days.shape[0], 2), np.nan)
     for i in prange(n):
         st = np.empty((N_STREAMS, 4), dtype=np.uint64)
@@ -80,6 +86,8 @@ def simulate_chunk(
             pv,
             fp,
             tv,
+            tv2,
+            sw,
             edss_sched,
             mri_sched,
             jitter,
@@ -96,6 +104,7 @@ def simulate_chunk(
             rel_end[i],
             ae[i],
             tx[i],
+            tx2[i],
             lab_days,
             lab[i],
         )
@@ -118,6 +127,7 @@ def simulate_chunk(
         ae,
         tx,
         lab,
+        tx2,
     )
 
 

@@ -296,6 +296,7 @@ KERNEL_MODULES = (
     "_kernel_course",
     "_kernel_population",
     "_kernel_transplant",
+    "_kernel_switch",
     "_kernel",
     "_kernel_chunk",
 )

@@ -13,12 +13,7 @@ import pandas as pd
 from msreboot._version import __version__
 from msreboot.data import Cohort
 from msreboot.simulate._cache import ensure_fresh
-from msreboot.simulate._kernel import (
-    FAILED_POPULATION,
-    OVERFLOW_EVENTS,
-    OVERFLOW_RELAPSES,
-    TX_PRESENT,
-)
+from msreboot.simulate._kernel import FAILED_POPULATION, OVERFLOW_EVENTS, OVERFLOW_RELAPSES
 from msreboot.simulate._kernel_chunk import simulate_chunk
 from msreboot.simulate._kernel_common import (
     B_AGE,
@@ -68,11 +63,13 @@ from msreboot.simulate._kernel_common import (
     T_SPMS_DAY,
     T_TRM,
 )
+from msreboot.simulate._kernel_switch import TX_FAILURE, TX_PRESENT
 from msreboot.simulate._labs import DAYS_PER_MONTH, labs_table, normals_per_patient
 from msreboot.simulate._parameters import SimulationParameters
 from msreboot.simulate._population import PHENOTYPE_CODES, PopulationSpec
 from msreboot.simulate._rng import lab_normals, seed_prefix
 from msreboot.simulate._schedule import VisitSchedule
+from msreboot.simulate._switch import SwitchRule, no_switch
 from msreboot.simulate._tables import ChunkOutput, build_tables, compact, patient_ids
 from msreboot.simulate._treatment import (
     KIND_AHSCT,
@@ -198,6 +195,7 @@ def simulate_cohort(
     id_prefix: str = "V",
     chunk_size: int | None = None,
     validate: bool = True,
+    switch: SwitchRule | None = None,
 ) -> SimulatedCohort:
     """Simulate ``n`` virtual patients from enrolment to the end of follow-up.
 
@@ -232,6 +230,11 @@ def simulate_cohort(
     validate
         Validate the tables through :meth:`Cohort.from_frames` (the same checks real data
         get). ``False`` wraps the canonical tables directly (faster, for large runs).
+    switch
+        A second course on failure of the first (:class:`SwitchRule`: a DMT sequence, or
+        a crossover or rescue transplant); it is a second treatments row, and the truth
+        gains ``switch_failure_day``. ``None`` (default): one course, and the same result
+        as before the option existed.
 
     Returns
     -------
@@ -275,6 +278,10 @@ def simulate_cohort(
     fp = params.to_array()
     pv = population.to_vector()
     tv = treatment_vector(treatment, params)
+    if switch is not None:
+        switch.check_first(treatment)
+    tv2 = treatment_vector(switch.treatment if switch else None, params)
+    sw = switch.vector() if switch else no_switch()
     fu_days = float(follow_up_years) * 365.25
     edss_sched = schedule.edss_days(follow_up_years)
     day0 = course_day(tv)
@@ -291,6 +298,8 @@ def simulate_cohort(
             pv,
             fp,
             tv,
+            tv2,
+            sw,
             edss_sched,
             mri_sched,
             schedule,
@@ -301,7 +310,7 @@ def simulate_cohort(
         for first in range(0, int(n), chunk_size or DEFAULT_CHUNK)
     ]
     ids = patient_ids(id_prefix, int(n))
-    tables = build_tables(chunks, ids, treatment)
+    tables = build_tables(chunks, ids, treatment, switch.treatment if switch else None)
     if lab_months is not None:
         tables["labs"] = labs_table(
             ids,
@@ -320,6 +329,10 @@ def simulate_cohort(
     else:
         cohort = Cohort.from_canonical(tables, "day")
     truth = _truth_frame(chunks, ids)
+    if switch is not None:
+        failure = np.concatenate([c.tx2[:, TX_FAILURE] for c in chunks]).astype(float)
+        present = np.concatenate([c.tx2[:, TX_PRESENT] for c in chunks]) == 1
+        truth["switch_failure_day"] = np.where(present, failure, np.nan)
     metadata: dict[str, object] = {
         "seed_entropy": root.entropy,
         "seed_spawn_key": tuple(root.spawn_key),
@@ -334,6 +347,8 @@ def simulate_cohort(
         "treatment": treatment_dict(treatment),
         "schedule": schedule.to_dict(),
     }
+    if switch is not None:
+        metadata["switch"] = switch.to_dict()
     return SimulatedCohort(cohort=cohort, truth=truth, metadata=metadata)
 
 
@@ -345,6 +360,8 @@ def _run_chunk(
     pv: np.ndarray,
     fp: np.ndarray,
     tv: np.ndarray,
+    tv2: np.ndarray,
+    sw: np.ndarray,
     edss_sched: np.ndarray,
     mri_sched: np.ndarray,
     schedule: VisitSchedule,
@@ -364,6 +381,8 @@ def _run_chunk(
             pv,
             fp,
             tv,
+            tv2,
+            sw,
             edss_sched,
             mri_sched,
             schedule.jitter_days,

@@ -14,16 +14,6 @@ import numpy as np
 import pandas as pd
 
 from msreboot.data import AE_CATEGORIES, DEATH_CAUSES, SCHEMA
-from msreboot.simulate._kernel import (
-    TX_ADMIT,
-    TX_COND,
-    TX_DISCHARGE,
-    TX_END,
-    TX_ENGRAFT,
-    TX_MOB,
-    TX_PRESENT,
-    TX_START,
-)
 from msreboot.simulate._kernel_common import (
     AE_CATEGORY,
     AE_DAY,
@@ -50,6 +40,16 @@ from msreboot.simulate._kernel_common import (
     T_OBS_END,
     T_TRM,
 )
+from msreboot.simulate._kernel_switch import (
+    TX_ADMIT,
+    TX_COND,
+    TX_DISCHARGE,
+    TX_END,
+    TX_ENGRAFT,
+    TX_MOB,
+    TX_PRESENT,
+    TX_START,
+)
 from msreboot.simulate._population import PHENOTYPE_CODES
 from msreboot.simulate._treatment import AHSCTCourse, DMTCourse, MSCCourse, Treatment
 
@@ -69,6 +69,7 @@ class ChunkOutput:
     events: tuple[np.ndarray, np.ndarray]  # patient, columns
     tx: np.ndarray
     lab: np.ndarray  # patient, draw after the reinfusion, (total, naive) CD4
+    tx2: np.ndarray  # the course a switch rule started on failure (TX_PRESENT 0 without)
 
 
 def compact(first: int, raw: tuple[np.ndarray, ...]) -> ChunkOutput:
@@ -103,7 +104,7 @@ def compact(first: int, raw: tuple[np.ndarray, ...]) -> ChunkOutput:
     relapses = (p + first, rel_day[mask], rel_end[mask])
     p, mask = take(counts[:, 3], ae.shape[1])
     events = (p + first, ae[mask])
-    return ChunkOutput(first, base, truth, edss, mri, relapses, events, tx, raw[12])
+    return ChunkOutput(first, base, truth, edss, mri, relapses, events, tx, raw[12], raw[13])
 
 
 def patient_ids(prefix: str, n: int) -> np.ndarray:
@@ -150,9 +151,13 @@ def _cat(n: int, value: str | None) -> pd.api.extensions.ExtensionArray:
 
 
 def build_tables(
-    chunks: Sequence[ChunkOutput], ids: np.ndarray, treatment: Treatment
+    chunks: Sequence[ChunkOutput],
+    ids: np.ndarray,
+    treatment: Treatment,
+    switched_to: Treatment = None,
 ) -> dict[str, pd.DataFrame]:
-    """The seven canonical tables of the simulated cohort."""
+    """The seven canonical tables of the simulated cohort (``switched_to``: the course a
+    switch rule started on failure, a second treatments row)."""
     base = np.concatenate([c.base for c in chunks])
     truth = np.concatenate([c.truth for c in chunks])
     tx = np.concatenate([c.tx for c in chunks])
@@ -188,6 +193,13 @@ def build_tables(
         "adverse_events": _events(chunks, ids),
         "deaths": _deaths(truth, ids),
     }
+    if switched_to is not None:
+        tx2 = np.concatenate([c.tx2 for c in chunks])
+        second = _treatments(tx2, truth, ids, switched_to)
+        if len(second):
+            both = pd.concat([tables["treatments"], second], ignore_index=True)
+            key = list(SCHEMA["treatments"].key)  # the canonical row order
+            tables["treatments"] = both.sort_values(key, kind="stable").reset_index(drop=True)
     return tables
 
 
