@@ -34,7 +34,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 COOKIE = "msreboot_session"
 #: Downloads of patient-level data: refused to viewers at the gate (and in the app).
-PATIENT_DOWNLOADS = frozenset({"patients_csv", "patient_timeline_csv", "problems_csv"})
+PATIENT_DOWNLOADS = frozenset(
+    {"patients_csv", "patient_timeline_csv", "problems_csv", "patient_sheet"}
+)
 _DOWNLOAD = re.compile(r"^/session/[^/]+/download/([A-Za-z0-9_]+)")
 _UPLOAD = re.compile(r"^/session/[^/]+/upload/")
 _LOG = logging.getLogger("msreboot.app")

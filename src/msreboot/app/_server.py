@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from msreboot.app._benefit import benefit_server
 from msreboot.app._config import AppConfig
 from msreboot.app._figures import (
     curve_figure,
@@ -311,57 +312,9 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
             return render.DataGrid(result.compare_published().round(3).astype(str))
 
         if analyst:
-            _benefit(input)
+            benefit_server(input)
 
     return server
-
-
-def _benefit(input: Any) -> None:
-    """The patient benefit-and-risk page: a profile projected by the analysis layer."""
-    from shiny import reactive, render
-
-    from msreboot.analysis import PROJECTION_DISCLAIMER, CohortExplorer, PatientProfile
-
-    @reactive.extended_task
-    async def projection(profile: Any) -> Any:
-        return await asyncio.to_thread(CohortExplorer.patient_projection, profile)
-
-    @reactive.effect
-    @reactive.event(input.project)
-    def _project() -> None:
-        try:
-            profile = PatientProfile(
-                age_years=float(input.pp_age()),
-                sex=input.pp_sex() or None,
-                phenotype=input.pp_phenotype(),
-                edss=float(input.pp_edss()),
-                disease_duration_years=float(input.pp_duration()),
-                relapses_last_24_months=int(input.pp_relapses()),
-                failed_dmt_count=int(input.pp_failed()),
-                hct_ci=int(input.pp_hct_ci()),
-            )
-        except (TypeError, ValueError) as exc:
-            _LOG.info("projection profile refused: %s", type(exc).__name__)
-            from shiny import ui
-
-            ui.notification_show(str(exc), type="error")
-            return
-        projection(profile)
-
-    @render.text
-    def projection_disclaimer() -> str:
-        return PROJECTION_DISCLAIMER
-
-    @render.code
-    def projection_summary() -> str:
-        if projection.status() == "initial":
-            return "Enter a profile and press Project."
-        return str(projection.result().summary())
-
-    @render.data_frame
-    def projection_table() -> Any:
-        frame = projection.result().to_frame()
-        return render.DataGrid(frame.astype(str))
 
 
 def _landmark_frame(estimates: dict[str, Any]) -> pd.DataFrame:

@@ -66,14 +66,18 @@ class Cohorts:
 
 @dataclass
 class TrialRun:
-    """A background virtual-trial run: replicates done, the total, and a cancel flag."""
+    """A background run (a virtual trial, a sample-size search, a patient projection):
+    steps done, the total, and a cancel flag."""
 
     total: int = 0
     done: int = 0
     cancel: threading.Event = field(default_factory=threading.Event)
 
-    def progress(self, done: Any) -> None:
-        """The run's progress callback: counts replicates and stops when cancelled."""
+    def progress(self, done: Any, total: Any = None) -> None:
+        """The run's progress callback: counts steps (and the total, when the run says it)
+        and stops the run when cancelled."""
         self.done = int(done)
+        if total is not None:
+            self.total = int(total)
         if self.cancel.is_set():
             raise Cancelled("cancelled")

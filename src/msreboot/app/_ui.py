@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 __all__ = ["build_ui"]
 
@@ -19,6 +19,10 @@ def build_ui(sources: dict[str, str], presets: list[str], trials: list[str], rol
     """The navbar page of every page the role may see."""
     from shiny import ui
 
+    from msreboot.app._benefit import benefit_page
+    from msreboot.simulate import DMTDrug
+
+    dmts = list(get_args(DMTDrug))
     analyst = role == "analyst"
     data_page = ui.nav_panel(
         "Data",
@@ -165,35 +169,12 @@ def build_ui(sources: dict[str, str], presets: list[str], trials: list[str], rol
         ),
         value="trial",
     )
-    benefit_page = ui.nav_panel(
-        "Patient benefit and risk",
-        ui.layout_sidebar(
-            ui.sidebar(
-                ui.input_numeric("pp_age", "Age (years)", 35, min=18, max=80),
-                ui.input_select(
-                    "pp_sex", "Sex", {"": "not given", "female": "female", "male": "male"}
-                ),
-                ui.input_select("pp_phenotype", "Phenotype", ["RRMS", "SPMS", "PPMS", "CIS"]),
-                ui.input_numeric("pp_edss", "EDSS", 4.0, min=0, max=9.5, step=0.5),
-                ui.input_numeric("pp_duration", "Years since onset", 6, min=0),
-                ui.input_numeric("pp_relapses", "Relapses in the last 24 months", 1, min=0),
-                ui.input_numeric("pp_failed", "DMTs failed", 1, min=0),
-                ui.input_numeric("pp_hct_ci", "HCT-CI", 0, min=0),
-                ui.input_action_button("project", "Project", class_="btn-primary"),
-                width=320,
-            ),
-            ui.output_text("projection_disclaimer"),
-            ui.output_code("projection_summary"),
-            ui.output_data_frame("projection_table"),
-        ),
-        value="benefit",
-    )
     pages = [data_page, endpoints_page]
     if analyst:
         pages.append(patients_page)
     pages += [evidence_page, comparison_page, trial_page]
     if analyst:
-        pages.append(benefit_page)
+        pages.append(benefit_page(dmts))
     return ui.page_navbar(
         *pages,
         ui.nav_spacer(),
