@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import io
@@ -145,9 +146,10 @@ def read_table_file(
         if kind == "excel":
             sheets = _read_excel(path, problems)
             return next(iter(sheets.values()))
-        if _line_too_long(path, table, problems, max_cell_chars):
+        ends = _line_ends(path, table, problems, max_cell_chars)
+        if ends is None:
             return None
-        return _read_csv(path, table, problems)
+        return _read_csv(path, table, problems, ends)
     except MissingDependencyError:
         raise
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
@@ -208,12 +210,12 @@ def _sniff_separator(head: bytes) -> str:
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
 
 
-def _decode(path: Path, data: bytes) -> str:
-    """UTF-8 (with or without BOM); else cp1252 when the file holds no UTF-8 sequence at
-    all (a Windows spreadsheet export). A file mixing both is refused: decoding it either
-    way would change some of its text."""
+def _decode(path: Path, data: bytes) -> tuple[str, str]:
+    """The text and its encoding: UTF-8 (with or without BOM); else cp1252 when the file
+    holds no UTF-8 sequence at all (a Windows spreadsheet export). A file mixing both is
+    refused: decoding it either way would change some of its text."""
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         if _UTF8_MULTIBYTE.search(data):
@@ -222,7 +224,7 @@ def _decode(path: Path, data: bytes) -> str:
                 "lines are. Save the file again as UTF-8"
             ) from err
     try:
-        return data.decode("cp1252")
+        return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise ValueError(
@@ -233,13 +235,18 @@ def _decode(path: Path, data: bytes) -> str:
 _SCAN_BLOCK = 16 * 1024 * 1024
 
 
-def _line_too_long(path: Path, table: str, problems: list[Problem], max_cell_chars: int) -> bool:
-    """Report the first line longer than ``max_cell_chars`` allows (streamed, in blocks).
+def _line_ends(
+    path: Path, table: str, problems: list[Problem], max_cell_chars: int
+) -> np.ndarray | None:
+    """The byte offsets of the file's line breaks, or ``None`` (with a problem) at the first
+    line longer than ``max_cell_chars`` allows (streamed, in blocks).
 
     A row of ``n`` cells of at most ``max_cell_chars`` characters takes at most
     ``n * (2 * max_cell_chars + 3)`` characters (every character a doubled quote, plus the
-    quotes and the separator), i.e. four bytes a character in UTF-8.
+    quotes and the separator), i.e. four bytes a character in UTF-8. The offsets found are
+    kept for the record check, so the file's line breaks are searched once.
     """
+    found: list[np.ndarray] = []
     with path.open("rb") as handle:
         block = handle.read(_SCAN_BLOCK)
         head = block.split(b"\n", 1)[0]
@@ -254,6 +261,7 @@ def _line_too_long(path: Path, table: str, problems: list[Problem], max_cell_cha
             if len(over):
                 n, length = line + int(over[0]), int(lengths[over[0]])
                 break
+            found.append(ends)
             if len(ends):
                 line, start = line + len(ends), int(ends[-1]) + 1
             offset += len(block)
@@ -262,7 +270,7 @@ def _line_too_long(path: Path, table: str, problems: list[Problem], max_cell_cha
                 break
             block = handle.read(_SCAN_BLOCK)
         else:
-            return False
+            return np.concatenate(found) if found else np.zeros(0, dtype=np.intp)
     problems.append(
         Problem(
             table,
@@ -277,29 +285,34 @@ def _line_too_long(path: Path, table: str, problems: list[Problem], max_cell_cha
             "this long",
         )
     )
-    return True
+    return None
 
 
-def _read_csv(path: Path, table: str, problems: list[Problem]) -> pd.DataFrame | None:
+def _read_csv(
+    path: Path, table: str, problems: list[Problem], ends: np.ndarray
+) -> pd.DataFrame | None:
+    """Read a CSV file as text cells; ``ends`` are its line breaks (:func:`_line_ends`)."""
     data = path.read_bytes()
     sep = _sniff_separator(data[: 64 * 1024])
-    text = _decode(path, data)
-    del data
+    text, encoding = _decode(path, data)
+    if encoding == "utf-8" and data.startswith(codecs.BOM_UTF8):  # as the text has none
+        data, ends = data[len(codecs.BOM_UTF8) :], ends - len(codecs.BOM_UTF8)
     try:
         with warnings.catch_warnings():
             # rows longer than the header are reported below, row by row
             warnings.simplefilter("ignore", pd.errors.ParserWarning)
-            frame = pd.read_csv(
-                io.StringIO(text),
+            frame = pd.read_csv(  # from the bytes: parsing the decoded text is twice as slow
+                io.BytesIO(data),
                 sep=sep,
                 dtype=str,
                 keep_default_na=False,
                 skipinitialspace=False,
                 index_col=False,  # never take the first column as an index (trailing separators)
+                encoding=encoding,
             )
     except pd.errors.EmptyDataError as err:
         raise ValueError("it has no header row") from err
-    header, short, long = _check_records(text, sep)
+    header, short, long = _check_records(text, sep, data, ends, encoding)
     duplicated = sorted({h for h in header if header.count(h) > 1})
     for name in duplicated:
         problems.append(
@@ -347,12 +360,13 @@ def _read_csv(path: Path, table: str, problems: list[Problem]) -> pd.DataFrame |
 
 
 def _check_records(
-    text: str, sep: str
+    text: str, sep: str, data: bytes, ends: np.ndarray, encoding: str
 ) -> tuple[list[str], list[tuple[int, int]], list[tuple[int, int]]]:
     """The header, the data rows with fewer fields than it and those with more non-empty
     fields (1-based row, field count). Blank lines are skipped, as pandas skips them;
-    trailing empty fields (separators at the end of each line) are allowed."""
-    fast = _uniform_records(text, sep)
+    trailing empty fields (separators at the end of each line) are allowed. ``data`` is
+    ``text`` encoded (``encoding``) and ``ends`` the offsets of its line breaks."""
+    fast = _uniform_records(data, ends, sep, encoding)
     if fast is not None:
         return fast, [], []
     reader = csv.reader(io.StringIO(text), delimiter=sep)
@@ -381,27 +395,28 @@ def _check_records(
     return header or [], short, long
 
 
-def _uniform_records(text: str, sep: str) -> list[str] | None:
-    """The header when the text has no quotes and every non-blank line has as many fields
-    as the header (the usual case, counted with numpy in one pass); else ``None``, and the
-    csv module reads the file record by record."""
-    if '"' in text or text.count("\r") != text.count("\r\n") or len(sep.encode("utf-8")) != 1:
+def _uniform_records(data: bytes, ends: np.ndarray, sep: str, encoding: str) -> list[str] | None:
+    """The header when the file has no quotes and every non-blank line has as many fields
+    as the header (the usual case, counted with numpy in one pass over the bytes, whose
+    line breaks ``ends`` are already known); else ``None``, and the csv module reads the
+    file record by record. Separators, quotes and line ends are single ASCII bytes in both
+    encodings read (UTF-8 and cp1252), never part of another character."""
+    if b'"' in data or data.count(b"\r") != data.count(b"\r\n") or len(sep.encode("utf-8")) != 1:
         return None
-    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    ends = np.flatnonzero(data == ord("\n"))
-    if len(ends) == 0 or ends[-1] != len(data) - 1:
-        ends = np.append(ends, len(data))
+    array = np.frombuffer(data, dtype=np.uint8)
+    if len(ends) == 0 or ends[-1] != len(array) - 1:
+        ends = np.append(ends, len(array))
     starts = np.concatenate(([0], ends[:-1] + 1))
-    at = np.flatnonzero(data == ord(sep.encode("utf-8")))
+    at = np.flatnonzero(array == ord(sep.encode("utf-8")))
     fields = np.searchsorted(at, ends) - np.searchsorted(at, starts) + 1
-    length = ends - starts - np.isin(data[np.maximum(ends - 1, 0)], [ord("\r")]) * (ends > starts)
+    length = ends - starts - np.isin(array[np.maximum(ends - 1, 0)], [ord("\r")]) * (ends > starts)
     filled = length > 0
     if not filled.any():
         return None
     first = int(np.argmax(filled))
     if not (fields[filled] == fields[first]).all():
         return None
-    line = text[int(starts[first]) : int(ends[first])].rstrip("\r")
+    line = data[int(starts[first]) : int(ends[first])].decode(encoding).rstrip("\r")
     header = [h.strip() for h in line.split(sep)]
     while len(header) > 1 and not header[-1]:
         header.pop()

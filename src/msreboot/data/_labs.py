@@ -12,7 +12,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -136,23 +135,36 @@ def convert_lab_units(
     """
     if table.empty:
         return table
-    keys = table["unit"].astype(object).map(lambda u: None if pd.isna(u) else unit_key(str(u)))
-    pairs = pd.DataFrame({"analyte": table["analyte"].astype(object), "unit": keys})
-    factor = pd.Series(np.nan, index=table.index)
-    canonical = pd.Series(None, index=table.index, dtype=object)
-    pairs = pairs[pairs.notna().all(axis=1).to_numpy()]  # .groups keeps missing keys
-    groups = pairs.groupby(["analyte", "unit"]).groups
-    for pair, rows in groups.items():
-        analyte, unit = (str(v) for v in cast("tuple[object, object]", pair))
+    # the unit key and the analyte's factor are worked out once per distinct (analyte,
+    # unit) pair, not once per row: a million results hold a few dozen pairs
+    a_codes, a_uniques = pd.factorize(table["analyte"].to_numpy(dtype=object))
+    u_codes, u_uniques = pd.factorize(table["unit"].to_numpy(dtype=object))
+    k_codes, k_uniques = pd.factorize(np.array([unit_key(str(u)) for u in u_uniques], dtype=object))
+    key_codes = np.where(u_codes >= 0, np.append(k_codes, -1)[u_codes], -1)
+    both = (a_codes >= 0) & (key_codes >= 0)  # rows missing either are left to other checks
+    pair_codes = np.where(both, a_codes.astype("int64") * (len(k_uniques) + 1) + key_codes, -1)
+    pairs, inverse = np.unique(pair_codes, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    factors = np.full(len(pairs), np.nan)
+    canonicals = np.full(len(pairs), None, dtype=object)
+    failing: list[tuple[str, str, int]] = []
+    for k, code in enumerate(pairs):
+        if code < 0:
+            continue
+        analyte = str(a_uniques[code // (len(k_uniques) + 1)])
+        unit = str(k_uniques[code % (len(k_uniques) + 1)])
         spec = ANALYTES.get(analyte)
         if spec is None:
             continue  # an unknown analyte is reported by the category check
         value = spec.units.get(unit)
         if value is not None:
-            factor[rows] = value
-            canonical[rows] = spec.unit
-            continue
-        for row in rows:
+            factors[k] = value
+            canonicals[k] = spec.unit
+        else:
+            failing.append((analyte, unit, k))
+    for analyte, _, k in sorted(failing):  # in (analyte, unit) order, rows in table order
+        spec = ANALYTES[analyte]
+        for row in table.index[inverse == k]:
             if unconvertible is not None:
                 unconvertible.add((int(row), "unit"))
             given = table.at[row, "unit"]
@@ -168,6 +180,8 @@ def convert_lab_units(
                     "one of these units (a percentage is not a count)",
                 )
             )
+    factor = pd.Series(factors[inverse], index=table.index)
+    canonical = pd.Series(canonicals[inverse], index=table.index, dtype=object)
     known = factor.notna().to_numpy()
     out = table.copy()
     out.loc[known, "value"] = table.loc[known, "value"].astype("float64") * factor[known]
