@@ -14,7 +14,14 @@ def test_report_renders_offline_in_chromium(example_report: Report, tmp_path: Pa
         shot = tmp_path / "report.png"
         page.screenshot(path=str(shot), full_page=True)
         assert page.title() == "Example <cohort> & report"
-        sections = ("cohort", "survival", "trajectories", "transplant", "reconstitution")
+        sections = (
+            "cohort",
+            "survival",
+            "trajectories",
+            "transplant",
+            "reconstitution",
+            "measures",
+        )
         for section in (*sections, "evidence"):
             assert page.locator(f"section#{section}").is_visible()
         widths = page.eval_on_selector_all(

@@ -25,6 +25,7 @@ SECTIONS = [
     "trajectories",
     "transplant",
     "reconstitution",
+    "measures",
     "evidence",
     "trial",
     "methods",
@@ -233,6 +234,7 @@ def test_the_example_report_keeps_its_pages(example_report: Report) -> None:
         "trajectories",
         "transplant",
         "reconstitution",
+        "measures",
         "evidence",
         "trial",
         "methods",
@@ -251,6 +253,7 @@ def test_the_example_report_keeps_its_pages(example_report: Report) -> None:
         "relapses_mri",
         "adverse_events",
         "immune_reconstitution",  # the example has lymphocyte-subset panels
+        "measures_after_ahsct",  # and timed tests and SDMT
         "forest_trm",
         "published_landmarks",
         "trial_halt_ms",

@@ -61,6 +61,7 @@ from msreboot.analysis._evidence import (
     set_beside_evidence,
 )
 from msreboot.analysis._explorer import EXPLORER_GROUPS, PATIENT_TABLES, CohortExplorer
+from msreboot.analysis._measures import MEASURE_MONTHS, MeasuresAfterAHSCT, measures_after_ahsct
 from msreboot.analysis._patient_options import TreatmentOption, treatment_options
 from msreboot.analysis._patient_profile import PatientProfile
 from msreboot.analysis._patient_projection import (
@@ -85,6 +86,7 @@ __all__ = [
     "EXPLORER_GROUPS",
     "GROUP_ORDER",
     "MAX_AXIS_YEARS",
+    "MEASURE_MONTHS",
     "MIN_PATIENTS_PER_BIN",
     "PATIENT_TABLES",
     "PROJECTION_DISCLAIMER",
@@ -106,6 +108,7 @@ __all__ = [
     "EvidenceBeside",
     "FollowUpSpec",
     "ImmuneReconstitution",
+    "MeasuresAfterAHSCT",
     "OutcomeSpec",
     "PatientProfile",
     "PatientProjection",
@@ -127,6 +130,7 @@ __all__ = [
     "index_dates",
     "last_contact",
     "load_emulation_spec",
+    "measures_after_ahsct",
     "predict_trm",
     "project_patient",
     "published_landmarks",

@@ -16,6 +16,7 @@ from msreboot.analysis._description import CohortDescription, describe_groups
 from msreboot.analysis._emulation import EmulatedTrial, emulate_trial
 from msreboot.analysis._emulation_spec import AdjustmentSpec, EmulationSpec
 from msreboot.analysis._evidence import EvidenceBeside, evidence_citations, set_beside_evidence
+from msreboot.analysis._measures import MeasuresAfterAHSCT, measures_after_ahsct
 from msreboot.analysis._reconstitution import ImmuneReconstitution, immune_reconstitution
 from msreboot.data import Cohort
 from msreboot.endpoints import (
@@ -119,6 +120,9 @@ class CohortAnalysis:
     reconstitution
         Lymphocyte-subset counts by months since AHSCT from the labs table
         (:func:`immune_reconstitution`; without patients when there are no such results).
+    measures
+        The functional tests, MRI volumes, serum NfL and questionnaires by months since
+        AHSCT (:func:`measures_after_ahsct`; without patients when there are none).
     """
 
     cohort: Cohort = field(repr=False)
@@ -141,6 +145,7 @@ class CohortAnalysis:
     emulation: EmulatedTrial | None = field(default=None, repr=False)
     emulation_note: str = ""
     reconstitution: ImmuneReconstitution | None = field(default=None, repr=False)
+    measures: MeasuresAfterAHSCT | None = field(default=None, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """The endpoint landmark estimates as one tidy table (empty when there are none)."""
@@ -161,6 +166,8 @@ class CohortAnalysis:
             parts.append(self.trm.summary())
         if self.reconstitution is not None and self.reconstitution.available:
             parts.append(self.reconstitution.summary())
+        if self.measures is not None and self.measures.available:
+            parts.append(self.measures.summary())
         elif self.transplant_note:
             parts.append(f"transplant outcomes: {self.transplant_note}")
         parts.append(self.evidence.summary())
@@ -336,6 +343,7 @@ def analyse_cohort(
         emulation=emulated,
         emulation_note=emulation_note,
         reconstitution=immune_reconstitution(cohort),
+        measures=measures_after_ahsct(cohort),
     )
 
 

@@ -6,10 +6,17 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
-from msreboot.data import Cohort, days_between
+from msreboot.analysis._since_ahsct import (
+    BASELINE_DAYS,
+    DAYS_PER_MONTH,
+    check_months,
+    results_since_ahsct,
+    summarise_by_month,
+    transplant_origins,
+)
+from msreboot.data import Cohort
 
 __all__ = [
     "BASELINE_DAYS",
@@ -25,14 +32,6 @@ RECONSTITUTION_ANALYTES = ("lymphocytes", "cd4", "cd8", "cd19", "nk")
 
 RECONSTITUTION_MONTHS = (1.0, 3.0, 6.0, 12.0, 24.0, 36.0, 48.0, 60.0)
 """Months after reinfusion (day 0) summarised unless told otherwise."""
-
-DAYS_PER_MONTH = 365.25 / 12
-"""A month of 30.4375 days."""
-
-BASELINE_DAYS = 365
-"""The baseline is the last result in this many days before the course began."""
-
-_COURSE_START = ("mobilisation_date", "conditioning_start_date", "admission_date", "start_date")
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,29 +102,6 @@ def _label(month: float) -> str:
     return "baseline" if month == 0 else f"month {month:g}"
 
 
-def _check_months(months: Sequence[float]) -> tuple[float, ...]:
-    values = tuple(float(m) for m in months)
-    ok = values and all(np.isfinite(m) and m > 0 for m in values)
-    if not ok or list(values) != sorted(set(values)):
-        raise ValueError(
-            f"months must be increasing months > 0 after reinfusion; got {list(months)}. "
-            "The baseline (month 0) is always included."
-        )
-    return values
-
-
-def _windows(months: tuple[float, ...]) -> list[tuple[float, float]]:
-    """``[from_day, to_day)`` of each time point: half-way to its neighbours; the first
-    starts half-way from day 0, the last ends as far after it as half the last gap."""
-    points = (0.0, *months)
-    out = []
-    for i in range(1, len(points)):
-        low = (points[i - 1] + points[i]) / 2
-        gap = points[i + 1] - points[i] if i + 1 < len(points) else points[i] - points[i - 1]
-        out.append((low * DAYS_PER_MONTH, (points[i] + gap / 2) * DAYS_PER_MONTH))
-    return out
-
-
 def immune_reconstitution(
     cohort: Cohort, *, months: Sequence[float] = RECONSTITUTION_MONTHS
 ) -> ImmuneReconstitution:
@@ -173,68 +149,16 @@ def immune_reconstitution(
     1  lymphocytes    1.0         136
     2  lymphocytes    3.0         125
     """
-    points = _check_months(months)
-    courses = cohort.treatments[cohort.treatments["kind"] == "ahsct"]
-    first = (
-        courses.sort_values(["patient_id", "start_date"], kind="stable")
-        .drop_duplicates("patient_id")
-        .set_index("patient_id")
-    )
-    day0 = first["start_date"]
-    start = pd.concat([days_between(first[c], day0) for c in _COURSE_START], axis=1).min(axis=1)
+    points = check_months(months)
+    origins = transplant_origins(cohort)
     labs = cohort.labs[
-        cohort.labs["analyte"].isin(RECONSTITUTION_ANALYTES)
-        & cohort.labs["patient_id"].isin(day0.index)
-        & cohort.labs["value"].notna()
+        cohort.labs["analyte"].isin(RECONSTITUTION_ANALYTES) & cohort.labs["value"].notna()
     ]
-    pid = labs["patient_id"].astype(object)
-    day = days_between(
-        labs["date"].reset_index(drop=True), day0.reindex(pid).reset_index(drop=True)
+    results = results_since_ahsct(
+        origins, labs["patient_id"], labs["date"], labs["analyte"], labs["value"]
     )
-    results = pd.DataFrame(
-        {
-            "patient_id": pid.to_numpy(),
-            "analyte": labs["analyte"].astype(object).to_numpy(),
-            "day": day.to_numpy(dtype=float),
-            "value": labs["value"].to_numpy(dtype=float),
-            "course_start": start.reindex(pid).to_numpy(dtype=float),
-        }
-    )
-    rows = []
-    for analyte in RECONSTITUTION_ANALYTES:
-        mine = results[results["analyte"] == analyte]
-        base = mine[
-            (mine["day"] < mine["course_start"])
-            & (mine["day"] >= mine["course_start"] - BASELINE_DAYS)
-        ]
-        picked = (
-            base.sort_values(["patient_id", "day"], kind="stable").groupby("patient_id").tail(1)
-        )
-        rows.append(_row(analyte, 0.0, float("nan"), float("nan"), picked["value"]))
-        for m, (low, high) in zip(points, _windows(points), strict=True):
-            inside = mine[(mine["day"] >= low) & (mine["day"] < high)].copy()
-            inside["distance"] = (inside["day"] - m * DAYS_PER_MONTH).abs()
-            picked = inside.sort_values(["patient_id", "distance", "day"], kind="stable")
-            rows.append(_row(analyte, m, low, high, picked.groupby("patient_id").head(1)["value"]))
-    table = pd.DataFrame(rows)
+    table = summarise_by_month(results, RECONSTITUTION_ANALYTES, points)
+    table = table.drop(columns="n_not_completed").rename(columns={"measure": "analyte"})
     return ImmuneReconstitution(
-        n_transplanted=len(day0), months=(0.0, *points), table=table, n_results=len(results)
+        n_transplanted=len(origins), months=(0.0, *points), table=table, n_results=len(results)
     )
-
-
-def _row(
-    analyte: str, month: float, low: float, high: float, values: pd.Series
-) -> dict[str, object]:
-    x = values.to_numpy(dtype=float)
-    nan = float("nan")
-    q1, med, q3 = (float(q) for q in np.quantile(x, [0.25, 0.5, 0.75])) if x.size else (nan,) * 3
-    return {
-        "analyte": analyte,
-        "month": month,
-        "from_day": low,
-        "to_day": high,
-        "n_patients": int(x.size),
-        "median": med,
-        "q1": q1,
-        "q3": q3,
-    }

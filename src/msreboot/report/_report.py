@@ -174,7 +174,9 @@ def build_report(
     when there are several (the emulated trial of the analysis: balance, love plot, curves
     per arm, hazard ratios, relapse-rate ratio), disease course (EDSS trajectories,
     relapse rates, MRI activity), transplant outcomes, immune reconstitution (blood counts
-    by months since AHSCT, or a note that there are none), published evidence, the virtual
+    by months since AHSCT, or a note that there are none), the other measures after AHSCT
+    (timed 25-foot walk, nine-hole peg test, SDMT, serum NfL, MRI volumes, questionnaires;
+    or a note that there are none), published evidence, the virtual
     trial when there is one, and methods with provenance.
 
     Examples
@@ -187,11 +189,12 @@ def build_report(
     >>> report = build_report(analysis, out=out)
     >>> [s.id for s in report.sections]  # doctest: +NORMALIZE_WHITESPACE
     ['cohort', 'survival', 'comparison', 'trajectories', 'transplant', 'reconstitution',
-     'evidence', 'methods']
+     'measures', 'evidence', 'methods']
     """
     from msreboot.report._cohort import cohort_section
     from msreboot.report._comparison import comparison_section
     from msreboot.report._evidence import evidence_section
+    from msreboot.report._measures import measures_section
     from msreboot.report._reconstitution import reconstitution_section
     from msreboot.report._survival import survival_section
     from msreboot.report._trajectories import trajectories_section
@@ -213,6 +216,7 @@ def build_report(
         "drawing the disease course",
         "transplant outcomes",
         "immune reconstitution",
+        "other measures after AHSCT",
         "setting the cohort beside the evidence",
         *(["the virtual trial"] if trial is not None else []),
         "writing methods and provenance",
@@ -264,6 +268,8 @@ def build_report(
         )
         advance()
         sections.append(reconstitution_section(analysis.reconstitution, writer))
+        advance()
+        sections.append(measures_section(analysis.measures, writer))
         advance()
         sections.append(evidence_section(analysis.evidence, writer))
         if trial is not None:
