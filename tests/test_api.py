@@ -135,6 +135,7 @@ PUBLIC = {
         "EventMode",
         "MRIActivity",
         "MRIComponent",
+        "MergeRule",
         "MilestoneResult",
         "NEDAStatus",
         "PIRARule",

@@ -17,6 +17,7 @@ from msreboot.endpoints import (
     _disability_chunks,
     _disability_kernel,
     _disability_order,
+    _disability_references,
     _milestone_kernel,
 )
 from msreboot.endpoints import _disability_layout as layout
@@ -29,6 +30,7 @@ CACHE = _compiled.CompiledCache(
         _disability_chunks,
         _disability_kernel,
         _disability_order,
+        _disability_references,
         _milestone_kernel,
     ),
     lambda: layout.FINGERPRINT,

@@ -23,8 +23,10 @@ from msreboot.endpoints._disability_layout import (
     FP_P0,
     FP_P1,
     N_OUT_FIXED,
+    N_VAL_FIXED,
     OUT_CHANGE,
     OUT_LAST_DELTA,
+    VAL_MERGED,
 )
 
 
@@ -256,13 +258,15 @@ def free_before_event(
 
 @njit(cache=True)
 def record_values(out: np.ndarray, row: np.ndarray, x: np.ndarray, bv: float, nw: int) -> None:
-    """Values at detection time: baseline, event, last-delta, then each confirmation column."""
+    """Values at detection time: baseline, event, last-delta, merged score (NaN), then
+    each confirmation column."""
     out[0] = bv
     out[1] = x[row[OUT_CHANGE]]
     out[2] = x[row[OUT_LAST_DELTA]]
+    out[VAL_MERGED] = np.nan
     for c in range(2 * nw):
         idx = row[N_OUT_FIXED + c]
-        out[3 + c] = x[idx] if idx >= 0 else np.nan
+        out[N_VAL_FIXED + c] = x[idx] if idx >= 0 else np.nan
 
 
 @njit(cache=True)

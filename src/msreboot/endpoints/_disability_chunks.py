@@ -17,7 +17,14 @@ import numpy as np
 from numba import njit, prange
 
 from msreboot.endpoints._disability_kernel import scan_patient
-from msreboot.endpoints._disability_layout import FINGERPRINT, N_OUT_FIXED, OUT_TYPE
+from msreboot.endpoints._disability_layout import (
+    FINGERPRINT,
+    IP_SEPARATE,
+    N_OUT_FIXED,
+    N_VAL_FIXED,
+    OUT_TYPE,
+)
+from msreboot.endpoints._disability_references import scan_patient_separate
 
 __all__ = ["compiled_fingerprint", "scan_cohort"]
 
@@ -57,7 +64,8 @@ def _scan_chunks(
     """
     nw = win_lo.shape[0]
     n_int = N_OUT_FIXED + 2 * nw
-    n_val = 3 + 2 * nw
+    n_val = N_VAL_FIXED + 2 * nw
+    separate = ip[IP_SEPARATE] == 1
     for c in prange(chunk.shape[0]):
         p_lo = chunk[c, 0]
         p_hi = chunk[c, 1]
@@ -90,33 +98,62 @@ def _scan_chunks(
             n = b - a
             if n <= 0:
                 continue
-            ne, nu, st = scan_patient(
-                t[a:b],
-                x[a:b],
-                dw[a:b],
-                di[a:b],
-                valid[a:b],
-                r[rstart[p] : rstart[p + 1]],
-                rend[rstart[p] : rstart[p + 1]],
-                ip,
-                fp,
-                win_lo,
-                win_hi,
-                s_int[:n],
-                s_val[:n],
-                s_unc[:n],
-                s_unc_d[:n],
-                s_x[:n],
-                s_dw[:n],
-                s_di[:n],
-                s_dprev[:n],
-                s_dnext[:n],
-                s_det_int[: 4 * n + 4],
-                s_det_val[: 4 * n + 4],
-                s_cu[:n],
-                s_bits[:n],
-                s_order[: 4 * n + 4],
-            )
+            if separate:
+                ne, nu, st = scan_patient_separate(
+                    t[a:b],
+                    x[a:b],
+                    dw[a:b],
+                    di[a:b],
+                    valid[a:b],
+                    r[rstart[p] : rstart[p + 1]],
+                    rend[rstart[p] : rstart[p + 1]],
+                    ip,
+                    fp,
+                    win_lo,
+                    win_hi,
+                    s_int[:n],
+                    s_val[:n],
+                    s_unc[:n],
+                    s_unc_d[:n],
+                    s_x[:n],
+                    s_dw[:n],
+                    s_di[:n],
+                    s_dprev[:n],
+                    s_dnext[:n],
+                    s_det_int[: 4 * n + 4],
+                    s_det_val[: 4 * n + 4],
+                    s_cu[:n],
+                    s_bits[:n],
+                    s_order[: 4 * n + 4],
+                )
+            else:
+                ne, nu, st = scan_patient(
+                    t[a:b],
+                    x[a:b],
+                    dw[a:b],
+                    di[a:b],
+                    valid[a:b],
+                    r[rstart[p] : rstart[p + 1]],
+                    rend[rstart[p] : rstart[p + 1]],
+                    ip,
+                    fp,
+                    win_lo,
+                    win_hi,
+                    s_int[:n],
+                    s_val[:n],
+                    s_unc[:n],
+                    s_unc_d[:n],
+                    s_x[:n],
+                    s_dw[:n],
+                    s_di[:n],
+                    s_dprev[:n],
+                    s_dnext[:n],
+                    s_det_int[: 4 * n + 4],
+                    s_det_val[: 4 * n + 4],
+                    s_cu[:n],
+                    s_bits[:n],
+                    s_order[: 4 * n + 4],
+                )
             if e + ne > e_end or u + nu > u_end:
                 stop = p
                 break
@@ -216,7 +253,7 @@ def scan_cohort(
         return (
             np.empty(rows, dtype=np.int64),
             np.empty((rows, N_OUT_FIXED + 2 * nw), dtype=np.int64),
-            np.empty((rows, 3 + 2 * nw)),
+            np.empty((rows, N_VAL_FIXED + 2 * nw)),
             np.empty(rows, dtype=np.int64),
             np.empty((rows, 2), dtype=np.int64),
             np.empty((rows, 4)),

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from msreboot.endpoints._disability_rule_parts import UNDEFINED_REFERENCES, UNDEFINED_WORSENING
 from msreboot.endpoints._disability_rules import (
     BASELINE_KINDS,
     EVENT_MODES,
@@ -41,6 +42,8 @@ BASELINE_CODES = _codes(BASELINE_KINDS)
 SUB_THRESHOLD_CODES = _codes(SUB_THRESHOLDS)
 EXTREMA_CODES = _codes(LOCAL_EXTREMA)
 PRECEDING_CODES = _codes(PRECEDING_VISITS)
+UNDEFINED_CODES = _codes(UNDEFINED_WORSENING)
+UNDEFINED_REFERENCE_CODES = _codes(UNDEFINED_REFERENCES)
 
 MODE_FIRST_CDW = EVENT_CODES["first_cdw"]
 MODE_FIRST_CDI = EVENT_CODES["first_cdi"]
@@ -63,6 +66,14 @@ EXT_ALL = EXTREMA_CODES["all"]
 PREC_BASELINE = PRECEDING_CODES["baseline"]
 PREC_LAST = PRECEDING_CODES["last"]
 PREC_LAST_DELTA = PRECEDING_CODES["last_delta"]
+UND_REBASELINE = UNDEFINED_CODES["rebaseline_only"]
+UND_ALL = UNDEFINED_CODES["all"]
+UND_END = UNDEFINED_CODES["end"]
+UND_NEVER = UNDEFINED_CODES["never"]
+UND_GENERAL_ONLY = len(UNDEFINED_CODES)  # the second pass of "end": undefined only
+UREF_ANY = UNDEFINED_REFERENCE_CODES["any"]
+UREF_NOT_LOWER = UNDEFINED_REFERENCE_CODES["not_lower"]
+UREF_HIGHER = UNDEFINED_REFERENCE_CODES["higher"]
 
 # Integer options (``ip``)
 IP_MODE = 0
@@ -83,7 +94,13 @@ IP_UNCONFIRMED = 14
 IP_LOWEST_CONFIRMED = 15
 IP_DISTANCE_PREVIOUS = 16
 IP_RESIDUAL_ONLY = 17
-N_IP = 18
+IP_SEPARATE = 18  # separate general and RAW/PIRA references (_disability_references)
+IP_UNDEFINED = 19
+IP_UNDEFINED_REFERENCE = 20
+IP_BACKTRACK = 21
+IP_MERGE = 22
+IP_SUSTAINED_AFTER = 23
+N_IP = 24
 
 # Float options (``fp``); NaN stands for "no bound"
 FP_BL_LAST, FP_BL_NEXT, FP_EV_LAST, FP_EV_NEXT, FP_CF_LAST, FP_CF_NEXT = 0, 1, 2, 3, 4, 5
@@ -91,7 +108,8 @@ FP_RAW_LAST, FP_RAW_NEXT, FP_SUST_DAYS, FP_IMPUTE_MAX_FU = 6, 7, 8, 9
 FP_P0, FP_P1, FP_E0, FP_E1, FP_C0, FP_C1 = 10, 11, 12, 13, 14, 15
 FP_REF_CONF_DAYS = 16
 FP_MIN_DISTANCE = 17
-N_FP = 18
+FP_SUSTAINED_AFTER, FP_MERGE_REPETITION, FP_MERGE_MAX_DISTANCE = 18, 19, 20
+N_FP = 21
 
 # Event type codes (CDW: a worsening not classified, or "undefined" when classified;
 # EV_PIRA_RELAPSE: "PIRA with relapse during confirmation", reported on request)
@@ -99,7 +117,12 @@ EV_CDI, EV_CDW, EV_RAW, EV_PIRA, EV_PIRA_RELAPSE = 1, 2, 3, 4, 5
 
 # Columns of the integer event output
 OUT_TYPE, OUT_CHANGE, OUT_BASELINE, OUT_LAST_DELTA, OUT_SUSTAINED_TO = 0, 1, 2, 3, 4
-N_OUT_FIXED = 5  # then one confirmation column per period, then one PIRA column per period
+OUT_MERGED_TO = 5  # the last visit merged into the event (-1: no merging)
+N_OUT_FIXED = 6  # then one confirmation column per period, then one PIRA column per period
+# Columns of the value output: baseline, event, last-delta and merged event score, then
+# one value per confirmation column
+VAL_MERGED = 3
+N_VAL_FIXED = 4
 
 # Kernel status codes
 STATUS_OK, STATUS_OVERFLOW, STATUS_UNCONFIRMED_TRUNCATED = 0, 1, 2
@@ -109,6 +132,7 @@ SCAN_MODULES = (
     "_disability_chunks",
     "_disability_kernel",
     "_disability_order",
+    "_disability_references",
     "_milestone_kernel",
 )
 """The compiled modules, which compile :data:`FINGERPRINT` in."""
@@ -139,6 +163,12 @@ def kernel_options(
     ip[IP_LOWEST_CONFIRMED] = int(d.baseline.post_event_reference == "lowest_confirmed")
     ip[IP_DISTANCE_PREVIOUS] = int(d.confirmation.minimal_distance_to == "previous")
     ip[IP_RESIDUAL_ONLY] = int(d.baseline.residual_only)
+    ip[IP_SEPARATE] = int(d.baseline.raw_pira_reference == "separate")
+    ip[IP_UNDEFINED] = UNDEFINED_CODES[d.pira.undefined_worsening]
+    ip[IP_UNDEFINED_REFERENCE] = UNDEFINED_REFERENCE_CODES[d.pira.undefined_reference]
+    ip[IP_BACKTRACK] = int(d.confirmation.minimal_distance_backtrack)
+    ip[IP_MERGE] = int(d.merge is not None)
+    ip[IP_SUSTAINED_AFTER] = int(d.confirmation.sustained_after_days is not None)
     fp = np.zeros(N_FP)
     rb = d.relapse_buffer
     fp[FP_BL_LAST], fp[FP_BL_NEXT] = rb.baseline
@@ -149,6 +179,10 @@ def kernel_options(
     fp[FP_IMPUTE_MAX_FU] = d.impute_within_days
     fp[FP_REF_CONF_DAYS] = d.baseline.reference_confirmation_days
     fp[FP_MIN_DISTANCE] = d.confirmation.minimal_distance_days
+    fp[FP_SUSTAINED_AFTER] = d.confirmation.sustained_after_days or 0.0
+    if d.merge is not None:
+        fp[FP_MERGE_REPETITION] = d.merge.repetition_days
+        fp[FP_MERGE_MAX_DISTANCE] = d.merge.max_distance_days
     for (lo_i, hi_i), pair in (
         ((FP_P0, FP_P1), d.pira.preceding),
         ((FP_E0, FP_E1), d.pira.event),

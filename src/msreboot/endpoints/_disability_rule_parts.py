@@ -24,7 +24,10 @@ __all__ = [
     "POST_EVENT_REFERENCES",
     "PRECEDING_VISITS",
     "PROCEED_FROM",
+    "RAW_PIRA_REFERENCES",
     "SUB_THRESHOLDS",
+    "UNDEFINED_REFERENCES",
+    "UNDEFINED_WORSENING",
     "BaselineKind",
     "BaselineRule",
     "Bound",
@@ -33,12 +36,16 @@ __all__ = [
     "DistanceTo",
     "EventMode",
     "LocalExtrema",
+    "MergeRule",
     "PIRARule",
     "PostEventReference",
     "PrecedingVisit",
     "ProceedFrom",
+    "RawPiraReference",
     "RelapseBuffer",
     "SubThreshold",
+    "UndefinedReference",
+    "UndefinedWorsening",
     "check_choice",
 ]
 
@@ -53,6 +60,9 @@ LocalExtrema = Literal["none", "strict", "all"]
 PrecedingVisit = Literal["baseline", "last", "last_delta"]
 Direction = Literal["increase", "decrease"]
 DistanceTo = Literal["reference", "previous"]
+RawPiraReference = Literal["same", "separate"]
+UndefinedWorsening = Literal["rebaseline_only", "all", "end", "never"]
+UndefinedReference = Literal["any", "not_lower", "higher"]
 
 # The allowed values, read from the types (one list each: the checks, the compiled scan's
 # codes and the CLI choices all come from these).
@@ -65,6 +75,9 @@ LOCAL_EXTREMA: tuple[LocalExtrema, ...] = get_args(LocalExtrema)
 PRECEDING_VISITS: tuple[PrecedingVisit, ...] = get_args(PrecedingVisit)
 DIRECTIONS: tuple[Direction, ...] = get_args(Direction)
 DISTANCES_TO: tuple[DistanceTo, ...] = get_args(DistanceTo)
+RAW_PIRA_REFERENCES: tuple[RawPiraReference, ...] = get_args(RawPiraReference)
+UNDEFINED_WORSENING: tuple[UndefinedWorsening, ...] = get_args(UndefinedWorsening)
+UNDEFINED_REFERENCES: tuple[UndefinedReference, ...] = get_args(UndefinedReference)
 Bound = float | None
 
 
@@ -114,8 +127,21 @@ class ConfirmationRule:
     minimal_distance_days, minimal_distance_to
         A worsening candidate must lie at least ``minimal_distance_days`` days after its
         reference (``reference``, default) or after the previous visit (``previous``);
-        closer visits are not candidates (default 0: no requirement; Bsteh 2025, without
-        the Bern engine's backtracking to an earlier reference).
+        closer visits are not candidates (default 0: no requirement; Bsteh 2025).
+    minimal_distance_backtrack
+        With ``minimal_distance_to="reference"`` (default off): a candidate too close to its
+        reference is judged against the latest earlier reference of the same reference
+        period (a running-minimum reference moves down in steps; an event or a relapse with
+        residual disability starts a new period) that is far enough and low enough for the
+        candidate to be a worsening from it (the Bern engine's backtracking, Bsteh 2025).
+        Needs ``BaselineRule(raw_pira_reference="separate")``.
+    sustained_after_days
+        Sustained confirmation (default ``None``: off): instead of a confirmation period,
+        every visit from this many days after the event to the last visit confirms (at
+        least one such visit, valid for confirmation, must exist; 0: every later visit),
+        the Bern engine's "sustained" confirmation with its minimal distance (Bsteh 2025).
+        ``days`` and ``tolerance_days`` are then not used. Needs
+        ``BaselineRule(raw_pira_reference="separate")``.
 
     Notes
     -----
@@ -130,6 +156,8 @@ class ConfirmationRule:
     monotonic: bool = False
     minimal_distance_days: float = 0.0
     minimal_distance_to: DistanceTo = "reference"
+    minimal_distance_backtrack: bool = False
+    sustained_after_days: float | None = None
 
     def __init__(
         self,
@@ -140,6 +168,8 @@ class ConfirmationRule:
         monotonic: bool = False,
         minimal_distance_days: float = 0.0,
         minimal_distance_to: DistanceTo = "reference",
+        minimal_distance_backtrack: bool = False,
+        sustained_after_days: float | None = None,
     ) -> None:
         periods = (float(days),) if isinstance(days, (int, float)) else tuple(map(float, days))
         if not periods or any(not (p > 0 and math.isfinite(p)) for p in periods):
@@ -163,6 +193,23 @@ class ConfirmationRule:
         check_choice("minimal_distance_to", minimal_distance_to, DISTANCES_TO)
         object.__setattr__(self, "minimal_distance_days", float(minimal_distance_days))
         object.__setattr__(self, "minimal_distance_to", minimal_distance_to)
+        if minimal_distance_backtrack and not (
+            self.minimal_distance_days > 0 and minimal_distance_to == "reference"
+        ):
+            raise ValueError(
+                "minimal_distance_backtrack needs a minimal distance to the reference; got "
+                f"minimal_distance_days={self.minimal_distance_days:g}, "
+                f"minimal_distance_to={minimal_distance_to!r}."
+            )
+        object.__setattr__(self, "minimal_distance_backtrack", bool(minimal_distance_backtrack))
+        if sustained_after_days is not None:
+            if not (sustained_after_days >= 0 and math.isfinite(sustained_after_days)):
+                raise ValueError(
+                    f"sustained_after_days must be >= 0 and finite (None: off); got "
+                    f"{sustained_after_days}."
+                )
+            sustained_after_days = float(sustained_after_days)
+        object.__setattr__(self, "sustained_after_days", sustained_after_days)
 
     def windows(self) -> tuple[np.ndarray, np.ndarray]:
         lo = np.array([int(d) - t[0] for d, t in zip(self.days, self.tolerance_days, strict=True)])
@@ -224,6 +271,19 @@ class BaselineRule:
         stays and the search goes on from that visit. The rule of Müller et al. 2023 as
         the Bern engine (Bsteh 2025) describes it; "worse" is any higher score, not a
         change of the threshold (an assumed reading, not checked against the paper).
+    raw_pira_reference
+        ``same`` (default): one reference for every event. ``separate``: two references,
+        as Mueller et al. 2023 recommend and the Bern engine (Bsteh 2025) implements: the
+        RAW/PIRA reference, reset by a relapse only when the first visit after the relapse's
+        RAW window is worse than it (residual disability), and the general reference, reset
+        only by events; both move down as a running minimum with ``running_minimum``, and
+        both move to the event score after every event. Worsening at the first visit after
+        a relapse's RAW window is judged against the general reference and is "undefined";
+        :class:`PIRARule` ``undefined_worsening`` says where else it is looked for. This runs
+        the scan of :mod:`._disability_references`, which needs ``kind`` ``running_minimum``
+        (the Bern engine's roving reference) or ``roving_worsening`` (its fixed reference,
+        reset after events), ``post_event_reference="lowest_confirmed"``, RAW/PIRA
+        classification, one confirmation period and no relapse buffers.
     """
 
     kind: BaselineKind = "fixed"
@@ -235,9 +295,11 @@ class BaselineRule:
     post_event_reference: PostEventReference = "visit"
     reference_confirmation_days: float = 0.0
     residual_only: bool = False
+    raw_pira_reference: RawPiraReference = "same"
 
     def __post_init__(self) -> None:
         check_choice("kind", self.kind, BASELINE_KINDS)
+        check_choice("raw_pira_reference", self.raw_pira_reference, RAW_PIRA_REFERENCES)
         check_choice("proceed_from", self.proceed_from, PROCEED_FROM)
         check_choice("sub_threshold", self.sub_threshold, SUB_THRESHOLDS)
         check_choice("skip_local_extrema", self.skip_local_extrema, LOCAL_EXTREMA)
@@ -313,6 +375,18 @@ class PIRARule:
     relapse during confirmation": the only relapses that stop it from being PIRA came
     after the event (during confirmation or around the confirmation visit). Papers report
     this category separately (Bsteh et al. 2025, the Bern engine; Mueller et al. 2023).
+
+    With separate general and RAW/PIRA references (``BaselineRule(raw_pira_reference=
+    "separate")``) only: ``undefined_worsening`` says which visits are checked for
+    "undefined" worsening against the general reference, with the Bern engine's policies
+    (Bsteh 2025): ``rebaseline_only`` (default), only the first visit after a relapse's RAW
+    window (the post-relapse re-baselining visit); ``all``, also every other visit that is
+    neither RAW nor PIRA against the RAW/PIRA reference; ``end``, as ``rebaseline_only``,
+    then every visit after the last RAW/PIRA event (or all visits when there is none),
+    searched again from that event's score for undefined worsening only; ``never``: none
+    (a re-baselining visit is never an event). ``undefined_reference``: whether such a
+    visit, and its confirmation scores, must also be at least (``not_lower``) or above
+    (``higher``) the RAW/PIRA reference (default ``any``: no condition).
     """
 
     name: str = "mueller_2023"
@@ -323,10 +397,14 @@ class PIRARule:
     preceding_visit: PrecedingVisit = "baseline"
     use_end_dates: bool = False
     report_relapse_during_confirmation: bool = False
+    undefined_worsening: UndefinedWorsening = "rebaseline_only"
+    undefined_reference: UndefinedReference = "any"
     citation: str = "Mueller J et al. JAMA Neurol 2023;80:1232-45. doi:10.1001/jamaneurol.2023.3331"
 
     def __post_init__(self) -> None:
         check_choice("preceding_visit", self.preceding_visit, PRECEDING_VISITS)
+        check_choice("undefined_worsening", self.undefined_worsening, UNDEFINED_WORSENING)
+        check_choice("undefined_reference", self.undefined_reference, UNDEFINED_REFERENCES)
         object.__setattr__(self, "raw_days", _pair(self.raw_days, "raw_days"))
         for what in ("preceding", "event", "confirmation"):
             pair = getattr(self, what)
@@ -378,6 +456,37 @@ class PIRARule:
             use_end_dates=True,
             citation="Mueller J et al. 2025 (PIRA definition revision, relapse end dates); assumed",
         )
+
+
+@dataclass(frozen=True)
+class MergeRule:
+    """Merge continuous, stepwise worsening into one event (the Bern engine, Bsteh 2025).
+
+    After a RAW or PIRA event (undefined worsening is never merged), each following visit
+    joins it while it is itself a confirmed worsening of the same type against the same
+    RAW/PIRA reference, no more than ``max_distance_days`` after the last visit joined
+    (inclusive), with a score and a confirmed score not below the event's confirmed score
+    so far. A visit whose confirmed score only equals it joins when it lies at most
+    ``repetition_days`` (inclusive) after the visit where the score stopped rising (a
+    repeated measurement); a longer plateau ends the event, and a plateau at the end is
+    dropped from it (its visits are searched again). The merged event keeps its first
+    visit and reference; its score is the last confirmed score, and the references move
+    to that score, dated at the last visit joined (plateau included).
+    Needs ``BaselineRule(raw_pira_reference="separate")``.
+    """
+
+    repetition_days: float = 30.0
+    max_distance_days: float = math.inf
+
+    def __post_init__(self) -> None:
+        if not self.repetition_days >= 0 or not math.isfinite(self.repetition_days):
+            raise ValueError(
+                f"repetition_days must be >= 0 and finite; got {self.repetition_days}."
+            )
+        if not self.max_distance_days >= 0:
+            raise ValueError(
+                f"max_distance_days must be >= 0 (inf: no limit); got {self.max_distance_days}."
+            )
 
 
 def _tolerances(value: object, n_periods: int) -> tuple[tuple[float, float], ...]:

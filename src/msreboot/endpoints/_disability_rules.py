@@ -26,6 +26,7 @@ from msreboot.endpoints._disability_rule_parts import (
     ConfirmationRule,
     Direction,
     EventMode,
+    MergeRule,
     PIRARule,
     RelapseBuffer,
     check_choice,
@@ -47,6 +48,7 @@ __all__ = [  # the parts are re-exported: one place to import a definition's rul
     "ConfirmationRule",
     "DisabilityDefinition",
     "EventMode",
+    "MergeRule",
     "PIRARule",
     "RelapseBuffer",
     "ThresholdRule",
@@ -84,6 +86,12 @@ class DisabilityDefinition:
     test not completed counts as worse than any time). Each measure runs through the same
     scan with its own threshold (relative thresholds: :class:`ThresholdRule` ``relative``)
     and direction: ``increase`` for the times, ``decrease`` for the SDMT.
+
+    ``merge`` (default ``None``: off): a :class:`MergeRule` that merges continuous,
+    stepwise RAW or PIRA worsening into one event (needs separate general and RAW/PIRA
+    references, ``BaselineRule(raw_pira_reference="separate")``); the events table then
+    has ``merged_to_date`` / ``merged_to_value`` (the last visit joined and the merged
+    event's score).
     """
 
     name: str = "msprog"
@@ -102,6 +110,7 @@ class DisabilityDefinition:
     citation: str = "Montobbio N et al. Mult Scler 2024. doi:10.1177/13524585241243157"
     measure: Measure = "edss"
     hand: Hand = "worse"
+    merge: MergeRule | None = None
 
     def __post_init__(self) -> None:
         check_choice("event", self.event, EVENT_MODES)
@@ -119,6 +128,7 @@ class DisabilityDefinition:
             raise ValueError(
                 f"impute_within_days must be > 0 (inf: no limit); got {self.impute_within_days}."
             )
+        _check_references(self)
 
     @property
     def raw_pira(self) -> bool:
@@ -310,3 +320,57 @@ class DisabilityDefinition:
     def methods_text(self) -> str:
         """A methods paragraph stating exactly the criteria used."""
         return methods_text(self)
+
+
+def _check_references(d: DisabilityDefinition) -> None:
+    """The options of the separate-references scan, and what that scan needs."""
+    b, c, p = d.baseline, d.confirmation, d.pira
+    separate_only = [
+        name
+        for name, on in (
+            ("merge", d.merge is not None),
+            ("ConfirmationRule(minimal_distance_backtrack=True)", c.minimal_distance_backtrack),
+            ("ConfirmationRule(sustained_after_days=...)", c.sustained_after_days is not None),
+            (f"PIRARule(undefined_worsening={p.undefined_worsening!r})",
+             p.undefined_worsening != "rebaseline_only"),
+            (f"PIRARule(undefined_reference={p.undefined_reference!r})",
+             p.undefined_reference != "any"),
+        )
+        if on
+    ]  # fmt: skip
+    if b.raw_pira_reference != "separate":
+        if separate_only:
+            raise ValueError(
+                f"{', '.join(separate_only)} needs separate general and RAW/PIRA references; "
+                'set baseline=BaselineRule(raw_pira_reference="separate", ...) (the Bern '
+                "engine's scan, Bsteh 2025)."
+            )
+        return
+    wrong = [
+        what
+        for what, bad in (
+            ("RAW/PIRA classification (classify_raw_pira=True)", not d.raw_pira),
+            ("event 'all', 'first' or 'first_cdw'", d.event not in ("all", "first", "first_cdw")),
+            ("event 'all' for undefined_worsening='end'",
+             p.undefined_worsening == "end" and d.event != "all"),
+            ("baseline kind 'running_minimum' or 'roving_worsening'",
+             b.kind not in ("running_minimum", "roving_worsening")),
+            ("post_event_reference='lowest_confirmed'",
+             b.post_event_reference != "lowest_confirmed"),
+            ("sub_threshold='none'", b.sub_threshold != "none"),
+            ("skip_local_extrema='none'", b.skip_local_extrema != "none"),
+            ("after_relapse=False (relapses reset the RAW/PIRA reference themselves)",
+             b.after_relapse),
+            ("one confirmation period", len(c.days) != 1),
+            ("sustained_days=0 (use sustained_after_days)", c.sustained_days != 0),
+            ("no relapse buffers (RelapseBuffer(0, 0, 0))",
+             any(v != 0 for v in (*d.relapse_buffer.baseline, *d.relapse_buffer.event,
+                                  *d.relapse_buffer.confirmation))),
+        )
+        if bad
+    ]  # fmt: skip
+    if wrong:
+        raise ValueError(
+            "separate general and RAW/PIRA references (BaselineRule(raw_pira_reference="
+            f"'separate')) need {'; '.join(wrong)}."
+        )

@@ -24,11 +24,14 @@ from msreboot.endpoints._disability_layout import (
     EV_PIRA_RELAPSE,
     EV_RAW,
     N_OUT_FIXED,
+    N_VAL_FIXED,
     OUT_BASELINE,
     OUT_CHANGE,
     OUT_LAST_DELTA,
+    OUT_MERGED_TO,
     OUT_SUSTAINED_TO,
     OUT_TYPE,
+    VAL_MERGED,
 )
 from msreboot.endpoints._disability_rules import DisabilityDefinition
 
@@ -103,7 +106,7 @@ def events_table(
         ("last_delta_", E[:, OUT_LAST_DELTA], "last_delta_value", 2),
     ]
     value_cols += [
-        (f"confirmation_{w}_", E[:, N_OUT_FIXED + i], f"confirmation_{w}_value", 3 + i)
+        (f"confirmation_{w}_", E[:, N_OUT_FIXED + i], f"confirmation_{w}_value", N_VAL_FIXED + i)
         for i, w in enumerate(windows)
     ]
     if d.raw_pira:
@@ -112,10 +115,12 @@ def events_table(
                 f"pira_confirmation_{w}_",
                 E[:, N_OUT_FIXED + nw + i],
                 f"pira_confirmation_{w}_value",
-                3 + nw + i,
+                N_VAL_FIXED + nw + i,
             )
             for i, w in enumerate(windows)
         ]
+    if d.merge is not None:  # the last visit merged into the event and the merged score
+        value_cols.append(("merged_to_", E[:, OUT_MERGED_TO], "merged_to_value", VAL_MERGED))
     columns = ["patient_id", "event_number", "event", "event_type"]
     columns += ["cdw_type"] if d.raw_pira else []
     for prefix, _, value_name, _ in value_cols:

@@ -12,12 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, InstanceOf, field_validator
 
 from msreboot.endpoints._disability_measures import measure_label
-from msreboot.endpoints._disability_rules import (
-    BaselineRule,
-    ConfirmationRule,
-    DisabilityDefinition,
-    ThresholdRule,
-)
+from msreboot.endpoints._disability_rules import DisabilityDefinition, ThresholdRule
+from msreboot.endpoints._disability_settings import definition_from_settings
 
 __all__ = [
     "FLAT_1",
@@ -140,29 +136,4 @@ def _disability_definition(value: Any) -> Any:
         value = {"preset": value}
     if not isinstance(value, Mapping):
         return value
-    spec = dict(value)
-    definition = DisabilityDefinition.preset(spec.pop("preset", "msprog"))
-    changes: dict[str, object] = {}
-    if "threshold" in spec:
-        name = spec.pop("threshold")
-        if name not in THRESHOLD_PRESETS:
-            raise ValueError(
-                f"threshold must be one of {', '.join(THRESHOLD_PRESETS)}; got {name!r}."
-            )
-        changes["threshold"] = THRESHOLD_PRESETS[name]()
-    if "confirmation_days" in spec or "tolerance_days" in spec:
-        old = definition.confirmation
-        changes["confirmation"] = ConfirmationRule(
-            days=spec.pop("confirmation_days", old.days),
-            tolerance_days=spec.pop("tolerance_days", old.tolerance_days[0]),
-            check_intermediate=old.check_intermediate,
-            sustained_days=old.sustained_days,
-        )
-    if "baseline" in spec:
-        changes["baseline"] = BaselineRule(kind=spec.pop("baseline"))
-    if spec:
-        raise ValueError(
-            f"unknown disability settings {sorted(spec)}; allowed: preset, threshold, "
-            "confirmation_days, tolerance_days, baseline."
-        )
-    return definition.with_(**changes) if changes else definition
+    return definition_from_settings(value, THRESHOLD_PRESETS)
