@@ -52,7 +52,8 @@ def test_patient_from_a_cohort() -> None:
 def test_bad_profiles_exit_2_naming_the_field() -> None:
     for flag, value, field in (
         ("--edss", "7.3", "edss must be a multiple of 0.5"),
-        ("--age", "-1", "age_years must be from 18 to 80"),
+        ("--age", "-1", "age_years: age_years must be from 0 to 120; got -1"),
+        ("--age", "12", "age_years must be from 18 to 80 for a projection; got 12"),
         ("--phenotype", "RMS", "phenotype must be one of"),
     ):
         args = ["patient", "--age", "38", "--edss", "4.5", "--phenotype", "RRMS"]
@@ -66,3 +67,21 @@ def test_bad_profiles_exit_2_naming_the_field() -> None:
     unknown = runner.invoke(app, [*PROFILE, "--option", "surgery"])
     assert unknown.exit_code == 2
     assert "options must be names of" in unknown.output
+
+
+def test_patient_and_eligibility_take_the_same_profile_options() -> None:
+    # one profile: the eligibility fields change the projection's eligibility verdicts
+    base = ["patient", "--age", "38", "--edss", "4.5", "--phenotype", "RRMS"]
+    extra = ["--relapses-12m", "1", "--mri-active-12m", "--failed-dmts", "1"]
+    plain = runner.invoke(app, base)
+    told = runner.invoke(app, [*base, *extra])
+    assert plain.exit_code == told.exit_code == 0, told.output
+    assert "atkins_2016: undetermined" in plain.output
+    assert "atkins_2016: eligible" in told.output
+    eligibility = runner.invoke(
+        app, ["eligibility", "--sex", "F", "--current-dmt", "natalizumab", "--edss", "4.5"]
+    )
+    assert eligibility.exit_code == 0, eligibility.output
+    bad = runner.invoke(app, ["eligibility", "--current-dmt", "aspirin"])
+    assert bad.exit_code == 2
+    assert "current_dmt: current_dmt must name a DMT" in bad.output

@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from msreboot.analysis._patient_profile import PatientProfile
+from msreboot.analysis._patient_profile import PatientProfile, projection_basics
 from msreboot.data import Cohort, canonical_order
 from msreboot.endpoints import EndpointDefinition, endpoint_times
 from msreboot.protocols import load_protocols
@@ -154,19 +154,19 @@ def load_posterior_draws(draws: int, seed: int) -> pd.DataFrame:
 
 def population_for(profile: PatientProfile, base: SimulationParameters) -> PopulationSpec:
     """Virtual patients with this person's baseline (see :func:`simulate_options`)."""
+    age, edss, phenotype = projection_basics(profile)
     duration = float(profile.disease_duration_years or 0.0)
     prior = len(profile.prior_dmts or ()) + (0 if profile.current_dmt in (None, "none") else 1)
     on_dmt = profile.current_dmt not in (None, "none")
     rate_ratio = float(getattr(base, f"dmt_{profile.current_dmt}_rate_ratio")) if on_dmt else 1.0
-    edss = profile.edss
     return PopulationSpec(
-        age_mean_years=profile.age_years,
+        age_mean_years=age,
         age_sd_years=0.0,
-        age_range_years=(profile.age_years - 0.5, profile.age_years + 0.5),
+        age_range_years=(age - 0.5, age + 0.5),
         female_probability=1.0 if profile.sex == "female" else 0.0,
-        rrms_share=1.0 if profile.phenotype == "RRMS" else 0.0,
-        spms_share=1.0 if profile.phenotype == "SPMS" else 0.0,
-        ppms_share=1.0 if profile.phenotype == "PPMS" else 0.0,
+        rrms_share=1.0 if phenotype == "RRMS" else 0.0,
+        spms_share=1.0 if phenotype == "SPMS" else 0.0,
+        ppms_share=1.0 if phenotype == "PPMS" else 0.0,
         duration_median_years=max(duration, 0.05),
         duration_sdlog=0.0,
         duration_range_years=(max(0.0, duration - 0.25), duration + 0.25),

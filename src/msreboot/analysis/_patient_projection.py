@@ -24,7 +24,7 @@ from msreboot.analysis._patient_options import (
     simulate_options,
     treatment_options,
 )
-from msreboot.analysis._patient_profile import PatientProfile
+from msreboot.analysis._patient_profile import PatientProfile, projection_basics
 from msreboot.analysis._patient_trm import TRMModerator, TRMPrediction, predict_trm
 from msreboot.evidence import load_outcomes, load_studies
 from msreboot.protocols import EligibilityResult, check_eligibility, load_protocols
@@ -257,7 +257,8 @@ def _calibration_flags(profile: PatientProfile) -> list[str]:
     arms = studies[studies["study_id"].isin(ids) & (studies["therapy"] == "ahsct")]
     arms = arms[arms["arm"] != "pooled"]
     flags = []
-    for column, value, word in (("edss", profile.edss, "EDSS"), ("age", profile.age_years, "age")):
+    basics = projection_basics(profile)
+    for column, value, word in (("edss", basics.edss, "EDSS"), ("age", basics.age_years, "age")):
         recorded = arms[column].dropna()
         if recorded.empty:
             continue
@@ -288,7 +289,7 @@ def _simulation_unknown(profile: PatientProfile) -> str | None:
         )
     if profile.phenotype == "CIS":
         return "unknown because the simulator does not model CIS."
-    if profile.edss > 9.5:
+    if projection_basics(profile).edss > 9.5:
         return "unknown because the simulator does not model an EDSS above 9.5."
     return None
 
@@ -478,7 +479,8 @@ def project_patient(
     Parameters
     ----------
     profile
-        The person (:class:`PatientProfile`).
+        The person (:class:`~msreboot.protocols.PatientProfile`): age (18 to 80), EDSS and
+        phenotype are required; a missing other field makes the answers needing it unknown.
     options
         Option names (``"ahsct_cy_atg"``, ``"ahsct_beam_atg"``, ``"ahsct_bu_cy_atg"``,
         ``"stay"``, ``"switch_anti_cd20"``, ``"switch_natalizumab"``,
@@ -500,6 +502,12 @@ def project_patient(
     Returns
     -------
     PatientProjection
+
+    Raises
+    ------
+    ValueError
+        Naming the field: age, EDSS or phenotype missing, an age outside 18 to 80, a bad
+        option name or setting.
 
     Notes
     -----
@@ -525,8 +533,9 @@ def project_patient(
         raise ValueError(
             f"patients_per_draw must be >= 10; got {patients_per_draw}. Use 200 or more."
         )
+    projection_basics(profile)
     chosen = _resolve_options(profile, options)
-    eligibility = check_eligibility(profile.to_eligibility_profile())
+    eligibility = check_eligibility(profile)
     notes: list[str] = []
     try:
         trm: TRMPrediction | None = predict_trm(profile, trm_moderators)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from msreboot.analysis._patient_profile import PatientProfile
+from msreboot.analysis._patient_profile import PatientProfile, projection_basics
 from msreboot.evidence import (
     MetaRegression,
     TruncatedTau2Warning,
@@ -262,9 +262,10 @@ def predict_trm(
     """
     if not 0 < conf_level < 1:
         raise ValueError(f"conf_level must be in (0, 1); got {conf_level}. Did you mean 0.95?")
+    basics = projection_basics(profile)
     fit, used, notes = trm_meta_regression(moderators)
     chosen = fit.moderators
-    person = {"edss": profile.edss, "age": profile.age_years, "era": float(transplant_year)}
+    person = {"edss": basics.edss, "age": basics.age_years, "era": float(transplant_year)}
     values = tuple(float(person[m]) for m in chosen)
     x = np.array([1.0, *values])
     beta = np.asarray(fit.coef)
@@ -285,8 +286,8 @@ def predict_trm(
         values=values,
         regression=fit,
         studies=used.assign(
-            edss_minus_person=used["edss"] - profile.edss,
-            age_minus_person=used["age"] - profile.age_years,
+            edss_minus_person=used["edss"] - basics.edss,
+            age_minus_person=used["age"] - basics.age_years,
         ),
         flags=flags,
         notes=notes,
@@ -300,7 +301,8 @@ def _expit(x: float) -> float:
 def _flags(profile: PatientProfile, chosen: Sequence[str], used: pd.DataFrame) -> tuple[str, ...]:
     flags: list[str] = []
     everything = trm_studies()
-    checks = {"edss": profile.edss, "age": profile.age_years}
+    basics = projection_basics(profile)
+    checks = {"edss": basics.edss, "age": basics.age_years}
     for name, value in checks.items():
         recorded = everything[name].dropna()
         word = _WORDS[name]

@@ -15,42 +15,48 @@ import typer
 
 from msreboot.cli._common import EXIT_USAGE, err, fail
 from msreboot.cli._common import load_cohort as _load
+from msreboot.cli._profile_options import (
+    AgeOpt,
+    CurrentDmtOpt,
+    DurationOpt,
+    EdssOpt,
+    FailedDmtsOpt,
+    FailedHighEfficacyOpt,
+    GdLesions12mOpt,
+    GdLesionsOpt,
+    HctCiOpt,
+    MriActive12mOpt,
+    NewT2LesionsOpt,
+    PhenotypeOpt,
+    PriorDmtOpt,
+    Relapses12mOpt,
+    Relapses24mOpt,
+    SexOpt,
+    build_profile,
+    profile_fields,
+)
 
 __all__ = ["patient_command"]
 
 
 def patient_command(
     ctx: typer.Context,
-    age: Annotated[float | None, typer.Option("--age", help="Age in years (18-80).")] = None,
-    edss: Annotated[float | None, typer.Option(help="EDSS (0-10, steps of 0.5).")] = None,
-    phenotype: Annotated[str | None, typer.Option(help="RRMS, SPMS, PPMS or CIS.")] = None,
-    sex: Annotated[str | None, typer.Option(help="female or male (F / M).")] = None,
-    disease_duration: Annotated[
-        float | None, typer.Option("--disease-duration", help="Years since the first symptoms.")
-    ] = None,
-    relapses_12m: Annotated[
-        int | None, typer.Option("--relapses-12m", help="Relapses in the last 12 months.")
-    ] = None,
-    relapses_24m: Annotated[
-        int | None, typer.Option("--relapses-24m", help="Relapses in the last 24 months.")
-    ] = None,
-    gd_lesions: Annotated[
-        int | None, typer.Option("--gd-lesions", help="Gd+ lesions on the last MRI.")
-    ] = None,
-    new_t2_lesions: Annotated[
-        int | None, typer.Option("--new-t2-lesions", help="New or enlarging T2 lesions on it.")
-    ] = None,
-    prior_dmt: Annotated[
-        list[str] | None,
-        typer.Option("--prior-dmt", help="A DMT taken before (repeatable); --prior-dmt none."),
-    ] = None,
-    current_dmt: Annotated[
-        str | None, typer.Option("--current-dmt", help="The DMT taken now, or none.")
-    ] = None,
-    failed_dmts: Annotated[
-        int | None, typer.Option("--failed-dmts", help="DMTs stopped for lack of effect.")
-    ] = None,
-    hct_ci: Annotated[int | None, typer.Option("--hct-ci", help="HCT comorbidity index.")] = None,
+    age: AgeOpt = None,
+    edss: EdssOpt = None,
+    phenotype: PhenotypeOpt = None,
+    sex: SexOpt = None,
+    disease_duration: DurationOpt = None,
+    relapses_12m: Relapses12mOpt = None,
+    relapses_24m: Relapses24mOpt = None,
+    gd_lesions_12m: GdLesions12mOpt = None,
+    mri_active_12m: MriActive12mOpt = None,
+    gd_lesions: GdLesionsOpt = None,
+    new_t2_lesions: NewT2LesionsOpt = None,
+    prior_dmt: PriorDmtOpt = None,
+    current_dmt: CurrentDmtOpt = None,
+    failed_dmts: FailedDmtsOpt = None,
+    failed_high_efficacy: FailedHighEfficacyOpt = None,
+    hct_ci: HctCiOpt = None,
     patient_id: Annotated[
         str | None, typer.Option("--patient-id", help="Identifier (with --cohort: the person).")
     ] = None,
@@ -112,22 +118,26 @@ def patient_command(
                     "follow-up with --cohort and --patient-id.",
                     EXIT_USAGE,
                 )
-            prior = None if prior_dmt is None else tuple(d for d in prior_dmt if d != "none")
-            profile = PatientProfile(
-                age_years=age,  # type: ignore[arg-type]
-                edss=edss,  # type: ignore[arg-type]
-                phenotype=phenotype,  # type: ignore[arg-type]
-                sex=sex,  # type: ignore[arg-type]
-                disease_duration_years=disease_duration,
-                relapses_last_12_months=relapses_12m,
-                relapses_last_24_months=relapses_24m,
-                gd_lesions=gd_lesions,
-                new_t2_lesions=new_t2_lesions,
-                prior_dmts=prior,
-                current_dmt=current_dmt,
-                failed_dmt_count=failed_dmts,
-                hct_ci=hct_ci,
-                patient_id=patient_id,
+            profile = build_profile(
+                profile_fields(
+                    age=age,
+                    edss=edss,
+                    phenotype=phenotype,
+                    sex=sex,
+                    disease_duration=disease_duration,
+                    relapses_12m=relapses_12m,
+                    relapses_24m=relapses_24m,
+                    gd_lesions_12m=gd_lesions_12m,
+                    mri_active_12m=mri_active_12m,
+                    gd_lesions=gd_lesions,
+                    new_t2_lesions=new_t2_lesions,
+                    prior_dmt=prior_dmt,
+                    current_dmt=current_dmt,
+                    failed_dmts=failed_dmts,
+                    failed_high_efficacy=failed_high_efficacy,
+                    hct_ci=hct_ci,
+                    patient_id=patient_id,
+                )
             )
         projection = project_patient(
             profile, option, draws=draws, patients_per_draw=patients_per_draw, seed=seed

@@ -14,6 +14,27 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from msreboot.cli._common import EXIT_DATA, EXIT_USAGE, fail
+from msreboot.cli._profile_options import (
+    AgeOpt,
+    CurrentDmtOpt,
+    DurationOpt,
+    EdssOpt,
+    FailedDmtsOpt,
+    FailedHighEfficacyOpt,
+    GdLesions12mOpt,
+    GdLesionsOpt,
+    HctCiOpt,
+    MriActive12mOpt,
+    NewT2LesionsOpt,
+    PatientIdOpt,
+    PhenotypeOpt,
+    PriorDmtOpt,
+    Relapses12mOpt,
+    Relapses24mOpt,
+    SexOpt,
+    build_profile,
+    profile_fields,
+)
 
 if TYPE_CHECKING:  # the library is imported by the commands that run (fast --help)
     import pandas as pd
@@ -109,42 +130,23 @@ def show_command(
 
 
 def eligibility_command(
-    age: Annotated[float | None, typer.Option("--age", help="Age in years.")] = None,
-    edss: Annotated[float | None, typer.Option(help="EDSS (0-10, steps of 0.5).")] = None,
-    phenotype: Annotated[str | None, typer.Option(help="RRMS, SPMS, PPMS or CIS.")] = None,
-    disease_duration: Annotated[
-        float | None, typer.Option("--disease-duration", help="Years since the first symptoms.")
-    ] = None,
-    relapses_12m: Annotated[
-        int | None, typer.Option("--relapses-12m", help="Relapses in the last 12 months.")
-    ] = None,
-    relapses_24m: Annotated[
-        int | None, typer.Option("--relapses-24m", help="Relapses in the last 24 months.")
-    ] = None,
-    gd_lesions_12m: Annotated[
-        int | None, typer.Option("--gd-lesions-12m", help="Gd+ lesions in the last 12 months.")
-    ] = None,
-    mri_active_12m: Annotated[
-        bool | None,
-        typer.Option(
-            "--mri-active-12m/--no-mri-active-12m",
-            help="MRI activity (Gd+ or new T2 lesions) in the last 12 months.",
-        ),
-    ] = None,
-    failed_dmts: Annotated[
-        int | None, typer.Option("--failed-dmts", help="DMTs stopped for lack of effect.")
-    ] = None,
-    failed_high_efficacy: Annotated[
-        bool | None,
-        typer.Option(
-            "--failed-high-efficacy/--no-failed-high-efficacy",
-            help="At least one failed DMT was high efficacy.",
-        ),
-    ] = None,
-    hct_ci: Annotated[int | None, typer.Option("--hct-ci", help="HCT comorbidity index.")] = None,
-    patient_id: Annotated[
-        str | None, typer.Option("--patient-id", help="Identifier to carry along.")
-    ] = None,
+    age: AgeOpt = None,
+    edss: EdssOpt = None,
+    phenotype: PhenotypeOpt = None,
+    sex: SexOpt = None,
+    disease_duration: DurationOpt = None,
+    relapses_12m: Relapses12mOpt = None,
+    relapses_24m: Relapses24mOpt = None,
+    gd_lesions_12m: GdLesions12mOpt = None,
+    mri_active_12m: MriActive12mOpt = None,
+    gd_lesions: GdLesionsOpt = None,
+    new_t2_lesions: NewT2LesionsOpt = None,
+    prior_dmt: PriorDmtOpt = None,
+    current_dmt: CurrentDmtOpt = None,
+    failed_dmts: FailedDmtsOpt = None,
+    failed_high_efficacy: FailedHighEfficacyOpt = None,
+    hct_ci: HctCiOpt = None,
+    patient_id: PatientIdOpt = None,
     criteria: Annotated[
         list[str] | None,
         typer.Option(
@@ -175,26 +177,27 @@ def eligibility_command(
     Information for a discussion with a neurologist, not a medical decision. A criterion
     whose field is not given is "unknown" and the verdict "undetermined".
     """
-    from pydantic import ValidationError
+    from msreboot.protocols import DISCLAIMER, check_eligibility
 
-    from msreboot.data import describe_validation_errors
-    from msreboot.protocols import DISCLAIMER, PatientProfile, check_eligibility
-
-    fields: dict[str, Any] = {
-        "patient_id": patient_id,
-        "age_years": age,
-        "edss": edss,
-        "phenotype": phenotype,
-        "disease_duration_years": disease_duration,
-        "relapses_last_12_months": relapses_12m,
-        "relapses_last_24_months": relapses_24m,
-        "gd_lesions_last_12_months": gd_lesions_12m,
-        "mri_active_last_12_months": mri_active_12m,
-        "failed_dmt_count": failed_dmts,
-        "failed_high_efficacy_dmt": failed_high_efficacy,
-        "hct_ci": hct_ci,
-    }
-    given = {k: v for k, v in fields.items() if v is not None}
+    given = profile_fields(
+        age=age,
+        edss=edss,
+        phenotype=phenotype,
+        sex=sex,
+        disease_duration=disease_duration,
+        relapses_12m=relapses_12m,
+        relapses_24m=relapses_24m,
+        gd_lesions_12m=gd_lesions_12m,
+        mri_active_12m=mri_active_12m,
+        gd_lesions=gd_lesions,
+        new_t2_lesions=new_t2_lesions,
+        prior_dmt=prior_dmt,
+        current_dmt=current_dmt,
+        failed_dmts=failed_dmts,
+        failed_high_efficacy=failed_high_efficacy,
+        hct_ci=hct_ci,
+        patient_id=patient_id,
+    )
     catalogue = _catalogue(file)
     names = criteria or list(catalogue.criteria)
     unknown = [n for n in names if n not in catalogue.criteria]
@@ -226,12 +229,7 @@ def eligibility_command(
             "or --profiles FILE.",
             EXIT_USAGE,
         )
-    try:
-        profile = PatientProfile.model_validate(given)
-    except ValidationError as error:
-        raise fail(
-            f"invalid profile: {describe_validation_errors(error, 'value')}", EXIT_USAGE
-        ) from error
+    profile = build_profile(given)
     single = check_eligibility(profile, sets)
     if csv:
         _echo_table(single.to_frame(), csv=True)

@@ -183,17 +183,26 @@ class EqualsRule(_Rule):
             return _unknown(self.field)
         label = FIELD_LABELS[self.field][0]
         derived = value is not None and getattr(profile, self.field) is None
-        origin = (
-            f" (from {profile.gd_lesions_last_12_months} Gd+ lesions in the last 12 months)"
-            if derived
-            else ""
-        )
+        origin = _origin(profile) if derived else ""
         if value == self.value:
             return RuleOutcome(True, f"{label}: {_show(self.field, value)}{origin}")
         return RuleOutcome(
             False,
             f"{label}: {_show(self.field, value)}{origin}, needs {_show(self.field, self.value)}",
         )
+
+
+def _origin(profile: PatientProfile) -> str:
+    """Where a derived MRI activity flag comes from (see :meth:`PatientProfile.get`)."""
+    gd12 = profile.gd_lesions_last_12_months
+    if gd12 is not None and gd12 > 0:
+        return f" (from {gd12} Gd+ lesions in the last 12 months)"
+    parts = [
+        f"{count} {words}"
+        for count, words in ((profile.gd_lesions, "Gd+"), (profile.new_t2_lesions, "new T2"))
+        if count
+    ]
+    return f" (from the last MRI: {' and '.join(parts)} lesions)"
 
 
 class RelapsesInWindowRule(_Rule):
