@@ -376,6 +376,7 @@ def test_data_api_is_pinned() -> None:
         "read_sdtm",
         "read_store",
         "read_toml",
+        "redact_url",
         "replace_directory",
         "schema_frame",
         "validate",

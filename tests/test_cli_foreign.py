@@ -1,4 +1,4 @@
-"""``msreboot import --sdtm DIR`` and ``--omop PATH``."""
+"""``msreboot import --sdtm DIR``, ``--omop PATH`` and ``--omop-url URL``."""
 
 from __future__ import annotations
 
@@ -50,6 +50,23 @@ def test_import_omop(cohort: Cohort, tmp_path: Path) -> None:
     assert read_store(tmp_path / "store.duckdb").equals(expected)
 
 
+def test_import_omop_from_a_database_url(cohort: Cohort, tmp_path: Path) -> None:
+    pytest.importorskip("sqlalchemy", reason="SQLAlchemy is not installed (msreboot[sql])")
+    expected = omop_project(cohort)
+    target = write_omop(expected, tmp_path / "omop.sqlite", "sqlite")
+    db = tmp_path / "store.duckdb"
+    code, output = run("--omop-url", f"sqlite:///{target}", "--db", str(db))
+    assert code == 0, output
+    assert read_store(db).equals(expected)
+
+
+def test_a_password_in_the_url_is_refused() -> None:
+    code, output = run("--omop-url", "postgresql://reader:secret@host/cdm", "--db", "x.duckdb")
+    assert code == 2
+    assert "must not hold a password" in output
+    assert "secret" not in output
+
+
 def test_bad_sdtm_exits_1_naming_the_record(cohort: Cohort, tmp_path: Path) -> None:
     domains = sdtm_domains(project(cohort))
     domains["AE"].loc[0, "AESTDTC"] = "2016-12"
@@ -72,10 +89,11 @@ def test_bad_sdtm_exits_1_naming_the_record(cohort: Cohort, tmp_path: Path) -> N
     [
         ["--db", "x.duckdb"],
         ["--sdtm", ".", "--omop", ".", "--db", "x.duckdb"],
+        ["--omop", ".", "--omop-url", "sqlite:///x.sqlite", "--db", "x.duckdb"],
         [".", "--sdtm", ".", "--db", "x.duckdb"],
         ["--sdtm", "/nonexistent/sdtm", "--db", "x.duckdb"],
     ],
-    ids=["no-source", "both-foreign", "source-and-foreign", "missing-folder"],
+    ids=["no-source", "both-foreign", "path-and-url", "source-and-foreign", "missing-folder"],
 )
 def test_usage_errors_exit_2(args: list[str]) -> None:
     code, _ = run(*args)

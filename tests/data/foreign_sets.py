@@ -564,8 +564,20 @@ def _dated(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_omop(cohort: Cohort, target: Path, fmt: str = "csv") -> Path:
-    """The cohort as OMOP tables: a folder of CSV or Parquet files, or a DuckDB file."""
+    """The cohort as OMOP tables: a folder of CSV or Parquet files, a DuckDB file, or a
+    SQLite file written through SQLAlchemy (``fmt="sqlite"``, read back by URL)."""
     tables = omop_tables(cohort)
+    if fmt == "sqlite":
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(f"sqlite:///{target}")
+        try:
+            with engine.begin() as con:
+                for name, frame in tables.items():
+                    _dated(frame).to_sql(name, con, index=False)
+        finally:
+            engine.dispose()
+        return target
     if fmt == "duckdb":
         import duckdb
 

@@ -49,6 +49,35 @@ def test_round_trip(original: Cohort, tmp_path: Path, fmt: str) -> None:
     assert "DMT course(s)" in merged[0].problem
 
 
+def test_round_trip_through_a_database_url(original: Cohort, tmp_path: Path) -> None:
+    pytest.importorskip("sqlalchemy", reason="SQLAlchemy is not installed (msreboot[sql])")
+    target = write_omop(original, tmp_path / "omop.sqlite", "sqlite")
+    back = read_omop(f"sqlite:///{target}")
+    assert back.equals(original)
+    assert len(back.labs) > 0
+
+
+def test_a_database_url_without_the_cdm_names_the_schema(tmp_path: Path) -> None:
+    sqlalchemy = pytest.importorskip("sqlalchemy")
+    url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as con:
+        pd.DataFrame({"x": [1]}).to_sql("other", con, index=False)
+    engine.dispose()
+    problems = errors_of(lambda: read_omop(url))
+    assert [p.table for p in problems] == ["person"]
+    assert "the default schema" in problems[0].problem
+    assert "--omop-schema" in problems[0].problem
+
+
+def test_a_bad_database_url_is_refused_without_its_password() -> None:
+    pytest.importorskip("sqlalchemy")
+    with pytest.raises(ValueError, match="driver is installed") as info:
+        read_omop("nosuchdialect://reader:secret@host/cdm")
+    assert "secret" not in str(info.value)
+    assert "reader:***@host" in str(info.value)
+
+
 # a tiny hand-made database: concept ids 1001.. stand for the shipped map's entries
 def tiny() -> Tables:
     concept = pd.DataFrame(

@@ -41,6 +41,7 @@ from msreboot.cli._foreign import (
     OmopConceptsOpt,
     OmopOpt,
     OmopSchemaOpt,
+    OmopUrlOpt,
     SdtmMappingOpt,
     SdtmOpt,
     load_foreign,
@@ -185,7 +186,7 @@ def import_command(
         typer.Argument(
             help="Cohort: a folder of table files (CSV, Parquet, Excel), an Excel workbook, a "
             "DuckDB store (.duckdb) or a REDCap export (with --redcap-mapping); or none with "
-            "--sdtm or --omop.",
+            "--sdtm, --omop or --omop-url.",
             show_default=False,
         ),
     ] = None,
@@ -197,17 +198,18 @@ def import_command(
     sdtm: SdtmOpt = None,
     sdtm_mapping: SdtmMappingOpt = None,
     omop: OmopOpt = None,
+    omop_url: OmopUrlOpt = None,
     omop_concepts: OmopConceptsOpt = None,
     omop_schema: OmopSchemaOpt = None,
 ) -> None:
-    """Validate a cohort (SOURCE, --sdtm DIR or --omop PATH) and load it into an embedded
-    DuckDB store (all or nothing)."""
-    from msreboot.data import import_cohort
+    """Validate a cohort (SOURCE, --sdtm DIR, --omop PATH or --omop-url URL) and load it
+    into an embedded DuckDB store (all or nothing)."""
+    from msreboot.data import import_cohort, redact_url
     from msreboot.exceptions import StoreError
 
-    foreign = sdtm if sdtm is not None else omop
-    if (source is None) == (foreign is None) or (sdtm is not None and omop is not None):
-        raise fail("give one of SOURCE, --sdtm DIR or --omop PATH.", EXIT_USAGE)
+    foreigns = [f for f in (sdtm, omop, omop_url) if f is not None]
+    if (source is None) == (not foreigns) or len(foreigns) > 1:
+        raise fail("give one of SOURCE, --sdtm DIR, --omop PATH or --omop-url URL.", EXIT_USAGE)
     if source is not None:
         _refuse_own_source("--db", db, [db], [source, redcap_mapping])
         cohort = load_cohort(
@@ -219,23 +221,25 @@ def import_command(
             partial_dates=partial_dates,
             max_cell_chars=max_cell_chars,
         )
+        label = str(source)
     else:
-        _refuse_own_source("--db", db, [db], [foreign, sdtm_mapping, omop_concepts])
+        _refuse_own_source("--db", db, [db], [sdtm, omop, sdtm_mapping, omop_concepts])
         cohort = load_foreign(
             ctx,
             sdtm=sdtm,
             sdtm_mapping=sdtm_mapping,
             omop=omop,
+            omop_url=omop_url,
             omop_concepts=omop_concepts,
             omop_schema=omop_schema,
             partial_dates=partial_dates,
         )
-        source = foreign
+        label = str(foreigns[0]) if omop_url is None else redact_url(omop_url)
     try:
         with _writing("--db", db), progress(ctx) as bar:
             task = bar.add_task(f"importing into {db.name}", total=len(cohort.tables))
             result = import_cohort(
-                cohort, db, source=str(source), on_table=lambda name, rows: bar.advance(task)
+                cohort, db, source=label, on_table=lambda name, rows: bar.advance(task)
             )
             bar.update(task, completed=len(cohort.tables))
     except StoreError as exc:

@@ -45,6 +45,15 @@ OmopOpt = Annotated[
         "tables, or a DuckDB file.",
     ),
 ]
+OmopUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--omop-url",
+        help="Read an OMOP CDM v5.4 database server instead of SOURCE: a SQLAlchemy URL "
+        "without a password (postgresql+psycopg://reader@host/cdm; the driver reads the "
+        "password from its own files, e.g. ~/.pgpass). Needs msreboot[sql] and the driver.",
+    ),
+]
 OmopConceptsOpt = Annotated[
     Path | None,
     typer.Option(
@@ -54,8 +63,28 @@ OmopConceptsOpt = Annotated[
 ]
 OmopSchemaOpt = Annotated[
     str | None,
-    typer.Option("--omop-schema", help="DuckDB schema of the CDM tables, when several exist."),
+    typer.Option(
+        "--omop-schema",
+        help="Schema of the CDM tables (a DuckDB file with several; a server: default the "
+        "connection's).",
+    ),
 ]
+
+
+def _refuse_password(url: str) -> None:
+    """Exit 2 when a database URL on the command line holds a password (a command line is
+    visible to the machine's other users and kept in shell history)."""
+    from msreboot.data import redact_url
+
+    rest = url.partition("://")[2]
+    userinfo = rest.split("/", 1)[0].rpartition("@")[0]
+    if ":" in userinfo:
+        raise fail(
+            "--omop-url must not hold a password; got one for "
+            f"{redact_url(url)}. Leave it to the driver (PostgreSQL: ~/.pgpass or "
+            "PGPASSWORD) or call msreboot.data.read_omop from Python.",
+            EXIT_USAGE,
+        )
 
 
 def load_foreign(
@@ -64,20 +93,28 @@ def load_foreign(
     sdtm: Path | None,
     sdtm_mapping: Path | None,
     omop: Path | None,
+    omop_url: str | None = None,
     omop_concepts: Path | None,
     omop_schema: str | None,
     partial_dates: PartialDatesOption | None,
 ) -> Cohort:
     """Read the ``--sdtm`` or ``--omop`` source; data problems exit 1, usage problems 2."""
-    from msreboot.data import read_omop, read_sdtm
+    from msreboot.data import read_omop, read_sdtm, redact_url
     from msreboot.exceptions import DataValidationError, MissingDependencyError
 
-    source = sdtm if sdtm is not None else omop
-    if source is None or (sdtm is not None and omop is not None):
-        raise fail("give one of SOURCE, --sdtm DIR or --omop PATH; got two.", EXIT_USAGE)
-    if not source.exists():
+    given = [s for s in (sdtm, omop, omop_url) if s is not None]
+    if len(given) != 1:
+        raise fail(
+            "give one of SOURCE, --sdtm DIR, --omop PATH or --omop-url URL; got "
+            f"{len(given) or 'none'}.",
+            EXIT_USAGE,
+        )
+    source: Path | str = given[0]
+    if isinstance(source, Path) and not source.exists():
         flag = "--sdtm" if sdtm is not None else "--omop"
         raise fail(f"{flag} must exist; got {source} (no such file or folder)", EXIT_USAGE)
+    if omop_url is not None:
+        _refuse_password(omop_url)
     for flag, path in (("--sdtm-mapping", sdtm_mapping), ("--omop-concepts", omop_concepts)):
         if path is not None and not path.is_file():
             raise fail(f"{flag} must be an existing file; got {path}", EXIT_USAGE)
@@ -86,7 +123,8 @@ def load_foreign(
         policy = "first" if partial_dates.value == "first" else "mid"
     try:
         with progress(ctx) as bar:
-            task = bar.add_task(f"reading {source.name}", total=1)
+            name = source.name if isinstance(source, Path) else redact_url(source)
+            task = bar.add_task(f"reading {name}", total=1)
             if sdtm is not None:
                 cohort = read_sdtm(sdtm, mapping=sdtm_mapping, partial_dates=policy)
             else:

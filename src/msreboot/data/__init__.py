@@ -21,7 +21,7 @@ from msreboot.data._files import (
 from msreboot.data._io import CohortSource, read_cohort, validate, write_cohort
 from msreboot.data._labs import ANALYTES, Analyte
 from msreboot.data._omop import read_omop
-from msreboot.data._omop_files import OMOP_CONCEPT_FILE
+from msreboot.data._omop_files import OMOP_CONCEPT_FILE, redact_url
 from msreboot.data._redcap import read_redcap
 from msreboot.data._redcap_api import REDCAP_TOKEN_ENV, RedcapDownload, download_redcap
 from msreboot.data._redcap_dictionary import (
@@ -116,6 +116,7 @@ __all__ = [
     "read_sdtm",
     "read_store",
     "read_toml",
+    "redact_url",
     "replace_directory",
     "schema_frame",
     "validate",

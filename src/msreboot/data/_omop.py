@@ -11,7 +11,13 @@ import pandas as pd
 from msreboot.data._coerce import PartialDates
 from msreboot.data._cohort import Cohort
 from msreboot.data._foreign import ForeignTables, finish, parse_iso_dates
-from msreboot.data._omop_files import ConceptMap, load_concept_map, read_omop_tables, resolve
+from msreboot.data._omop_files import (
+    ConceptMap,
+    is_database_url,
+    load_concept_map,
+    read_omop_tables,
+    resolve,
+)
 from msreboot.exceptions import Problem
 
 __all__ = ["read_omop"]
@@ -39,8 +45,12 @@ def read_omop(
     Parameters
     ----------
     source
-        A folder of CDM tables (``person.csv`` or ``person.parquet``, ...) or a DuckDB
-        database file (``.duckdb``). ``person`` is required; ``condition_occurrence``,
+        A folder of CDM tables (``person.csv`` or ``person.parquet``, ...), a DuckDB
+        database file (``.duckdb``), or a SQLAlchemy database URL as text
+        (``"postgresql+psycopg://reader@host/cdm"``, ``"sqlite:///cdm.sqlite"``; needs
+        ``msreboot[sql]`` and the database's driver; messages show the URL without its
+        password, which is better left to the driver's own files, e.g. ``~/.pgpass``).
+        ``person`` is required; ``condition_occurrence``,
         ``drug_exposure``, ``procedure_occurrence``, ``measurement``, ``observation``,
         ``death``, and the vocabulary tables ``concept`` and ``concept_ancestor`` are read
         when present.
@@ -49,7 +59,9 @@ def read_omop(
         :data:`~msreboot.data.OMOP_CONCEPT_FILE`, which documents every set and marks
         the codes that were checked.
     schema
-        DuckDB schema of the CDM tables, when more than one schema has a ``person`` table.
+        Schema of the CDM tables: in a DuckDB file, needed when more than one schema has a
+        ``person`` table; in a database reached by URL, the schema to read (default: the
+        connection's default schema).
     partial_dates
         How a birth date with year and month but no day is read: ``None`` gives
         ``birth_year`` only; ``"first"`` or ``"mid"`` completes it to a date. Every other
@@ -105,11 +117,11 @@ def read_omop(
     subject(s) not read: its concept is in no set of the OMOP concept map (records 2; most
     frequent values '99') [value '99']
     """
-    path = Path(source)
-    if not path.exists():
-        raise FileNotFoundError(f"OMOP source must exist; got {path}")
+    located: Path | str = source if is_database_url(source) else Path(source)
+    if isinstance(located, Path) and not located.exists():
+        raise FileNotFoundError(f"OMOP source must exist; got {located}")
     concept_map = load_concept_map(concepts)
-    tables, problems = read_omop_tables(path, schema)
+    tables, problems = read_omop_tables(located, schema)
     reader = _Reader(tables, concept_map, partial_dates)
     reader.out.problems.extend(problems)
     if "person" in tables:

@@ -13,15 +13,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from msreboot.data._schema import DEATH_CAUSES, DMT_DRUGS, LAB_ANALYTES, PHENOTYPES
 from msreboot.data._toml import describe_validation_errors, read_toml
-from msreboot.exceptions import DataValidationError, Problem
+from msreboot.exceptions import DataValidationError, MissingDependencyError, Problem
 
 __all__ = [
     "OMOP_CONCEPT_FILE",
     "OMOP_TABLES",
     "ConceptMap",
     "ConceptSet",
+    "is_database_url",
     "load_concept_map",
     "read_omop_tables",
+    "redact_url",
     "resolve",
 ]
 
@@ -151,13 +153,22 @@ def load_concept_map(path: str | Path | None = None) -> ConceptMap:
     return concept_map
 
 
+def is_database_url(source: object) -> bool:
+    """Whether ``source`` is a SQLAlchemy database URL (``dialect[+driver]://...``)."""
+    return isinstance(source, str) and "://" in source
+
+
 def read_omop_tables(
-    source: Path, schema: str | None = None
+    source: Path | str, schema: str | None = None
 ) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
-    """The OMOP tables of a folder (``person.csv`` or ``person.parquet``...) or a DuckDB
-    file, as text (dates ``YYYY-MM-DD``, empty text missing), each indexed 1, 2, ..."""
+    """The OMOP tables of a folder (``person.csv`` or ``person.parquet``...), a DuckDB
+    file or a SQLAlchemy database URL, as text (dates ``YYYY-MM-DD``, empty text missing),
+    each indexed 1, 2, ..."""
     problems: list[Problem] = []
-    if source.is_dir():
+    where = redact_url(source) if isinstance(source, str) else str(source)
+    if isinstance(source, str):
+        tables = _read_sql(source, schema, problems)
+    elif source.is_dir():
         tables = _read_folder(source, problems)
     elif source.suffix.lower() in _STORE_SUFFIXES:
         tables = _read_duckdb(source, schema, problems)
@@ -175,7 +186,7 @@ def read_omop_tables(
         problems.append(
             Problem.table_level(
                 "person",
-                f"the person table must be present in {source}; got "
+                f"the person table must be present in {where}; got "
                 f"{', '.join(sorted(out)) or 'no OMOP tables'}.",
             )
         )
@@ -247,6 +258,72 @@ def _read_duckdb(
         return tables
     finally:
         con.close()
+
+
+def redact_url(url: str) -> str:
+    """A database URL as messages may show it: the password replaced by ``***``.
+
+    Examples
+    --------
+    >>> redact_url("postgresql://reader:secret@db.example.org/cdm")
+    'postgresql://reader:***@db.example.org/cdm'
+    """
+    try:
+        import sqlalchemy
+    except ImportError:
+        return url.split("@", 1)[-1] if "@" in url else url
+    try:
+        return sqlalchemy.make_url(url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return "<a URL that is not a SQLAlchemy URL>"
+
+
+def _read_sql(url: str, schema: str | None, problems: list[Problem]) -> dict[str, pd.DataFrame]:
+    """The CDM tables of a database reached through SQLAlchemy, read whole with pandas.
+
+    SQLAlchemy is used because it is the one interface pandas reads from every database
+    server (PostgreSQL, SQL Server, Oracle, SQLite...); the driver is the user's."""
+    try:
+        import sqlalchemy
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "reading an OMOP database by URL needs SQLAlchemy and the database's driver; "
+            "install msreboot[sql] (pip install 'msreboot[sql]') and the driver (e.g. "
+            "psycopg for PostgreSQL), or export the CDM tables to CSV or Parquet."
+        ) from exc
+    try:
+        engine = sqlalchemy.create_engine(url)
+    except (sqlalchemy.exc.ArgumentError, ImportError) as exc:
+        raise ValueError(
+            f"OMOP database URL must be a SQLAlchemy URL whose driver is installed; got "
+            f"{redact_url(url)} ({type(exc).__name__}: {exc})."
+        ) from exc
+    try:
+        with engine.connect() as con:
+            names = {t.lower(): t for t in sqlalchemy.inspect(con).get_table_names(schema=schema)}
+            if "person" not in names:
+                where = f"schema {schema!r}" if schema else "the default schema"
+                problems.append(
+                    Problem.table_level(
+                        "person",
+                        f"the person table must be in {where} of {redact_url(url)}; got "
+                        f"{', '.join(sorted(names)) or 'no tables'}. Pass schema=... (CLI "
+                        "--omop-schema) when the CDM tables are in another schema.",
+                    )
+                )
+                return {}
+            return {
+                name: pd.read_sql_table(names[name], con, schema=schema)
+                for name in OMOP_TABLES
+                if name in names
+            }
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        raise ValueError(
+            f"OMOP database {redact_url(url)} could not be read: {type(exc).__name__}: "
+            f"{str(getattr(exc, 'orig', None) or exc).splitlines()[0]}"
+        ) from exc
+    finally:
+        engine.dispose()
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
