@@ -10,15 +10,11 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from msreboot.data._column_checks import _normalise_ids
+from msreboot.data._cross_table import _per_row, canonical_order
 from msreboot.data._order import in_order as _in_order
 from msreboot.data._schema import SCHEMA
-from msreboot.data._validate import (
-    _contract_may_fail,
-    _normalise_ids,
-    _pandera_schema,
-    _per_row,
-    canonical_order,
-)
+from msreboot.data._table_rules import _contract_may_fail, _pandera_schema
 from msreboot.exceptions import Problem
 
 IDS = st.sampled_from(["P1", "P10", "P2", "p1", "Z", "É1", "P1 "])

@@ -42,7 +42,8 @@ def check_timed_tests(
     limit = float(spec["seconds"].max_value or "inf")
     seconds = table["seconds"].astype("Float64")
     unable = table["unable_to_complete"].astype("boolean").fillna(False).astype(bool)
-    failed = pd.Series([(int(r), "seconds") in unconvertible for r in table.index], table.index)
+    failed_rows = [r for r, column in unconvertible if column == "seconds"]
+    failed = pd.Series(table.index.isin(failed_rows), table.index)
     over = (seconds > limit).fillna(False).astype(bool) & ~failed
     for row in table.index[over.to_numpy()]:
         found.append(
