@@ -60,3 +60,29 @@ def test_patient_projection_is_project_patient() -> None:
     want = project_patient(profile, draws=2, patients_per_draw=20)
     pd.testing.assert_frame_equal(got.to_frame(), want.to_frame())
     assert got.summary() == want.summary()
+
+
+def test_trm_funnel_and_egger_are_those_of_every_sourced_trm_arm(
+    explorer: CohortExplorer,
+) -> None:
+    import warnings
+
+    from msreboot.analysis import trm_studies
+    from msreboot.evidence import TruncatedTau2Warning, egger_test
+
+    arms = trm_studies()
+    arms = arms[arms["status"] != "unsourced"]
+    pooled = explorer.trm_pool()
+    assert pooled.k == len(arms)
+    assert list(pooled.events or ()) == arms["events"].tolist()
+    assert all(d in label for label, d in zip(pooled.labels, arms["definition_id"], strict=True))
+    figure = explorer.trm_funnel()
+    points = [c for c in figure.axes[0].collections if len(c.get_offsets()) == pooled.k]
+    assert points, "the funnel plot draws one point per arm"
+    test = explorer.trm_egger()
+    assert test is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncatedTau2Warning)
+        want = egger_test(pooled)
+    assert (test.k, test.pvalue, test.statistic) == (want.k, want.pvalue, want.statistic)
+    assert 0 <= test.pvalue <= 1

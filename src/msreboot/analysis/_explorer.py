@@ -9,18 +9,23 @@ records, and a virtual trial. The dashboard only renders these results.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from msreboot.analysis._analysis import CohortAnalysis
     from msreboot.analysis._patient_profile import PatientProfile
     from msreboot.analysis._patient_projection import PatientProjection
     from msreboot.data import Cohort
     from msreboot.endpoints import EndpointDefinition, EndpointEstimate
+    from msreboot.evidence import EggerTest, PooledEstimate
     from msreboot.trials import TrialResult, TrialSpec
 
 __all__ = ["EXPLORER_GROUPS", "PATIENT_TABLES", "CohortExplorer"]
@@ -185,6 +190,50 @@ class CohortExplorer:
         )
 
     @staticmethod
+    def trm_pool() -> PooledEstimate:
+        """Every sourced single-study AHSCT arm with a TRM count (:func:`trm_studies`, the
+        studies the patient projection's TRM meta-regression rests on), pooled on the logit
+        scale with REML (:func:`msreboot.evidence.pool_proportions`), for the funnel plot
+        and Egger's test.
+
+        The arms report TRM under different definitions (each label names its own); a
+        tau^2 truncated at 0 is recorded in ``tau2_truncated`` instead of warned about.
+        """
+        from msreboot.analysis._patient_trm import trm_studies
+        from msreboot.evidence import pool_proportions
+
+        studies = trm_studies()
+        studies = studies[studies["status"] != "unsourced"]
+        labels = [
+            f"{a} ({d})" for a, d in zip(studies["label"], studies["definition_id"], strict=True)
+        ]
+        with _tau2_truncation_recorded():
+            return pool_proportions(studies["events"], studies["n"], labels=labels)
+
+    def trm_funnel(self) -> Figure:
+        """The contour-enhanced funnel plot (:func:`msreboot.evidence.funnel_plot`) of
+        :meth:`trm_pool`."""
+        from msreboot.evidence import funnel_plot
+
+        with _tau2_truncation_recorded():
+            return funnel_plot(
+                self.trm_pool(),
+                title="Transplant-related mortality: published AHSCT arms",
+                xlabel="TRM, logit proportion",
+            )
+
+    def trm_egger(self) -> EggerTest | None:
+        """Egger's regression test (:func:`msreboot.evidence.egger_test`, metafor's
+        ``regtest`` default) of :meth:`trm_pool`; ``None`` with fewer than 3 arms."""
+        from msreboot.evidence import egger_test
+
+        pooled = self.trm_pool()
+        if pooled.k < 3:
+            return None
+        with _tau2_truncation_recorded():
+            return egger_test(pooled)
+
+    @staticmethod
     def studies() -> pd.DataFrame:
         """The published study arms (:func:`msreboot.evidence.load_studies`)."""
         from msreboot.evidence import load_studies
@@ -199,3 +248,13 @@ class CohortExplorer:
         """How many patients, and which results are kept."""
         kept = ", ".join(sorted(self._kept)) or "none yet"
         return f"Cohort explorer: {len(self.cohort.patients)} patients; results kept: {kept}"
+
+
+@contextmanager
+def _tau2_truncation_recorded() -> Iterator[None]:
+    """Silence the truncated-tau^2 warning (the pool records it in ``tau2_truncated``)."""
+    from msreboot.evidence import TruncatedTau2Warning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncatedTau2Warning)
+        yield
