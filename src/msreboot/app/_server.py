@@ -211,6 +211,21 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
                 style="max-width: 100%",
             )
 
+        @render.ui
+        def funnel() -> Any:
+            figure = cohorts.explorer(opened()).trm_funnel()
+            png = base64.b64encode(figure_bytes(figure, "png"))
+            return ui.img(
+                src="data:image/png;base64," + png.decode(),
+                alt="Funnel plot of the published transplant-related mortality arms",
+                style="max-width: 100%",
+            )
+
+        @render.code
+        def egger() -> str:
+            explorer = cohorts.explorer(opened())
+            return egger_text(explorer.trm_pool(), explorer.trm_egger())
+
         @render.data_frame
         def evidence_landmarks() -> Any:
             return render.DataGrid(analysis().evidence.to_frame().round(3))
@@ -315,6 +330,28 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
             benefit_server(input)
 
     return server
+
+
+def egger_text(pooled: Any, test: Any) -> str:
+    """Egger's test of the funnel plot's arms in words, with what limits it."""
+    arms = "; ".join(pooled.labels)
+    lines = [f"{pooled.k} published AHSCT arms with a TRM count: {arms}."]
+    if test is None:
+        lines.append("Egger's test needs at least 3 arms.")
+    else:
+        lines.append(test.summary())
+    if pooled.k < 10:
+        lines.append(
+            f"With {pooled.k} arms the test has little power: a p-value above 0.05 does not "
+            "show the absence of small-study effects (Sterne et al. 2011, BMJ 343:d4002)."
+        )
+    if pooled.tau2_truncated:
+        lines.append("tau^2 (REML) truncated at 0: the arms are no more variable than chance.")
+    lines.append(
+        "The arms define TRM differently (each label names its definition); the funnel "
+        "plot's asymmetry can have causes other than publication bias."
+    )
+    return "\n".join(lines)
 
 
 def _landmark_frame(estimates: dict[str, Any]) -> pd.DataFrame:

@@ -131,8 +131,17 @@ def build_ui(sources: dict[str, str], presets: list[str], trials: list[str], rol
         "Evidence",
         ui.layout_sidebar(
             ui.sidebar(ui.input_text("study_filter", "Filter studies", ""), width=320),
-            ui.h4("Transplant-related mortality: the cohort beside the published studies"),
-            ui.output_ui("forest"),
+            ui.layout_columns(
+                ui.div(
+                    ui.h4("Transplant-related mortality: the cohort beside the published studies"),
+                    ui.output_ui("forest"),
+                ),
+                ui.div(
+                    ui.h4("Funnel plot and Egger's test: every published TRM arm"),
+                    ui.output_ui("funnel"),
+                    ui.output_code("egger"),
+                ),
+            ),
             ui.h4("Landmarks beside the published ones"),
             ui.output_data_frame("evidence_landmarks"),
             ui.h4("Studies"),
