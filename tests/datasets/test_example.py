@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from msreboot.datasets import (
     EXAMPLE_SEED,
@@ -100,3 +101,22 @@ def test_functional_tests_follow_the_edss() -> None:
     unable = walk["unable_to_complete"].fillna(False).astype(bool).reset_index(drop=True)
     assert (unable == ~timed).all()
     assert unable[level >= 7].all()
+
+
+@pytest.mark.parametrize("n_patients", [1, 2, 10, 1200])
+def test_every_size_is_a_valid_cohort(n_patients: int) -> None:
+    """Small cohorts (no deaths, no functional tests) keep every table's columns, and a large
+    one's in-hospital transplant deaths have no discharge after the death."""
+    from msreboot.data import Cohort
+
+    tables = generate_example(EXAMPLE_SEED, n_patients=n_patients)
+    cohort = Cohort.from_frames(tables)  # raises on any problem
+    assert cohort.n_patients == n_patients
+    if n_patients == 1200:
+        deaths = cohort.deaths.set_index("patient_id")["date"]
+        ahsct = cohort.treatments[cohort.treatments["kind"] == "ahsct"]
+        died = ahsct[ahsct["patient_id"].isin(deaths.index)]
+        discharge = pd.to_datetime(died["discharge_date"])
+        at_death = pd.to_datetime(died["patient_id"].map(deaths))
+        assert (discharge.isna() | (discharge <= at_death)).all()
+        assert discharge.isna().any()  # the case this guards against occurs at this size

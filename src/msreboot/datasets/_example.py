@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from msreboot.data import Cohort, read_cohort, write_cohort
+from msreboot.data import SCHEMA, Cohort, read_cohort, write_cohort
 from msreboot.datasets._functional import functional_tests
 from msreboot.datasets._immune import immune_reconstitution_labs, platelet_engraftment
 
@@ -126,7 +126,12 @@ def generate_example(
     # streams of their own: the values drawn above stay as they were
     tables["treatments"]["platelet_engraftment_date"] = platelet_engraftment(tables, seed)
     tables["labs"] = immune_reconstitution_labs(tables, seed)
-    return tables | functional_tests(tables["edss"], seed)
+    tables |= functional_tests(tables["edss"], seed)
+    # a table without rows (no deaths in a small cohort) still has its columns
+    return {
+        name: frame if len(frame.columns) else pd.DataFrame(columns=list(SCHEMA[name].column_names))
+        for name, frame in tables.items()
+    }
 
 
 def _patient(
@@ -202,6 +207,8 @@ def _patient(
         death = _day(index, rng.uniform(200, (end - index).days + 200))
         death = death if death <= end else None
     for table, row in transplant_rows:
+        if table == "treatments" and death is not None:
+            row = _died_in_hospital(row, death)
         if death is None or table != "adverse_events" or row["onset_date"] <= death:  # type: ignore[operator]
             yield table, row
     if death is not None:
@@ -228,6 +235,18 @@ def _patient(
                 },
             )
     yield from _course(rng, pid, index, end, onset, transplanted, progressive)
+
+
+def _died_in_hospital(course: dict[str, object], death: dt.date) -> dict[str, object]:
+    """An AHSCT course of a patient who died before discharge: no discharge, and no
+    engraftment when they died before it (the default example has no such patient; larger
+    ones do)."""
+    out = dict(course)
+    for column in ("discharge_date", "engraftment_date"):
+        when = out.get(column)
+        if isinstance(when, dt.date) and when > death:
+            out[column] = None
+    return out
 
 
 def _comparator_patient(
