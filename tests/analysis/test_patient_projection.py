@@ -149,6 +149,38 @@ def test_the_same_seed_gives_the_same_projection() -> None:
     pd.testing.assert_frame_equal(again.outcomes, _projection().outcomes)
 
 
+def test_ahsct_outcomes_can_be_counted_from_reinfusion() -> None:
+    # the same virtual patients; from reinfusion (about day 55), the relapses of the weeks
+    # of mobilisation and conditioning no longer count against AHSCT; DMT options are
+    # counted from enrolment either way
+    profile = PatientProfile(**FULL)  # type: ignore[arg-type]
+    enrolment = _projection()
+    reinfusion = project_patient(
+        profile, ["ahsct_cy_atg", "stay", "switch_anti_cd20"], time_zero="reinfusion", **SMALL
+    )
+    a, b = enrolment.outcomes, reinfusion.outcomes
+    dmt_a, dmt_b = (f[f["option"] != "ahsct_cy_atg"].reset_index(drop=True) for f in (a, b))
+    pd.testing.assert_frame_equal(dmt_a, dmt_b)
+    first, second = (
+        f.set_index(["option", "outcome", "years"]).loc[("ahsct_cy_atg", "no_relapse", 2.0)]
+        for f in (a, b)
+    )
+    assert second["estimate"] > first["estimate"]
+    assert any("counted from reinfusion" in note for note in reinfusion.notes)
+    pd.testing.assert_frame_equal(enrolment.risks, reinfusion.risks)
+    with pytest.raises(ValueError, match="time_zero must be 'enrolment' or 'reinfusion'"):
+        project_patient(profile, ["stay"], time_zero="transplant", **SMALL)  # type: ignore[arg-type]
+
+
+def test_an_option_carries_its_transplant_year() -> None:
+    option = treatment_options(PatientProfile(**FULL))[0]  # type: ignore[arg-type]
+    assert option.treatment().transplant_year == 2026  # type: ignore[union-attr]
+    older = TreatmentOption(
+        "cy_2005", "Cy/ATG in 2005", "ahsct", protocol="mist_ahsct", transplant_year=2005
+    )
+    assert older.treatment().transplant_year == 2005  # type: ignore[union-attr]
+
+
 def test_options_resolve_by_name_and_unknown_names_are_refused() -> None:
     profile = PatientProfile(**FULL)  # type: ignore[arg-type]
     names = [o.name for o in project_patient(profile, ["stay"], **SMALL).options]

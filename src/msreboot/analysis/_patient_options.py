@@ -35,6 +35,7 @@ __all__ = [
     "HORIZONS_YEARS",
     "OUTCOMES",
     "REQUIRED_FOR_SIMULATION",
+    "TimeZero",
     "TreatmentOption",
     "load_posterior_draws",
     "simulate_options",
@@ -52,6 +53,11 @@ REQUIRED_FOR_SIMULATION: tuple[str, ...] = (
 )
 """Fields the simulation needs besides age, EDSS and phenotype; when one is missing the
 options are "unknown" (no population value is put in its place)."""
+
+TimeZero = Literal["enrolment", "reinfusion"]
+"""Where the outcomes' clock starts: at enrolment (the decision, every option alike), or
+for AHSCT at reinfusion (as the published AHSCT studies count), DMT options still at
+enrolment."""
 
 OutcomeName = Literal[
     "no_confirmed_worsening", "no_relapse", "neda_3", "confirmed_improvement", "expected_edss"
@@ -97,6 +103,9 @@ class TreatmentOption:
         The DMT, for DMT options.
     protocol
         The bundled protocol an AHSCT option follows (mobilisation, graft, conditioning).
+    transplant_year
+        The calendar year of the transplant, which the simulator's era effects read
+        (AHSCT only; by default 2026, a transplant now).
     """
 
     name: str
@@ -104,6 +113,7 @@ class TreatmentOption:
     kind: Literal["ahsct", "dmt", "none"]
     drug: str | None = None
     protocol: str | None = None
+    transplant_year: int = 2026
 
     def treatment(self) -> Treatment:
         """The simulator's course for this option."""
@@ -117,7 +127,7 @@ class TreatmentOption:
             conditioning_intensity=str(fields["conditioning_intensity"]),  # type: ignore[arg-type]
             mobilisation_regimen=str(fields["mobilisation_regimen"]),  # type: ignore[arg-type]
             cd34_selected=bool(fields["cd34_selected"]),
-            transplant_year=2026,
+            transplant_year=self.transplant_year,
             protocol=self.protocol,
         )
 
@@ -243,16 +253,21 @@ def simulate_options(
     patients_per_draw: int = 200,
     seed: int = 2026,
     progress: Callable[[int, int], None] | None = None,
+    time_zero: TimeZero = "enrolment",
 ) -> list[OptionRuns]:
     """Simulate every option under ``draws`` posterior parameter sets.
 
     The same patients (seed ``SeedSequence(seed, spawn_key=(0, d))`` for draw ``d``) are
     given every option, so differences between options carry less Monte Carlo noise.
+    Outcomes are counted from ``time_zero`` (:data:`TimeZero`); from reinfusion, a virtual
+    patient not transplanted is left out of the AHSCT outcomes (not of its risks).
     ``progress`` is called with ``(simulations done, simulations planned)`` after each
     option's draw (``len(options) * draws`` in all); an exception it raises stops the run.
     """
     with _one_thread():
-        return _simulate_options(profile, options, draws, patients_per_draw, seed, progress)
+        return _simulate_options(
+            profile, options, draws, patients_per_draw, seed, progress, time_zero
+        )
 
 
 @contextmanager
@@ -281,6 +296,7 @@ def _simulate_options(
     patients_per_draw: int,
     seed: int,
     progress: Callable[[int, int], None] | None = None,
+    time_zero: TimeZero = "enrolment",
 ) -> list[OptionRuns]:
     base = SimulationParameters.preset("calibrated")
     posterior = load_posterior_draws(draws, seed)
@@ -319,7 +335,7 @@ def _simulate_options(
             if "patient_id" in frame:
                 tables[name] = frame[frame["patient_id"].astype(str).isin(draw_of.index)]
         cohort = Cohort.from_canonical(canonical_order(tables), "day")
-        runs.append(_summarise(option, cohort, draw_of, definitions))
+        runs.append(_summarise(option, cohort, draw_of, definitions, time_zero))
     return runs
 
 
@@ -328,8 +344,13 @@ def _summarise(
     cohort: Cohort,
     draw_of: pd.Series,
     definitions: dict[str, EndpointDefinition],
+    time_zero: TimeZero = "enrolment",
 ) -> OptionRuns:
-    anchor = pd.DataFrame({"patient_id": draw_of.index.to_numpy(), "anchor_date": 0})
+    everyone = draw_of
+    zero = _zero_day(option, cohort, draw_of, time_zero)
+    draw_of = draw_of[zero.notna().to_numpy()]
+    zero = zero.dropna()
+    anchor = pd.DataFrame({"patient_id": draw_of.index.to_numpy(), "anchor_date": zero.to_numpy()})
     horizons = np.asarray(HORIZONS_YEARS)
     rows: list[dict[str, object]] = []
     curves: list[pd.DataFrame] = []
@@ -362,15 +383,31 @@ def _summarise(
                         }
                     )
                 )
-    rows += _expected_edss(cohort, draw_of, horizons)
-    return OptionRuns(option, pd.DataFrame(rows), pd.concat(curves), _risks(cohort, draw_of))
+    rows += _expected_edss(cohort, draw_of, horizons, zero)
+    return OptionRuns(option, pd.DataFrame(rows), pd.concat(curves), _risks(cohort, everyone))
+
+
+def _zero_day(
+    option: TreatmentOption, cohort: Cohort, draw_of: pd.Series, time_zero: TimeZero
+) -> pd.Series:
+    """Each patient's day 0 of the outcomes: enrolment (day 0), or for an AHSCT option
+    the reinfusion (the AHSCT course's start; NaN for a patient never transplanted)."""
+    if time_zero == "enrolment" or option.kind != "ahsct":
+        return pd.Series(0.0, index=draw_of.index)
+    courses = cohort.table("treatments")
+    courses = courses[courses["kind"] == "ahsct"]
+    first = courses.groupby(courses["patient_id"].astype(str))["start_date"].min()
+    return first.reindex(draw_of.index).astype(float)
 
 
 def _expected_edss(
-    cohort: Cohort, draw_of: pd.Series, horizons: np.ndarray
+    cohort: Cohort, draw_of: pd.Series, horizons: np.ndarray, zero: pd.Series
 ) -> list[dict[str, object]]:
     edss = cohort.table("edss")[["patient_id", "date", "edss"]]
+    edss = edss[edss["patient_id"].astype(str).isin(zero.index)]
+    edss = edss.assign(date=edss["date"] - zero.reindex(edss["patient_id"].astype(str)).to_numpy())
     deaths = cohort.table("deaths").set_index("patient_id")["date"]
+    deaths = deaths - zero.reindex(deaths.index.astype(str)).to_numpy()
     rows: list[dict[str, object]] = []
     for years in horizons:
         day = years * 365.25

@@ -20,6 +20,7 @@ from msreboot.analysis._patient_options import (
     OUTCOMES,
     REQUIRED_FOR_SIMULATION,
     OptionRuns,
+    TimeZero,
     TreatmentOption,
     simulate_options,
     treatment_options,
@@ -473,6 +474,7 @@ def project_patient(
     seed: int = 2026,
     trm_moderators: Sequence[TRMModerator] = ("edss",),
     progress: Callable[[int, int], None] | None = None,
+    time_zero: TimeZero = "enrolment",
 ) -> PatientProjection:
     """Eligibility, predicted TRM and every option compared for one person.
 
@@ -498,6 +500,12 @@ def project_patient(
         Called with ``(simulations done, simulations planned)`` after each option's
         posterior draw (``options x draws`` in all; not called when the options cannot be
         simulated); an exception it raises stops the projection and propagates.
+    time_zero
+        ``"enrolment"`` (default): every option's outcomes are counted from the decision,
+        day 0, so the weeks from mobilisation to reinfusion count against AHSCT as they
+        would for the person. ``"reinfusion"``: AHSCT outcomes are counted from reinfusion,
+        as the published AHSCT studies count them (to set a projection beside a study);
+        DMT options stay at enrolment, so the options are then not on one clock.
 
     Returns
     -------
@@ -529,6 +537,11 @@ def project_patient(
     """
     if draws < 2:
         raise ValueError(f"draws must be >= 2; got {draws}. Use 10 or more for intervals.")
+    if time_zero not in ("enrolment", "reinfusion"):
+        raise ValueError(
+            f"time_zero must be 'enrolment' or 'reinfusion'; got {time_zero!r}. "
+            "Use 'enrolment' to compare options on one clock."
+        )
     if patients_per_draw < 10:
         raise ValueError(
             f"patients_per_draw must be >= 10; got {patients_per_draw}. Use 200 or more."
@@ -556,6 +569,7 @@ def project_patient(
                 patients_per_draw=patients_per_draw,
                 seed=seed,
                 progress=progress,
+                time_zero=time_zero,
             )
         except ValueError as error:
             if "too strict" not in str(error):
@@ -567,6 +581,11 @@ def project_patient(
         flags += _calibration_flags(profile)
     if profile.current_dmt is None:
         notes.append("The current DMT is unknown, so 'stay on the current DMT' is not shown.")
+    if time_zero == "reinfusion":
+        notes.append(
+            "AHSCT outcomes are counted from reinfusion (as the published studies count), DMT "
+            "options from enrolment: the options are not compared on one clock."
+        )
     outcomes, curves = _summarise_draws(runs)
     return PatientProjection(
         profile=profile,
