@@ -182,7 +182,49 @@ def option_definitions() -> dict[str, DisabilityDefinition]:
             baseline=BaselineRule(kind="roving", after_relapse=True, residual_only=True)
         ),
         "not_lower_kappos_2020": DisabilityDefinition.kappos_2020(),
-        "bern_2025": DisabilityDefinition.bern_2025(),
+        # the Bern preset with one reference (the existing scan), then as it is (separate
+        # general and RAW/PIRA references, their own scan) and with each option they enable
+        **separate_definitions(),
+    }
+
+
+def separate_definitions() -> dict[str, DisabilityDefinition]:
+    """The Bern preset with separate references, alone and with each option they enable."""
+    from dataclasses import replace
+
+    from msreboot.endpoints import ConfirmationRule, MergeRule
+
+    bern = DisabilityDefinition.bern_2025()
+    separate = bern
+    confirmation = bern.confirmation
+    return {
+        "bern_2025_one_reference": bern.with_(
+            baseline=replace(bern.baseline, raw_pira_reference="same")
+        ),
+        "separate_references_bern_2025": separate,
+        "separate_undefined_all": separate.with_(
+            pira=replace(bern.pira, undefined_worsening="all")
+        ),
+        "separate_undefined_end": separate.with_(
+            pira=replace(bern.pira, undefined_worsening="end")
+        ),
+        "separate_undefined_not_lower": separate.with_(
+            pira=replace(bern.pira, undefined_reference="not_lower")
+        ),
+        "separate_merge": separate.with_(merge=MergeRule()),
+        "separate_backtrack_180": separate.with_(
+            confirmation=ConfirmationRule(
+                confirmation.days,
+                confirmation.tolerance_days,
+                minimal_distance_days=180,
+                minimal_distance_backtrack=True,
+            )
+        ),
+        "separate_sustained_180": separate.with_(
+            confirmation=ConfirmationRule(
+                confirmation.days, confirmation.tolerance_days, sustained_after_days=180
+            )
+        ),
     }
 
 
@@ -233,7 +275,9 @@ def run_options(args: argparse.Namespace) -> None:
         "patients": args.options_patients,
         "repeats": args.repeats,
         "rules": "all events, roving baseline, RAW/PIRA (Mueller 2023 intervals); each option "
-        "on top (the two presets as they are)",
+        "on top (the presets as they are; bern_2025_one_reference: the Bern preset with one "
+        "reference; separate_*: the Bern preset, which has separate references, and each "
+        "option they enable on top)",
         "seconds": now,
         "ratio_to_off": {k: round(v["seconds"] / now["off"]["seconds"], 2) for k, v in now.items()},
         "cpu_ratio_to_off": {

@@ -8,8 +8,8 @@ change each: the undefined-worsening policies (``all`` / ``end`` / ``never``) an
 condition on the RAW/PIRA reference, merging of continuous events, the minimal distance
 with backtracking, sustained confirmation, the fixed reference with monotonic confirmation,
 confirmation by the last score with relapses allowed before it, the first event only, and
-unconfirmed worsening. Each maps to ``DisabilityDefinition.bern_2025()`` with
-``BaselineRule(raw_pira_reference="separate")`` and the matching msreboot option
+unconfirmed worsening. Each maps to ``DisabilityDefinition.bern_2025()`` (which has
+``BaselineRule(raw_pira_reference="separate")``) with the matching msreboot option
 (:func:`definition_for`). Every patient's events (day, score, reference score, type; with
 merging also the last day merged and the merged score) must agree exactly.
 """

@@ -388,7 +388,9 @@ def test_running_minimum_rejects_sub_threshold_rebaselining() -> None:
     ("relapse_day", "kind"),
     [
         (110, "RAW"),  # 90 days before the event (day 200): inside the RAW window
-        (109, "PIRA"),  # 91 days before: outside, and before the event's interval
+        # 91 days before: outside; day 200 is then the relapse's re-baselining visit,
+        # where worsening is judged against the general reference and undefined
+        (109, "undefined"),
         (230, "RAW"),  # 30 days after the event: inside the RAW window
         (231, PIRA_R),  # 31 days after: between the event and 30 days after confirmation
         (430, PIRA_R),  # confirmation on day 400 + 30 days: the end, included

@@ -2,8 +2,8 @@
 with them (the undefined-worsening policies, merging, backtracking, sustained
 confirmation): each at its boundary (a window end inclusive, a tie, the day after).
 
-Unless a case says otherwise the rules are ``DisabilityDefinition.bern_2025()`` with
-``raw_pira_reference="separate"``: msprog thresholds (+1.0 from 1.0 to 5.0, +0.5 above),
+Unless a case says otherwise the rules are ``DisabilityDefinition.bern_2025()`` (which has
+``raw_pira_reference="separate"``): msprog thresholds (+1.0 from 1.0 to 5.0, +0.5 above),
 confirmation at the first visit >= 180 days later with every score in between, a
 running-minimum reference confirmed over 30 days, RAW within 90 days after / 30 days
 before a relapse, re-baselining visit = first visit more than 90 days after a relapse.
@@ -38,7 +38,7 @@ SEPARATE = BaselineRule(
     post_event_reference="lowest_confirmed",
     raw_pira_reference="separate",
 )
-BERN = DisabilityDefinition.bern_2025().with_(baseline=SEPARATE)
+BERN = DisabilityDefinition.bern_2025()
 
 
 def events(
@@ -72,7 +72,12 @@ RESIDUAL = [(0, 2.0), (100, 2.0), (200, 3.0), (300, 2.5), (400, 4.0), (500, 4.0)
 def test_residual_disability_resets_the_raw_pira_reference() -> None:
     assert events(RESIDUAL, [105]) == [(400.0, 4.0, 3.0, "PIRA")]
     # one reference: the relapse moves nothing, the worsening is from 2.0
-    assert events(RESIDUAL, [105], DisabilityDefinition.bern_2025()) == [(400.0, 4.0, 2.0, "PIRA")]
+    one = BaselineRule(
+        kind="running_minimum",
+        reference_confirmation_days=30,
+        post_event_reference="lowest_confirmed",
+    )
+    assert events(RESIDUAL, [105], BERN.with_(baseline=one)) == [(400.0, 4.0, 2.0, "PIRA")]
 
 
 def test_a_tie_is_no_residual_disability() -> None:
@@ -316,8 +321,10 @@ def test_relapses_around_an_event(relapse: float, kind: str) -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"merge": MergeRule()}, "needs separate general and RAW/PIRA references"),
-        ({"pira": PIRARule(undefined_worsening="all")}, "needs separate"),
+        ({"merge": MergeRule(), "baseline": BaselineRule()},
+         "needs separate general and RAW/PIRA references"),
+        ({"pira": PIRARule(undefined_worsening="all"), "baseline": BaselineRule()},
+         "needs separate"),
         ({"baseline": BaselineRule(kind="roving", raw_pira_reference="separate")},
          "running_minimum"),
         ({"baseline": BaselineRule(kind="running_minimum", raw_pira_reference="separate")},
@@ -334,6 +341,10 @@ def test_what_separate_references_need(changes: dict[str, Any], message: str) ->
         DisabilityDefinition.bern_2025().with_(**changes)
 
 
+def test_the_bern_preset_has_separate_references() -> None:
+    assert BERN.baseline == SEPARATE
+
+
 def test_the_options_are_off_by_default() -> None:
     d = DisabilityDefinition()
     assert d.baseline.raw_pira_reference == "same"
@@ -348,7 +359,7 @@ def test_endpoint_file_settings() -> None:
     d = definition_from_settings(
         {
             "preset": "bern_2025",
-            "raw_pira_reference": "separate",
+            "raw_pira_reference": "separate",  # already the preset's
             "undefined_worsening": "end",
             "merge": {"repetition_days": 60},
             "minimal_distance_days": 120,
@@ -367,4 +378,4 @@ def test_endpoint_file_settings() -> None:
     with pytest.raises(ValueError, match="unknown disability settings"):
         definition_from_settings({"merge_events": True}, THRESHOLD_PRESETS)
     with pytest.raises(ValueError, match="needs separate"):
-        definition_from_settings({"preset": "bern_2025", "merge": True}, THRESHOLD_PRESETS)
+        definition_from_settings({"preset": "mueller_2023", "merge": True}, THRESHOLD_PRESETS)

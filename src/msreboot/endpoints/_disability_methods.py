@@ -54,10 +54,20 @@ def methods_text(definition: DisabilityDefinition) -> str:
         sentences.append(
             f"A worsening had to lie at least {conf.minimal_distance_days:g} days after "
             + (
-                "its reference."
+                "its reference"
+                + (
+                    " (or after the latest earlier reference low and far enough, backtracking)."
+                    if conf.minimal_distance_backtrack
+                    else "."
+                )
                 if conf.minimal_distance_to == "reference"
                 else "the previous visit."
             )
+        )
+    if conf.sustained_after_days is not None:
+        sentences.append(
+            f"Instead of a confirmation period, every visit from {conf.sustained_after_days:g}"
+            " days after the event to the last visit had to show the change (sustained)."
         )
     if conf.monotonic:
         sentences.append(
@@ -133,6 +143,7 @@ def methods_text(definition: DisabilityDefinition) -> str:
                 " during its confirmation was reported as PIRA with relapse during"
                 " confirmation, and the remaining worsening as undefined."
             )
+    sentences += _separate_sentences(definition)
     if definition.unconfirmed_worsening:
         sentences.append(
             "As a sensitivity analysis, worsening that was not confirmed also counted as an"
@@ -151,6 +162,42 @@ def methods_text(definition: DisabilityDefinition) -> str:
     if definition.measure in ("t25fw", "9hpt"):
         sentences.append(_UNABLE)
     return " ".join(sentences)
+
+
+def _separate_sentences(definition: DisabilityDefinition) -> list[str]:
+    """The sentences of separate general and RAW/PIRA references and their options."""
+    if definition.baseline.raw_pira_reference != "separate":
+        return []
+    p = definition.pira
+    where = {
+        "rebaseline_only": "only at the first visit after a relapse's RAW window",
+        "all": "at the first visit after a relapse's RAW window and at every visit that was"
+        " neither RAW nor PIRA",
+        "end": "at the first visit after a relapse's RAW window, and at every visit after the"
+        " last RAW or PIRA event (searched again from its score)",
+        "never": "never (the first visit after a relapse's RAW window was not an event)",
+    }[p.undefined_worsening]
+    out = [
+        "RAW and PIRA were judged against a RAW/PIRA reference that a relapse reset only when"
+        " the first visit after its RAW window was worse than it (residual disability); a"
+        " general reference, reset only by events, served for undefined worsening, which was"
+        f" looked for {where}."
+    ]
+    if p.undefined_reference != "any":
+        out.append(
+            "Undefined worsening and its confirmation scores had to be "
+            + ("at least" if p.undefined_reference == "not_lower" else "above")
+            + " the RAW/PIRA reference."
+        )
+    m = definition.merge
+    if m is not None:
+        limit = "" if m.max_distance_days == math.inf else f" within {m.max_distance_days:g} days"
+        out.append(
+            "Continuous stepwise RAW or PIRA worsening (each step a confirmed worsening of the"
+            f" same type from the same reference{limit}) was merged into one event; a"
+            f" repeated equal score within {m.repetition_days:g} days did not end it."
+        )
+    return out
 
 
 def _fmt(pair: tuple[Bound, Bound]) -> str:

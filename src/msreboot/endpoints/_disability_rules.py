@@ -242,20 +242,19 @@ class DisabilityDefinition:
     @classmethod
     @published
     def bern_2025(cls) -> DisabilityDefinition:
-        """The defaults of the Bern engine (Bsteh et al. 2025), as far as msreboot expresses them.
+        """The defaults of the Bern engine (Bsteh et al. 2025).
 
         All worsening events; msprog thresholds (+1.5 from 0, +1.0 up to 5.0, +0.5 above);
         confirmation at the first assessment at least 180 days later with every score in
         between (no upper limit); a running-minimum roving reference confirmed over 30
         days; after an event the reference is the lowest confirmed score, dated at the
-        event; RAW when the event lies within 90 days after or 30 days before a relapse;
+        event; separate general and RAW/PIRA references, a relapse resetting the RAW/PIRA
+        one only when it leaves residual disability, and undefined worsening looked for
+        only at the first visit after a relapse's RAW window (the engine's "re-baselining
+        only"); RAW when the event lies within 90 days after or 30 days before a relapse;
         PIRA with relapse during confirmation reported separately (a relapse from the event
         to 30 days after the confirmation); no relapse buffers. Checked against the engine
-        on relapse-free data (``tests/reference/disability/``). Not expressed: its separate
-        RAW/PIRA reference, with which it combines post-relapse re-baselining with residual
-        disability (``BaselineRule(residual_only=True)``, not set here), and its
-        "re-baselining only" policy for undefined worsening, so with relapses the results
-        can differ.
+        on 300 relapse-free and 200 relapsing seeded patients (``tests/reference/disability/``).
         """
         return cls(
             "bern_2025",
@@ -266,6 +265,7 @@ class DisabilityDefinition:
                 kind="running_minimum",
                 reference_confirmation_days=30,
                 post_event_reference="lowest_confirmed",
+                raw_pira_reference="separate",
             ),
             relapse_buffer=RelapseBuffer(baseline=0, event=0, confirmation=0),
             pira=PIRARule(
