@@ -154,6 +154,7 @@ PUBLIC = {
         "estimate_endpoint",
         "estimate_endpoints",
         "estimates_by_group",
+        "last_contact",
         "load_endpoint_definitions",
         "mri_activity",
         "neda_status",

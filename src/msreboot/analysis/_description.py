@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from msreboot.data import DAYS_PER_YEAR, SCHEMA, Cohort, days_between
-from msreboot.endpoints import baseline_covariates
+from msreboot.endpoints import baseline_covariates, last_contact
 
 __all__ = [
     "GROUP_ORDER",
@@ -143,24 +143,6 @@ def index_dates(cohort: Cohort, groups: pd.Series) -> pd.Series:
         mine = groups.index[(groups == label).to_numpy()]
         out.loc[mine] = first.reindex(mine).to_numpy()
     return out
-
-
-def last_contact(cohort: Cohort) -> pd.Series:
-    """Each patient's last record of any kind (EDSS, relapse, MRI, adverse event, death,
-    treatment start), by ``patient_id``."""
-    parts = [
-        cohort.edss[["patient_id", "date"]],
-        cohort.relapses[["patient_id", "onset_date"]].rename(columns={"onset_date": "date"}),
-        cohort.mri[["patient_id", "date"]],
-        cohort.adverse_events[["patient_id", "onset_date"]].rename(columns={"onset_date": "date"}),
-        cohort.deaths[["patient_id", "date"]],
-        cohort.treatments[["patient_id", "start_date"]].rename(columns={"start_date": "date"}),
-    ]
-    frames = [p for p in parts if len(p)]
-    if not frames:
-        return pd.Series(dtype="float64")
-    every = pd.concat(frames, ignore_index=True).dropna(subset=["date"])
-    return every.groupby("patient_id")["date"].max()
 
 
 def _table_one(

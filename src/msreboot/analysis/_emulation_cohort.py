@@ -185,7 +185,7 @@ def _deviation_days(cohort: Cohort, entries: pd.DataFrame, grace_days: int) -> p
 
 
 def _end_days(cohort: Cohort, entries: pd.DataFrame) -> pd.Series:
-    from msreboot.analysis._description import last_contact
+    from msreboot.endpoints import last_contact
 
     contact = last_contact(cohort)
     end = contact.reindex(entries["patient_id"].to_numpy())

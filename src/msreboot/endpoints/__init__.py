@@ -44,7 +44,7 @@ from msreboot.endpoints._mri import MRIActivity, mri_activity
 from msreboot.endpoints._neda import NEDAStatus, neda_status
 from msreboot.endpoints._rate_ratio import relapse_rate_ratio
 from msreboot.endpoints._relapses import RelapseRates, relapse_rates
-from msreboot.endpoints._transplant import TransplantMortality, transplant_mortality
+from msreboot.endpoints._transplant import TransplantMortality, last_contact, transplant_mortality
 from msreboot.endpoints._transplant_outcomes import (
     DaysSummary,
     TransplantOutcomes,
@@ -86,6 +86,7 @@ __all__ = [
     "estimate_endpoint",
     "estimate_endpoints",
     "estimates_by_group",
+    "last_contact",
     "load_endpoint_definitions",
     "mri_activity",
     "neda_status",

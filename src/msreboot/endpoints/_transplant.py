@@ -12,7 +12,7 @@ from msreboot.data import Cohort, days_between
 from msreboot.endpoints._patients import patient_codes, patient_index
 from msreboot.stats import exact_binomial_ci
 
-__all__ = ["TransplantMortality", "transplant_mortality"]
+__all__ = ["TransplantMortality", "last_contact", "transplant_mortality"]
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,28 @@ def _last_contact(cohort: Cohort) -> pd.Series:
         return last.rename("when").sort_index()
 
     return cohort.derived(("last_contact",), compute)
+
+
+def last_contact(cohort: Cohort) -> pd.Series:
+    """Each patient's last dated record of any kind (every date column of every table:
+    visits, relapses, scans, treatment starts, ends and discharges, adverse events, labs,
+    tests, questionnaires, deaths), by ``patient_id`` (sorted; patients without any dated
+    record are absent).
+
+    One definition for the follow-up of every section: the endpoints' ``censor =
+    "last_contact"``, transplant follow-up, Table 1 and the emulated trial's follow-up.
+    Computed once per cohort.
+
+    Examples
+    --------
+    >>> from msreboot.datasets import load_example
+    >>> last_contact(load_example()).head(2)
+    patient_id
+    P001   2019-03-16
+    P002   2018-04-01
+    Name: when, dtype: datetime64[ns]
+    """
+    return _last_contact(cohort).copy()
 
 
 def transplant_mortality(
