@@ -86,3 +86,20 @@ def test_trm_funnel_and_egger_are_those_of_every_sourced_trm_arm(
         want = egger_test(pooled)
     assert (test.k, test.pvalue, test.statistic) == (want.k, want.pvalue, want.statistic)
     assert 0 <= test.pvalue <= 1
+
+
+def test_sample_size_is_the_trials_sample_size() -> None:
+    from msreboot.trials import TrialSpec, sample_size
+
+    spec = TrialSpec.preset("mist_2019").with_(follow_up_years=1.0)
+    calls: list[tuple[int, int]] = []
+    got = CohortExplorer.sample_size(
+        spec,
+        n_range=(10, 30),
+        replicates=3,
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    want = sample_size(spec, n_range=(10, 30), replicates=3)
+    pd.testing.assert_frame_equal(got, want)
+    assert {k: repr(v) for k, v in got.attrs.items()} == {k: repr(v) for k, v in want.attrs.items()}
+    assert calls[-1][0] == calls[-1][1] == 3 * len(got)

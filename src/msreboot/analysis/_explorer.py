@@ -173,6 +173,30 @@ class CohortExplorer:
         return run_trial(spec, progress=progress)
 
     @staticmethod
+    def sample_size(
+        spec: TrialSpec,
+        *,
+        target_power: float = 0.8,
+        n_range: tuple[int, int] = (10, 200),
+        replicates: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> pd.DataFrame:
+        """The power curve of a trial of two arms or more and the patients per arm for
+        ``target_power`` (:func:`msreboot.trials.sample_size`: every size tried with the
+        Clopper-Pearson interval of its power, the fitted logistic curve and its size with
+        that size's interval in ``attrs``); ``progress`` gets ``(replicates done,
+        planned)`` and may raise to stop the search."""
+        from msreboot.trials import sample_size
+
+        return sample_size(
+            spec,
+            target_power=target_power,
+            n_range=n_range,
+            replicates=replicates,
+            progress=progress,
+        )
+
+    @staticmethod
     def patient_projection(
         profile: PatientProfile,
         *,
