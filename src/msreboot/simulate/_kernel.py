@@ -58,10 +58,6 @@ from msreboot.simulate._kernel_common import (
     MORT_7,
     MORT_8,
     MORT_9,
-    MSC_DAYS,
-    MSC_ED50,
-    MSC_MAX,
-    MSC_NEURO_DAYS,
     N_AE_COLS,
     NA_DAY,
     PH_RR,
@@ -111,6 +107,7 @@ from msreboot.simulate._kernel_course import (
     share_shift,
     shifted_share,
 )
+from msreboot.simulate._kernel_msc import msc_month
 from msreboot.simulate._kernel_population import draw_patient
 from msreboot.simulate._kernel_switch import (
     ON_EDSS,
@@ -142,11 +139,8 @@ from msreboot.simulate._treatment import (
     KIND_MSC,
     TR_BUSULFAN,
     TR_KIND,
-    TR_MSC_DOSE,
     TR_MSC_INFUSIONS,
     TR_MSC_INTERVAL,
-    TR_MSC_NEURO,
-    TR_MSC_POTENCY_SP,
     TR_START,
 )
 
@@ -375,18 +369,7 @@ def simulate_patient(
             mult = switched_multiplier(mult, tv2, t0, t1, start2, stop2, ratio2, mult_m[m], end1)
         neuro_factor = 1.0
         if kind == KIND_MSC:
-            total = 0.0
-            for j in range(int(tv[TR_MSC_INFUSIONS])):
-                tj = tv[TR_START] + j * tv[TR_MSC_INTERVAL]
-                if tj <= mid:
-                    total += math.exp(-(mid - tj) / fp[MSC_DAYS])
-            potency = 1.0 if phen == PH_RR else tv[TR_MSC_POTENCY_SP]
-            dose = tv[TR_MSC_DOSE]
-            mult = 1.0 - fp[MSC_MAX] * dose / (dose + fp[MSC_ED50]) * potency * min(total, 1.0)
-            if mid >= tv[TR_START]:
-                neuro_factor = 1.0 - tv[TR_MSC_NEURO] * math.exp(
-                    -(mid - tv[TR_START]) / fp[MSC_NEURO_DAYS]
-                )
+            mult, neuro_factor = msc_month(fp, tv, phen, mid)
         base_rate = untreated_rate(fp, g, age, dur, phen) * recent_factor(fp, recent, mid)
         z_start = min(z_perm + z_raw, 9.5)
         # relapses

@@ -129,6 +129,7 @@ MSC_MAX = _i("msc_max_effect_ratio")
 MSC_ED50 = _i("msc_ed50_1e6_per_kg")
 MSC_DAYS = _i("msc_effect_days")
 MSC_NEURO_DAYS = _i("msc_neuroprotection_days")
+MSC_IT_EFFECT = _i("msc_intrathecal_effect_ratio")
 RECENT_CV = _i("recent_activity_cv_ratio")
 RECENT_DECAY = _i("recent_activity_decay_years")
 DMT_STOP = _i("dmt_discontinuation_per_year")
@@ -297,6 +298,7 @@ KERNEL_MODULES = (
     "_kernel_population",
     "_kernel_transplant",
     "_kernel_switch",
+    "_kernel_msc",
     "_kernel",
     "_kernel_chunk",
 )
