@@ -178,6 +178,17 @@ def size_command(
         float | None,
         typer.Option(help="Share lost to follow-up by the end of follow-up, e.g. 0.1."),
     ] = None,
+    accrual_years: Annotated[
+        float | None,
+        typer.Option(help="Years of uniform staggered entry (default: the spec's, 0)."),
+    ] = None,
+    analysis_years: Annotated[
+        float | None,
+        typer.Option(
+            help="Analysis time in years from the first entry (default: the spec's, accrual "
+            "+ follow-up); later records are censored."
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="CSV file for the power table (with the attributes).")
     ] = None,
@@ -207,6 +218,8 @@ def size_command(
                 sides=sides,
                 seed=seed,
                 dropout=dropout,
+                accrual_years=accrual_years,
+                analysis_years=analysis_years,
                 uncertainty=uncertainty,  # type: ignore[arg-type]  # checked by the spec
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )

@@ -17,6 +17,8 @@ import pandas as pd
 from msreboot.data import Cohort
 from msreboot.endpoints import compare_endpoint, estimate_endpoint
 from msreboot.simulate import SimulationParameters, simulate_cohort
+from msreboot.trials._accrual import censor_administratively, entry_years, follow_up_days
+from msreboot.trials._arm_rules import switch_of_arm
 from msreboot.trials._power_tests import method_tests
 from msreboot.trials._result import (
     CURVE_COLUMNS,
@@ -86,13 +88,19 @@ def simulate_replicate(
     With subpopulations, each arm is split by their shares (largest remainders), and each
     part by the arm's protocol mixture; course ``k`` of subpopulation ``j`` draws from
     ``SeedSequence(seed, spawn_key=(r, a, k, j))`` and its patient ids carry its name.
+    An arm's ``switch`` rule gives its patients a second course on failure (they stay in
+    the arm). With ``accrual_years`` or ``analysis_years``, each sub-cohort's records
+    are cut at its patients' follow-up at the analysis (:mod:`msreboot.trials._accrual`).
     """
     schedule = spec.visit_schedule()
     populations = spec.population_specs()
     if parameters is None:
         parameters = spec.simulation_parameters()
     cohorts, arms = [], []
+    staggered = spec.accrual_years > 0 or spec.analysis_years is not None
+    analysis_years = spec.analysis_years or spec.accrual_years + spec.follow_up_years
     for a, arm in enumerate(spec.arms):
+        switch = switch_of_arm(arm)
         counts = split_counts(arm.n, [share for _, share, _ in populations])
         for j, ((name, _, population), count) in enumerate(zip(populations, counts, strict=True)):
             if not count:
@@ -110,9 +118,16 @@ def simulate_replicate(
                     seed=np.random.SeedSequence(spec.seed, spawn_key=key),
                     id_prefix=f"{arm.name}{k}_" + (f"{name}_" if spec.subpopulations else ""),
                     validate=False,
+                    switch=switch,
                 )
-                cohorts.append(sim.cohort)
-                arms.append(pd.Series(arm.name, index=sim.cohort.patients["patient_id"]))
+                cohort = sim.cohort
+                if staggered:
+                    entry = entry_years(spec.seed, key, n, spec.accrual_years)
+                    days = follow_up_days(entry, spec.follow_up_years, analysis_years)
+                    cut = pd.Series(days, index=cohort.patients["patient_id"].to_numpy())
+                    cohort = censor_administratively(cohort, cut)
+                cohorts.append(cohort)
+                arms.append(pd.Series(arm.name, index=cohort.patients["patient_id"]))
     return _combine(cohorts), pd.concat(arms)
 
 

@@ -152,6 +152,8 @@ def sample_size(
     alpha: float | None = None,
     seed: int | None = None,
     dropout: float | None = None,
+    accrual_years: float | None = None,
+    analysis_years: float | None = None,
     method: str | None = None,
     sides: int | None = None,
     conf_level: float = 0.95,
@@ -189,6 +191,10 @@ def sample_size(
     dropout
         Share of patients lost to follow-up by the end of follow-up, in [0, 1): sets the
         schedule's ``loss_to_follow_up_per_year`` to ``-log(1 - dropout) / years``.
+    accrual_years, analysis_years
+        Override the spec's staggered entry and analysis time (administrative
+        censoring: patient ``i`` entering at ``e_i`` is followed for
+        ``min(follow_up_years, analysis_years - e_i)``; see :class:`TrialSpec`).
     conf_level
         Level of the Monte Carlo intervals.
     uncertainty
@@ -243,6 +249,10 @@ def sample_size(
     if dropout is not None:
         rate = -math.log(1 - dropout) / spec.follow_up_years
         changes["schedule"] = {**spec.schedule, "loss_to_follow_up_per_year": rate}
+    if accrual_years is not None:
+        changes["accrual_years"] = accrual_years
+    if analysis_years is not None:
+        changes["analysis_years"] = analysis_years
     if replicates is not None:
         changes["replicates"] = replicates
     if uncertainty is not None:

@@ -40,6 +40,7 @@ from msreboot.simulate import (
     Treatment,
     VisitSchedule,
 )
+from msreboot.trials._arm_rules import SwitchSpec, switch_of_arm
 from msreboot.trials._enrolled import ENROLLED_ONLY_KEYS
 from msreboot.trials._power_tests import PowerMethod
 from msreboot.trials._published import PublishedValue
@@ -79,6 +80,9 @@ class ArmSpec(BaseModel):
     treatment = {...}}``; shares are normalised and split the arm by largest remainders."""
     overrides: dict[str, Any] = Field(default_factory=dict)
     """Course fields set on every course of the arm (``transplant_year = 2000``)."""
+    switch: SwitchSpec | None = None
+    """A second course on failure (a DMT sequence, a crossover or rescue transplant):
+    :class:`~msreboot.trials._arm_rules.SwitchSpec`; analysed by randomised arm."""
 
     @model_validator(mode="after")
     def _one_way(self) -> ArmSpec:
@@ -89,6 +93,7 @@ class ArmSpec(BaseModel):
                 f"{' and '.join(given)}, not both. Keep one."
             )
         treatments_of_arm(self)  # fail at load time, with the arm's name
+        switch_of_arm(self)
         return self
 
 
@@ -149,6 +154,12 @@ class TrialSpec(BaseModel):
         patients whatever the number of replicates.
     follow_up_years
         Years from enrolment.
+    accrual_years, analysis_years
+        Staggered entry, uniform over ``accrual_years`` (default 0: everyone at once),
+        and the analysis at ``analysis_years`` from the first entry (default
+        ``accrual_years + follow_up_years``): patient ``i`` entering at ``e_i`` is
+        followed for ``min(follow_up_years, analysis_years - e_i)`` (administrative
+        censoring, :mod:`msreboot.trials._accrual`).
     population
         Keyword arguments of :meth:`PopulationSpec.matching` (published summaries and
         eligibility ranges) and any :class:`PopulationSpec` field.
@@ -181,6 +192,8 @@ class TrialSpec(BaseModel):
     seed: int = Field(ge=0)
     replicates: int = Field(1, ge=1, le=100_000)
     follow_up_years: float = Field(gt=0, le=60)
+    accrual_years: float = Field(0.0, ge=0, le=60)
+    analysis_years: float | None = Field(None, gt=0, le=120)
     population: dict[str, Any] = Field(default_factory=dict)
     subpopulations: tuple[SubPopulation, ...] = ()
     schedule: dict[str, Any] = Field(default_factory=dict)
@@ -234,6 +247,11 @@ class TrialSpec(BaseModel):
                 f"parameters must be 'calibrated' with uncertainty = 'posterior' (the shipped "
                 f"posterior belongs to the calibrated set); got {self.parameters!r}. Drop "
                 "parameters, or use uncertainty = 'monte_carlo'."
+            )
+        if self.analysis_years is not None and self.analysis_years <= self.accrual_years:
+            raise ValueError(
+                f"analysis_years must be after the end of accrual ({self.accrual_years:g}); "
+                f"got {self.analysis_years:g}. It counts from the first patient's entry."
             )
         subgroups = [p.name for p in self.subpopulations]
         if len(set(subgroups)) < len(subgroups):
