@@ -76,9 +76,16 @@ from msreboot.analysis._reconstitution import (
     ImmuneReconstitution,
     immune_reconstitution,
 )
+from msreboot.analysis._records import (
+    COURSE_FIELDS,
+    RELAPSE_FIELDS,
+    RecordedCharacteristics,
+    recorded_characteristics,
+)
 
 __all__ = [
     "BIN_YEARS",
+    "COURSE_FIELDS",
     "DEFAULT_EMULATION",
     "DEFAULT_ENDPOINTS",
     "DMT_CLASSES",
@@ -92,6 +99,7 @@ __all__ = [
     "PROJECTION_DISCLAIMER",
     "RECONSTITUTION_ANALYTES",
     "RECONSTITUTION_MONTHS",
+    "RELAPSE_FIELDS",
     "TABLE_ONE_ROWS",
     "AdjustmentSpec",
     "CohortAnalysis",
@@ -114,6 +122,7 @@ __all__ = [
     "PatientProjection",
     "ProportionComparison",
     "PublishedLandmark",
+    "RecordedCharacteristics",
     "RelapseRateComparison",
     "StrategySpec",
     "TRMPrediction",
@@ -134,6 +143,7 @@ __all__ = [
     "predict_trm",
     "project_patient",
     "published_landmarks",
+    "recorded_characteristics",
     "set_beside_evidence",
     "time_axis_years",
     "treatment_groups",

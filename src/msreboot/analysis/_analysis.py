@@ -18,6 +18,7 @@ from msreboot.analysis._emulation_spec import AdjustmentSpec, EmulationSpec
 from msreboot.analysis._evidence import EvidenceBeside, evidence_citations, set_beside_evidence
 from msreboot.analysis._measures import MeasuresAfterAHSCT, measures_after_ahsct
 from msreboot.analysis._reconstitution import ImmuneReconstitution, immune_reconstitution
+from msreboot.analysis._records import RecordedCharacteristics, recorded_characteristics
 from msreboot.data import Cohort
 from msreboot.endpoints import (
     EndpointComparison,
@@ -123,6 +124,10 @@ class CohortAnalysis:
     measures
         The functional tests, MRI volumes, serum NfL and questionnaires by months since
         AHSCT (:func:`measures_after_ahsct`; without patients when there are none).
+    records
+        What the first AHSCT courses and the relapses record (mobilisation, graft,
+        conditioning, ATG, G-CSF, CMV, weight, performance status; relapse severity and
+        steroids), :func:`recorded_characteristics`.
     """
 
     cohort: Cohort = field(repr=False)
@@ -146,6 +151,7 @@ class CohortAnalysis:
     emulation_note: str = ""
     reconstitution: ImmuneReconstitution | None = field(default=None, repr=False)
     measures: MeasuresAfterAHSCT | None = field(default=None, repr=False)
+    records: RecordedCharacteristics | None = field(default=None, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """The endpoint landmark estimates as one tidy table (empty when there are none)."""
@@ -344,6 +350,7 @@ def analyse_cohort(
         emulation_note=emulation_note,
         reconstitution=immune_reconstitution(cohort),
         measures=measures_after_ahsct(cohort),
+        records=recorded_characteristics(cohort),
     )
 
 

@@ -7,7 +7,7 @@ import re
 
 import pandas as pd
 
-from msreboot.analysis import GROUP_ORDER, CohortDescription
+from msreboot.analysis import GROUP_ORDER, CohortDescription, RecordedCharacteristics
 from msreboot.report._content import (
     Notes,
     Paragraph,
@@ -16,7 +16,7 @@ from msreboot.report._content import (
     fmt_number,
 )
 
-__all__ = ["cohort_section"]
+__all__ = ["cohort_section", "tableone_rows"]
 
 
 def _spaced(cell: str) -> str:
@@ -24,9 +24,10 @@ def _spaced(cell: str) -> str:
     return re.sub(r"\[([^,\]]+),([^\]]+)\]", r"[\1, \2]", cell)
 
 
-def _table_one(description: CohortDescription) -> TableBlock:
-    """Table 1 as a table block."""
-    frame = description.table_one
+def tableone_rows(frame: pd.DataFrame) -> tuple[tuple[tuple[str, ...], ...], tuple[int, ...]]:
+    """The rows of a tableone table (index ``(characteristic, level)``) as table rows
+    ``(characteristic, level, *cells)``, the characteristic shown on its first row only,
+    and the first row of each characteristic."""
     rows: list[tuple[str, ...]] = []
     starts: list[int] = []
     previous = None
@@ -39,6 +40,13 @@ def _table_one(description: CohortDescription) -> TableBlock:
         previous = label
         cells = [_spaced(str(v)) if str(v) not in ("", "nan") else "" for v in values]
         rows.append((shown, str(level), *cells))
+    return tuple(rows), tuple(starts)
+
+
+def _table_one(description: CohortDescription) -> TableBlock:
+    """Table 1 as a table block."""
+    frame = description.table_one
+    rows, starts = tableone_rows(frame)
     headers = ["Characteristic", ""]
     for column in frame.columns:
         if column in GROUP_ORDER or column == "Overall":
@@ -48,9 +56,9 @@ def _table_one(description: CohortDescription) -> TableBlock:
     return TableBlock(
         "Table 1. Baseline characteristics by treatment group",
         tuple(headers),
-        tuple(rows),
+        rows,
         css_class="table-one",
-        group_rows=tuple(starts),
+        group_rows=starts,
         notes=(
             "Index date: the first AHSCT (day 0 = reinfusion) or the first MSC course; for "
             "patients with neither, the first EDSS visit. Characteristics are those on the "
@@ -108,8 +116,25 @@ def _completeness(description: CohortDescription) -> TableBlock:
     )
 
 
-def cohort_section(description: CohortDescription) -> SectionContent:
-    """Table 1, follow-up, completeness and validation warnings of a cohort."""
+def _relapses(records: RecordedCharacteristics) -> TableBlock | None:
+    if records.relapses is None:
+        return None
+    rows, starts = tableone_rows(records.relapses)
+    return TableBlock(
+        f"Relapses as recorded (n = {records.n_relapses})",
+        ("Characteristic", "", "Relapses", "Missing"),
+        rows,
+        css_class="table-one",
+        group_rows=starts,
+        notes=("n (%) of relapses; not recorded: relapses without a value.",),
+    )
+
+
+def cohort_section(
+    description: CohortDescription, records: RecordedCharacteristics | None = None
+) -> SectionContent:
+    """Table 1, follow-up, completeness, the relapses' recorded severity and steroid
+    treatment (when any relapse records them) and validation warnings of a cohort."""
     parts = [f"{n} {g}" for g, n in description.group_counts().items()]
     unit = "calendar dates" if description.time_unit == "date" else "days from origin"
     intro = f"{description.n_patients} patients ({', '.join(parts)}); dates as {unit}."
@@ -125,14 +150,17 @@ def cohort_section(description: CohortDescription) -> SectionContent:
             )
         )
     blocks += [_follow_up(description), _completeness(description)]
+    relapse_table = None if records is None else _relapses(records)
+    if relapse_table is not None:
+        blocks.append(relapse_table)
     found = description.warnings
     if found:
         blocks.append(Notes(f"Validation warnings ({len(found)})", found, tone="warning"))
     else:
         blocks.append(Paragraph("Validation: no errors and no warnings."))
-    records = description.records.items()
+    counts = description.records.items()
     blocks.insert(
         0,
-        Paragraph("Records: " + "; ".join(f"{k} {fmt_number(n, 0)}" for k, n in records) + "."),
+        Paragraph("Records: " + "; ".join(f"{k} {fmt_number(n, 0)}" for k, n in counts) + "."),
     )
     return SectionContent("cohort", "Cohort description", tuple(blocks), intro)

@@ -233,7 +233,7 @@ def build_report(
     with replace_directory(final) as staging:
         writer = FigureWriter(staging, final)
         advance()
-        sections = [cohort_section(analysis.description)]
+        sections = [cohort_section(analysis.description, analysis.records)]
         advance()
         sections.append(
             survival_section(
@@ -264,7 +264,13 @@ def build_report(
         )
         advance()
         sections.append(
-            transplant_section(analysis.transplant, analysis.trm, analysis.transplant_note, writer)
+            transplant_section(
+                analysis.transplant,
+                analysis.trm,
+                analysis.transplant_note,
+                writer,
+                records=analysis.records,
+            )
         )
         advance()
         sections.append(reconstitution_section(analysis.reconstitution, writer))

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from msreboot.analysis import COURSE_FIELDS
 from msreboot.endpoints import DaysSummary, TransplantMortality, TransplantOutcomes
+from msreboot.report._cohort import tableone_rows
 from msreboot.report._content import (
     Block,
     FigureBlock,
@@ -24,7 +26,11 @@ from msreboot.report._figures import PALETTE, FigureWriter, new_figure, plot_con
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from msreboot.analysis import RecordedCharacteristics
+
 __all__ = ["transplant_section"]
+
+_COURSE_LABELS = frozenset(label for label, _ in COURSE_FIELDS.values())
 
 _PHASES = {
     "early": "Day 0\u2013{early}",
@@ -138,14 +144,35 @@ def _events_figure(outcomes: TransplantOutcomes) -> Figure:
     return fig
 
 
+def _characteristics(records: RecordedCharacteristics) -> Block:
+    if records.courses is None:
+        return Paragraph("The courses record no mobilisation, graft or conditioning details.")
+    rows, starts = tableone_rows(records.courses)
+    shown = [f for f in records.not_recorded if f in _COURSE_LABELS]
+    notes = ["Continuous: median [Q1, Q3]; categorical: n (%). Built with tableone."]
+    if shown:
+        notes.append("Not recorded for any course: " + ", ".join(shown) + ".")
+    return TableBlock(
+        f"The first AHSCT courses (n = {records.n_courses})",
+        ("Characteristic", "", "Courses", "Missing"),
+        rows,
+        css_class="table-one",
+        group_rows=starts,
+        notes=tuple(notes),
+    )
+
+
 def transplant_section(
     outcomes: TransplantOutcomes | None,
     trm: TransplantMortality | None,
     reason: str,
     writer: FigureWriter,
+    *,
+    records: RecordedCharacteristics | None = None,
 ) -> SectionContent:
-    """The first AHSCT course of every transplanted patient: TRM, engraftment, hospital
-    days, adverse events and infections (``reason``: why there are none)."""
+    """The first AHSCT course of every transplanted patient: what the courses record
+    (when ``records`` is given), TRM, engraftment, hospital days, adverse events and
+    infections (``reason``: why there are none)."""
     title = "Transplant outcomes"
     if outcomes is None or trm is None:
         return SectionContent("transplant", title, (Notes("Not available", (reason,)),))
@@ -155,6 +182,7 @@ def transplant_section(
             f"course, counted from reinfusion (day 0). The early phase ends on day "
             f"{outcomes.early_days}."
         ),
+        *([] if records is None else [_characteristics(records)]),
         _course_table(outcomes, trm),
     ]
     with plot_context("adverse_events"):
