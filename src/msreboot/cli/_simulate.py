@@ -292,7 +292,8 @@ def cohort_command(
     years: Annotated[float, typer.Option(help="Years of follow-up.")] = 5.0,
     seed: Annotated[int, typer.Option(help="Seed (recorded with the output).")] = 1,
 ) -> None:
-    """Simulate one virtual cohort and write its seven canonical tables."""
+    """Simulate one virtual cohort and write its tables: patients, treatments, EDSS,
+    relapses, MRI, adverse events and deaths."""
     import json
 
     from msreboot import __version__
