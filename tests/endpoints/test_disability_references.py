@@ -23,6 +23,7 @@ import pytest
 from msreboot.endpoints import (
     BaselineRule,
     ConfirmationRule,
+    DisabilityComponent,
     DisabilityDefinition,
     MergeRule,
     PIRARule,
@@ -379,3 +380,45 @@ def test_endpoint_file_settings() -> None:
         definition_from_settings({"merge_events": True}, THRESHOLD_PRESETS)
     with pytest.raises(ValueError, match="needs separate"):
         definition_from_settings({"preset": "mueller_2023", "merge": True}, THRESHOLD_PRESETS)
+
+
+def test_first_pira_is_the_first_pira_among_all_events() -> None:
+    # a RAW event (relapse on day 100) first, then PIRA from the RAW event's score
+    visits = [(0, 2.0), (100, 3.0), (300, 3.0), (400, 4.0), (600, 4.0)]
+    assert events(visits, [100]) == [(100.0, 3.0, 2.0, "RAW"), (400.0, 4.0, 3.0, "PIRA")]
+    assert events(visits, [100], BERN.with_(event="first_pira")) == [(400.0, 4.0, 3.0, "PIRA")]
+    assert events(visits, [100], BERN.with_(event="first_raw")) == [(100.0, 3.0, 2.0, "RAW")]
+    assert events(visits, [100], BERN.with_(event="first")) == [(100.0, 3.0, 2.0, "RAW")]
+    with pytest.raises(ValueError, match="first_cdi"):
+        BERN.with_(event="first_cdi")
+
+
+def test_the_methods_state_the_reference_rules() -> None:
+    text = (
+        with_pira(undefined_worsening="end", undefined_reference="higher")
+        .with_(merge=MergeRule(repetition_days=60))
+        .methods_text()
+    )
+    assert "RAW/PIRA reference that a relapse reset only" in text
+    assert "after the last RAW or PIRA event" in text
+    assert "above the RAW/PIRA reference" in text
+    assert "within 60 days did not end it" in text
+    assert "RAW/PIRA reference" not in DisabilityDefinition.mueller_2023().methods_text()
+
+
+def test_an_endpoint_component_of_the_reference_example() -> None:
+    # the example of docs/reference/endpoint-definitions.md
+    component = DisabilityComponent(
+        event="pira",
+        definition={
+            "preset": "bern_2025",
+            "undefined_worsening": "end",
+            "merge": {"repetition_days": 30},
+            "minimal_distance_days": 180,
+            "minimal_distance_backtrack": True,
+        },
+    )
+    d = component.definition
+    assert d.merge == MergeRule()
+    assert d.pira.undefined_worsening == "end"
+    assert d.confirmation.minimal_distance_backtrack

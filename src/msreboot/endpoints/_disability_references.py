@@ -1,3 +1,4 @@
+# ruff: noqa: SIM109  (explicit comparisons compile to the simplest code)
 """Compiled per-patient scan with separate general and RAW/PIRA references.
 
 Used for ``BaselineRule(raw_pira_reference="separate")``: the reference rules that Mueller
@@ -44,7 +45,9 @@ For each visit ``i``:
 RAW/PIRA event (its score as the reference; the whole follow-up when there is none) for
 undefined worsening only, replacing what the first scan found after it.
 
-Relapses before the first visit are ignored (as in :mod:`._disability_kernel`; the Bern
+Event modes ``first`` and ``first_cdw`` stop at the first event; ``first_pira`` and
+``first_raw`` keep the first event of that type among all events. Relapses before the
+first visit are ignored (as in :mod:`._disability_kernel`; the Bern
 engine would use them).
 """
 
@@ -94,6 +97,10 @@ from msreboot.endpoints._disability_layout import (
     IP_UNDEFINED_REFERENCE,
     IP_USE_END_DATES,
     MODE_ALL,
+    MODE_FIRST,
+    MODE_FIRST_CDW,
+    MODE_FIRST_PIRA,
+    MODE_FIRST_RAW,
     N_OUT_FIXED,
     OUT_BASELINE,
     OUT_CHANGE,
@@ -444,7 +451,7 @@ def scan_pass(
             if kind != EV_CDW:
                 last_rp = last_member
                 last_src = src
-            if ip[IP_MODE] != MODE_ALL:
+            if ip[IP_MODE] == MODE_FIRST or ip[IP_MODE] == MODE_FIRST_CDW:
                 break
             gd[0] = last_joined
             gs[0] = src
@@ -555,6 +562,22 @@ def scan_patient_separate(
                 cu, bits, order,
             )  # fmt: skip
             status = max(status, status2)
+    mode = ip[IP_MODE]
+    if mode == MODE_FIRST_PIRA or mode == MODE_FIRST_RAW:
+        # the first event of the kind among all events (earlier ones set its reference);
+        # unconfirmed candidates after it are not listed
+        want = EV_PIRA if mode == MODE_FIRST_PIRA else EV_RAW
+        keep = -1
+        for e in range(nout):
+            if ev_int[e, OUT_TYPE] == want:
+                keep = e
+                break
+        if keep >= 0:
+            ev_int[0, :] = ev_int[keep, :]
+            ev_val[0, :] = ev_val[keep, :]
+            while nunc > 0 and unc[nunc - 1, 0] > ev_int[0, OUT_CHANGE]:
+                nunc -= 1
+        nout = 1 if keep >= 0 else 0
     return nout, nunc, status
 
 

@@ -350,7 +350,7 @@ def _check_references(d: DisabilityDefinition) -> None:
         what
         for what, bad in (
             ("RAW/PIRA classification (classify_raw_pira=True)", not d.raw_pira),
-            ("event 'all', 'first' or 'first_cdw'", d.event not in ("all", "first", "first_cdw")),
+            ("a worsening event mode (not 'first_cdi')", d.event == "first_cdi"),
             ("event 'all' for undefined_worsening='end'",
              p.undefined_worsening == "end" and d.event != "all"),
             ("baseline kind 'running_minimum' or 'roving_worsening'",
