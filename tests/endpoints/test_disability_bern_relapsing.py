@@ -7,8 +7,9 @@ engine's own environment; the engine is never needed here) under its defaults an
 change each: the undefined-worsening policies (``all`` / ``end`` / ``never``) and their
 condition on the RAW/PIRA reference, merging of continuous events, the minimal distance
 with backtracking, sustained confirmation, the fixed reference with monotonic confirmation,
-confirmation by the last score with relapses allowed before it, the first event only, and
-unconfirmed worsening. Each maps to ``DisabilityDefinition.bern_2025()`` (which has
+confirmation by the last score with relapses allowed before it, the first event only,
+unconfirmed worsening, the last visit without confirmation, and a confirmation window
+(-7 / +30 days). Each maps to ``DisabilityDefinition.bern_2025()`` (which has
 ``BaselineRule(raw_pira_reference="separate")``) with the matching msreboot option
 (:func:`definition_for`). Every patient's events (day, score, reference score, type; with
 merging also the last day merged and the merged score) must agree exactly.
@@ -59,9 +60,13 @@ def definition_for(config: dict[str, Any]) -> DisabilityDefinition:
     )
     period = config.get("opt_confirmation_time", 180)
     sustained = config.get("opt_confirmation_sustained_minimal_distance", 0)
+    tolerance = (
+        config.get("opt_confirmation_time_left_side_max_tolerance", 0),
+        config.get("opt_confirmation_time_right_side_max_tolerance", math.inf),
+    )
     confirmation = ConfirmationRule(
         180 if period == -1 else period,
-        (0, math.inf),
+        tolerance,
         check_intermediate=config.get("opt_confirmation_included_values", "all") == "all",
         monotonic=config.get("opt_confirmation_type", "minimum") == "monotonic",
         minimal_distance_days=config.get("opt_minimal_distance_time", 0),
@@ -104,6 +109,9 @@ def definition_for(config: dict[str, Any]) -> DisabilityDefinition:
         pira=pira,
         merge=merge,
         unconfirmed_worsening=not config.get("opt_require_confirmation", True),
+        impute_last_visit=not config.get(
+            "opt_confirmation_require_confirmation_for_last_visit", True
+        ),
     )
 
 
@@ -129,6 +137,8 @@ CONFIGS = [
     "last_score_relapses_allowed",
     "first_only",
     "unconfirmed_roving",
+    "last_visit_unconfirmed",
+    "tolerance_7_30",
 ]
 
 

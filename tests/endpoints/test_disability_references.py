@@ -422,3 +422,48 @@ def test_an_endpoint_component_of_the_reference_example() -> None:
     assert d.merge == MergeRule()
     assert d.pira.undefined_worsening == "end"
     assert d.confirmation.minimal_distance_backtrack
+
+
+# -- the confirmation window, visits not valid for confirmation, the last visit ----------
+
+
+@pytest.mark.parametrize(
+    ("lag", "confirmed"), [(172, False), (173, True), (210, True), (211, False)]
+)
+def test_the_confirmation_window_is_inclusive(lag: float, confirmed: bool) -> None:
+    # 180 days, 7 before and 30 after: lags 173 to 210 confirm
+    d = BERN.with_(confirmation=ConfirmationRule(180, (7, 30)))
+    visits = [(0, 2.0), (100, 3.0), (100 + lag, 3.0)]
+    assert events(visits, [], d) == ([(100.0, 3.0, 2.0, "PIRA")] if confirmed else [])
+
+
+@pytest.mark.parametrize(("score", "expected"), [(3.0, [(100.0, 300.0)]), (2.5, [])])
+def test_a_visit_not_valid_for_confirmation_still_counts_in_between(
+    score: float, expected: list[tuple[float, float]]
+) -> None:
+    # day 280 (lag 180) may not confirm, so day 300 does, and day 280 lies in between
+    frame = pd.DataFrame(
+        {
+            "patient_id": "p",
+            "date": [0.0, 100.0, 280.0, 300.0],
+            "edss": [2.0, 3.0, score, 3.0],
+            "valid_for_confirmation": [True, True, False, True],
+        }
+    )
+    out = detect_disability_events(frame, None, BERN).events
+    out = out[out["event"]]
+    assert list(zip(out["date"], out["confirmation_180_date"], strict=True)) == expected
+
+
+def test_the_last_visit_without_confirmation() -> None:
+    visits = [(0, 2.0), (200, 2.0), (300, 3.0)]
+    assert events(visits, []) == []
+    assert events(visits, [], BERN.with_(impute_last_visit=True)) == [(300.0, 3.0, 2.0, "PIRA")]
+
+
+def test_unconfirmed_worsening_seeks_no_confirmation() -> None:
+    # every candidate is an event at its own score: day 100 though day 200 falls back
+    visits = [(0, 2.0), (100, 3.0), (200, 2.0), (400, 3.0), (600, 3.0)]
+    assert events(visits, []) == [(400.0, 3.0, 2.0, "PIRA")]
+    got = events(visits, [], BERN.with_(unconfirmed_worsening=True), ("confirmed",))
+    assert got == [(100.0, 3.0, 2.0, "PIRA", False)]

@@ -78,7 +78,9 @@ class DisabilityDefinition:
     the candidate as the new roving reference and no confirmation columns; the events
     table then has a ``confirmed`` column and the patients table a ``cdw_unconfirmed``
     count (Bsteh et al. 2025 report such unconfirmed worsening beside confirmed events).
-    Improvements still need confirmation.
+    Improvements still need confirmation. With separate general and RAW/PIRA references
+    every candidate worsening is an event at its own score, with no confirmation sought
+    (the Bern engine without confirmation).
 
     ``measure`` (default ``edss``) is the score scanned: with a Cohort, ``t25fw`` reads
     ``timed_walk``, ``9hpt`` reads ``peg_test`` (``hand``: the worse hand of the day, or one

@@ -73,6 +73,11 @@ CONFIGS: dict[str, dict[str, object]] = {
         "opt_pira_allow_relapses_between_event_and_confirmation": True,
     },
     "first_only": {"return_first_event_only": True},
+    "last_visit_unconfirmed": {"opt_confirmation_require_confirmation_for_last_visit": False},
+    "tolerance_7_30": {
+        "opt_confirmation_time_left_side_max_tolerance": 7,
+        "opt_confirmation_time_right_side_max_tolerance": 30,
+    },
     "unconfirmed_roving": {"opt_require_confirmation": False},
 }
 
