@@ -32,6 +32,7 @@ from msreboot.simulate._labs import (
 )
 from msreboot.simulate._rng import seed_prefix
 from msreboot.simulate._simulate import _run_chunk, course_day
+from msreboot.simulate._switch import no_switch
 from msreboot.simulate._treatment import treatment_vector
 
 LABS = VisitSchedule(lab_months=LAB_MONTHS)
@@ -209,6 +210,8 @@ def test_the_kernel_records_the_model_cd4_at_the_draw_days() -> None:
         PopulationSpec().to_vector(),
         params.to_array(),
         tv,
+        treatment_vector(None, params),  # no second course
+        no_switch(),
         schedule.edss_days(3.0),
         schedule.mri_days(3.0),
         schedule,
