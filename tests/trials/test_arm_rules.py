@@ -229,3 +229,10 @@ def test_sample_size_takes_accrual_and_sees_fewer_events(tmp_path):
     )
     assert early.attrs["event_share"] < full.attrs["event_share"]
     assert list(early["n_per_arm"]) == list(full["n_per_arm"])
+
+
+def test_a_switch_needs_time_zero_at_randomisation(tmp_path):
+    spec = _spec(tmp_path, CROSSOVER)
+    analysis = spec.analysis.model_copy(update={"anchor": "ahsct"})
+    with pytest.raises(ValueError, match="anchor must be 'enrolment' with a switch"):
+        spec.with_(analysis=analysis)

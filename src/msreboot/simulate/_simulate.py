@@ -233,8 +233,9 @@ def simulate_cohort(
     switch
         A second course on failure of the first (:class:`SwitchRule`: a DMT sequence, or
         a crossover or rescue transplant); it is a second treatments row, and the truth
-        gains ``switch_failure_day``. ``None`` (default): one course, and the same result
-        as before the option existed.
+        gains ``switch_failure_day`` (the day of the failure that started it; NaN when
+        no second course began within the record). ``None`` (default): one course, and
+        the same result as before the option existed.
 
     Returns
     -------

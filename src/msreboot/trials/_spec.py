@@ -248,6 +248,13 @@ class TrialSpec(BaseModel):
                 f"posterior belongs to the calibrated set); got {self.parameters!r}. Drop "
                 "parameters, or use uncertainty = 'monte_carlo'."
             )
+        switching = [a.name for a in self.arms if a.switch is not None]
+        if switching and self.analysis.anchor != "enrolment":
+            raise ValueError(
+                f"analysis.anchor must be 'enrolment' with a switch rule (arm "
+                f"{switching[0]!r}): an arm is analysed from randomisation, whatever its "
+                f"patients receive later; got {self.analysis.anchor!r}."
+            )
         if self.analysis_years is not None and self.analysis_years <= self.accrual_years:
             raise ValueError(
                 f"analysis_years must be after the end of accrual ({self.accrual_years:g}); "
