@@ -236,3 +236,25 @@ def test_a_switch_needs_time_zero_at_randomisation(tmp_path):
     analysis = spec.analysis.model_copy(update={"anchor": "ahsct"})
     with pytest.raises(ValueError, match="anchor must be 'enrolment' with a switch"):
         spec.with_(analysis=analysis)
+
+
+def test_cli_size_takes_accrual(tmp_path):
+    from typer.testing import CliRunner
+
+    from msreboot.cli import app
+
+    path = tmp_path / "trial.toml"
+    path.write_text(SPEC.format(switch=CROSSOVER).replace("seed = 17", "seed = 17\nreplicates = 2"))
+    out_csv = tmp_path / "power.csv"
+    args = ["simulate", "size", str(path), "--low", "8", "--high", "10", "--out", str(out_csv)]
+    runner = CliRunner()
+    result = runner.invoke(app, [*args, "--accrual-years", "3", "--analysis-years", "3.5"])
+    assert result.exit_code == 0, result.output
+    early = pd.read_csv(out_csv)["event_share"].iloc[0]
+    out_csv.unlink()
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert early < pd.read_csv(out_csv)["event_share"].iloc[0]
+    bad = runner.invoke(app, [*args, "--accrual-years", "2", "--analysis-years", "1"])
+    assert bad.exit_code != 0
+    assert "analysis_years must be after the end of accrual" in bad.output
