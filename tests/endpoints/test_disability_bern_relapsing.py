@@ -9,7 +9,8 @@ condition on the RAW/PIRA reference, merging of continuous events, the minimal d
 with backtracking, sustained confirmation, the fixed reference with monotonic confirmation,
 confirmation by the last score with relapses allowed before it, the first event only,
 unconfirmed worsening, the last visit without confirmation, and a confirmation window
-(-7 / +30 days). Each maps to ``DisabilityDefinition.bern_2025()`` (which has
+(-7 / +30 days); and two combinations (merging with ``end``; backtracking with ``all`` and
+``not_lower``). Each maps to ``DisabilityDefinition.bern_2025()`` (which has
 ``BaselineRule(raw_pira_reference="separate")``) with the matching msreboot option
 (:func:`definition_for`). Every patient's events (day, score, reference score, type; with
 merging also the last day merged and the merged score) must agree exactly.
@@ -138,6 +139,8 @@ CONFIGS = [
     "first_only",
     "unconfirmed_roving",
     "last_visit_unconfirmed",
+    "merge_end",
+    "backtrack_all_not_lower",
     "tolerance_7_30",
 ]
 

@@ -74,6 +74,13 @@ CONFIGS: dict[str, dict[str, object]] = {
     },
     "first_only": {"return_first_event_only": True},
     "last_visit_unconfirmed": {"opt_confirmation_require_confirmation_for_last_visit": False},
+    "merge_end": {"merge_continuous_events": True, "undefined_progression": "end"},
+    "backtrack_all_not_lower": {
+        "opt_minimal_distance_time": 180,
+        "opt_minimal_distance_backtrack_decrease": True,
+        "undefined_progression": "all",
+        "undefined_progression_wrt_raw_pira_baseline": "equal or greater",
+    },
     "tolerance_7_30": {
         "opt_confirmation_time_left_side_max_tolerance": 7,
         "opt_confirmation_time_right_side_max_tolerance": 30,
