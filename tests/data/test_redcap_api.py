@@ -45,12 +45,35 @@ class _Api(BaseHTTPRequestHandler):
     """Answers as the REDCap API does: CSV for a known token, JSON errors otherwise."""
 
     seen: list[dict[str, str]] = []  # noqa: RUF012 (the requests received, for the tests)
+    mode = "normal"  # how the next answers go wrong (set by a test)
 
     def do_POST(self) -> None:
         length = int(self.headers["Content-Length"])
         form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode("ascii")))
         self.seen.append(form)
-        if form.get("token") != TOKEN:
+        if self.mode == "truncated":  # declares more than it sends, then closes
+            body = EXPORT.encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body) + 100))
+            self.end_headers()
+            self.wfile.write(body)
+            self.close_connection = True
+        elif self.mode == "chunked_cut":  # a chunked answer broken off mid-way
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"20\r\nrecord_id,sex\n1,2\n")
+            self.close_connection = True
+        elif self.mode == "html":
+            self._send(200, b"<!DOCTYPE html><html><body>Please log in</body></html>", "text/html")
+        elif self.mode == "redirect":
+            self.send_response(302)
+            self.send_header("Location", "https://elsewhere.example.org/login")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif self.mode == "multiline":  # a notes field spanning two lines counts once
+            self._send(200, b'record_id,notes\n1,"first line\nsecond line"\n2,short\n')
+        elif form.get("token") != TOKEN:
             self._send(403, b'{"error":"You do not have permissions to use the API"}')
         elif form.get("content") == "record" and form.get("type") == "flat":
             self._send(200, EXPORT.encode())
@@ -59,8 +82,9 @@ class _Api(BaseHTTPRequestHandler):
         else:
             self._send(400, b'{"error":"The value of the parameter \\"content\\" is not valid"}')
 
-    def _send(self, code: int, body: bytes) -> None:
+    def _send(self, code: int, body: bytes, kind: str = "text/csv; charset=utf-8") -> None:
         self.send_response(code)
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -75,6 +99,7 @@ def api() -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     _Api.seen.clear()
+    _Api.mode = "normal"
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/api/"
     finally:
@@ -156,6 +181,61 @@ def test_an_unreachable_server_is_a_clear_error(
     with pytest.raises(RedcapApiError, match="could not be reached"):
         download_redcap(f"http://127.0.0.1:{port}/api/", tmp_path / "x.csv", timeout=5)
     assert not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("mode", "message"),
+    [
+        ("truncated", r"sent 135 of the 235 bytes it declared: the download was cut off"),
+        ("chunked_cut", "broke off the answer"),
+        ("html", "answered with a web page, not CSV"),
+        ("redirect", "redirected the request \\(HTTP 302\\) to https://elsewhere"),
+    ],
+)
+def test_a_broken_answer_writes_nothing(
+    api: str, mode: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDCAP_API_TOKEN", TOKEN)
+    _Api.mode = mode
+    out, dictionary = tmp_path / "export.csv", tmp_path / "dictionary.csv"
+    with pytest.raises(RedcapApiError, match=message):
+        download_redcap(api, out, dictionary=dictionary, timeout=10)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no file, no temporary file
+
+
+def test_rows_are_records_not_lines(
+    api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDCAP_API_TOKEN", TOKEN)
+    _Api.mode = "multiline"
+    result = download_redcap(api, tmp_path / "export.csv")
+    assert (result.rows, result.fields) == (2, 2)
+
+
+def test_a_loopback_address_is_reached_without_the_environment_proxy(
+    api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDCAP_API_TOKEN", TOKEN)
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens: a proxy would fail
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    result = download_redcap(api, tmp_path / "export.csv", timeout=10)
+    assert result.rows == 3
+
+
+def test_an_unwritable_target_is_a_usage_error(
+    api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDCAP_API_TOKEN", TOKEN)
+    (tmp_path / "folder.csv").mkdir()
+    with pytest.raises(ValueError, match="must be a file to write; it is a folder"):
+        download_redcap(api, tmp_path / "folder.csv")
+    result = CliRunner().invoke(
+        app, ["redcap-fetch", api, "--out", str(tmp_path / "folder.csv"), "--force"]
+    )
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
 
 
 def test_the_command_downloads_and_says_what_it_wrote(
