@@ -31,9 +31,11 @@ For each visit ``i``:
    lower of it and the event score; "monotonic" needs every confirmation score at least
    the event score and confirms the event score. RAW when a relapse lies within
    ``raw_days`` of the event; otherwise PIRA when the :class:`PIRARule` intervals are free
-   (with the event's first confirmation visit as the confirmation checkpoint and its last
-   confirmation score closing the interval), else "PIRA with relapse during
-   confirmation" when reported, else undefined.
+   both with the confirmation visit and with the last confirmation score (sustained: the
+   last visit) as the confirmation checkpoint, else "PIRA with relapse during
+   confirmation" when reported, else undefined. With ``undefined_reference`` other than
+   ``any``, undefined worsening and its confirmation scores must also reach (or exceed)
+   the RAW/PIRA reference.
 4. After an event (RAW/PIRA events may first absorb the stepwise worsening that follows,
    :class:`MergeRule`): the general reference becomes the confirmed event score; the
    RAW/PIRA reference too when that is higher than it (at a re-baselining visit: the
@@ -47,8 +49,8 @@ undefined worsening only, replacing what the first scan found after it.
 
 Event modes ``first`` and ``first_cdw`` stop at the first event; ``first_pira`` and
 ``first_raw`` keep the first event of that type among all events. Relapses before the
-first visit are ignored (as in :mod:`._disability_kernel`; the Bern
-engine would use them).
+first visit are ignored (as in :mod:`._disability_kernel`; the Bern engine would use
+them).
 """
 
 from __future__ import annotations
