@@ -10,11 +10,11 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from msreboot.data._column_checks import _normalise_ids
-from msreboot.data._cross_table import _per_row, canonical_order
+from msreboot.data._column_checks import PatientCodes, _normalise_ids, patient_codes
+from msreboot.data._cross_table import _locate, _per_row, canonical_order
 from msreboot.data._order import in_order as _in_order
 from msreboot.data._schema import SCHEMA
-from msreboot.data._table_rules import _contract_may_fail, _pandera_schema
+from msreboot.data._table_rules import _check_duplicates, _contract_may_fail, _pandera_schema
 from msreboot.exceptions import Problem
 
 IDS = st.sampled_from(["P1", "P10", "P2", "p1", "Z", "É1", "P1 "])
@@ -182,3 +182,77 @@ def test_contract_precheck_boundaries() -> None:
     assert _contract_may_fail(SCHEMA["edss"], edss([3.25]))  # off the 0.5 grid
     assert _contract_may_fail(SCHEMA["edss"], edss([None]))  # required
     assert not _contract_may_fail(SCHEMA["edss"], edss([]))
+
+
+def _codes(pid: pd.Series) -> PatientCodes:
+    """Codes as prepare_tables makes them: from the converted distinct raw ids."""
+    id_codes, raw_ids = pd.factorize(pid.to_numpy(dtype=object))
+    return patient_codes(pid, pd.Series(pd.array(raw_ids, dtype="string")), id_codes)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.one_of(st.none(), IDS), DAYS, st.sampled_from(["a", "b"])), max_size=12)
+)
+def test_canonical_order_by_patient_codes_is_the_stable_sort(
+    rows: list[tuple[str | None, int | None, str]],
+) -> None:
+    labs = pd.DataFrame(
+        {
+            "patient_id": pd.array([r[0] for r in rows], dtype="string"),
+            "date": pd.array([r[1] for r in rows], dtype="Int64"),
+            "analyte": pd.array([r[2] for r in rows], dtype="string"),
+        }
+    ).reindex(columns=list(SCHEMA["labs"].empty_frame("day").columns))
+    tables = {name: spec.empty_frame("day") for name, spec in SCHEMA.items()}
+    tables["labs"] = labs
+    codes = {name: _codes(t["patient_id"]) for name, t in tables.items()}
+    by_codes = canonical_order(tables, codes)["labs"]
+    pd.testing.assert_frame_equal(by_codes, canonical_order(tables)["labs"])
+    by = ["patient_id", *[c for c in SCHEMA["labs"].key if c != "patient_id"]]
+    pd.testing.assert_frame_equal(by_codes, _sorted(labs, list(dict.fromkeys([*by, "date"]))))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), IDS), DAYS), max_size=12))
+def test_duplicates_by_patient_codes_are_the_same_rows(
+    rows: list[tuple[str | None, int | None]],
+) -> None:
+    edss = pd.DataFrame(
+        {
+            "patient_id": pd.array([r[0] for r in rows], dtype="string"),
+            "date": pd.array([r[1] for r in rows], dtype="Int64"),
+        },
+        index=np.arange(len(rows)) + 1,
+    ).reindex(columns=list(SCHEMA["edss"].empty_frame("day").columns))
+    plain: list[Problem] = []
+    coded: list[Problem] = []
+    _check_duplicates(SCHEMA["edss"], edss, edss["patient_id"], plain)
+    _check_duplicates(
+        SCHEMA["edss"], edss, edss["patient_id"], coded, _codes(edss["patient_id"]).codes
+    )
+    assert coded == plain
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), IDS), max_size=10), st.lists(IDS, max_size=6, unique=True))
+def test_located_by_patient_codes_is_get_indexer(ids: list[str | None], known: list[str]) -> None:
+    pid = pd.Series(pd.array(ids, dtype="string"))
+    index = pd.Index(pd.array(known, dtype="string"))
+    expected = index.get_indexer(pd.Index(pid))
+    np.testing.assert_array_equal(_locate(index, _codes(pid), pid), expected)
+    codes = _codes(pid)
+    assert list(codes.ids) == list(dict.fromkeys(i for i in ids if i is not None))
+    np.testing.assert_array_equal(codes.codes, pd.factorize(pid.to_numpy(dtype=object))[0])
+
+
+def test_normalise_ids_from_distinct_values() -> None:
+    pid = pd.Series(pd.array(["P1", None, "P2", "P1"], dtype="string"))
+    found: list[Problem] = []
+    assert _normalise_ids("edss", pid, found, pid.unique().to_numpy()) is pid
+    odd = pd.Series(pd.array(["P1\u200b", None], dtype="string"))
+    cleaned = _normalise_ids("edss", odd, found, odd.unique().to_numpy())
+    assert list(cleaned) == ["P1", pd.NA]
+    assert len(found) == 1
+    missing = pd.Series(pd.array([None, None], dtype="string"))
+    assert _normalise_ids("edss", missing, found, missing.unique().to_numpy()) is missing

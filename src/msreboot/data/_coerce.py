@@ -117,13 +117,17 @@ class Coerced:
             return pd.Series(series.array.take(codes, allow_fill=True), index=index, dtype=object)
 
         values = pd.Series(self.values.array.take(codes, allow_fill=True), index=index)
-        problem = self.problem
-        if isinstance(problem, pd.Series):
-            problem = objects(problem.astype(object))
-        raw = None if self.raw is None else objects(self.raw.astype(object))
         bad = take(self.bad)
         assert bad is not None
-        return Coerced(values, bad, problem, take(self.completed_mask), take(self.timed_mask), raw)
+        timed = take(self.timed_mask)
+        # per-row messages and raw values are spread only when a row needs them: messages
+        # are read for bad rows only, raw values for the example of a dropped time of day
+        problem = self.problem
+        if isinstance(problem, pd.Series):
+            problem = objects(problem.astype(object)) if bad.any() else ""
+        needs_raw = self.raw is not None and timed is not None and bool(timed.any())
+        raw = objects(self.raw.astype(object)) if needs_raw and self.raw is not None else None
+        return Coerced(values, bad, problem, take(self.completed_mask), timed, raw)
 
 
 def normalise_missing(raw: pd.Series) -> pd.Series:
@@ -467,9 +471,15 @@ def _coerce_day(values: pd.Series, present: np.ndarray) -> Coerced:
     )
 
 
-def count_numeric(values: pd.Series) -> tuple[int, int]:
-    """(values that are numbers, values present): how day-like a time column is."""
-    distinct = factorize_text(values)
+def count_numeric(
+    values: pd.Series, distinct: tuple[np.ndarray, pd.Series] | Literal[False] | None = False
+) -> tuple[int, int]:
+    """(values that are numbers, values present): how day-like a time column is.
+
+    ``distinct`` is :func:`factorize_text` of ``values`` when the caller has it (the default
+    ``False`` computes it here)."""
+    if distinct is False:
+        distinct = factorize_text(values)
     if distinct is not None:  # count the distinct values, weighted by their cells
         codes, uniques = distinct
         weight = np.bincount(codes[codes >= 0], minlength=len(uniques))

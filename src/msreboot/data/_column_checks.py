@@ -7,6 +7,7 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ from msreboot.data._coerce import (
 from msreboot.data._schema import TableSpec
 from msreboot.exceptions import Problem
 
-__all__ = ["MAX_CELL_CHARS"]
+__all__ = ["MAX_CELL_CHARS", "PatientCodes", "patient_codes"]
 
 
 MAX_CELL_CHARS = 65_536
@@ -152,9 +153,45 @@ def _limit_cells(
     return values.mask(pd.Series(long, index=values.index)), distinct
 
 
-def _normalise_ids(table: str, pid: pd.Series, found: list[Problem]) -> pd.Series:
+@dataclass(frozen=True, slots=True)
+class PatientCodes:
+    """A table's patient ids factorized once: ``ids`` are the distinct present ids (string
+    Index, in order of first appearance) and ``codes`` give each row's position in them
+    (-1 where the id is missing). The duplicate, cross-table and ordering checks share it
+    instead of hashing the id text again each."""
+
+    codes: np.ndarray
+    ids: pd.Index
+
+
+def patient_codes(
+    pid: pd.Series, per_id: pd.Series | None = None, id_codes: np.ndarray | None = None
+) -> PatientCodes:
+    """The :class:`PatientCodes` of ``pid``; from ``per_id[id_codes]`` when ``pid`` was
+    spread from the converted distinct raw ids ``per_id`` (two raw ids may convert to one,
+    ``" P1"`` and ``"P1"``, so the few distinct values are factorized, not the rows)."""
+    if per_id is None or id_codes is None:
+        codes, ids = pd.factorize(pid.to_numpy(dtype=object))
+    else:
+        inner, ids = pd.factorize(per_id.to_numpy(dtype=object))
+        codes = np.append(inner, -1)[id_codes]
+    return PatientCodes(np.asarray(codes, dtype=np.intp), pd.Index(ids, dtype="string"))
+
+
+def _normalise_ids(
+    table: str, pid: pd.Series, found: list[Problem], distinct: np.ndarray | None = None
+) -> pd.Series:
     """Patient ids in Unicode NFC without invisible characters, with a warning listing the
-    ids changed (the same patient written two ways must match across tables)."""
+    ids changed (the same patient written two ways must match across tables). ``distinct``
+    holds (at least) every distinct value of ``pid``, when the caller has them."""
+    if distinct is not None:  # one check of all the distinct ids joined
+        present = distinct[~pd.isna(distinct)]
+        try:
+            joined = "".join(present)  # a TypeError unless every id is text
+        except TypeError:
+            joined = "\n"  # not all text: checked one by one below
+        if joined.isascii() and joined.isprintable():
+            return pid  # clean() leaves every id as it is (or every id is missing)
     if pid.isna().all():
         return pid
 

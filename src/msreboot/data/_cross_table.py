@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from msreboot.data._column_checks import _row_problems, _value_text
+from msreboot.data._column_checks import PatientCodes, _row_problems, _value_text
 from msreboot.data._order import in_order
 from msreboot.data._schema import SCHEMA, TimeUnit
 from msreboot.exceptions import Problem
@@ -16,9 +16,23 @@ from msreboot.exceptions import Problem
 __all__ = ["canonical_order"]
 
 
+def _locate(index: pd.Index, codes: PatientCodes | None, pid: pd.Series) -> np.ndarray:
+    """Each row's position in ``index`` (unique patient ids; -1 where absent or missing):
+    ``index.get_indexer(pid)``, from the few distinct ids when their codes are known."""
+    if codes is None:
+        return np.asarray(index.get_indexer(pd.Index(pid)))
+    where = np.append(index.get_indexer(codes.ids), -1)
+    return np.asarray(where[codes.codes])
+
+
 def _check_cross_table(
-    tables: Mapping[str, pd.DataFrame], unit: TimeUnit, found: list[Problem]
+    tables: Mapping[str, pd.DataFrame],
+    unit: TimeUnit,
+    found: list[Problem],
+    patients_of: Mapping[str, PatientCodes] | None = None,
 ) -> None:
+    """Unknown patients, dates before birth or onset and after death, years before the
+    birth year. ``patients_of``: each table's :class:`PatientCodes`, when known."""
     patients = tables["patients"]
     known = pd.Index(patients["patient_id"].dropna().unique())
     patients_once = patients.dropna(subset=["patient_id"]).drop_duplicates("patient_id")
@@ -32,11 +46,15 @@ def _check_cross_table(
         if table.empty:
             continue
         pid = table["patient_id"]
+        codes = None if patients_of is None else patients_of.get(name)
         # each row's patient located once, shared by every comparison below
-        where = by_patient.index.get_indexer(pd.Index(pid))
-        dead = death.index.get_indexer(pd.Index(pid))
+        where = _locate(by_patient.index, codes, pid)
+        dead = _locate(death.index, codes, pid)
         if name != "patients":
-            unknown = pid.notna() & ~pid.isin(known)
+            if codes is not None:  # the known ids are by_patient's index
+                unknown = pd.Series((codes.codes >= 0) & (where < 0), index=pid.index)
+            else:
+                unknown = pid.notna() & ~pid.isin(known)
             found.extend(
                 _row_problems(
                     name,
@@ -130,15 +148,46 @@ def _per_row(reference: pd.Series, where: np.ndarray, pid: pd.Series) -> pd.Seri
     return rows.map(reference.reset_index(drop=True))  # the same take as pid.map(reference)
 
 
-def canonical_order(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Rows sorted by patient and key (stable), fresh 0-based index: order-free results."""
+def canonical_order(
+    tables: Mapping[str, pd.DataFrame], patients_of: Mapping[str, PatientCodes] | None = None
+) -> dict[str, pd.DataFrame]:
+    """Rows sorted by patient and key (stable), fresh 0-based index: order-free results.
+
+    ``patients_of`` (each table's :class:`PatientCodes`) sorts the patients by the ranks of
+    their few distinct ids instead of the id text of every row: the same stable order as
+    ``sort_values(..., kind="stable", na_position="last")``, which sorts each key by its
+    ordered codes, missing values last.
+    """
     out: dict[str, pd.DataFrame] = {}
     for name, spec in SCHEMA.items():
         table = tables[name]
         sort_by = ["patient_id", *[c for c in spec.key if c != "patient_id"]]
         if spec.event_date is not None and spec.event_date not in sort_by:
             sort_by.append(spec.event_date)
-        if not in_order(table, sort_by):
+        codes = None if patients_of is None else patients_of.get(name)
+        if codes is not None and len(table) > 1:
+            order = _stable_order(table, sort_by, codes)
+            if not bool((order == np.arange(len(order))).all()):
+                table = table.take(order)
+        elif not in_order(table, sort_by):
             table = table.sort_values(sort_by, kind="stable", na_position="last")
         out[name] = table.reset_index(drop=True)
     return out
+
+
+def _stable_order(table: pd.DataFrame, sort_by: list[str], codes: PatientCodes) -> np.ndarray:
+    """The row order of a stable sort by ``sort_by`` (missing values last in each key), the
+    patient key ranked from the distinct ids of ``codes``."""
+    keys = []
+    for name in sort_by:
+        if name == "patient_id":
+            rank = np.empty(len(codes.ids), dtype=np.intp)
+            rank[np.argsort(codes.ids.to_numpy(dtype=object), kind="stable")] = np.arange(
+                len(codes.ids)
+            )
+            key, n = np.append(rank, -1)[codes.codes], len(codes.ids)
+        else:
+            key, uniques = pd.factorize(table[name], sort=True)
+            n = len(uniques)
+        keys.append(np.where(key < 0, n, key))  # missing values last
+    return np.asarray(np.lexsort(keys[::-1]))

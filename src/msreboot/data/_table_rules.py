@@ -73,11 +73,15 @@ def _contract_may_fail(spec: TableSpec, table: pd.DataFrame) -> bool:
     try:
         for name in table.columns:
             col = spec[name]
+            checked = (col.allowed, col.min_value, col.max_value, col.step)
+            if col.nullable and all(c is None for c in checked):
+                continue  # no check applies to this column
             values = table[name]
-            present = values.notna()
-            if not col.nullable and not present.all():
-                return True
-            values = values[present.to_numpy()]
+            present = values.notna().to_numpy()
+            if not present.all():
+                if not col.nullable:
+                    return True
+                values = values[present]
             tests: list[pd.Series] = []
             if col.allowed is not None:
                 tests.append(values.isin(list(col.allowed)))
@@ -148,10 +152,15 @@ def _check_treatment_kinds(
     if spec.name != "treatments":
         return
     kind = table["kind"]
+    kind_given = kind.notna()
+    other_kind: dict[tuple[str, ...], pd.Series] = {}  # rows of another kind, per kind list
     for col in spec.columns:
         if col.treatment_kinds is None:
             continue
-        misplaced = table[col.name].notna() & kind.notna() & ~kind.isin(col.treatment_kinds)
+        kinds = tuple(col.treatment_kinds)
+        if kinds not in other_kind:
+            other_kind[kinds] = kind_given & ~kind.isin(col.treatment_kinds)
+        misplaced = table[col.name].notna() & other_kind[kinds]
         wrong = misplaced.fillna(False).astype(bool).to_numpy()
         if wrong.any():
             found.extend(
@@ -168,13 +177,28 @@ def _check_treatment_kinds(
 
 
 def _check_duplicates(
-    spec: TableSpec, table: pd.DataFrame, pid: pd.Series, found: list[Problem]
+    spec: TableSpec,
+    table: pd.DataFrame,
+    pid: pd.Series,
+    found: list[Problem],
+    pid_codes: np.ndarray | None = None,
 ) -> None:
+    """Rows repeating the key of an earlier row. ``pid_codes`` (each row's patient as an
+    integer, -1 where missing) stand for the patient_id text: the same rows compare equal."""
     if not spec.key:
         return
     key = table[list(spec.key)]
-    complete = key.drop(columns=[c for c in spec.key if not spec[c].required]).notna().all(axis=1)
-    dup = key.duplicated(keep="first") & complete
+    by_code = pid_codes is not None and "patient_id" in spec.key
+    compared = key.assign(patient_id=pid_codes) if by_code else key
+    complete = np.ones(len(key), dtype=bool)  # every required part of the key present
+    for c in spec.key:
+        if not spec[c].required:
+            continue
+        if by_code and c == "patient_id":
+            complete &= compared[c].to_numpy() >= 0
+        else:
+            complete &= key[c].notna().to_numpy()
+    dup = compared.duplicated(keep="first").to_numpy() & complete
     if not dup.any():
         return
     first_row = (
@@ -186,7 +210,7 @@ def _check_duplicates(
     found.extend(
         _row_problems(
             spec.name,
-            table.index[dup.to_numpy()],
+            table.index[dup],
             pid,
             spec.key[-1],
             table[spec.key[-1]],

@@ -25,12 +25,14 @@ from msreboot.data._coerce import (
 )
 from msreboot.data._column_checks import (
     MAX_CELL_CHARS,
+    PatientCodes,
     _check_id_collisions,
     _header_key,
     _limit_cells,
     _match_columns,
     _normalise_ids,
     _row_problems,
+    patient_codes,
 )
 from msreboot.data._cross_table import _check_cross_table, canonical_order
 from msreboot.data._date_hint import FailedDates, date_format_hint
@@ -68,11 +70,18 @@ class Prepared:
         return not any(p.severity == "error" for p in self.problems)
 
 
-def infer_time_unit(raw: Mapping[str, pd.DataFrame]) -> TimeUnit:
+_Distinct = dict[str, dict[str, "tuple[np.ndarray, pd.Series] | None"]]
+"""Per table and source column, :func:`factorize_text` of the column (computed once)."""
+
+
+def infer_time_unit(
+    raw: Mapping[str, pd.DataFrame], *, distinct: _Distinct | None = None
+) -> TimeUnit:
     """``"day"`` when most date values across all tables are numbers, else ``"date"``.
 
     A majority rule, so that one stray value is reported as a bad value of the cohort's
-    unit rather than turning every other value into an error.
+    unit rather than turning every other value into an error. ``distinct``, when given,
+    receives the factorization of each date column, for the conversion to reuse.
     """
     numeric = present = 0
     for name, frame in raw.items():
@@ -82,7 +91,11 @@ def infer_time_unit(raw: Mapping[str, pd.DataFrame]) -> TimeUnit:
         by_key = {_header_key(c): c for c in frame.columns}
         for col in spec.date_columns:
             if col in by_key:
-                n_numeric, n_present = count_numeric(frame[by_key[col]])
+                values = frame[by_key[col]]
+                factorized = factorize_text(values)
+                if distinct is not None:
+                    distinct.setdefault(name, {})[str(by_key[col])] = factorized
+                n_numeric, n_present = count_numeric(values, factorized)
                 numeric += n_numeric
                 present += n_present
     return "day" if present and numeric * 2 > present else "date"
@@ -132,6 +145,7 @@ def prepare_tables(
     calendar dates.
     """
     found: list[Problem] = list(problems)
+    shared: _Distinct = {}  # each column is factorized once, whoever needs it first
     if max_cell_chars < 1:
         raise ValueError(f"max_cell_chars must be at least 1; got {max_cell_chars}.")
     if time_unit is not None:
@@ -139,10 +153,11 @@ def prepare_tables(
     elif date_format is not None:
         unit = "date"
     else:
-        unit = infer_time_unit(raw)
+        unit = infer_time_unit(raw, distinct=shared)
         if unit == "day":
             found.extend(_integer_calendar_dates(raw))
     tables: dict[str, pd.DataFrame] = {}
+    patients: dict[str, PatientCodes] = {}  # each table's patient ids, factorized once
     dates: list[FailedDates] | None = [] if unit == "date" and date_format is None else None
     for name, spec in SCHEMA.items():
         frame = raw.get(name)
@@ -152,19 +167,29 @@ def prepare_tables(
                     Problem.table_level(name, f"the {name} table is required but was not given")
                 )
             tables[name] = spec.empty_frame(unit)
+            patients[name] = patient_codes(tables[name]["patient_id"])
             continue
         rows = None if row_numbers is None else row_numbers.get(name)
-        tables[name] = _prepare_table(
-            spec, frame, rows, unit, date_format, found, partial_dates, max_cell_chars, dates
+        tables[name], patients[name] = _prepare_table(
+            spec,
+            frame,
+            rows,
+            unit,
+            date_format,
+            found,
+            partial_dates,
+            max_cell_chars,
+            dates,
+            shared.get(name, {}),
         )
     hint = None if dates is None else date_format_hint(dates)
     if hint is not None:  # the first error names the --date-format to use
         found.insert(0, hint)
-    _check_cross_table(tables, unit, found)
+    _check_cross_table(tables, unit, found, patients)
     if any(p.severity == "error" for p in found):
         return Prepared(tables, tuple(found), unit)
     found.extend(plausibility_warnings(tables, unit))
-    return Prepared(canonical_order(tables), tuple(found), unit)
+    return Prepared(canonical_order(tables, patients), tuple(found), unit)
 
 
 def _prepare_table(
@@ -177,7 +202,10 @@ def _prepare_table(
     partial_dates: PartialDates | None = None,
     max_cell_chars: int = MAX_CELL_CHARS,
     dates: list[FailedDates] | None = None,
-) -> pd.DataFrame:
+    shared: Mapping[str, tuple[np.ndarray, pd.Series] | None] | None = None,
+) -> tuple[pd.DataFrame, PatientCodes]:
+    """The typed table and its patient codes; problems are appended to ``found``.
+    ``shared``: :func:`factorize_text` of source columns already computed."""
     frame = frame.reset_index(drop=True)
     if rows is not None and len(rows) == len(frame) and rows.is_unique:
         frame.index = pd.Index(rows.astype("int64"))
@@ -185,21 +213,28 @@ def _prepare_table(
         frame.index = pd.RangeIndex(1, len(frame) + 1)  # 1-based data rows
     columns = _match_columns(spec, frame, found)
     # each text column is factorized once: the cell-length check and the conversion share it
-    distinct = {name: factorize_text(frame[source]) for name, source in columns.items()}
-    pid = (
-        coerce_column(
-            frame[columns["patient_id"]],
-            spec["patient_id"],
-            unit,
-            distinct=distinct["patient_id"],
-        ).values
-        if "patient_id" in columns
-        else pd.Series(pd.NA, index=frame.index, dtype="string")
-    )
+    known = shared or {}
+    distinct = {
+        name: known[source] if source in known else factorize_text(frame[source])
+        for name, source in columns.items()
+    }
+    pid_distinct = distinct.get("patient_id")
+    per_id: pd.Series | None = None  # each distinct raw id, converted
+    if pid_distinct is not None:  # converted once per distinct id, then spread to the rows
+        per_id = coerce_column(pid_distinct[1], spec["patient_id"], unit, distinct=None).values
+        pid = pd.Series(per_id.array.take(pid_distinct[0], allow_fill=True), index=frame.index)
+    elif "patient_id" in columns:
+        pid = coerce_column(frame[columns["patient_id"]], spec["patient_id"], unit, None).values
+    else:
+        pid = pd.Series(pd.NA, index=frame.index, dtype="string")
     raw_pid = pid
-    pid = _normalise_ids(spec.name, pid, found)
+    pid = _normalise_ids(spec.name, pid, found, None if per_id is None else per_id.to_numpy())
     if spec.name == "patients":
         _check_id_collisions(raw_pid, pid, found)
+    if pid is raw_pid and pid_distinct is not None and per_id is not None:
+        codes = patient_codes(pid, per_id, pid_distinct[0])
+    else:
+        codes = patient_codes(pid)
     out: dict[str, pd.Series] = {}
     unconvertible: set[tuple[int, str]] = set()
     completed = 0
@@ -261,9 +296,9 @@ def _prepare_table(
     raw_values = {name: frame[source] for name, source in columns.items()}
     _check_contract(spec, table[list(columns)], raw_values, pid, unconvertible, found)
     _check_treatment_kinds(spec, table, pid, found)
-    _check_duplicates(spec, table, pid, found)
+    _check_duplicates(spec, table, pid, found, codes.codes)
     _check_order_rules(spec, table, pid, found)
-    return table
+    return table, codes
 
 
 def _integer_calendar_dates(raw: Mapping[str, pd.DataFrame]) -> list[Problem]:
