@@ -24,6 +24,7 @@ from msreboot.app import (
     LOOPBACK,
     PATIENT_DOWNLOADS,
     AppConfig,
+    AppUser,
     RateLimiter,
     UploadFolder,
     add_user,
@@ -82,9 +83,12 @@ def test_every_route_refuses_an_unauthenticated_request(
 
 def test_a_forged_or_expired_cookie_is_refused(config: AppConfig) -> None:
     client = _client(config)
-    expired = sign_session(config.secret, "ana", 1, now=0.0)
-    forged = sign_session("00" * 32, "ana", 60)
-    unknown = sign_session(config.secret, "nobody", 60)
+    ana = config.users["ana"]
+    expired = sign_session(config.secret, ana, 1, now=0.0)
+    forged = sign_session("00" * 32, ana, 60)
+    unknown = sign_session(
+        config.secret, AppUser("nobody", "analyst", ana.salt, ana.password_hash), 60
+    )
     for value in (expired, forged, unknown, "garbage", expired.split(".")[0] + ".00"):
         client.cookies.set(COOKIE, value)
         assert client.get("/", follow_redirects=False).status_code == 303
@@ -357,7 +361,10 @@ def test_a_signed_session_verifies_until_it_expires(name: str, minutes: int) -> 
     from msreboot.app._auth import _verify
 
     secret = "ab" * 32
-    value = sign_session(secret, name, minutes, now=1_000_000.0)
-    assert _verify(secret, value, now=1_000_000.0) == name
+    user = AppUser(name, "viewer", "00" * 16, "11" * 32)
+    value = sign_session(secret, user, minutes, now=1_000_000.0)
+    session = _verify(secret, value, now=1_000_000.0)
+    assert session is not None
+    assert session.name == name
     assert _verify(secret, value, now=1_000_000.0 + 60 * minutes + 1) is None
     assert _verify("cd" * 32, value, now=1_000_000.0) is None

@@ -2,9 +2,18 @@
 limiting of failed logins, role checks on patient-level downloads, upload size limits.
 
 Every request (HTTP and websocket) passes through :class:`AuthGate`; only ``/login`` is
-served without a valid session. The cookie holds the user name, an expiry time and a random
-nonce, signed with HMAC-SHA256 under the configuration's secret; the role is read from the
-configuration on every request, so removing a user ends their sessions.
+served without a valid session. The cookie holds the user name, a fingerprint of the user's
+stored password hash, an expiry time and a random nonce, signed with HMAC-SHA256 under the
+configuration's secret. The gate reads the configuration file again whenever it changes
+(its modification time, size or inode), and checks user, role and fingerprint on every
+request, so removing a user or resetting their password ends their sessions at their next
+request, and a new secret ends everyone's. Logging out ends that session on the server
+too: its nonce is refused until the cookie would have expired (kept in memory, so a
+restart forgets it; change the secret to end every session for certain).
+
+Failed logins are counted per user name and per client address; behind a reverse proxy
+listed in ``server.trusted_proxies`` the client is read from ``X-Forwarded-For``. An
+unknown user name costs the same scrypt work as a wrong password.
 """
 
 from __future__ import annotations
@@ -12,20 +21,32 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import os
 import re
 import secrets
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from msreboot.app._config import AppConfig, AppUser
+from msreboot.app._config import AppConfig, AppUser, load_app_config, reject_password
 
-__all__ = ["COOKIE", "PATIENT_DOWNLOADS", "AuthGate", "RateLimiter", "sign_session"]
+__all__ = [
+    "COOKIE",
+    "PATIENT_DOWNLOADS",
+    "AuthGate",
+    "RateLimiter",
+    "client_address",
+    "session_fingerprint",
+    "sign_session",
+]
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -39,6 +60,7 @@ PATIENT_DOWNLOADS = frozenset(
 )
 _DOWNLOAD = re.compile(r"^/session/[^/]+/download/([A-Za-z0-9_]+)")
 _UPLOAD = re.compile(r"^/session/[^/]+/upload/")
+_LENGTH = re.compile(r"[0-9]{1,18}")
 _LOG = logging.getLogger("msreboot.app")
 _HEADERS = [
     (b"x-frame-options", b"DENY"),
@@ -48,16 +70,40 @@ _HEADERS = [
 ]
 
 
-def sign_session(secret: str, name: str, minutes: int, *, now: float | None = None) -> str:
-    """A session cookie value for ``name`` that expires after ``minutes``."""
+def session_fingerprint(secret: str, user: AppUser) -> str:
+    """16 hex characters of an HMAC-SHA256 (under ``secret``) of the user's name, salt and
+    stored password hash: a new password (new salt and hash) gives a new fingerprint, so the
+    cookies signed before it no longer match."""
+    message = "\0".join(("session", user.name, user.salt, user.password_hash)).encode()
+    return hmac.new(bytes.fromhex(secret), message, hashlib.sha256).hexdigest()[:16]
+
+
+def sign_session(secret: str, user: AppUser, minutes: int, *, now: float | None = None) -> str:
+    """A session cookie value for ``user`` that expires after ``minutes``."""
     expires = int((time.time() if now is None else now) + 60 * minutes)
-    body = json.dumps({"u": name, "exp": expires, "n": secrets.token_hex(8)}).encode()
-    payload = base64.urlsafe_b64encode(body).decode().rstrip("=")
+    body = {
+        "u": user.name,
+        "f": session_fingerprint(secret, user),
+        "exp": expires,
+        "n": secrets.token_hex(8),
+    }
+    payload = base64.urlsafe_b64encode(json.dumps(body).encode()).decode().rstrip("=")
     mac = hmac.new(bytes.fromhex(secret), payload.encode(), hashlib.sha256).hexdigest()
     return f"{payload}.{mac}"
 
 
-def _verify(secret: str, value: str, *, now: float | None = None) -> str | None:
+@dataclass(frozen=True)
+class _Session:
+    name: str
+    fingerprint: str
+    nonce: str
+    expires: float
+
+
+def _verify(secret: str, value: str, *, now: float | None = None) -> _Session | None:
+    """The session a cookie value holds, or ``None`` (forged, expired, malformed)."""
+    if not value.isascii():
+        return None
     payload, _, mac = value.partition(".")
     good = hmac.new(bytes.fromhex(secret), payload.encode(), hashlib.sha256).hexdigest()
     if not mac or not hmac.compare_digest(good, mac):
@@ -66,10 +112,66 @@ def _verify(secret: str, value: str, *, now: float | None = None) -> str | None:
         body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except ValueError:
         return None
-    if float(body.get("exp", 0)) < (time.time() if now is None else now):
+    if not isinstance(body, dict):
         return None
-    name = body.get("u")
-    return name if isinstance(name, str) else None
+    expires, name, fingerprint, nonce = (body.get(k) for k in ("exp", "u", "f", "n"))
+    if isinstance(expires, bool) or not isinstance(expires, int | float):
+        return None
+    if expires < (time.time() if now is None else now):
+        return None
+    if not (isinstance(name, str) and isinstance(fingerprint, str) and isinstance(nonce, str)):
+        return None
+    return _Session(name=name, fingerprint=fingerprint, nonce=nonce, expires=float(expires))
+
+
+def client_address(scope: Scope, trusted_proxies: tuple[str, ...] = ()) -> str:
+    """The address failed logins are counted and logged under.
+
+    The connecting address, unless it is one of ``trusted_proxies`` (addresses or networks,
+    ``server.trusted_proxies``): then ``X-Forwarded-For`` is read from its right end, each
+    proxy's hop skipped while it is trusted, and the first untrusted hop is the client (a
+    malformed hop stops the walk at the proxy that passed it on). Hops left of the client
+    were written by the client and are never believed.
+    """
+    peer = str((scope.get("client") or ("unknown", 0))[0])
+    if not trusted_proxies or not _trusted(peer, trusted_proxies):
+        return peer
+    hops = [
+        hop.strip()
+        for key, value in scope.get("headers", [])
+        if key == b"x-forwarded-for"
+        for hop in value.decode("latin-1").split(",")
+    ]
+    address = peer
+    for hop in reversed(hops):
+        if _ip(hop) is None:
+            break
+        address = hop
+        if not _trusted(hop, trusted_proxies):
+            break
+    return address
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+@lru_cache(maxsize=16)
+def _networks(
+    trusted_proxies: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(item, strict=False) for item in trusted_proxies)
+
+
+def _trusted(address: str, trusted_proxies: tuple[str, ...]) -> bool:
+    ip = _ip(address)
+    return ip is not None and any(ip in net for net in _networks(trusted_proxies))
 
 
 @dataclass
@@ -154,16 +256,53 @@ class AuthGate:
 
     def __init__(self, app: ASGIApp, config: AppConfig, limiter: RateLimiter | None = None) -> None:
         self.app = app
-        self.config = config
+        self._config = config
+        self._stamp = _stamp(config.path)
         self.limiter = limiter or RateLimiter()
+        self._revoked: dict[str, float] = {}
+
+    @property
+    def config(self) -> AppConfig:
+        """The configuration, read again from its file whenever the file has changed.
+
+        A file that has become unreadable or malformed is logged and lets nobody in until
+        it is fixed (fail closed), rather than keeping users it may have meant to remove.
+        """
+        stamp = _stamp(self._config.path)
+        if stamp != self._stamp:
+            self._stamp = stamp
+            try:
+                self._config = load_app_config(self._config.path)
+                _LOG.info("app configuration read again from %s", self._config.path)
+            except (OSError, ValueError) as exc:
+                _LOG.error("app configuration unusable, nobody gets in until it is fixed: %s", exc)
+                self._config = replace(self._config, users={})
+        return self._config
 
     def user(self, scope: Scope) -> AppUser | None:
         """The logged-in user of a request, or ``None``."""
         value = _cookies(scope).get(COOKIE)
         if not value:
             return None
-        name = _verify(self.config.secret, value)
-        return self.config.users.get(name) if name else None
+        config = self.config
+        session = _verify(config.secret, value)
+        if session is None or session.nonce in self._revoked:
+            return None
+        user = config.users.get(session.name)
+        if user is None:
+            return None
+        fingerprint = session_fingerprint(config.secret, user)
+        return user if hmac.compare_digest(fingerprint, session.fingerprint) else None
+
+    def _revoke(self, scope: Scope) -> None:
+        """Refuse the request's session from now on (until it would have expired)."""
+        now = time.time()
+        self._revoked = {nonce: exp for nonce, exp in self._revoked.items() if exp >= now}
+        value = _cookies(scope).get(COOKIE)
+        session = _verify(self.config.secret, value) if value else None
+        if session is not None:
+            self._revoked[session.nonce] = session.expires
+            _LOG.info("logout: %s", session.name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve ``/login`` and ``/logout``; pass logged-in requests on, refuse the rest."""
@@ -176,6 +315,7 @@ class AuthGate:
             await self._login(scope, receive, send)
             return
         if kind == "http" and path == "/logout":
+            self._revoke(scope)
             await _respond(send, 303, b"", [(b"location", b"/login"), self._clear()])
             return
         user = self.user(scope)
@@ -202,7 +342,7 @@ class AuthGate:
                     await _respond(send, 403, b"uploads: analysts only", [])
                     return
                 length = _header(scope, b"content-length")
-                if not length.isdigit() or int(length) > self.config.max_upload_mb * 2**20:
+                if not _LENGTH.fullmatch(length) or int(length) > self.config.max_upload_mb * 2**20:
                     await _respond(send, 413, b"upload too large or without a length", [])
                     return
         scope["msreboot.user"] = (user.name, user.role)
@@ -230,7 +370,8 @@ class AuthGate:
         form = parse_qs(body.decode("utf-8", "replace"))
         name = form.get("username", [""])[0][:64]
         password = form.get("password", [""])[0]
-        client = (scope.get("client") or ("unknown", 0))[0]
+        config = self.config
+        client = client_address(scope, config.trusted_proxies)
         if self.limiter.blocked(name, client):
             _LOG.warning("login refused (too many failures) for %r from %s", name, client)
             page = _FORM.format(
@@ -238,23 +379,32 @@ class AuthGate:
             )
             await _respond(send, 429, page.encode(), _html())
             return
-        user = self.config.users.get(name)
-        if user is None or not user.check_password(password):
+        user = config.users.get(name)
+        ok = user.check_password(password) if user is not None else reject_password(password)
+        if user is None or not ok:
             self.limiter.fail(name, client)
             _LOG.warning("login failed for %r from %s", name, client)
             page = _FORM.format(message='<p class="msg">Wrong user or password.</p>')
             await _respond(send, 401, page.encode(), _html())
             return
         _LOG.info("login: %s (%s) from %s", user.name, user.role, client)
-        value = sign_session(self.config.secret, user.name, self.config.session_minutes)
+        value = sign_session(config.secret, user, config.session_minutes)
         secure = "; Secure" if _header(scope, b"x-forwarded-proto") == "https" else ""
         if scope.get("scheme") == "https":
             secure = "; Secure"
         cookie = (
-            f"{COOKIE}={value}; Path=/; Max-Age={60 * self.config.session_minutes}; "
+            f"{COOKIE}={value}; Path=/; Max-Age={60 * config.session_minutes}; "
             f"HttpOnly; SameSite=Strict{secure}"
         )
         await _respond(send, 303, b"", [(b"location", b"/"), (b"set-cookie", cookie.encode())])
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size, info.st_ino)
 
 
 def _same_origin(scope: Scope) -> bool:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import os
 import re
 import secrets
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -32,6 +33,7 @@ __all__ = [
     "add_user",
     "default_config_path",
     "load_app_config",
+    "reject_password",
 ]
 
 Role = Literal["viewer", "analyst"]
@@ -91,6 +93,13 @@ class AppUser:
         return hmac.compare_digest(digest.hex(), self.password_hash)
 
 
+def reject_password(password: str) -> bool:
+    """``False``, after the same scrypt work as checking a real user's password, so that an
+    unknown user name is not answered faster than a known one."""
+    _hash(password, bytes(_SALT_BYTES), SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    return False
+
+
 @dataclass(frozen=True)
 class AppConfig:
     """The dashboard's configuration, read from its TOML file.
@@ -109,6 +118,9 @@ class AppConfig:
         The folder uploads are written to (in a per-session subfolder, removed at the end).
     max_upload_mb
         The largest upload accepted.
+    trusted_proxies
+        Addresses or networks of reverse proxies whose ``X-Forwarded-For`` is believed
+        (``server.trusted_proxies``; default none: the connecting address is the client).
     """
 
     path: Path
@@ -117,6 +129,7 @@ class AppConfig:
     session_minutes: int = 480
     data_dir: Path = Path("msreboot-app-data")
     max_upload_mb: int = 50
+    trusted_proxies: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """The users and roles as a table (no hashes)."""
@@ -158,29 +171,21 @@ def load_app_config(path: str | Path | None = None) -> AppConfig:
             "`msreboot app adduser NAME --role analyst`."
         )
     raw = parse_toml(path.read_text(encoding="utf-8"), what="app configuration", where=str(path))
-    server = raw.get("server", {})
+    server = _table(raw.get("server", {}), "server", path)
     users: dict[str, AppUser] = {}
-    for name, entry in dict(raw.get("users", {})).items():
-        role = entry.get("role")
-        if role not in ROLES:
-            raise ValueError(
-                f"users.{name}.role must be one of {', '.join(ROLES)}; got {role!r}. "
-                f"Fix {path} or add the user again."
-            )
-        users[name] = AppUser(
-            name=name,
-            role=role,
-            salt=str(entry["salt"]),
-            password_hash=str(entry["hash"]),
-            n=int(entry.get("n", SCRYPT_N)),
-            r=int(entry.get("r", SCRYPT_R)),
-            p=int(entry.get("p", SCRYPT_P)),
+    for name, entry in _table(raw.get("users", {}), "users", path).items():
+        users[name] = _user(name, entry, path)
+    secret = server.get("secret", "")
+    if not isinstance(secret, str) or len(secret) < 32 or not _is_hex(secret):
+        got = (
+            f"{len(secret)} characters{'' if _is_hex(secret) else ', not all hex'}"
+            if isinstance(secret, str)
+            else type(secret).__name__
         )
-    secret = str(server.get("secret", ""))
-    if len(secret) < 32:
         raise ValueError(
-            f"server.secret must be at least 32 hex characters; got {len(secret)}. "
-            "Add a user with `msreboot app adduser` to write a new one."
+            f"server.secret must be at least 32 hex characters (0-9, a-f, an even number); "
+            f"got {got} in {path}. Replace it with the output of "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`."
         )
     data_dir = Path(str(server.get("data_dir", "msreboot-app-data")))
     if not data_dir.is_absolute():
@@ -189,10 +194,85 @@ def load_app_config(path: str | Path | None = None) -> AppConfig:
         path=path,
         users=users,
         secret=secret,
-        session_minutes=int(server.get("session_minutes", 480)),
+        session_minutes=_positive_int(server, "session_minutes", 480, "server", path),
         data_dir=data_dir,
-        max_upload_mb=int(server.get("max_upload_mb", 50)),
+        max_upload_mb=_positive_int(server, "max_upload_mb", 50, "server", path),
+        trusted_proxies=_trusted_proxies(server.get("trusted_proxies", []), path),
     )
+
+
+def _is_hex(text: str) -> bool:
+    return len(text) % 2 == 0 and re.fullmatch(r"[0-9a-fA-F]*", text) is not None
+
+
+def _table(value: object, key: str, path: Path) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"{key} must be a table ([{key}] or [{key}.NAME]); got {type(value).__name__} "
+            f"in {path}. Fix {path}."
+        )
+    return value
+
+
+def _positive_int(table: dict[str, Any], key: str, default: int, where: str, path: Path) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"{where}.{key} must be a whole number of at least 1; got {value!r} in {path}. "
+            "Fix the file."
+        )
+    return value
+
+
+def _user(name: str, entry: object, path: Path) -> AppUser:
+    """One ``[users.NAME]`` table, checked (role, hex salt and hash, scrypt parameters)."""
+    where = f"users.{name}"
+    if not isinstance(entry, dict):
+        raise ValueError(
+            f"{where} must be a table with role, salt and hash; got {type(entry).__name__} "
+            f"in {path}. Fix {path} or add the user again."
+        )
+    role = entry.get("role")
+    if role not in ROLES:
+        raise ValueError(
+            f"{where}.role must be one of {', '.join(ROLES)}; got {role!r}. "
+            f"Fix {path} or add the user again."
+        )
+    for key in ("salt", "hash"):
+        value = entry.get(key)
+        if not isinstance(value, str) or not value or not _is_hex(value):
+            got = "nothing" if value is None else repr(value)[:20]
+            raise ValueError(
+                f"{where}.{key} must be a hex string written by `msreboot app adduser`; "
+                f"got {got} in {path}. Add the user again to write a new one."
+            )
+    return AppUser(
+        name=name,
+        role=role,
+        salt=entry["salt"],
+        password_hash=entry["hash"],
+        n=_positive_int(entry, "n", SCRYPT_N, where, path),
+        r=_positive_int(entry, "r", SCRYPT_R, where, path),
+        p=_positive_int(entry, "p", SCRYPT_P, where, path),
+    )
+
+
+def _trusted_proxies(value: object, path: Path) -> tuple[str, ...]:
+    """``server.trusted_proxies``: addresses or networks (``"127.0.0.1"``, ``"10.0.0.0/8"``)."""
+    if not isinstance(value, list):
+        raise ValueError(
+            f'server.trusted_proxies must be a list of addresses, e.g. ["127.0.0.1"]; got '
+            f"{type(value).__name__} in {path}. Fix the file."
+        )
+    for item in value:
+        try:
+            ipaddress.ip_network(str(item), strict=False)
+        except ValueError:
+            raise ValueError(
+                f"server.trusted_proxies must list IP addresses or networks; got {item!r} in "
+                f"{path}. Fix the file."
+            ) from None
+    return tuple(str(item) for item in value)
 
 
 def _quote(text: str) -> str:
@@ -209,6 +289,8 @@ def _write(config: AppConfig) -> None:
         f"session_minutes = {config.session_minutes}",
         f"data_dir = {_quote(str(config.data_dir))}",
         f"max_upload_mb = {config.max_upload_mb}",
+        "# Reverse proxies whose X-Forwarded-For is believed (none: the peer is the client).",
+        f"trusted_proxies = [{', '.join(_quote(a) for a in config.trusted_proxies)}]",
         "",
     ]
     for user in config.users.values():
@@ -294,6 +376,7 @@ def add_user(path: str | Path | None, name: str, password: str, role: Role) -> A
         session_minutes=config.session_minutes,
         data_dir=data_dir,
         max_upload_mb=config.max_upload_mb,
+        trusted_proxies=config.trusted_proxies,
     )
     _write(new)
     return load_app_config(path)

@@ -1,11 +1,17 @@
 """Uploaded files: names checked, sizes limited, written only inside the app's data folder
-(one subfolder per browser session, removed when the session ends)."""
+(one subfolder per browser session, removed when the session ends).
+
+Uploads hold patient data, so whatever the process umask, the ``uploads`` folder and each
+session's folder are made mode 0700 and every file is created mode 0600 before a byte of it
+is written."""
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shutil
+import stat
 from pathlib import Path
 
 __all__ = ["UPLOAD_SUFFIXES", "UploadFolder", "safe_upload_name"]
@@ -68,13 +74,32 @@ class UploadFolder:
                 f"upload must be at most {self.max_bytes} bytes; got {size} ({name}). "
                 "Split the file or raise max_upload_mb in the app configuration."
             )
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.parent.parent.mkdir(parents=True, exist_ok=True)
+        for folder in (self.root.parent, self.root):
+            _private_folder(folder)
         target = (self.root / name).resolve()
         if target.parent != self.root:
             raise ValueError(f"upload name must stay in the upload folder; got {name!r}.")
-        shutil.copyfile(source, target)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        with (
+            Path(source).open("rb") as src,
+            os.fdopen(os.open(target, flags, 0o600), "wb") as out,
+        ):
+            os.fchmod(out.fileno(), 0o600)  # an existing file keeps its old mode
+            shutil.copyfileobj(src, out)
         return target
 
     def clean(self) -> None:
         """Remove the folder and everything in it."""
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _private_folder(folder: Path) -> None:
+    """Make ``folder`` (if missing) and set it to mode 0700, whatever the umask."""
+    try:
+        os.mkdir(folder, 0o700)
+    except FileExistsError:
+        if not folder.is_dir() or folder.is_symlink():
+            raise ValueError(f"upload folder must be a folder; got {folder}.") from None
+    if stat.S_IMODE(folder.stat().st_mode) != 0o700:
+        os.chmod(folder, 0o700)
