@@ -106,3 +106,93 @@ def test_schoenfeld_one_sided_at_half_alpha_is_two_sided() -> None:
     assert one == pytest.approx(schoenfeld_n_per_arm(0.6, 0.5, alpha=0.05, sides=2))
     with pytest.raises(ValueError, match="sides must be 1 or 2"):
         schoenfeld_n_per_arm(0.6, 0.5, sides=3)
+
+
+def _three_groups() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    n = 40
+    return pd.DataFrame(
+        {
+            "time_years": np.r_[
+                rng.exponential(2, n), rng.exponential(2, n), rng.exponential(6, n)
+            ],
+            "event": np.ones(3 * n, int),
+            "group": ["ref"] * n + ["same"] * n + ["better"] * n,
+        }
+    )
+
+
+def _comparison(data: pd.DataFrame) -> object:
+    from msreboot.endpoints import EndpointComparison, EndpointDefinition
+
+    return EndpointComparison(
+        EndpointDefinition.presets()["relapse_free"],
+        dict.fromkeys(dict.fromkeys(data["group"])),  # type: ignore[misc]
+        "ref",
+        pd.DataFrame(),
+        None,
+        None,
+        data=data,
+    )
+
+
+def test_each_arm_is_tested_against_the_reference_alone() -> None:
+    """With three arms, an arm's log-rank and likelihood-ratio p-values are those of the arm
+    and the reference without the third arm (lifelines, an independent implementation)."""
+    from lifelines import CoxPHFitter
+    from lifelines.statistics import logrank_test
+
+    data = _three_groups()
+    comparison = _comparison(data)
+    for arm in ("same", "better"):
+        pair = data[data["group"].isin(["ref", arm])]
+        log_rank, ratio = comparison.against_reference(arm)  # type: ignore[attr-defined]
+        a, b = pair[pair["group"] == arm], pair[pair["group"] == "ref"]
+        expected = logrank_test(a["time_years"], b["time_years"], a["event"], b["event"])
+        assert log_rank == pytest.approx(expected.p_value, rel=1e-8)
+        fitter = CoxPHFitter().fit(
+            pair.assign(x=(pair["group"] == arm).astype(float))[["time_years", "event", "x"]],
+            "time_years",
+            "event",
+        )
+        assert ratio == pytest.approx(fitter.log_likelihood_ratio_test().p_value, rel=1e-6)
+    # the arm like the reference is not significant although the three-arm test is
+    from msreboot.stats import log_rank_test
+
+    assert log_rank_test(data["time_years"], data["event"], data["group"]).pvalue < 0.01
+    assert comparison.against_reference("same")[0] > 0.05  # type: ignore[attr-defined]
+
+
+def test_an_arm_without_events_is_significant_by_likelihood_ratio() -> None:
+    """The Wald p-value of an arm without events is near 1 (infinite log hazard ratio);
+    the likelihood-ratio test still sees 40 events against none."""
+    rng = np.random.default_rng(1)
+    n = 30
+    data = pd.DataFrame(
+        {
+            "time_years": np.r_[rng.exponential(1, n), rng.exponential(1, n)],
+            "event": np.r_[np.ones(n, int), np.zeros(n, int)],
+            "group": ["ref"] * n + ["none"] * n,
+        }
+    )
+    _, ratio = _comparison(data).against_reference("none")  # type: ignore[attr-defined]
+    assert ratio < 1e-6
+
+
+def test_rate_ratio_without_relapses_in_an_arm_uses_the_exact_poisson_test() -> None:
+    from statsmodels.stats.rates import test_poisson_2indep
+
+    from msreboot.trials._power_tests import _exact_poisson
+
+    frame = pd.DataFrame(
+        {
+            "group": ["a"] * 3 + ["ref"] * 3,
+            "relapses": [0, 0, 0, 4, 2, 3],
+            "years": [2.0, 1.5, 2.0, 2.0, 1.0, 2.0],
+        }
+    )
+    ratio, p = _exact_poisson(frame, "a", "ref")
+    assert ratio == 0.0
+    expected = test_poisson_2indep(0, 5.5, 9, 5.0, method="exact-cond").pvalue
+    assert p == pytest.approx(expected, rel=1e-9)
+    assert math.isnan(_exact_poisson(frame.assign(relapses=0), "a", "ref")[1])

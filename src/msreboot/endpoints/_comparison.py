@@ -8,11 +8,14 @@ each group against a reference with its interval, and the log-rank test.
 from __future__ import annotations
 
 import html
+import math
+import warnings
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from msreboot.data import Cohort
 from msreboot.endpoints._composite import Anchor, endpoint_times
@@ -45,7 +48,10 @@ class EndpointComparison:
         ``p_value`` (Wald), from a Cox model (Efron ties) with the group as the only
         covariate; ``nan`` when there are no events at all.
     cox, log_rank
-        The fitted model and the log-rank test (``None`` when there are no events).
+        The fitted model and the log-rank test of all groups (``None`` when there are no
+        events).
+    data
+        The patients compared: ``time_years``, ``event`` and ``group`` (as text).
     """
 
     definition: EndpointDefinition
@@ -54,10 +60,37 @@ class EndpointComparison:
     hazard_ratios: pd.DataFrame
     cox: CoxModel | None
     log_rank: LogRankTest | None
+    data: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def log_rank_p(self) -> float:
         return float("nan") if self.log_rank is None else self.log_rank.pvalue
+
+    def against_reference(self, group: Hashable) -> tuple[float, float]:
+        """The log-rank p-value and the Cox likelihood-ratio p-value of ``group`` against
+        the reference group alone (the patients of the other groups left out); ``nan``
+        when the two have no event.
+
+        With two groups the log-rank p is :attr:`log_rank_p`. The likelihood-ratio test
+        stays valid where the Wald test of :attr:`hazard_ratios` is not: a group without
+        events has an infinite log hazard ratio (monotone likelihood) and a Wald p-value
+        near 1, while its likelihood ratio is finite and large."""
+        if self.data is None:
+            raise ValueError("against_reference needs the comparison's data (compare_endpoint)")
+        pair = self.data[self.data["group"].isin([str(group), str(self.reference)])]
+        if str(group) not in set(pair["group"]) or not pair["event"].any():
+            return math.nan, math.nan
+        if len(self.estimates) == 2:
+            log_rank = self.log_rank_p
+        else:
+            log_rank = log_rank_test(pair["time_years"], pair["event"], pair["group"]).pvalue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # monotone likelihood, expected
+            fit = cox_regression(
+                pair, "time_years", "event", ["group"], reference={"group": str(self.reference)}
+            )
+        statistic = max(0.0, 2.0 * (fit.loglik - fit.loglik_null))
+        return float(log_rank), float(stats.chi2.sf(statistic, 1))
 
     def to_frame(self) -> pd.DataFrame:
         """The landmark estimates of every group (tidy), with the hazard ratio columns."""
@@ -176,4 +209,7 @@ def compare_endpoint(
             | {"p_value": np.nan}
             for lv in others
         ]
-    return EndpointComparison(definition, estimates, base, pd.DataFrame(rows), cox, test)
+    compared = data[["time_years", "event", "group"]].astype({"event": int, "group": str})
+    return EndpointComparison(
+        definition, estimates, base, pd.DataFrame(rows), cox, test, data=compared
+    )

@@ -2,11 +2,12 @@
 reference arm by the analysis method of the spec (``analysis.method``).
 
 ``log_rank``
-    The log-rank test of the primary endpoint (the default; the hazard ratio gives the
-    direction).
+    The log-rank test of the primary endpoint, the arm against the reference arm alone
+    (the default; the hazard ratio gives the direction).
 ``cox``
-    The Wald test of the primary endpoint's Cox hazard ratio (replicates whose fit is not
-    reliable, e.g. an arm without events, count as not significant).
+    The likelihood-ratio test of the primary endpoint's Cox hazard ratio, the arm against
+    the reference arm alone. Unlike the Wald test it stays valid when an arm has no events
+    (the hazard ratio is then 0 or infinite and the Wald p-value near 1).
 ``rmst``
     The difference in restricted mean event-free time of the primary endpoint up to the
     last landmark (``analysis.times_years``), a Wald test with each arm's standard error
@@ -15,7 +16,10 @@ reference arm by the analysis method of the spec (``analysis.method``).
 ``rate_ratio``
     The negative-binomial rate ratio of relapses after time zero
     (:func:`msreboot.stats.negative_binomial_rate_ratio`, Wald test), each patient's
-    person-time running to their last EDSS assessment or death.
+    person-time running to their last EDSS assessment or death. When an arm has no
+    relapse the ratio is 0 or infinite and the Wald test has no p-value; the exact
+    conditional test of two Poisson rates (the arm's share of all relapses against its
+    share of person-time, binomial) is used instead, which ignores over-dispersion.
 ``neda``
     The difference in NEDA-3 proportions from time zero to the last landmark among
     evaluable patients (:func:`msreboot.endpoints.neda_status`), a two-proportion z test
@@ -24,7 +28,8 @@ reference arm by the analysis method of the spec (``analysis.method``).
 Each gives a two-sided p-value and whether the estimate favours the arm (hazard and rate
 ratios below 1, RMST and NEDA differences above 0); a one-sided test (``analysis.sides =
 1``) is significant when the estimate favours the arm and half the two-sided p-value is
-below alpha.
+below alpha. A replicate where a test cannot be computed (no events in either arm; an RMST
+horizon past an arm's follow-up) has no p-value and counts as not significant.
 """
 
 from __future__ import annotations
@@ -63,17 +68,14 @@ def method_tests(
     """One row per non-reference arm: ``arm``, ``effect`` (the method's estimate),
     ``p_value`` (two-sided) and ``favours_arm``.
 
-    ``comparison`` is the primary endpoint's comparison (for the survival methods) and
-    ``reliable`` whether its Cox fit is (an unreliable fit gives ``cox`` no p-value).
-    ``tau_years`` is the horizon of ``rmst`` and ``neda``.
+    ``comparison`` is the primary endpoint's comparison (for the survival methods);
+    ``reliable`` (whether its Cox fit is) is not needed by the likelihood-ratio test and
+    is kept for the callers. ``tau_years`` is the horizon of ``rmst`` and ``neda``.
     """
     others = [a for a in dict.fromkeys(arms.to_numpy()) if a != reference]
     if method in ("log_rank", "cox", "rmst"):
         assert comparison is not None
-        rows = [_survival_test(method, comparison, str(a), reference, tau_years) for a in others]
-        if method == "cox" and not reliable:
-            rows = [{**r, "p_value": math.nan} for r in rows]
-        return rows
+        return [_survival_test(method, comparison, str(a), reference, tau_years) for a in others]
     if method == "rate_ratio":
         return _rate_ratio_tests(cohort, arms, reference, anchor, others)
     if method == "neda":
@@ -102,19 +104,20 @@ def _survival_test(
     rows = comparison.hazard_ratios
     rows = rows[rows["group"] == arm]
     hr = float(rows["hazard_ratio"].iloc[0]) if len(rows) else math.nan
-    if method == "log_rank":
-        return _row(arm, hr, float(comparison.log_rank_p), hr < 1)
-    if method == "cox":
-        p = float(rows["p_value"].iloc[0]) if len(rows) else math.nan
-        return _row(arm, hr, p if np.isfinite(hr) and hr > 0 else math.nan, hr < 1)
+    if method in ("log_rank", "cox"):
+        log_rank_p, ratio_p = comparison.against_reference(arm)
+        return _row(arm, hr, log_rank_p if method == "log_rank" else ratio_p, hr < 1)
     mine, base = comparison.estimates[arm], comparison.estimates[reference]
     if mine.measure != "event_free":
         raise ValueError(
             "analysis.method 'rmst' needs an event-free endpoint (Kaplan-Meier); got one "
             "with death as a competing event. Use log_rank or cox."
         )
-    a = mine.curve.restricted_mean(tau)  # type: ignore[union-attr]
-    b = base.curve.restricted_mean(tau)  # type: ignore[union-attr]
+    try:
+        a = mine.curve.restricted_mean(tau)  # type: ignore[union-attr]
+        b = base.curve.restricted_mean(tau)  # type: ignore[union-attr]
+    except ValueError:  # the horizon is past an arm's last follow-up (e.g. an early analysis)
+        return _row(arm, math.nan, math.nan, False)
     difference = a.estimate - b.estimate
     se = math.hypot(a.std_err, b.std_err)
     p = 2 * stats.norm.sf(abs(difference) / se) if se > 0 else math.nan
@@ -140,8 +143,24 @@ def _rate_ratio_tests(
             rows = fit.table[fit.table["term"] == str(arm)]
         ratio = float(rows["rate_ratio"].iloc[0]) if len(rows) else math.nan
         p = float(rows["p_value"].iloc[0]) if len(rows) else math.nan
+        if not (np.isfinite(ratio) and ratio > 0 and np.isfinite(p)):
+            ratio, p = _exact_poisson(frame, str(arm), reference)
         out.append(_row(str(arm), ratio, p, ratio < 1))
     return out
+
+
+def _exact_poisson(frame: pd.DataFrame, arm: str, reference: str) -> tuple[float, float]:
+    """The rate ratio and the exact conditional two-sided p-value of two Poisson rates:
+    given all relapses of the two arms, the arm's count is binomial with the arm's share of
+    their person-time (``nan`` without any relapse)."""
+    mine = frame[frame["group"] == arm]
+    base = frame[frame["group"] == reference]
+    x1, x0 = int(mine["relapses"].sum()), int(base["relapses"].sum())
+    t1, t0 = float(mine["years"].sum()), float(base["years"].sum())
+    if x1 + x0 == 0 or t1 <= 0 or t0 <= 0:
+        return math.nan, math.nan
+    ratio = (x1 / t1) / (x0 / t0) if x0 else math.inf
+    return ratio, float(stats.binomtest(x1, x1 + x0, t1 / (t1 + t0)).pvalue)
 
 
 def _neda_test(status: pd.Series, arms: pd.Series, arm: str, reference: str) -> dict[str, Any]:
