@@ -150,8 +150,9 @@ def recorded_characteristics(cohort: Cohort) -> RecordedCharacteristics:
     Notes
     -----
     Continuous fields: median [first quartile, third quartile] (tableone's ``nonnormal``);
-    categorical fields: n (%) among the rows with a value, with "not recorded" as its own
-    level; the ``Missing`` column counts rows without a value. The first AHSCT course of a
+    categorical fields: n (%) of all rows, those without a value as the level "not
+    recorded" (as in Table 1; tableone would otherwise show them as a level "None"), so the
+    ``Missing`` column counts only continuous fields' rows without a value. The first AHSCT course of a
     patient is the one with the earliest ``start_date``.
 
     Examples
