@@ -152,8 +152,8 @@ def recorded_characteristics(cohort: Cohort) -> RecordedCharacteristics:
     Continuous fields: median [first quartile, third quartile] (tableone's ``nonnormal``);
     categorical fields: n (%) of all rows, those without a value as the level "not
     recorded" (as in Table 1; tableone would otherwise show them as a level "None"), so the
-    ``Missing`` column counts only continuous fields' rows without a value. The first AHSCT course of a
-    patient is the one with the earliest ``start_date``.
+    ``Missing`` column counts only continuous fields' rows without a value. The first AHSCT
+    course of a patient is the one with the earliest ``start_date``.
 
     Examples
     --------
