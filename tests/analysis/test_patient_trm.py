@@ -113,3 +113,19 @@ def test_older_or_more_disabled_never_lowers_predicted_trm(
         age_years=min(age + older_by, 80), edss=min(edss + edss_steps, 20) / 2, phenotype="RRMS"
     )
     assert predict_trm(older).probability >= predict_trm(younger).probability
+
+
+def test_a_moderator_is_flagged_against_the_studies_the_model_used() -> None:
+    """The range of a moderator is that of the studies fitted (those recording it); EDSS
+    and age outside the model are set against every TRM study."""
+    from msreboot.analysis._patient_trm import _flags
+
+    profile = PatientProfile(age_years=36, edss=6.0, phenotype="RRMS")
+    everything = trm_studies()
+    person = {"edss": 6.0, "age": 36.0, "era": 2026.0}
+    narrower = everything[everything["edss"] < 6.0]  # as if only EDSS 3.4-5.0 were fitted
+    flags = _flags(profile, ("edss",), narrower, person)
+    assert any("EDSS was above 5" in f for f in flags)
+    assert not any("EDSS was above" in f for f in _flags(profile, ("edss",), everything, person))
+    with_era = _flags(profile, ("edss", "era"), everything.dropna(subset=["era"]), person)
+    assert any("treatment year was above 2010.5" in f for f in with_era)

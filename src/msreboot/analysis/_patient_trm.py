@@ -274,7 +274,7 @@ def predict_trm(
     se = float(math.sqrt(float(x @ vcov @ x)))
     z = float(stats.norm.ppf(0.5 + conf_level / 2))
     spread = math.sqrt(se**2 + fit.tau2)
-    flags = _flags(profile, chosen, used)
+    flags = _flags(profile, chosen, used, person)
     return TRMPrediction(
         probability=_expit(eta),
         ci_low=_expit(eta - z * se),
@@ -298,13 +298,21 @@ def _expit(x: float) -> float:
     return float(1.0 / (1.0 + math.exp(-x)))
 
 
-def _flags(profile: PatientProfile, chosen: Sequence[str], used: pd.DataFrame) -> tuple[str, ...]:
+def _flags(
+    profile: PatientProfile,
+    chosen: Sequence[str],
+    used: pd.DataFrame,
+    person: dict[str, float],
+) -> tuple[str, ...]:
+    """Where the person lies outside the studies: for a moderator of the model, outside the
+    studies it was fitted to (``used``); for EDSS and age when not in the model, outside
+    every TRM study that records them."""
     flags: list[str] = []
     everything = trm_studies()
-    basics = projection_basics(profile)
-    checks = {"edss": basics.edss, "age": basics.age_years}
-    for name, value in checks.items():
-        recorded = everything[name].dropna()
+    names = ["edss", "age", *(["era"] if "era" in chosen else [])]
+    for name in names:
+        value = person[name]
+        recorded = (used if name in chosen else everything)[name].dropna()
         word = _WORDS[name]
         if recorded.empty:
             flags.append(f"No TRM study records the {word} of its patients.")
