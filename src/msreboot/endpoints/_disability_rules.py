@@ -256,7 +256,7 @@ class DisabilityDefinition:
         only"); RAW when the event lies within 90 days after or 30 days before a relapse;
         PIRA with relapse during confirmation reported separately (a relapse from the event
         to 30 days after the confirmation); no relapse buffers. Checked against the engine
-        on 300 relapse-free and 200 relapsing seeded patients (``tests/reference/disability/``).
+        on 300 relapse-free and 300 relapsing seeded patients (``tests/reference/disability/``).
         """
         return cls(
             "bern_2025",

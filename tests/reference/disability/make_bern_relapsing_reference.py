@@ -28,6 +28,7 @@ import pandas as pd
 
 SEED = 20261206
 N_PATIENTS = 200
+N_DENSE = 100  # then patients with 2 to 6 relapses, where the two references part more often
 GAPS = [30, 60, 90, 91, 120, 179, 180, 181, 365]
 STEPS = [-0.5, 0.0, 0.0, 0.5, 1.0, 1.5]
 # relapse onsets relative to a visit: on it, at the RAW-window edges (30 days before, 90
@@ -104,6 +105,20 @@ def cohort() -> dict[str, dict[str, list]]:
             if at >= 0:  # msreboot ignores relapses before the first visit
                 relapses.add(at)
         out[f"R{p:03d}"] = {
+            "visits": [[int(d), float(v)] for d, v in zip(days, edss, strict=True)],
+            "relapses": sorted(relapses),
+        }
+    for p in range(N_DENSE):
+        n = int(rng.integers(5, 16))
+        days = np.concatenate([[0], np.cumsum(rng.choice(GAPS, n - 1))])
+        start = float(rng.choice([0.0, 1.0, 2.0, 3.0, 4.5, 5.0]))
+        edss = np.clip(start + np.concatenate([[0], np.cumsum(rng.choice(STEPS, n - 1))]), 0, 9.5)
+        relapses = set()
+        for _ in range(int(rng.integers(2, 7))):
+            at = int(days[int(rng.integers(0, n))]) + int(rng.choice(OFFSETS))
+            if at >= 0:
+                relapses.add(at)
+        out[f"D{p:03d}"] = {
             "visits": [[int(d), float(v)] for d, v in zip(days, edss, strict=True)],
             "relapses": sorted(relapses),
         }
