@@ -80,3 +80,18 @@ def test_extra_visits_and_a_rebaseline_scan() -> None:
         VisitSchedule(mri_every_months=None, rebaseline_mri_months=6)
     with pytest.raises(ValueError, match=r"rebaseline_mri_months must be in \(0, 60\]; got 0"):
         VisitSchedule(rebaseline_mri_months=0)
+
+
+@pytest.mark.parametrize("years", [3.0, 7.0])
+def test_the_visit_due_at_the_end_of_follow_up_is_kept(years: float) -> None:
+    """36 months of 30.4375 days is day 1095.75, the end of 3 years: the visit is on day
+    1095 (it was rounded to 1096, past follow-up, and dropped, so a 3-year landmark read
+    nothing); the same at 7 years."""
+    end = int(np.floor(years * 365.25))
+    for every in (3, 6, 12):
+        days = VisitSchedule(edss_every_months=every).edss_days(years)
+        assert days[-1] == end
+        assert len(days) == round(years * 12 / every) + 1
+        assert (np.diff(days) > 0).all()
+    result = run_trial(_spec((years,), years=years), replicates=2)
+    assert result.estimates["estimate"].notna().all()

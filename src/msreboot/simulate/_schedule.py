@@ -177,10 +177,14 @@ class VisitSchedule:
 
 
 def _days(every_months: int, follow_up_years: float) -> np.ndarray:
+    """Visit days every ``every_months`` months, rounded to whole days, up to the end of
+    follow-up. A visit due at the very end (36 months of 30.4375 days is day 1095.75, the
+    end of 3 years) is kept on the last whole day of follow-up rather than rounded past it
+    and lost."""
     end = follow_up_years * 365.25
     n = int(np.floor(end / (every_months * DAYS_PER_MONTH) + 1e-9)) + 1
     days = np.round(np.arange(n) * every_months * DAYS_PER_MONTH).astype(np.int64)
-    kept: np.ndarray = days[days <= np.floor(end)]
+    kept: np.ndarray = np.minimum(days, np.int64(np.floor(end)))
     return kept
 
 
