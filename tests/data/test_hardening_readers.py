@@ -216,6 +216,16 @@ def test_exact_duplicate_header_is_an_error(tmp_path: Path) -> None:
     assert "edss column date: edss.csv has the column 'date' 2 times in its header" in output
 
 
+def test_duplicate_header_after_accented_names_is_an_error(tmp_path: Path) -> None:
+    # the header line is cut at its own end however many bytes its characters take
+    folder = _folder(tmp_path)
+    (folder / "edss.csv").write_text(
+        "patient_id,date,edss,sévérité,sévérité\nA1,2015-05-01,4.0,x,y\n", encoding="utf-8"
+    )
+    messages = [p.problem for p in validate(folder).problems]
+    assert "edss.csv has the column 'sévérité' 2 times in its header; keep one" in messages
+
+
 def test_truncated_row_is_an_error_naming_the_row(tmp_path: Path) -> None:
     folder = _folder(tmp_path)
     text = (folder / "treatments.csv").read_text(encoding="utf-8").splitlines()

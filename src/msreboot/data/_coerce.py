@@ -8,6 +8,7 @@ values stay missing: whether they are allowed is the schema's business, not the 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -58,6 +59,13 @@ def hidden_characters(text: str) -> list[str]:
 
 NA_STRINGS: frozenset[str] = frozenset({"", "na", "n/a", "nan", "null", "none", "nat"})
 """Text read as a missing value (compared case-insensitively, after stripping blanks)."""
+
+_NA_VARIANTS: frozenset[str] = frozenset(
+    "".join(chars)
+    for na in NA_STRINGS
+    for chars in itertools.product(*({c.lower(), c.upper()} for c in na))
+)
+"""Every spelling of :data:`NA_STRINGS` in upper and lower case (``NA``, ``N/a``, ``NULL``)."""
 
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
@@ -130,16 +138,25 @@ class Coerced:
         return Coerced(values, bad, problem, take(self.completed_mask), timed, raw)
 
 
-def normalise_missing(raw: pd.Series) -> pd.Series:
-    """Strip blanks from text values and turn :data:`NA_STRINGS` into missing values."""
+def normalise_missing(raw: pd.Series, *, distinct: bool = False) -> pd.Series:
+    """Strip blanks from text values and turn :data:`NA_STRINGS` into missing values.
+    ``distinct``: the values are known to be distinct (they are not factorized again)."""
     if not (pdt.is_object_dtype(raw.dtype) or pdt.is_string_dtype(raw.dtype)):
         return raw
     array = raw.to_numpy(dtype=object)
     if pd.api.types.infer_dtype(array, skipna=True) == "string":
         # what _clean does, vectorised over the distinct values
-        codes, uniques = pd.factorize(array)
-        text = pd.Series(uniques, dtype=object).str.strip(CELL_BLANKS)
-        missing = ((text.str.len() <= 4) & text.str.lower().isin(NA_STRINGS)).to_numpy(bool)
+        if distinct and not pd.isna(array).any():
+            codes, uniques = np.arange(len(array)), array
+        else:
+            codes, uniques = pd.factorize(array)
+        text = pd.Series(uniques, dtype=object)
+        joined = "\x00".join(uniques)  # one scan: is any value to strip at all?
+        if any(blank in joined for blank in CELL_BLANKS):
+            text = text.str.strip(CELL_BLANKS)
+        # text.lower() in NA_STRINGS exactly when text is one of their ASCII case variants
+        # (no other character lower-cases to one of their letters): one hashed lookup
+        missing = text.isin(_NA_VARIANTS).to_numpy(bool)
         table = np.empty(len(text) + 1, dtype=object)  # the last entry: missing cells (-1)
         table[:-1] = text.to_numpy(dtype=object)
         table[:-1][missing] = None
@@ -195,7 +212,7 @@ def coerce_column(
         distinct = factorize_text(raw)
     if distinct is not None:
         codes, uniques = distinct
-        return _coerce(uniques, spec, time_unit, date_format, partial_dates).expand(
+        return _coerce(uniques, spec, time_unit, date_format, partial_dates, True).expand(
             codes, raw.index
         )
     return _coerce(raw, spec, time_unit, date_format, partial_dates)
@@ -220,8 +237,9 @@ def _coerce(
     time_unit: TimeUnit,
     date_format: str | None,
     partial_dates: PartialDates | None,
+    distinct: bool = False,
 ) -> Coerced:
-    values = normalise_missing(raw)
+    values = normalise_missing(raw, distinct=distinct)
     present = values.notna().to_numpy()
     if spec.kind == "date":
         if time_unit == "date":
@@ -483,7 +501,7 @@ def count_numeric(
     if distinct is not None:  # count the distinct values, weighted by their cells
         codes, uniques = distinct
         weight = np.bincount(codes[codes >= 0], minlength=len(uniques))
-        clean = normalise_missing(uniques)
+        clean = normalise_missing(uniques, distinct=True)
         filled = clean.notna().to_numpy()
         numeric = _to_number(clean.where(filled)).notna().to_numpy()
         return int(weight[numeric & filled].sum()), int(weight[filled].sum())

@@ -66,12 +66,15 @@ def _on_grid(step: float) -> Callable[[pd.Series], pd.Series]:
     return check
 
 
-def _contract_may_fail(spec: TableSpec, table: pd.DataFrame) -> bool:
+def _contract_may_fail(
+    spec: TableSpec, table: pd.DataFrame, columns: list[str] | None = None
+) -> bool:
     """False when every value passes the checks of :func:`_pandera_schema` (the same
     comparisons, on the present values, as pandera makes); True on any failure or doubt,
-    and then pandera runs and reports. Clean tables skip pandera altogether."""
+    and then pandera runs and reports. Clean tables skip pandera altogether. ``columns``:
+    the columns checked (by default all)."""
     try:
-        for name in table.columns:
+        for name in table.columns if columns is None else columns:
             col = spec[name]
             checked = (col.allowed, col.min_value, col.max_value, col.step)
             if col.nullable and all(c is None for c in checked):
@@ -103,14 +106,17 @@ def _contract_may_fail(spec: TableSpec, table: pd.DataFrame) -> bool:
 def _check_contract(
     spec: TableSpec,
     table: pd.DataFrame,
+    columns: list[str],
     raw_values: Mapping[str, pd.Series],
     pid: pd.Series,
     unconvertible: set[tuple[int, str]],
     found: list[Problem],
 ) -> None:
-    """Run the pandera contract; report each failure with the value as given in the input."""
-    if not _contract_may_fail(spec, table):
+    """Run the pandera contract on ``columns`` (those present in the input); report each
+    failure with the value as given in the input."""
+    if not _contract_may_fail(spec, table, columns):
         return  # every check passes: pandera would report nothing
+    table = table[columns]
     from pandera.errors import SchemaErrors
 
     try:

@@ -206,7 +206,7 @@ def _prepare_table(
 ) -> tuple[pd.DataFrame, PatientCodes]:
     """The typed table and its patient codes; problems are appended to ``found``.
     ``shared``: :func:`factorize_text` of source columns already computed."""
-    frame = frame.reset_index(drop=True)
+    frame = frame.copy(deep=False)  # the caller's frame keeps its index; no cell is copied
     if rows is not None and len(rows) == len(frame) and rows.is_unique:
         frame.index = pd.Index(rows.astype("int64"))
     else:
@@ -294,7 +294,7 @@ def _prepare_table(
         table = convert_lab_units(table, pid, found, unconvertible)
     check_timed_tests(spec, table, pid, found, unconvertible)  # a time or unable, not both
     raw_values = {name: frame[source] for name, source in columns.items()}
-    _check_contract(spec, table[list(columns)], raw_values, pid, unconvertible, found)
+    _check_contract(spec, table, list(columns), raw_values, pid, unconvertible, found)
     _check_treatment_kinds(spec, table, pid, found)
     _check_duplicates(spec, table, pid, found, codes.codes)
     _check_order_rules(spec, table, pid, found)
