@@ -220,3 +220,38 @@ def test_a_non_ascii_cookie_or_length_is_refused_not_an_error(config: AppConfig)
     for length in ("\u00b2".encode("latin-1"), "\u0663".encode(), b"-1", b" 5"):
         headers = [(b"cookie", f"{COOKIE}={good}".encode()), (b"content-length", length)]
         assert _call(gate, {**upload, "headers": headers}) == 413
+
+
+async def _echo(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+    """A stand-in for Shiny's websocket: echoes each text message."""
+    assert (await receive())["type"] == "websocket.connect"
+    await send({"type": "websocket.accept"})
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        await send({"type": "websocket.send", "text": message.get("text", "")})
+
+
+@pytest.mark.parametrize("how", ["logout", "removed", "role"])
+def test_an_open_websocket_closes_when_its_session_ends(config: AppConfig, how: str) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    gate = AuthGate(_echo, config)
+    client, _ = _logged_in(gate, "vic", VIEWER_PW)
+    with client.websocket_connect("/websocket/") as socket:
+        socket.send_text("a")
+        assert socket.receive_text() == "a"
+        if how == "logout":
+            assert client.get("/logout", follow_redirects=False).status_code == 303
+        elif how == "removed":
+            now = load_app_config(config.path)
+            users = {k: v for k, v in now.users.items() if k != "vic"}
+            _write(AppConfig(path=now.path, users=users, secret=now.secret))
+        else:
+            text = config.path.read_text()
+            config.path.write_text(text.replace('role = "viewer"', 'role = "analyst"'))
+        socket.send_text("b")
+        with pytest.raises(WebSocketDisconnect) as info:
+            socket.receive_text()
+    assert info.value.code == 4401

@@ -346,7 +346,37 @@ class AuthGate:
                     await _respond(send, 413, b"upload too large or without a length", [])
                     return
         scope["msreboot.user"] = (user.name, user.role)
+        if kind == "websocket":
+            receive, send = self._watched(scope, user, receive, send)
         await self.app(scope, receive, _with_headers(send) if kind == "http" else send)
+
+    def _watched(
+        self, scope: Scope, user: AppUser, receive: Receive, send: Send
+    ) -> tuple[Receive, Send]:
+        """A websocket's receive and send that close it (code 4401) at the first message
+        after its session has ended (logout, user removed, password, role or secret
+        changed), so an open tab does not outlive its session."""
+        closed = False
+
+        async def checked_receive() -> MutableMapping[str, Any]:
+            nonlocal closed
+            if closed:
+                return {"type": "websocket.disconnect", "code": 4401}
+            message = await receive()
+            if message["type"] == "websocket.receive":
+                now = self.user(scope)
+                if now is None or now.role != user.role:
+                    _LOG.info("websocket closed: the session of %s has ended", user.name)
+                    closed = True
+                    await send({"type": "websocket.close", "code": 4401})
+                    return {"type": "websocket.disconnect", "code": 4401}
+            return message
+
+        async def checked_send(message: MutableMapping[str, Any]) -> None:
+            if not closed:
+                await send(message)
+
+        return checked_receive, checked_send
 
     def _clear(self) -> tuple[bytes, bytes]:
         return (
