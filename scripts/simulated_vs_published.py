@@ -24,8 +24,28 @@ from msreboot.trials import TrialSpec, run_trial
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
+_PROPORTIONS = frozenset(
+    {
+        "landmark",
+        "transplant_mortality",
+        "relapse_proportion",
+        "share_improved",
+        "share_stable",
+        "share_worse",
+        "neda",
+    }
+)
+"""Statistics shown as percentages; the others (EDSS, rates, ratios) as numbers."""
+
+
 def _pct(value: object) -> str:
     return "" if value is None or pd.isna(value) else f"{100 * float(value):.1f}%"  # type: ignore[arg-type]
+
+
+def _value(value: object, statistic: str) -> str:
+    if statistic in _PROPORTIONS:
+        return _pct(value)
+    return "" if value is None or pd.isna(value) else f"{float(value):.2f}"  # type: ignore[arg-type]
 
 
 def main() -> None:
@@ -68,23 +88,29 @@ def main() -> None:
             f"{spec.replicates if args.replicates is None else args.replicates} replicates, "
             f"seed {spec.seed}, {seconds:.1f} s.",
             "",
-            f"| endpoint | arm | years | published | published CI | {header} |",
-            "|---|---|---|---|---|" + "---|---|" * len(sets),
+            f"| statistic | endpoint | arm | years | published | published CI | {header} |",
+            "|---|---|---|---|---|---|" + "---|---|" * len(sets),
         ]
         for row in table.to_dict("records"):
+            stat = str(row["statistic"])
+
+            def shown(key: str, stat: str = stat, row: dict[str, object] = row) -> str:
+                return _value(row[key], stat)
+
             ci = (
-                f"{_pct(row['published_ci_low'])}-{_pct(row['published_ci_high'])}"
+                f"{shown('published_ci_low')}-{shown('published_ci_high')}"
                 if pd.notna(row["published_ci_low"])
                 else ""
             )
             sims = " | ".join(
-                f"{_pct(row[f'simulated_{n}'])} | "
-                f"{_pct(row[f'simulated_low_{n}'])}-{_pct(row[f'simulated_high_{n}'])}"
+                f"{shown(f'simulated_{n}')} | "
+                f"{shown(f'simulated_low_{n}')}-{shown(f'simulated_high_{n}')}"
                 for n in sets
             )
+            years = "" if pd.isna(row["time_years"]) else f"{float(row['time_years']):g}"
             lines.append(
-                f"| {row['endpoint']} | {row['arm']} | {float(row['time_years']):g} | "
-                f"{_pct(row['published'])} | {ci} | {sims} |"
+                f"| {stat.replace('_', ' ')} | {row['endpoint'] or ''} | {row['arm']} | {years} | "
+                f"{shown('published')} | {ci} | {sims} |"
             )
         lines.append("")
         print(f"{name}: {seconds:.1f} s")
