@@ -251,6 +251,7 @@ PUBLIC = {
         "RECONSTITUTION_ANALYTES",
         "RECONSTITUTION_MONTHS",
         "RELAPSE_FIELDS",
+        "PATIENT_FIELDS",
         "RecordedCharacteristics",
         "PatientProfile",
         "PatientProjection",

@@ -17,7 +17,14 @@ def cohort() -> Cohort:
     ids = ["P1", "P2", "P3"]
     return Cohort.from_frames(
         {
-            "patients": pd.DataFrame({"patient_id": ids, "phenotype": "RRMS"}),
+            "patients": pd.DataFrame(
+                {
+                    "patient_id": ids,
+                    "phenotype": "RRMS",
+                    "oligoclonal_bands": ["positive", "positive", None],
+                    "spms_conversion_date": ["2021-03-01", None, None],
+                }
+            ),
             "treatments": pd.DataFrame(
                 {
                     "patient_id": ["P1", "P1", "P2", "P3"],
@@ -57,6 +64,12 @@ def test_first_courses_and_only_recorded_fields() -> None:
     relapses = result.relapses
     assert relapses is not None
     assert relapses.loc[("Severity, n (%)", "severe"), "Overall"] == "1 (50.0)"
+    patients = result.patients
+    assert patients is not None
+    assert result.n_patients == 3
+    bands = "Oligoclonal bands at diagnosis, n (%)"
+    assert patients.loc[(bands, "positive"), "Overall"] == "2 (66.7)"
+    assert patients.loc[("Conversion to SPMS dated, n (%)", "yes"), "Overall"] == "1 (33.3)"
 
 
 def test_nothing_recorded_gives_no_tables() -> None:
@@ -66,6 +79,7 @@ def test_nothing_recorded_gives_no_tables() -> None:
     result = recorded_characteristics(bare)
     assert result.courses is None
     assert result.relapses is None
+    assert result.patients is None
     assert not result.available
     assert result.n_courses == 0
 
@@ -79,4 +93,5 @@ def test_the_report_shows_both_tables(tmp_path: Path) -> None:
     assert "The first AHSCT courses (n = 3)" in page
     assert "CMV serostatus" in page
     assert "Relapses as recorded (n = 2)" in page
+    assert "Patients as recorded (n = 3)" in page
     assert "Not recorded for any course:" in page

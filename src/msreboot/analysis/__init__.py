@@ -78,6 +78,7 @@ from msreboot.analysis._reconstitution import (
 )
 from msreboot.analysis._records import (
     COURSE_FIELDS,
+    PATIENT_FIELDS,
     RELAPSE_FIELDS,
     RecordedCharacteristics,
     recorded_characteristics,
@@ -95,6 +96,7 @@ __all__ = [
     "MAX_AXIS_YEARS",
     "MEASURE_MONTHS",
     "MIN_PATIENTS_PER_BIN",
+    "PATIENT_FIELDS",
     "PATIENT_TABLES",
     "PROJECTION_DISCLAIMER",
     "RECONSTITUTION_ANALYTES",

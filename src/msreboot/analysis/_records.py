@@ -1,7 +1,8 @@
-"""What the transplant courses and relapses record, as tables of characteristics: the
-mobilisation, graft, conditioning, ATG and G-CSF doses, CMV serostatus, weight and
+"""What the transplant courses, relapses and patients record, as tables of characteristics:
+the mobilisation, graft, conditioning, ATG and G-CSF doses, CMV serostatus, weight and
 performance status of each patient's first AHSCT course; the severity and steroid
-treatment of relapses. Built with tableone, as Table 1 is."""
+treatment of relapses; the oligoclonal bands and conversions to SPMS of patients. Built
+with tableone, as Table 1 is."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ import pandas as pd
 
 from msreboot.data import Cohort
 
-__all__ = ["COURSE_FIELDS", "RELAPSE_FIELDS", "RecordedCharacteristics", "recorded_characteristics"]
+__all__ = [
+    "COURSE_FIELDS",
+    "PATIENT_FIELDS",
+    "RELAPSE_FIELDS",
+    "RecordedCharacteristics",
+    "recorded_characteristics",
+]
 
 COURSE_FIELDS = {  # treatments column -> (label, categorical)
     "mobilisation_regimen": ("Mobilisation", True),
@@ -37,6 +44,13 @@ RELAPSE_FIELDS = {  # relapses column -> (label, categorical)
 }
 """The characteristics of a relapse shown when recorded."""
 
+PATIENT_FIELDS = {  # patients column -> (label, categorical)
+    "oligoclonal_bands": ("Oligoclonal bands at diagnosis", True),
+    "spms_conversion": ("Conversion to SPMS dated", True),
+}
+"""The characteristics of a patient shown when recorded (``spms_conversion``: whether the
+patient has a ``spms_conversion_date``)."""
+
 
 @dataclass(frozen=True, eq=False)
 class RecordedCharacteristics:
@@ -56,6 +70,11 @@ class RecordedCharacteristics:
         records them).
     n_relapses
         Relapses described.
+    patients
+        The same for every patient and :data:`PATIENT_FIELDS` (``None`` when no patient
+        records them).
+    n_patients
+        Patients described.
     not_recorded
         Labels of the fields no course or relapse records.
     """
@@ -65,23 +84,26 @@ class RecordedCharacteristics:
     relapses: pd.DataFrame | None = field(repr=False)
     n_relapses: int
     not_recorded: tuple[str, ...]
+    patients: pd.DataFrame | None = field(default=None, repr=False)
+    n_patients: int = 0
 
     @property
     def available(self) -> bool:
         """Whether either table has a characteristic."""
-        return self.courses is not None or self.relapses is not None
+        return any(t is not None for t in (self.courses, self.relapses, self.patients))
 
     def summary(self) -> str:
         parts = []
         for name, table, n in (
             ("First AHSCT courses", self.courses, self.n_courses),
             ("Relapses", self.relapses, self.n_relapses),
+            ("Patients", self.patients, self.n_patients),
         ):
             if table is not None:
                 parts.append(f"{name} (n = {n}):\n{table.to_string()}")
         if self.not_recorded:
             parts.append("Not recorded: " + ", ".join(self.not_recorded))
-        return "\n".join(parts) or "No course or relapse characteristics recorded"
+        return "\n".join(parts) or "No course, relapse or patient characteristics recorded"
 
 
 def _describe(
@@ -170,10 +192,22 @@ def recorded_characteristics(cohort: Cohort) -> RecordedCharacteristics:
     )
     course_table, course_missing = _describe(first, COURSE_FIELDS)
     relapse_table, relapse_missing = _describe(cohort.relapses, RELAPSE_FIELDS)
+    people = cohort.patients
+    dated = people["spms_conversion_date"].notna() if "spms_conversion_date" in people else None
+    people = people.assign(
+        spms_conversion=None if dated is None or not dated.any() else dated.map(_yes_no)
+    )
+    patient_table, patient_missing = _describe(people, PATIENT_FIELDS)
     return RecordedCharacteristics(
         courses=course_table,
         n_courses=len(first),
         relapses=relapse_table,
         n_relapses=len(cohort.relapses),
-        not_recorded=(*course_missing, *relapse_missing),
+        not_recorded=(*course_missing, *relapse_missing, *patient_missing),
+        patients=patient_table,
+        n_patients=len(cohort.patients),
     )
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"

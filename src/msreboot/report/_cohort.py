@@ -116,25 +116,26 @@ def _completeness(description: CohortDescription) -> TableBlock:
     )
 
 
-def _relapses(records: RecordedCharacteristics) -> TableBlock | None:
-    if records.relapses is None:
+def _recorded(table: pd.DataFrame | None, what: str, n: int) -> TableBlock | None:
+    if table is None:
         return None
-    rows, starts = tableone_rows(records.relapses)
+    rows, starts = tableone_rows(table)
     return TableBlock(
-        f"Relapses as recorded (n = {records.n_relapses})",
-        ("Characteristic", "", "Relapses", "Missing"),
+        f"{what} as recorded (n = {n})",
+        ("Characteristic", "", what, "Missing"),
         rows,
         css_class="table-one",
         group_rows=starts,
-        notes=("n (%) of relapses; not recorded: relapses without a value.",),
+        notes=(f"n (%) of {what.lower()}; not recorded: {what.lower()} without a value.",),
     )
 
 
 def cohort_section(
     description: CohortDescription, records: RecordedCharacteristics | None = None
 ) -> SectionContent:
-    """Table 1, follow-up, completeness, the relapses' recorded severity and steroid
-    treatment (when any relapse records them) and validation warnings of a cohort."""
+    """Table 1, follow-up, completeness, the patients' oligoclonal bands and SPMS
+    conversions and the relapses' severity and steroid treatment (each when recorded) and
+    validation warnings of a cohort."""
     parts = [f"{n} {g}" for g, n in description.group_counts().items()]
     unit = "calendar dates" if description.time_unit == "date" else "days from origin"
     intro = f"{description.n_patients} patients ({', '.join(parts)}); dates as {unit}."
@@ -150,9 +151,13 @@ def cohort_section(
             )
         )
     blocks += [_follow_up(description), _completeness(description)]
-    relapse_table = None if records is None else _relapses(records)
-    if relapse_table is not None:
-        blocks.append(relapse_table)
+    if records is not None:
+        for table in (
+            _recorded(records.patients, "Patients", records.n_patients),
+            _recorded(records.relapses, "Relapses", records.n_relapses),
+        ):
+            if table is not None:
+                blocks.append(table)
     found = description.warnings
     if found:
         blocks.append(Notes(f"Validation warnings ({len(found)})", found, tone="warning"))
