@@ -112,13 +112,33 @@ def test_dmt_sequence_from_an_explicit_treatment(tmp_path):
             "must be a DMT or AHSCT; got 'msc'",
         ),
         ('switch = { on = "relapse", protocol = "mist_ahscx" }', "Did you mean mist_ahsct"),
+        (
+            'switch = { on = "relapse", protocol = "mist_ahsct", overrides = { year = 1 } }',
+            "switch.overrides: .*year",
+        ),
     ],
-    ids=["both", "neither", "mixture", "on", "unknown_key", "msc", "typo"],
+    ids=["both", "neither", "mixture", "on", "unknown_key", "msc", "typo", "overrides"],
 )
 def test_switch_errors_name_the_arm_and_key(tmp_path, switch, message):
     with pytest.raises(ValueError, match=message) as info:
         _spec(tmp_path, switch)
     assert "trial.toml" in str(info.value)
+
+
+def test_the_switch_course_takes_its_own_overrides(tmp_path):
+    from msreboot.trials._arm_rules import switch_of_arm
+
+    spec = _spec(
+        tmp_path,
+        'switch = { on = "relapse", protocol = "mist_ahsct", '
+        "overrides = { transplant_year = 2011 } }",
+    )
+    rule = switch_of_arm(spec.arms[1])
+    assert rule is not None
+    assert rule.treatment.transplant_year == 2011  # type: ignore[union-attr]
+    plain = switch_of_arm(_spec(tmp_path, CROSSOVER).arms[1])
+    assert plain is not None
+    assert plain.treatment.transplant_year != 2011  # type: ignore[union-attr]
 
 
 def test_switch_after_a_transplant_arm_is_refused(tmp_path):

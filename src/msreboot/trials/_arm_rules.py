@@ -7,6 +7,7 @@ by randomised arm (intention to treat), as MIST was.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -31,7 +32,10 @@ class SwitchSpec(BaseModel):
     visit ``confirm_days`` (default 168, 24 weeks: assumed for MIST's "6 months apart")
     later. The second course is a ``protocol`` (bundled or in the arm's
     ``protocols_file``; one course) or an explicit ``treatment`` table (``kind = "dmt"``
-    or ``"ahsct"``). The arm's own course must be a DMT (or none).
+    or ``"ahsct"``), with ``overrides`` set on it as an arm's ``overrides`` are on the
+    arm's course (e.g. ``overrides = {transplant_year = 2011}``: the arm's own overrides
+    are not applied to the second course, which is often of another kind). The arm's own
+    course must be a DMT (or none).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -42,6 +46,7 @@ class SwitchSpec(BaseModel):
     edss_increase: float = Field(1.0, gt=0, le=9.5)
     protocol: str | None = None
     treatment: dict[str, Any] | None = None
+    overrides: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_course(self) -> SwitchSpec:
@@ -86,6 +91,11 @@ def switch_rule(switch: SwitchSpec, arm: str, protocols_file: str | None = None)
         raise ValueError(
             f"{where}: the course given on failure must be a DMT or AHSCT; got {kind!r}."
         )
+    if switch.overrides:
+        try:
+            course = replace(course, **switch.overrides)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{where}.overrides: {error}") from None
     try:
         return SwitchRule(
             switch.on,
