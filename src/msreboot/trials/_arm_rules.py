@@ -68,15 +68,15 @@ def switch_rule(switch: SwitchSpec, arm: str, protocols_file: str | None = None)
         A protocol with several courses (a switch gives one), a course that is neither a
         DMT nor a transplant, or an invalid course field; the message names the arm.
     """
-    from msreboot.trials._spec import _protocol_rows, _treatment
+    from msreboot.trials._arm_courses import course_of, protocol_rows
 
     where = f"arm {arm!r}: switch"
     if switch.treatment is not None:
-        course = _treatment(switch.treatment, arm, f"{where}.treatment")
+        course = course_of(switch.treatment, arm, f"{where}.treatment")
     else:
         name = str(switch.protocol)
         try:
-            rows = _protocol_rows(name, protocols_file, arm)
+            rows = protocol_rows(name, protocols_file, arm)
         except ValueError as error:
             raise ValueError(f"{where}.protocol: {error}") from None
         if len(rows) != 1:
@@ -85,7 +85,7 @@ def switch_rule(switch: SwitchSpec, arm: str, protocols_file: str | None = None)
                 f"{len(rows)} (a mixture). Give the course as treatment = {{...}}."
             )
         row = rows.iloc[0]
-        course = _treatment({str(k): v for k, v in row.items()}, name, f"{where}.protocol")
+        course = course_of({str(k): v for k, v in row.items()}, name, f"{where}.protocol")
     if not isinstance(course, DMTCourse | AHSCTCourse):
         kind = getattr(course, "kind", "none")
         raise ValueError(
@@ -113,7 +113,7 @@ def switch_of_arm(arm: ArmSpec) -> SwitchRule | None:
     if arm.switch is None:
         return None
     rule = switch_rule(arm.switch, arm.name, arm.protocols_file)
-    from msreboot.trials._spec import treatments_of_arm
+    from msreboot.trials._arm_courses import treatments_of_arm
 
     for _, course in treatments_of_arm(arm):
         try:
