@@ -2,8 +2,9 @@
 Bern engine (Bsteh et al. 2025, MIT).
 
 ``tests/reference/disability/bern_relapsing_reference.json`` holds the Bern engine's events
-on 300 seeded patients with relapses (200, then 100 with 2 to 6 relapses; made by ``make_bern_relapsing_reference.py`` in the
-engine's own environment; the engine is never needed here) under its defaults and one
+on 300 seeded patients with relapses (200, then 100 with 2 to 6 relapses; made by
+``make_bern_relapsing_reference.py`` in the engine's own environment; the engine is never
+needed here) under its defaults and one
 change each: the undefined-worsening policies (``all`` / ``end`` / ``never``) and their
 condition on the RAW/PIRA reference, merging of continuous events, the minimal distance
 with backtracking, sustained confirmation, the fixed reference with monotonic confirmation,
