@@ -39,6 +39,8 @@ __all__ = [
 STREAM_POPULATION, STREAM_COURSE, STREAM_OBSERVATION, STREAM_TRANSPLANT = 0, 1, 2, 3
 N_STREAMS = 4
 STREAM_LABS = 4  # drawn after the kernel, from the laboratory results' own stream
+STREAM_MISSED_EDSS = 5  # drawn after the kernel: which scheduled EDSS visits do not happen
+STREAM_MISSED_MRI = 6  # and which scans
 
 _MASK32 = 0xFFFFFFFF
 _INIT_A = 0x43B0D7E5
@@ -291,6 +293,23 @@ def truncated_normal(s: np.ndarray, mean: float, sd: float, low: float, high: fl
         if low <= x <= high:
             return x
     return min(max(mean, low), high)
+
+
+@njit(cache=True)
+def stream_uniforms(
+    pool: np.ndarray, hc: np.uint64, patients: np.ndarray, counts: np.ndarray, stream: int
+) -> np.ndarray:
+    """``counts[i]`` uniforms for patient ``patients[i]`` from that patient's own
+    ``stream``, concatenated in order (independent of chunking and of the kernel)."""
+    out = np.empty(int(counts.sum()))
+    st = np.empty(4, dtype=np.uint64)
+    at = 0
+    for i in range(patients.shape[0]):
+        seed_stream(pool, hc, int(patients[i]), stream, st)
+        for _ in range(counts[i]):
+            out[at] = uniform(st)
+            at += 1
+    return out
 
 
 @njit(cache=True)

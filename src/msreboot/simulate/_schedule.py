@@ -43,6 +43,13 @@ class VisitSchedule:
         (as on the enrolment scan) and later scans count new lesions from it. The regular
         scans after enrolment run every ``mri_every_months`` from it; none is taken
         between enrolment and it (extra scans still are).
+    missed_visit_share
+        Share of the EDSS visits and MRI scans after enrolment that do not take place,
+        each independently of the others and of the patient's course (missing completely
+        at random: assumed); the enrolment assessment (day 0) always does. The visits are
+        removed from the recorded tables after the simulation, from a random stream of
+        their own, so the share changes nothing else; a switch rule (``SwitchRule``) still
+        sees every scheduled visit. 0 (the default): none is missed.
     lab_months
         Blood draws of an AHSCT course's patients for immune reconstitution, in months
         after the reinfusion (increasing, > 0; ``LAB_MONTHS`` holds the usual 1, 3, 6, 12,
@@ -69,8 +76,16 @@ class VisitSchedule:
     rebaseline_mri_months: float | None = None
     rebaseline_months: float | None = None
     lab_months: tuple[float, ...] | None = None
+    missed_visit_share: float = 0.0
 
     def __post_init__(self) -> None:
+        share = self.missed_visit_share
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share < 1:
+            raise ValueError(
+                f"missed_visit_share must be a share in [0, 1); got {share!r}. 0.1 misses one "
+                "visit in ten."
+            )
+        object.__setattr__(self, "missed_visit_share", float(share))
         if self.lab_months is not None:
             months = tuple(self.lab_months)
             ok = (
@@ -168,11 +183,13 @@ class VisitSchedule:
         return int(days.max())
 
     def to_dict(self) -> dict[str, object]:
-        """The fields as a dict (``lab_months`` only when set, so that schedules without
-        labs keep their earlier form)."""
+        """The fields as a dict (``lab_months`` and ``missed_visit_share`` only when set, so
+        that schedules without them keep their earlier form)."""
         out = asdict(self)
         if out["lab_months"] is None:
             del out["lab_months"]
+        if out["missed_visit_share"] == 0:
+            del out["missed_visit_share"]
         return out
 
 

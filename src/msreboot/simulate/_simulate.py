@@ -67,7 +67,13 @@ from msreboot.simulate._kernel_switch import TX_FAILURE, TX_PRESENT
 from msreboot.simulate._labs import DAYS_PER_MONTH, labs_table, normals_per_patient
 from msreboot.simulate._parameters import SimulationParameters
 from msreboot.simulate._population import PHENOTYPE_CODES, PopulationSpec
-from msreboot.simulate._rng import lab_normals, seed_prefix
+from msreboot.simulate._rng import (
+    STREAM_MISSED_EDSS,
+    STREAM_MISSED_MRI,
+    lab_normals,
+    seed_prefix,
+    stream_uniforms,
+)
 from msreboot.simulate._schedule import VisitSchedule
 from msreboot.simulate._switch import SwitchRule, no_switch
 from msreboot.simulate._tables import ChunkOutput, build_tables, compact, patient_ids
@@ -325,6 +331,8 @@ def simulate_cohort(
             params.naive_cd4_per_ul,
             params.memory_cd4_per_ul,
         )
+    if schedule.missed_visit_share > 0:
+        _miss_visits(tables, ids, pool, hc, schedule.missed_visit_share)
     if validate:
         cohort = Cohort.from_frames(tables, time_unit="day")
     else:
@@ -351,6 +359,28 @@ def simulate_cohort(
     if switch is not None:
         metadata["switch"] = switch.to_dict()
     return SimulatedCohort(cohort=cohort, truth=truth, metadata=metadata)
+
+
+def _miss_visits(
+    tables: dict[str, pd.DataFrame], ids: np.ndarray, pool: np.ndarray, hc: int, share: float
+) -> None:
+    """Remove each EDSS visit and MRI scan after day 0 with probability ``share``, from
+    every patient's own missed-visit stream (the EDSS visits in date order, then the scans),
+    so the same seed misses the same visits whatever the chunking."""
+    position = {pid: i for i, pid in enumerate(ids)}
+    for name in ("edss", "mri"):
+        frame = tables[name]
+        if frame.empty:
+            continue
+        order = frame.assign(_p=frame["patient_id"].map(position)).sort_values(
+            ["_p", "date"], kind="stable"
+        )
+        patients, counts = np.unique(order["_p"].to_numpy(dtype=np.int64), return_counts=True)
+        stream = STREAM_MISSED_EDSS if name == "edss" else STREAM_MISSED_MRI
+        draws = stream_uniforms(pool, np.uint64(hc), patients, counts.astype(np.int64), stream)
+        missed = (draws < share) & (order["date"].to_numpy(dtype=np.int64) > 0)
+        keep = order.index[~missed]
+        tables[name] = frame.loc[frame.index.isin(keep)].reset_index(drop=True)
 
 
 def _run_chunk(
