@@ -115,7 +115,8 @@ def _read_csv(
     """Read a CSV file as text cells; ``ends`` are its line breaks (:func:`_line_ends`)."""
     data = path.read_bytes()
     sep = _sniff_separator(data[: 64 * 1024])
-    text, encoding = _decode(path, data)
+    # plain ASCII is UTF-8 as it is: decoded only if the csv module must read it (below)
+    text, encoding = (None, "utf-8") if data.isascii() else _decode(path, data)
     if encoding == "utf-8" and data.startswith(codecs.BOM_UTF8):  # as the text has none
         data, ends = data[len(codecs.BOM_UTF8) :], ends - len(codecs.BOM_UTF8)
     try:
@@ -181,15 +182,18 @@ def _read_csv(
 
 
 def _check_records(
-    text: str, sep: str, data: bytes, ends: np.ndarray, encoding: str
+    text: str | None, sep: str, data: bytes, ends: np.ndarray, encoding: str
 ) -> tuple[list[str], list[tuple[int, int]], list[tuple[int, int]]]:
     """The header, the data rows with fewer fields than it and those with more non-empty
     fields (1-based row, field count). Blank lines are skipped, as pandas skips them;
     trailing empty fields (separators at the end of each line) are allowed. ``data`` is
-    ``text`` encoded (``encoding``) and ``ends`` the offsets of its line breaks."""
+    ``text`` encoded (``encoding``; ``text`` is ``None`` for ASCII data, decoded when
+    needed) and ``ends`` the offsets of its line breaks."""
     fast = _uniform_records(data, ends, sep, encoding)
     if fast is not None:
         return fast, [], []
+    if text is None:
+        text = data.decode("ascii")
     reader = csv.reader(io.StringIO(text), delimiter=sep)
     header: list[str] | None = None
     short: list[tuple[int, int]] = []
