@@ -4,6 +4,7 @@ tested as they run, behind the login gate)."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -12,9 +13,26 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from msreboot.app import AppConfig, RateLimiter, create_app
+__all__ = ["BUTTONS", "ShinySession", "shiny_session"]
 
-__all__ = ["ShinySession", "shiny_session"]
+#: The dashboard's action buttons: sent typed, as the browser sends them (a press is the
+#: count going up; 0 is never pressed).
+BUTTONS = frozenset(
+    {
+        "open",
+        "run_trial",
+        "cancel_trial",
+        "run_power",
+        "cancel_power",
+        "project",
+        "cancel_projection",
+        "import_store",
+    }
+)
+
+
+def _typed(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return {(f"{k}:shiny.action" if k in BUTTONS else k): v for k, v in inputs.items()}
 
 
 class ShinySession:
@@ -27,13 +45,20 @@ class ShinySession:
         self.values: dict[str, Any] = {}
         self.errors: dict[str, Any] = {}
         self.messages: list[dict[str, Any]] = []
+        self._pool = concurrent.futures.ThreadPoolExecutor(1)
 
     def update(self, **inputs: Any) -> None:
         """Change inputs (a button press is its count going up)."""
-        self.ws.send_text(json.dumps({"method": "update", "data": inputs}))
+        self.ws.send_text(json.dumps({"method": "update", "data": _typed(inputs)}))
 
-    def _read(self) -> None:
-        message = json.loads(self.ws.receive_text())
+    def _read(self, timeout: float) -> None:
+        try:
+            text = self._pool.submit(self.ws.receive_text).result(timeout=max(timeout, 0.1))
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError(
+                f"no message from the server in time; outputs: {self.values}, errors: {self.errors}"
+            ) from None
+        message = json.loads(text)
         self.messages.append(message)
         self.values.update(message.get("values") or {})
         self.errors.update(message.get("errors") or {})
@@ -42,9 +67,10 @@ class ShinySession:
         """Read messages until ``ready(self)`` (a bounded wait)."""
         deadline = time.monotonic() + timeout
         while not ready(self):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the page did not get ready; outputs: {sorted(self.values)}")
-            self._read()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"the page did not get ready; outputs: {self.values}")
+            self._read(left)
         return self
 
     def text(self, output: str) -> str:
@@ -74,18 +100,26 @@ class ShinySession:
 
 @contextmanager
 def shiny_session(
-    config: AppConfig,
-    user: str,
-    password: str,
+    client: TestClient,
+    user: tuple[str, str],
     inputs: Mapping[str, Any],
     outputs: list[str],
-    store: Any = None,
 ) -> Iterator[ShinySession]:
-    """Log in and open one session with ``inputs`` and the ``outputs`` shown."""
-    client = TestClient(create_app(store, config=config, limiter=RateLimiter()))
-    r = client.post("/login", data={"username": user, "password": password}, follow_redirects=False)
+    """Log ``user`` (name, password) in and open one session with ``inputs`` and the
+    ``outputs`` shown."""
+    name, password = user
+    r = client.post("/login", data={"username": name, "password": password}, follow_redirects=False)
     assert r.status_code == 303
-    data = {**inputs, **{f".clientdata_output_{o}_hidden": False for o in outputs}}
+    data = _typed(inputs)
+    for o in outputs:  # shown, and sized as a plot would be
+        data.update(
+            {
+                f".clientdata_output_{o}_hidden": False,
+                f".clientdata_output_{o}_width": 700,
+                f".clientdata_output_{o}_height": 480,
+            }
+        )
+    data[".clientdata_pixelratio"] = 1
     with client.websocket_connect("/websocket/", headers={"origin": "http://testserver"}) as ws:
         ws.send_text(json.dumps({"method": "init", "data": data}))
         first = json.loads(ws.receive_text())

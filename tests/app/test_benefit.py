@@ -4,14 +4,13 @@ unknown, never a guess), and the tables show the projection's own numbers."""
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 pytest.importorskip("shiny")
 
 from msreboot.analysis import PatientProfile, PatientProjection, project_patient
-from msreboot.app import add_user
 from msreboot.app._benefit import (
     eligibility_table,
     options_table,
@@ -21,6 +20,7 @@ from msreboot.app._benefit import (
     trm_text,
 )
 from msreboot.app._state import Cancelled, TrialRun
+from tests.app.conftest import ANALYST
 from tests.app.shiny_session import shiny_session
 
 FORM = {
@@ -156,7 +156,6 @@ def test_a_run_records_the_total_its_work_reports_and_stops_when_cancelled() -> 
         run.progress(5, 18)
 
 
-ANALYST_PW = "analyst password 1"
 INPUTS = {
     "pp_age": 38,
     "pp_sex": "female",
@@ -209,10 +208,9 @@ def small_projections(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def test_the_page_projects_in_the_background_and_offers_the_sheet(
-    tmp_path: Path, small_projections: list[int]
+    app_client: TestClient, small_projections: list[int]
 ) -> None:
-    config = add_user(tmp_path / "app.toml", "ana", ANALYST_PW, "analyst")
-    with shiny_session(config, "ana", ANALYST_PW, INPUTS, OUTPUTS) as page:
+    with shiny_session(app_client, ANALYST, INPUTS, OUTPUTS) as page:
         page.until(lambda p: "Enter a profile" in p.text("projection_summary"))
         assert "neurologist" in page.text("projection_disclaimer")
         assert page.download("patient_sheet").text == ""  # nothing projected yet
@@ -236,10 +234,9 @@ def test_the_page_projects_in_the_background_and_offers_the_sheet(
 
 
 def test_a_projection_can_be_cancelled_and_a_bad_profile_is_refused(
-    tmp_path: Path, small_projections: list[int]
+    app_client: TestClient, small_projections: list[int]
 ) -> None:
-    config = add_user(tmp_path / "app.toml", "ana", ANALYST_PW, "analyst")
-    with shiny_session(config, "ana", ANALYST_PW, INPUTS, OUTPUTS) as page:
+    with shiny_session(app_client, ANALYST, INPUTS, OUTPUTS) as page:
         page.until(lambda p: "Enter a profile" in p.text("projection_summary"))
         page.update(project=1)
         page.until(lambda p: "Running" in p.html("projection_progress"))

@@ -15,7 +15,14 @@ if TYPE_CHECKING:
 
     from msreboot.endpoints import EndpointEstimate
 
-__all__ = ["curve_figure", "figure_bytes", "forest_figure", "love_figure", "timeline_figure"]
+__all__ = [
+    "curve_figure",
+    "figure_bytes",
+    "forest_figure",
+    "love_figure",
+    "power_figure",
+    "timeline_figure",
+]
 
 _COLOURS = ("#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#66477a", "#00798c")
 
@@ -238,4 +245,48 @@ def forest_figure(pooled: pd.DataFrame, cohort: Any) -> Figure:
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.grid(alpha=0.3, axis="x")
     fig.subplots_adjust(left=0.3, right=0.78)
+    return fig
+
+
+def power_figure(table: pd.DataFrame) -> Figure:
+    """The power curve of a sample-size search (:func:`msreboot.trials.sample_size`): the
+    power of every size tried with its Clopper-Pearson interval, the fitted logistic
+    curve through them, the target, and the fitted size with its interval."""
+    fig = _figure(7.5, 4.8)
+    ax = fig.add_subplot()
+    frame = table.sort_values("n_per_arm")
+    n = frame["n_per_arm"].to_numpy(dtype=float)
+    power = frame["power"].to_numpy(dtype=float)
+    low = frame["power_low"].to_numpy(dtype=float)
+    high = frame["power_high"].to_numpy(dtype=float)
+    attrs = table.attrs
+    level = 100 * float(attrs.get("conf_level", 0.95))
+    ax.errorbar(
+        n,
+        power,
+        yerr=np.vstack([power - low, high - power]),
+        fmt="o",
+        color=_COLOURS[0],
+        capsize=3,
+        label=f"simulated power ({level:g}% Clopper-Pearson)",
+    )
+    ax.plot(
+        n, frame["power_fitted"], color=_COLOURS[1], label="fitted: logit(power) = a + b sqrt(n)"
+    )
+    target = float(attrs.get("target_power", float("nan")))
+    if np.isfinite(target):
+        ax.axhline(target, color="grey", linestyle=":", label=f"target {target:g}")
+    fitted = float(attrs.get("n_per_arm_fitted", float("nan")))
+    if np.isfinite(fitted):
+        span = (float(attrs["n_per_arm_low"]), float(attrs["n_per_arm_high"]))
+        ax.axvspan(*span, color=_COLOURS[1], alpha=0.12, label=f"fitted size, {level:g}% CI")
+        ax.axvline(fitted, color=_COLOURS[1], linestyle="--")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("Patients per arm")
+    ax.set_ylabel("Power")
+    ax.set_title(
+        f"Power: {attrs.get('method', '')}, {attrs.get('replicates', '')} replicates per size"
+    )
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
     return fig

@@ -21,6 +21,7 @@ from msreboot.app._figures import (
     love_figure,
     timeline_figure,
 )
+from msreboot.app._power import power_server
 from msreboot.app._state import Cancelled, Cohorts, TrialRun
 from msreboot.app._uploads import UploadFolder
 
@@ -325,6 +326,8 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
             if isinstance(result, str):
                 return render.DataGrid(pd.DataFrame())
             return render.DataGrid(result.compare_published().round(3).astype(str))
+
+        power_server(input)
 
         if analyst:
             benefit_server(input)
