@@ -122,3 +122,73 @@ def test_power_text_says_when_the_target_is_not_reached() -> None:
     assert "smallest size tried with power >= target: not reached" in text
     assert "fitted curve: not reached\n" in text
     assert "Schoenfeld's formula: 41" in text
+
+
+def test_editing_the_relapse_buffers_and_the_baseline_changes_the_definition() -> None:
+    from msreboot.app._server import _edited, methods_text
+    from msreboot.endpoints import EndpointDefinition
+
+    def rules(definition: object) -> object:
+        return next(c.definition for c in definition.components if c.kind == "disability")  # type: ignore[attr-defined]
+
+    preset = rules(EndpointDefinition.preset("halt_ms_efs"))
+    same = _edited("halt_ms_efs", "preset", "preset", 0, 0, 0.9)
+    assert rules(same) == preset
+    edited = rules(
+        _edited(
+            "halt_ms_efs",
+            "preset",
+            "preset",
+            0,
+            0,
+            0.9,
+            baseline="roving",
+            after_relapse="yes",
+            buffers=(60.0, None, 14.0),
+        )
+    )
+    assert edited.baseline.kind == "roving"  # type: ignore[attr-defined]
+    assert edited.baseline.after_relapse  # type: ignore[attr-defined]
+    assert edited.relapse_buffer.baseline == (60.0, 0.0)  # type: ignore[attr-defined]
+    assert edited.relapse_buffer.confirmation == preset.relapse_buffer.confirmation  # type: ignore[attr-defined]
+    assert edited.relapse_buffer.event == (14.0, 0.0)  # type: ignore[attr-defined]
+    text = methods_text(
+        _edited("halt_ms_efs", "preset", "preset", 0, 0, 0.9, buffers=(60.0, None, 14.0))
+    )
+    assert "at least 60 days after a relapse onset" in text
+    assert "event visits at least 14 days" in text
+    with pytest.raises(ValueError, match="must be >= 0 days"):
+        _edited("halt_ms_efs", "preset", "preset", 0, 0, 0.9, buffers=(-5.0, None, None))
+
+
+ENDPOINTS = {
+    "source": "example",
+    "open": 0,
+    "preset": "halt_ms_efs",
+    "death": "preset",
+    "censor": "preset",
+    "confirmation_days": 0,
+    "min_gd": 0,
+    "conf_level": 0.9,
+    "group": "none",
+    "landmarks": "2, 5",
+    "baseline_kind": "preset",
+    "after_relapse": "preset",
+    "buffer_baseline": None,
+    "buffer_confirmation": None,
+    "buffer_event": None,
+}
+
+
+def test_the_methods_text_follows_the_buffers_and_baseline_live(app_client: TestClient) -> None:
+    with shiny_session(app_client, ANALYST, ENDPOINTS, ["methods", "landmark_table"]) as page:
+        page.until(lambda p: "Disability rules:" in p.text("methods"), 300)
+        before = page.text("methods")
+        assert "at least 30 days after a relapse onset" in before
+        page.update(buffer_baseline=90)
+        page.until(lambda p: "at least 90 days after a relapse onset" in p.text("methods"))
+        page.update(baseline_kind="roving")
+        page.until(lambda p: "roving baseline moved" in p.text("methods"))
+        page.update(buffer_baseline=-1)
+        page.until(lambda p: "methods" in p.errors)
+        assert "must be >= 0 days" in str(page.errors["methods"])

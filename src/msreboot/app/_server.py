@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +39,26 @@ def _landmarks(text: str) -> list[float]:
     return [v for v in values if v >= 0] or [2.0, 3.0, 4.0, 5.0]
 
 
-def _edited(name: str, death: str, censor: str, days: float, min_gd: float, level: float) -> Any:
-    """The preset with the fields the user changed (validated by the definition itself)."""
-    from msreboot.endpoints import ConfirmationRule, EndpointDefinition
+def _edited(
+    name: str,
+    death: str,
+    censor: str,
+    days: float,
+    min_gd: float,
+    level: float,
+    *,
+    baseline: str = "preset",
+    after_relapse: str = "preset",
+    buffers: tuple[float | None, float | None, float | None] = (None, None, None),
+) -> Any:
+    """The preset with the fields the user changed (validated by the definition itself).
+
+    ``baseline`` is a :class:`~msreboot.endpoints.BaselineRule` kind, ``after_relapse``
+    ``"yes"`` or ``"no"`` (post-relapse re-baselining), ``buffers`` the relapse buffers
+    (days after a relapse onset) of baselines, confirmation visits and event visits;
+    ``"preset"`` or ``None`` keeps the preset's value.
+    """
+    from msreboot.endpoints import BaselineRule, ConfirmationRule, EndpointDefinition, RelapseBuffer
 
     definition = EndpointDefinition.preset(name)
     changes: dict[str, Any] = {}
@@ -53,22 +71,53 @@ def _edited(name: str, death: str, censor: str, days: float, min_gd: float, leve
         changes["conf_level"] = float(level)
     components = []
     for component in definition.components:
-        if component.kind == "disability" and days and days > 0:
-            rule = component.definition.confirmation
-            dis = component.definition.with_(
-                confirmation=ConfirmationRule(
+        if component.kind == "disability":
+            dis = component.definition
+            rule = dis.confirmation
+            edits: dict[str, Any] = {}
+            if days and days > 0:
+                edits["confirmation"] = ConfirmationRule(
                     days=(float(days),),
                     tolerance_days=rule.tolerance_days[:1],
                     check_intermediate=rule.check_intermediate,
                     sustained_days=rule.sustained_days,
                 )
-            )
-            component = type(component).model_validate({**dict(component), "definition": dis})
+            kept = dis.baseline
+            rebase: dict[str, Any] = {}
+            if baseline != "preset":
+                rebase["kind"] = baseline
+            if after_relapse in ("yes", "no"):
+                rebase["after_relapse"] = after_relapse == "yes"
+                if after_relapse == "no":
+                    rebase["not_lower"] = rebase["residual_only"] = False
+            if rebase:
+                edits["baseline"] = BaselineRule(**{**asdict(kept), **rebase})
+            if any(b is not None for b in buffers):
+                old = dis.relapse_buffer
+                edits["relapse_buffer"] = RelapseBuffer(
+                    baseline=old.baseline if buffers[0] is None else (buffers[0], 0.0),
+                    confirmation=old.confirmation if buffers[1] is None else (buffers[1], 0.0),
+                    event=old.event if buffers[2] is None else (buffers[2], 0.0),
+                )
+            if edits:
+                component = type(component).model_validate(
+                    {**dict(component), "definition": dis.with_(**edits)}
+                )
         if component.kind == "mri" and min_gd and min_gd >= 1:
             component = type(component).model_validate({**dict(component), "min_gd": int(min_gd)})
         components.append(component)
     changes["components"] = tuple(components)
     return definition.with_(**changes)
+
+
+def methods_text(definition: Any) -> str:
+    """The endpoint's methods paragraph, then each disability component's rules (baseline,
+    confirmation, relapse buffers) in words."""
+    parts = [str(definition.methods_text())]
+    for component in definition.components:
+        if component.kind == "disability":
+            parts.append(f"Disability rules: {component.definition.methods_text()}")
+    return "\n\n".join(parts)
 
 
 def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
@@ -151,14 +200,26 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
         # Endpoints --------------------------------------------------------------------
         @reactive.calc
         def definition() -> Any:
-            return _edited(
-                input.preset(),
-                input.death(),
-                input.censor(),
-                input.confirmation_days() or 0,
-                input.min_gd() or 0,
-                input.conf_level() or 0.95,
-            )
+            from shiny.types import SafeException
+
+            try:
+                return _edited(
+                    input.preset(),
+                    input.death(),
+                    input.censor(),
+                    input.confirmation_days() or 0,
+                    input.min_gd() or 0,
+                    input.conf_level() or 0.95,
+                    baseline=input.baseline_kind(),
+                    after_relapse=input.after_relapse(),
+                    buffers=(
+                        input.buffer_baseline(),
+                        input.buffer_confirmation(),
+                        input.buffer_event(),
+                    ),
+                )
+            except ValueError as exc:  # the rule objects name the field and the fix
+                raise SafeException(str(exc)) from None
 
         @reactive.calc
         def estimates() -> dict[str, Any]:
@@ -169,7 +230,7 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
 
         @render.text
         def methods() -> str:
-            return str(definition().methods_text())
+            return methods_text(definition())
 
         def figure() -> Any:
             return curve_figure(estimates(), analysis().x_max_years)

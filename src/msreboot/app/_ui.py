@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from typing import Any, cast, get_args, get_type_hints
 
 __all__ = ["build_ui"]
+
+#: An empty numeric input (Shiny draws ``None`` as an empty box; its stubs say float).
+_EMPTY = cast(float, None)
 
 _GROUPS = {
     "none": "No grouping",
@@ -20,9 +23,11 @@ def build_ui(sources: dict[str, str], presets: list[str], trials: list[str], rol
     from shiny import ui
 
     from msreboot.app._benefit import benefit_page
+    from msreboot.endpoints import BaselineRule
     from msreboot.simulate import DMTDrug
 
     dmts = list(get_args(DMTDrug))
+    baselines = list(get_args(get_type_hints(BaselineRule)["kind"]))
     analyst = role == "analyst"
     data_page = ui.nav_panel(
         "Data",
@@ -90,6 +95,27 @@ def build_ui(sources: dict[str, str], presets: list[str], trials: list[str], rol
                 ),
                 ui.input_numeric(
                     "confirmation_days", "Disability confirmation (days; 0: preset)", 0, min=0
+                ),
+                ui.input_select(
+                    "baseline_kind",
+                    "Disability baseline",
+                    {"preset": "as the preset", **{k: k.replace("_", " ") for k in baselines}},
+                ),
+                ui.input_select(
+                    "after_relapse",
+                    "Re-baseline after a relapse",
+                    {"preset": "as the preset", "yes": "yes", "no": "no"},
+                ),
+                ui.input_numeric(
+                    "buffer_baseline", "Relapse buffer: baseline (days; empty: preset)", _EMPTY
+                ),
+                ui.input_numeric(
+                    "buffer_confirmation",
+                    "Relapse buffer: confirmation (days; empty: preset)",
+                    _EMPTY,
+                ),
+                ui.input_numeric(
+                    "buffer_event", "Relapse buffer: event (days; empty: preset)", _EMPTY
                 ),
                 ui.input_numeric("min_gd", "MRI: Gd+ lesions counted from (0: preset)", 0, min=0),
                 ui.input_numeric("conf_level", "Interval level", 0.95, min=0.5, max=0.999),
