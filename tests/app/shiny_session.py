@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from starlette.testclient import TestClient
@@ -46,6 +47,25 @@ class ShinySession:
         self.errors: dict[str, Any] = {}
         self.messages: list[dict[str, Any]] = []
         self._pool = concurrent.futures.ThreadPoolExecutor(1)
+        self.responses: dict[int, dict[str, Any]] = {}
+        self._tag = 0
+
+    def _request(self, method: str, *args: Any) -> Any:
+        self._tag += 1
+        tag = self._tag
+        self.ws.send_text(json.dumps({"method": method, "args": list(args), "tag": tag}))
+        self.until(lambda s: tag in s.responses, 30)
+        return self.responses[tag].get("value")
+
+    def upload(self, input_id: str, files: list[Path]) -> None:
+        """Upload files into a file input as the browser does (init, one POST per file
+        through the gate, end)."""
+        infos = [{"name": f.name, "size": f.stat().st_size, "type": ""} for f in files]
+        job = self._request("uploadInit", infos)
+        for f in files:
+            r = self.client.post("/" + job["uploadUrl"], content=f.read_bytes())
+            assert r.status_code == 200, r.text
+        self._request("uploadEnd", job["jobId"], input_id)
 
     def update(self, **inputs: Any) -> None:
         """Change inputs (a button press is its count going up)."""
@@ -59,6 +79,8 @@ class ShinySession:
                 f"no message from the server in time; outputs: {self.values}, errors: {self.errors}"
             ) from None
         message = json.loads(text)
+        if "response" in message:
+            self.responses[message["response"]["tag"]] = message["response"]
         self.messages.append(message)
         self.values.update(message.get("values") or {})
         self.errors.update(message.get("errors") or {})

@@ -3,6 +3,8 @@ websocket: each output is the lower layer's result, rendered."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("shiny")
@@ -10,6 +12,7 @@ pytest.importorskip("shiny")
 from starlette.testclient import TestClient
 
 from msreboot.analysis import CohortExplorer
+from msreboot.app import AppConfig
 from msreboot.app._server import egger_text
 from msreboot.datasets import load_example
 from tests.app.conftest import ANALYST
@@ -192,3 +195,46 @@ def test_the_methods_text_follows_the_buffers_and_baseline_live(app_client: Test
         page.update(buffer_baseline=-1)
         page.until(lambda p: "methods" in p.errors)
         assert "must be >= 0 days" in str(page.errors["methods"])
+
+
+def test_an_uploaded_folder_is_imported_into_the_session_s_own_store(
+    app_client: TestClient, app_config: AppConfig
+) -> None:
+    import time
+
+    from msreboot.datasets import example_path
+
+    files = sorted(Path(example_path()).glob("*.csv"))
+    assert files
+    outputs = ["description", "validation_summary", "import_status"]
+    inputs = {"source": "example", "open": 0, "import_store": 0, "upload": None}
+    with shiny_session(app_client, ANALYST, inputs, outputs) as page:
+        page.until(lambda p: "Not imported" in p.text("import_status"), 300)
+        page.update(import_store=1)  # nothing uploaded yet: refused, nothing written
+        page.until(lambda p: any("validate without errors" in str(m) for m in p.messages))
+        page.upload("upload", files)
+        page.until(lambda p: "validated" in p.text("validation_summary"), 120)
+        page.update(import_store=2)
+        page.until(lambda p: "Choose the imported upload" in p.text("import_status"), 120)
+        assert "patients 300" in page.text("import_status")
+        assert "/" not in page.text("import_status")  # no server paths shown
+        selects = [m for m in page.messages if m.get("inputMessages")]
+        chosen = [
+            i["message"]
+            for m in selects
+            for i in m["inputMessages"]
+            if i["id"] == "source" and "value" in i["message"]
+        ]
+        value = chosen[-1]["value"]
+        key = value[0] if isinstance(value, list) else value
+        assert key.startswith("imported-")
+        uploads = app_config.data_dir / "uploads"
+        stores = list(uploads.glob("*-store/cohort.duckdb"))
+        assert len(stores) == 1  # in the app's data folder, beside the session's uploads
+        page.update(source=key, open=1)
+        page.until(lambda p: p.text("description").startswith("Imported upload"), 120)
+        assert "300 patients" in page.text("description")
+    deadline = time.monotonic() + 10
+    while stores[0].exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not stores[0].parent.exists()  # removed when the session ends

@@ -7,14 +7,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from msreboot.app._benefit import benefit_server
 from msreboot.app._config import AppConfig
+from msreboot.app._data_import import import_server
 from msreboot.app._figures import (
     curve_figure,
     figure_bytes,
@@ -25,6 +27,9 @@ from msreboot.app._figures import (
 from msreboot.app._power import power_server
 from msreboot.app._state import Cancelled, Cohorts, TrialRun
 from msreboot.app._uploads import UploadFolder
+
+if TYPE_CHECKING:
+    from msreboot.analysis import CohortExplorer
 
 __all__ = ["make_server"]
 
@@ -130,6 +135,16 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
         uploads = UploadFolder(config.data_dir, config.max_upload_mb * 2**20)
         session.on_ended(uploads.clean)
         opened = reactive.value(next(iter(cohorts.sources())))
+        private: dict[str, Path] = {}  # this session's imported stores
+
+        def current() -> CohortExplorer:
+            return cohorts.explorer(opened(), private)
+
+        def labels() -> dict[str, str]:
+            return {
+                **cohorts.sources(),
+                **dict.fromkeys(private, "Imported upload (this session only)"),
+            }
 
         @reactive.effect
         @reactive.event(input.open)
@@ -138,13 +153,13 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
 
         @reactive.calc
         def analysis() -> Any:
-            return cohorts.explorer(opened()).analysis()
+            return current().analysis()
 
         # Data -------------------------------------------------------------------------
         @render.code
         def description() -> str:
             a = analysis()
-            return f"{cohorts.sources()[opened()]}\n{a.description.summary()}"
+            return f"{labels()[opened()]}\n{a.description.summary()}"
 
         @render.data_frame
         def table_one() -> Any:
@@ -172,8 +187,7 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
             finally:
                 for item in files:
                     Path(item["datapath"]).unlink(missing_ok=True)
-            source = saved[0] if saved[0].suffix == ".xlsx" else uploads.root
-            return validate(source)
+            return validate(uploads.source())
 
         if analyst:
 
@@ -190,6 +204,8 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
                 if report is None or isinstance(report, str):
                     return render.DataGrid(pd.DataFrame())
                 return render.DataGrid(report.to_frame().astype(str))
+
+            import_server(input, session, uploads, cohorts, private, labels, validation)
 
             @render.download_button(filename="problems.csv")
             def problems_csv() -> Any:
@@ -223,7 +239,7 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
 
         @reactive.calc
         def estimates() -> dict[str, Any]:
-            explorer = cohorts.explorer(opened())
+            explorer = current()
             group = input.group()
             by = group if group == "treatment" or group in explorer.cohort.patients else None
             return explorer.endpoint(definition(), by=by, times_years=_landmarks(input.landmarks()))
@@ -257,7 +273,7 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
 
         # Patients (analysts only) -----------------------------------------------------
         if analyst:
-            _patients(cohorts, opened, input, session)
+            _patients(current, input, session)
 
         # Evidence ---------------------------------------------------------------------
         @render.ui
@@ -275,7 +291,7 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
 
         @render.ui
         def funnel() -> Any:
-            figure = cohorts.explorer(opened()).trm_funnel()
+            figure = current().trm_funnel()
             png = base64.b64encode(figure_bytes(figure, "png"))
             return ui.img(
                 src="data:image/png;base64," + png.decode(),
@@ -285,7 +301,7 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
 
         @render.code
         def egger() -> str:
-            explorer = cohorts.explorer(opened())
+            explorer = current()
             return egger_text(explorer.trm_pool(), explorer.trm_egger())
 
         @render.data_frame
@@ -294,7 +310,7 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
 
         @render.data_frame
         def studies() -> Any:
-            frame = cohorts.explorer(opened()).studies()
+            frame = current().studies()
             text = (input.study_filter() or "").strip().lower()
             if text:
                 keep = frame.astype(str).apply(
@@ -441,12 +457,12 @@ def _arm_curves(contrast: Any) -> Any:
     return fig
 
 
-def _patients(cohorts: Cohorts, opened: Any, input: Any, session: Any) -> None:
+def _patients(current: Callable[[], CohortExplorer], input: Any, session: Any) -> None:
     from shiny import reactive, render, ui
 
     @reactive.calc
     def listing() -> pd.DataFrame:
-        return cohorts.explorer(opened()).patient_list()
+        return current().patient_list()
 
     @reactive.calc
     def found() -> pd.DataFrame:
@@ -465,7 +481,7 @@ def _patients(cohorts: Cohorts, opened: Any, input: Any, session: Any) -> None:
 
     @reactive.calc
     def events() -> pd.DataFrame:
-        frame = cohorts.explorer(opened()).disability_events()
+        frame = current().disability_events()
         mine: pd.DataFrame = frame[frame["patient_id"].astype(str) == input.patient()]
         return mine
 
@@ -474,9 +490,7 @@ def _patients(cohorts: Cohorts, opened: Any, input: Any, session: Any) -> None:
         pid = input.patient()
         if not pid:
             return None
-        return timeline_figure(
-            pid, cohorts.explorer(opened()).cohort.tables, events(), show_dates=True
-        )
+        return timeline_figure(pid, current().cohort.tables, events(), show_dates=True)
 
     @render.data_frame
     def patient_events() -> Any:
@@ -492,4 +506,4 @@ def _patients(cohorts: Cohorts, opened: Any, input: Any, session: Any) -> None:
 
     @render.download_button(filename="patient_timeline.csv")
     def patient_timeline_csv() -> Any:
-        yield cohorts.explorer(opened()).patient_records(input.patient()).to_csv(index=False)
+        yield current().patient_records(input.patient()).to_csv(index=False)

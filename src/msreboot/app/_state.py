@@ -4,6 +4,7 @@ read-only), and background virtual-trial runs (one per browser session)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,13 +43,19 @@ class Cohorts:
         out[EXAMPLE] = "The bundled synthetic example cohort"
         return out
 
-    def explorer(self, source: str) -> CohortExplorer:
-        """The explorer of a source's cohort, read once."""
+    def explorer(self, source: str, private: Mapping[str, Path] | None = None) -> CohortExplorer:
+        """The explorer of a source's cohort, read once; ``private`` maps a session's own
+        sources (stores it imported) to their files."""
         from msreboot.analysis import CohortExplorer
 
+        private = private or {}
         with self._lock:
             if source not in self._explorers:
-                if source == "store" and self.store is not None:
+                if source in private:
+                    from msreboot.data import read_store
+
+                    cohort = read_store(private[source])
+                elif source == "store" and self.store is not None:
                     from msreboot.data import read_store
 
                     cohort = read_store(self.store)
@@ -62,6 +69,11 @@ class Cohorts:
                     )
                 self._explorers[source] = CohortExplorer(cohort)
             return self._explorers[source]
+
+    def forget(self, source: str) -> None:
+        """Drop a source's explorer (a session's imported store, when the session ends)."""
+        with self._lock:
+            self._explorers.pop(source, None)
 
 
 @dataclass

@@ -44,6 +44,7 @@ def build_ui(sources: dict[str, str], presets: list[str], trials: list[str], rol
                             multiple=True,
                             accept=[".csv", ".parquet", ".xlsx"],
                         ),
+                        ui.input_action_button("import_store", "Import into a store"),
                     ]
                     if analyst
                     else []
@@ -62,6 +63,8 @@ def build_ui(sources: dict[str, str], presets: list[str], trials: list[str], rol
                     ui.output_code("validation_summary"),
                     ui.output_data_frame("problems"),
                     ui.download_button("problems_csv", "Download problems (CSV)"),
+                    ui.h4("Import"),
+                    ui.output_code("import_status"),
                 ]
                 if analyst
                 else []

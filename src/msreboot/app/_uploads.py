@@ -89,9 +89,22 @@ class UploadFolder:
             shutil.copyfileobj(src, out)
         return target
 
+    @property
+    def store(self) -> Path:
+        """Where an import of the uploaded files goes: a DuckDB store in a folder beside
+        the upload folder (inside the app's data folder), removed with it."""
+        return self.root.with_name(self.root.name + "-store") / "cohort.duckdb"
+
+    def source(self) -> Path:
+        """What the uploaded files are read as: the workbook when an ``.xlsx`` was
+        uploaded, else the folder of table files."""
+        books = sorted(self.root.glob("*.xlsx")) if self.root.is_dir() else []
+        return books[0] if books else self.root
+
     def clean(self) -> None:
-        """Remove the folder and everything in it."""
+        """Remove the folder, the store imported from it, and everything in them."""
         shutil.rmtree(self.root, ignore_errors=True)
+        shutil.rmtree(self.store.parent, ignore_errors=True)
 
 
 def _private_folder(folder: Path) -> None:
