@@ -238,3 +238,19 @@ def test_an_uploaded_folder_is_imported_into_the_session_s_own_store(
     while stores[0].exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not stores[0].parent.exists()  # removed when the session ends
+
+
+def test_a_session_s_import_opens_for_that_session_only(tmp_path: Path) -> None:
+    from msreboot.app._state import Cohorts
+    from msreboot.data import import_cohort
+
+    store = tmp_path / "cohort.duckdb"
+    import_cohort(load_example(), store)
+    cohorts = Cohorts()
+    mine = {"imported-abc": store}
+    assert len(cohorts.explorer("imported-abc", mine).cohort.patients) == 300
+    with pytest.raises(ValueError, match="another session's import"):
+        cohorts.explorer("imported-abc", {})
+    cohorts.forget("imported-abc")
+    with pytest.raises(ValueError, match="source must be one of"):
+        cohorts.explorer("imported-abc", {})

@@ -34,6 +34,7 @@ class Cohorts:
     store: Path | None = None
     _explorers: dict[str, CohortExplorer] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _private: set[str] = field(default_factory=set)
 
     def sources(self) -> dict[str, str]:
         """Source names and labels, the store first."""
@@ -50,11 +51,17 @@ class Cohorts:
 
         private = private or {}
         with self._lock:
+            if source in self._private and source not in private:
+                raise ValueError(
+                    f"source must be one of this session's sources; got {source!r}, another "
+                    "session's import."
+                )
             if source not in self._explorers:
                 if source in private:
                     from msreboot.data import read_store
 
                     cohort = read_store(private[source])
+                    self._private.add(source)
                 elif source == "store" and self.store is not None:
                     from msreboot.data import read_store
 
@@ -74,6 +81,7 @@ class Cohorts:
         """Drop a source's explorer (a session's imported store, when the session ends)."""
         with self._lock:
             self._explorers.pop(source, None)
+            self._private.discard(source)
 
 
 @dataclass
