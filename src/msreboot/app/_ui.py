@@ -228,7 +228,13 @@ def build_ui(sources: dict[str, str], presets: list[str], trials: list[str], rol
     return ui.page_navbar(
         *pages,
         ui.nav_spacer(),
-        ui.head_content(ui.tags.link(rel="icon", href="data:,")),
+        ui.head_content(
+            ui.tags.link(rel="icon", href="data:,"),
+            ui.tags.style(
+                "#egger, #power_summary, #projection_summary, #projection_trm, "
+                "#import_status, #trial_summary { white-space: pre-wrap; }"
+            ),
+        ),
         ui.nav_control(ui.a(f"Log out ({role})", href="/logout", id="logout")),
         title="msreboot",
         id="page",
