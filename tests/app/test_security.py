@@ -234,6 +234,19 @@ def test_uploads_stay_in_the_session_folder_and_are_cleaned_up(tmp_path: Path) -
     assert not folder.root.exists()
 
 
+def test_a_new_upload_replaces_the_earlier_files(tmp_path: Path) -> None:
+    source = tmp_path / "source.csv"
+    source.write_text("patient_id\nP1\n")
+    folder = UploadFolder(tmp_path / "data", 1000)
+    folder.save("patients.csv", source)
+    folder.save("edss.csv", source)
+    folder.clear_files()
+    folder.save("patients.csv", source)
+    assert sorted(p.name for p in folder.root.iterdir()) == ["patients.csv"]
+    folder.clean()
+    folder.clear_files()  # nothing to clear: no error
+
+
 def test_the_default_bind_is_loopback(monkeypatch: pytest.MonkeyPatch, config: AppConfig) -> None:
     from msreboot.cli import app as cli
     from msreboot.cli._app_command import serve_command

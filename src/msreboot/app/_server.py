@@ -178,6 +178,7 @@ def make_server(cohorts: Cohorts, config: AppConfig) -> Any:
             from msreboot.data import validate
 
             saved = []
+            uploads.clear_files()  # the new set replaces the earlier one
             try:
                 for item in files:
                     saved.append(uploads.save(str(item["name"]), Path(item["datapath"])))

@@ -101,6 +101,15 @@ class UploadFolder:
         books = sorted(self.root.glob("*.xlsx")) if self.root.is_dir() else []
         return books[0] if books else self.root
 
+    def clear_files(self) -> None:
+        """Remove the files of an earlier upload (a new upload replaces the set, so that a
+        table left from before is not validated with it); the store imported earlier stays
+        until :meth:`clean`."""
+        if self.root.is_dir():
+            for path in self.root.iterdir():
+                if path.is_file() or path.is_symlink():
+                    path.unlink(missing_ok=True)
+
     def clean(self) -> None:
         """Remove the folder, the store imported from it, and everything in them."""
         shutil.rmtree(self.root, ignore_errors=True)
