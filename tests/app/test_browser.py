@@ -27,17 +27,8 @@ sync_api = pytest.importorskip(
 )
 
 from msreboot.app import AppConfig, add_user, create_app  # noqa: E402
+from tests.browser import ARGS, CHROMIUM  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 PASSWORD = "browser test password"
 DATA_DIRS: list[Path] = []
 RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "app.json"
