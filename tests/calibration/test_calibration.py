@@ -298,6 +298,7 @@ def test_miniature_calibration_runs_end_to_end(mini: CalibrationResult) -> None:
     assert "ABC-SMC calibration" in mini.summary()
 
 
+@pytest.mark.slow  # over 8 s: out of the default run
 def test_resumed_calibration_equals_an_uninterrupted_one(
     mini: CalibrationResult, tmp_path: Path
 ) -> None:

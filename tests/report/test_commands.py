@@ -63,6 +63,7 @@ def test_report_full_paths(tmp_path: Path) -> None:
     assert str(out) in html
 
 
+@pytest.mark.slow  # over 8 s: out of the default run
 def test_report_compares_by_a_patients_column(tmp_path: Path) -> None:
     out = tmp_path / "by.html"
     code, output = _run(

@@ -197,6 +197,7 @@ def test_bad_analysis_arguments(kwargs: dict[str, object], message: str) -> None
         analyse_cohort(load_example(), **kwargs)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow  # over 8 s: out of the default run
 def test_an_error_while_building_leaves_the_previous_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

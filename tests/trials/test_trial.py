@@ -115,6 +115,7 @@ def test_replicates_are_reproducible_and_independent_of_their_number() -> None:
     assert not two.estimates[two.estimates["replicate"] == 2]["estimate"].equals(first["estimate"])
 
 
+@pytest.mark.slow  # over 8 s: out of the default run
 def test_bundled_studies_in_the_right_direction_and_order_of_magnitude() -> None:
     for name in TrialSpec.presets():
         table = run_trial(name, replicates=3).compare_published()
@@ -132,6 +133,7 @@ def test_bundled_studies_in_the_right_direction_and_order_of_magnitude() -> None
     assert (mist.hazard_ratios["hazard_ratio"] < 1).all()
 
 
+@pytest.mark.slow  # over 8 s: out of the default run
 def test_sample_size_search_is_monotone_and_reaches_the_target() -> None:
     spec = _two_arms(20, years=1.0)
     table = sample_size(spec, target_power=0.8, n_range=(10, 120), replicates=5)
