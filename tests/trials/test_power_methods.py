@@ -196,3 +196,18 @@ def test_rate_ratio_without_relapses_in_an_arm_uses_the_exact_poisson_test() -> 
     expected = test_poisson_2indep(0, 5.5, 9, 5.0, method="exact-cond").pvalue
     assert p == pytest.approx(expected, rel=1e-9)
     assert math.isnan(_exact_poisson(frame.assign(relapses=0), "a", "ref")[1])
+
+
+def test_an_rmst_horizon_past_follow_up_gives_no_p_value() -> None:
+    """An early analysis can end an arm's follow-up before the RMST horizon: the replicate
+    has no p-value (not significant) instead of stopping the run."""
+    from msreboot.datasets import load_example
+    from msreboot.endpoints import compare_endpoint
+    from msreboot.trials._power_tests import _survival_test
+
+    comparison = compare_endpoint(load_example(), "relapse_free", "sex", times_years=[2])
+    inside = _survival_test("rmst", comparison, "M", "F", 2.0)
+    assert np.isfinite(inside["p_value"])
+    past = _survival_test("rmst", comparison, "M", "F", 100.0)
+    assert math.isnan(past["p_value"])
+    assert not past["favours_arm"]
