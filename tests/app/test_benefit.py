@@ -245,3 +245,17 @@ def test_a_projection_can_be_cancelled_and_a_bad_profile_is_refused(
         assert len(small_projections) < 18
         page.update(pp_edss=4.3, project=2)
         page.until(lambda p: any("edss must be" in str(m) for m in p.messages), 30)
+
+
+def test_a_refused_profile_is_one_line_per_field() -> None:
+    from msreboot.analysis import PatientProfile
+    from msreboot.app._benefit import profile_error
+
+    with pytest.raises(ValueError, match="edss must be a multiple") as info:
+        PatientProfile(age_years=38, edss=7.3, phenotype="RMS")
+    message = profile_error(info.value)
+    assert message.startswith("edss: edss must be a multiple of 0.5")
+    assert "; phenotype: phenotype must be one of RRMS" in message
+    assert "pydantic" not in message
+    assert "validation error" not in message
+    assert profile_error(ValueError("plain")) == "plain"

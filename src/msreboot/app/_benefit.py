@@ -27,6 +27,7 @@ __all__ = [
     "NUMBER_FIELDS",
     "eligibility_table",
     "options_table",
+    "profile_error",
     "profile_from_inputs",
     "risks_table",
     "sources_table",
@@ -221,7 +222,7 @@ def benefit_server(input: Any) -> None:
             profile = profile_from_inputs(values)
         except (TypeError, ValueError) as exc:
             _LOG.info("projection profile refused: %s", type(exc).__name__)
-            ui.notification_show(str(exc), type="error", duration=10)
+            ui.notification_show(profile_error(exc), type="error", duration=10)
             return
         run = TrialRun()
         projection(profile, run)
@@ -348,3 +349,15 @@ def benefit_page(dmts: list[str]) -> Any:
         ),
         value="benefit",
     )
+
+
+def profile_error(error: Exception) -> str:
+    """A refused profile's message for the page: each field and its problem on one line
+    ("edss: edss must be a multiple of 0.5 ..."), without pydantic's boilerplate."""
+    from pydantic import ValidationError
+
+    from msreboot.data import describe_validation_errors
+
+    if isinstance(error, ValidationError):
+        return describe_validation_errors(error, "profile")
+    return str(error)
