@@ -13,6 +13,7 @@ import pandas as pd
 
 from msreboot.analysis._since_ahsct import (
     check_months,
+    month_label,
     results_since_ahsct,
     summarise_by_month,
     transplant_origins,
@@ -97,7 +98,7 @@ class MeasuresAfterAHSCT:
         for row in self.measures.itertuples():
             part = self.table[self.table["measure"] == row.measure]
             cells = [
-                f"{'baseline' if m == 0 else f'month {m:g}'} {med:.3g} [{lo:.3g}, {hi:.3g}] "
+                f"{month_label(float(m))} {med:.3g} [{lo:.3g}, {hi:.3g}] "
                 f"({int(n)}{f', {int(u)} not completed' if u else ''})"
                 for m, med, lo, hi, n, u in zip(
                     part["month"],

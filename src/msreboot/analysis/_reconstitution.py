@@ -12,6 +12,7 @@ from msreboot.analysis._since_ahsct import (
     BASELINE_DAYS,
     DAYS_PER_MONTH,
     check_months,
+    month_label,
     results_since_ahsct,
     summarise_by_month,
     transplant_origins,
@@ -80,7 +81,7 @@ class ImmuneReconstitution:
         ]
         for analyte, part in self.table.groupby("analyte", sort=False):
             cells = [
-                f"{_label(float(m))} {med:.0f} [{lo:.0f}, {hi:.0f}] ({int(n)})"
+                f"{month_label(float(m))} {med:.0f} [{lo:.0f}, {hi:.0f}] ({int(n)})"
                 for m, med, lo, hi, n in zip(
                     part["month"],
                     part["median"],
@@ -96,10 +97,6 @@ class ImmuneReconstitution:
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(self.summary())}</pre>"
-
-
-def _label(month: float) -> str:
-    return "baseline" if month == 0 else f"month {month:g}"
 
 
 def immune_reconstitution(

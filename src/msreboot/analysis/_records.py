@@ -195,7 +195,7 @@ def recorded_characteristics(cohort: Cohort) -> RecordedCharacteristics:
     people = cohort.patients
     dated = people["spms_conversion_date"].notna() if "spms_conversion_date" in people else None
     people = people.assign(
-        spms_conversion=None if dated is None or not dated.any() else dated.map(_yes_no)
+        spms_conversion=None if dated is None or not dated.any() else dated.map(_level)
     )
     patient_table, patient_missing = _describe(people, PATIENT_FIELDS)
     return RecordedCharacteristics(
@@ -208,6 +208,3 @@ def recorded_characteristics(cohort: Cohort) -> RecordedCharacteristics:
         n_patients=len(cohort.patients),
     )
 
-
-def _yes_no(value: bool) -> str:
-    return "yes" if value else "no"

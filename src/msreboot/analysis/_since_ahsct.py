@@ -20,6 +20,7 @@ __all__ = [
     "BASELINE_DAYS",
     "DAYS_PER_MONTH",
     "check_months",
+    "month_label",
     "results_since_ahsct",
     "summarise_by_month",
     "transplant_origins",
@@ -46,6 +47,11 @@ def check_months(months: Sequence[float]) -> tuple[float, ...]:
     return values
 
 
+def month_label(month: float) -> str:
+    """``"baseline"`` for month 0, else ``"month 6"``."""
+    return "baseline" if month == 0 else f"month {month:g}"
+
+
 def windows(months: tuple[float, ...]) -> list[tuple[float, float]]:
     """``[from_day, to_day)`` of each time point: half-way to its neighbours; the first
     starts half-way from day 0, the last ends as far after it as half the last gap."""
@@ -61,16 +67,21 @@ def windows(months: tuple[float, ...]) -> list[tuple[float, float]]:
 def transplant_origins(cohort: Cohort) -> pd.DataFrame:
     """Per transplanted patient (index ``patient_id``): ``day0`` (the first AHSCT course's
     reinfusion, ``start_date``) and ``course_start`` (days from day 0 to the first of
-    mobilisation, conditioning start, admission and reinfusion; <= 0)."""
-    courses = cohort.treatments[cohort.treatments["kind"] == "ahsct"]
-    first = (
-        courses.sort_values(["patient_id", "start_date"], kind="stable")
-        .drop_duplicates("patient_id")
-        .set_index("patient_id")
-    )
-    day0 = first["start_date"]
-    start = pd.concat([days_between(first[c], day0) for c in _COURSE_START], axis=1).min(axis=1)
-    return pd.DataFrame({"day0": day0, "course_start": start})
+    mobilisation, conditioning start, admission and reinfusion; <= 0). Computed once per
+    cohort (read-only): immune reconstitution and the other measures share it."""
+
+    def compute() -> pd.DataFrame:
+        courses = cohort.treatments[cohort.treatments["kind"] == "ahsct"]
+        first = (
+            courses.sort_values(["patient_id", "start_date"], kind="stable")
+            .drop_duplicates("patient_id")
+            .set_index("patient_id")
+        )
+        day0 = first["start_date"]
+        start = pd.concat([days_between(first[c], day0) for c in _COURSE_START], axis=1)
+        return pd.DataFrame({"day0": day0, "course_start": start.min(axis=1)})
+
+    return cohort.derived(("transplant_origins",), compute)
 
 
 def results_since_ahsct(

@@ -18,6 +18,7 @@ from msreboot.report._content import (
     fmt_number,
 )
 from msreboot.report._figures import PALETTE, FigureWriter, new_figure, plot_context
+from msreboot.report._reconstitution import month_heading
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -28,10 +29,6 @@ __all__ = ["measures_section"]
 
 _BASELINE_X = -4.0  # where the baseline is drawn, in months (left of the first time point)
 _PANELS_PER_ROW = 3
-
-
-def _time(month: float) -> str:
-    return "Baseline" if month == 0 else f"Month {month:g}"
 
 
 def _cell(row: dict[str, object]) -> str:
@@ -57,7 +54,7 @@ def _table(result: MeasuresAfterAHSCT) -> TableBlock:
         rows.append((f"{measure['label']} ({measure['unit']}{better})", *cells))
     return TableBlock(
         "Measures by time since reinfusion: median [Q1, Q3] (patients)",
-        ("Measure", *(_time(m) for m in shown)),
+        ("Measure", *(month_heading(m) for m in shown)),
         tuple(rows),
         notes=(
             "Baseline: each patient's last assessment in the year before the course began. "

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from msreboot.analysis import ImmuneReconstitution
 
-__all__ = ["reconstitution_section"]
+__all__ = ["month_heading", "reconstitution_section"]
 
 _NAMES = {
     "lymphocytes": "Lymphocytes",
@@ -35,7 +35,8 @@ _NAMES = {
 }
 
 
-def _time(month: float) -> str:
+def month_heading(month: float) -> str:
+    """``"Baseline"`` for month 0, else ``"Month 6"`` (a table's time column)."""
     return "Baseline" if month == 0 else f"Month {month:g}"
 
 
@@ -60,7 +61,7 @@ def _table(frame: pd.DataFrame, analytes: list[str]) -> TableBlock:
             )
             for a in analytes
         ]
-        rows.append((_time(float(str(month))), *cells))
+        rows.append((month_heading(float(str(month))), *cells))
     return TableBlock(
         "Blood counts by time since reinfusion: median [Q1, Q3] (patients), cells/\u00b5L",
         ("Time", *(_NAMES.get(a, a) for a in analytes)),
