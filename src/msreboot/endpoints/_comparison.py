@@ -68,29 +68,50 @@ class EndpointComparison:
 
     def against_reference(self, group: Hashable) -> tuple[float, float]:
         """The log-rank p-value and the Cox likelihood-ratio p-value of ``group`` against
-        the reference group alone (the patients of the other groups left out); ``nan``
-        when the two have no event.
+        the reference group alone (:meth:`log_rank_against`,
+        :meth:`likelihood_ratio_against`)."""
+        return self.log_rank_against(group), self.likelihood_ratio_against(group)
 
-        With two groups the log-rank p is :attr:`log_rank_p`. The likelihood-ratio test
-        stays valid where the Wald test of :attr:`hazard_ratios` is not: a group without
-        events has an infinite log hazard ratio (monotone likelihood) and a Wald p-value
-        near 1, while its likelihood ratio is finite and large."""
+    def log_rank_against(self, group: Hashable) -> float:
+        """The log-rank p-value of ``group`` against the reference group alone (the
+        patients of the other groups left out; with two groups, :attr:`log_rank_p`);
+        ``nan`` when the two have no event."""
+        pair = self._pair(group)
+        if pair is None:
+            return math.nan
+        if len(self.estimates) == 2:
+            return float(self.log_rank_p)
+        return float(log_rank_test(pair["time_years"], pair["event"], pair["group"]).pvalue)
+
+    def likelihood_ratio_against(self, group: Hashable) -> float:
+        """The Cox likelihood-ratio p-value of ``group`` against the reference group alone
+        (with two groups, from :attr:`cox` itself); ``nan`` when the two have no event.
+
+        The likelihood-ratio test stays valid where the Wald test of :attr:`hazard_ratios`
+        is not: a group without events has an infinite log hazard ratio (monotone
+        likelihood) and a Wald p-value near 1, while its likelihood ratio is finite and
+        large."""
+        pair = self._pair(group)
+        if pair is None:
+            return math.nan
+        fit = self.cox if len(self.estimates) == 2 else None
+        if fit is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # monotone likelihood, expected
+                fit = cox_regression(
+                    pair, "time_years", "event", ["group"], reference={"group": str(self.reference)}
+                )
+        statistic = max(0.0, 2.0 * (fit.loglik - fit.loglik_null))
+        return float(stats.chi2.sf(statistic, 1))
+
+    def _pair(self, group: Hashable) -> pd.DataFrame | None:
+        """The patients of ``group`` and the reference, or ``None`` without an event."""
         if self.data is None:
-            raise ValueError("against_reference needs the comparison's data (compare_endpoint)")
+            raise ValueError("comparing against the reference needs the comparison's data")
         pair = self.data[self.data["group"].isin([str(group), str(self.reference)])]
         if str(group) not in set(pair["group"]) or not pair["event"].any():
-            return math.nan, math.nan
-        if len(self.estimates) == 2:
-            log_rank = self.log_rank_p
-        else:
-            log_rank = log_rank_test(pair["time_years"], pair["event"], pair["group"]).pvalue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # monotone likelihood, expected
-            fit = cox_regression(
-                pair, "time_years", "event", ["group"], reference={"group": str(self.reference)}
-            )
-        statistic = max(0.0, 2.0 * (fit.loglik - fit.loglik_null))
-        return float(log_rank), float(stats.chi2.sf(statistic, 1))
+            return None
+        return pair
 
     def to_frame(self) -> pd.DataFrame:
         """The landmark estimates of every group (tidy), with the hazard ratio columns."""

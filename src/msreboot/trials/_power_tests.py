@@ -104,9 +104,10 @@ def _survival_test(
     rows = comparison.hazard_ratios
     rows = rows[rows["group"] == arm]
     hr = float(rows["hazard_ratio"].iloc[0]) if len(rows) else math.nan
-    if method in ("log_rank", "cox"):
-        log_rank_p, ratio_p = comparison.against_reference(arm)
-        return _row(arm, hr, log_rank_p if method == "log_rank" else ratio_p, hr < 1)
+    if method == "log_rank":
+        return _row(arm, hr, comparison.log_rank_against(arm), hr < 1)
+    if method == "cox":
+        return _row(arm, hr, comparison.likelihood_ratio_against(arm), hr < 1)
     mine, base = comparison.estimates[arm], comparison.estimates[reference]
     if mine.measure != "event_free":
         raise ValueError(
