@@ -19,6 +19,7 @@ __all__ = [
     "describe_groups",
     "index_dates",
     "last_contact",
+    "tableone_frame",
     "treatment_groups",
 ]
 
@@ -150,8 +151,6 @@ def _table_one(
 ) -> tuple[pd.DataFrame, dict[str, int], int]:
     """Table 1 (tableone), the patients per column, and the number of patients left out for
     want of an index date."""
-    from tableone import TableOne  # type: ignore[import-untyped]
-
     known = index.notna()
     anchor = pd.DataFrame(
         {"patient_id": index.index[known.to_numpy()], "anchor_date": index[known].to_numpy()}
@@ -172,6 +171,33 @@ def _table_one(
     present = [g for g in GROUP_ORDER if (data["group"] == g).any()]
     columns = [c for c in TABLE_ONE_ROWS if TABLE_ONE_ROWS[c][1] or data[c].notna().any()]
     categorical_columns = [c for c in columns if TABLE_ONE_ROWS[c][1]]
+    frame = tableone_frame(
+        data.reset_index(drop=True),
+        columns,
+        categorical_columns,
+        {c: TABLE_ONE_ROWS[c][0] for c in columns},
+        groupby="group" if len(present) > 1 else None,
+    )
+    order = ["Overall", *[g for g in present if g in frame.columns], "Missing"]
+    frame = frame[[c for c in order if c in frame.columns]]
+    sizes = {"Overall": len(data)}
+    sizes.update({g: int((data["group"] == g).sum()) for g in present})
+    return frame, sizes, int((~known).sum())
+
+
+def tableone_frame(
+    data: pd.DataFrame,
+    columns: list[str],
+    categorical: list[str],
+    labels: dict[str, str],
+    *,
+    groupby: str | None = None,
+) -> pd.DataFrame:
+    """Tableone's table of ``columns`` of ``data`` (continuous ones as median [Q1, Q3],
+    with a ``Missing`` column and ``Overall``; one decimal), its columns flattened to the
+    group names."""
+    from tableone import TableOne  # type: ignore[import-untyped]
+
     with warnings.catch_warnings():
         # tableone 0.9 sets cells of its own MultiIndex frame before sorting it; pandas
         # warns about the lookup speed, which does not matter for a table of this size.
@@ -179,23 +205,19 @@ def _table_one(
             "ignore", message="indexing past lexsort depth", category=pd.errors.PerformanceWarning
         )
         table = TableOne(
-            data.reset_index(drop=True),
+            data,
             columns=columns,
-            categorical=categorical_columns,
-            nonnormal=[c for c in columns if c not in categorical_columns],
-            groupby="group" if len(present) > 1 else None,
+            categorical=categorical,
+            nonnormal=[c for c in columns if c not in categorical],
+            groupby=groupby,
             missing=True,
             overall=True,
-            rename={c: TABLE_ONE_ROWS[c][0] for c in columns},
+            rename=labels,
             decimals=1,
         ).tableone
-    frame = table.copy()
+    frame: pd.DataFrame = table.copy()
     frame.columns = [c[-1] if isinstance(c, tuple) else str(c) for c in frame.columns]
-    order = ["Overall", *[g for g in present if g in frame.columns], "Missing"]
-    frame = frame[[c for c in order if c in frame.columns]]
-    sizes = {"Overall": len(data)}
-    sizes.update({g: int((data["group"] == g).sum()) for g in present})
-    return frame, sizes, int((~known).sum())
+    return frame
 
 
 def _follow_up(groups: pd.Series, index: pd.Series, contact: pd.Series) -> pd.DataFrame:

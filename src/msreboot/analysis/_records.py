@@ -6,11 +6,11 @@ with tableone, as Table 1 is."""
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import pandas as pd
 
+from msreboot.analysis._description import tableone_frame
 from msreboot.data import Cohort
 
 __all__ = [
@@ -111,8 +111,6 @@ def _describe(
 ) -> tuple[pd.DataFrame | None, list[str]]:
     """The tableone table of the ``fields`` of ``frame`` that hold a value, and the labels
     of those that hold none."""
-    from tableone import TableOne  # type: ignore[import-untyped]
-
     present = [c for c in fields if c in frame and frame[c].notna().any()]
     missing = [fields[c][0] for c in fields if c not in present]
     if not present or frame.empty:
@@ -126,23 +124,7 @@ def _describe(
         else:
             data[column] = pd.to_numeric(values, errors="coerce").astype(float)
     categorical = [c for c in present if fields[c][1]]
-    with warnings.catch_warnings():
-        # tableone 0.9 sets cells of its own MultiIndex frame before sorting it (see Table 1)
-        warnings.filterwarnings(
-            "ignore", message="indexing past lexsort depth", category=pd.errors.PerformanceWarning
-        )
-        table = TableOne(
-            data,
-            columns=present,
-            categorical=categorical,
-            nonnormal=[c for c in present if c not in categorical],
-            missing=True,
-            overall=True,
-            rename={c: fields[c][0] for c in present},
-            decimals=1,
-        ).tableone
-    out = table.copy()
-    out.columns = [c[-1] if isinstance(c, tuple) else str(c) for c in out.columns]
+    out = tableone_frame(data, present, categorical, {c: fields[c][0] for c in present})
     out = out[[c for c in ("Overall", "Missing") if c in out.columns]]
     return out.drop(index="n", level=0, errors="ignore"), missing
 
@@ -207,4 +189,3 @@ def recorded_characteristics(cohort: Cohort) -> RecordedCharacteristics:
         patients=patient_table,
         n_patients=len(cohort.patients),
     )
-
